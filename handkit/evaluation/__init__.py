@@ -1,0 +1,2 @@
+"""Metrics: numpy functions in ``functional`` and mmengine metrics."""
+from .metrics import *  # noqa: F401,F403

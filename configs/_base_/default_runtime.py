@@ -1,0 +1,28 @@
+# Runtime shared by every handkit config.
+default_scope = 'handkit'
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(
+        type='CheckpointHook', interval=1, save_best='PCK_ave', rule='greater',
+        max_keep_ckpts=2, save_last=True),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+# Checkpoints hold only tensors and builtins, so they load with
+# torch.load(weights_only=True) (see handkit/engine/checkpoint.py).
+custom_hooks = [dict(type='PlainCheckpointHook')]
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),  # tools/train.py uses gloo without CUDA
+)
+log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
+log_level = 'INFO'
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
+load_from = None
+resume = False
+randomness = dict(seed=0)

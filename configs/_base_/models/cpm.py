@@ -1,0 +1,16 @@
+# CPM baseline (NSRM Section 4.2): VGG19 to conv4_4 + 3 convs (128 channels,
+# stride 8), then a keypoint-confidence-map head of 6 stages.
+model = dict(
+    type='CascadeEstimator',
+    data_preprocessor=dict(
+        type='HandDataPreprocessor',
+        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True),
+    backbone=dict(type='VGG19CPM', out_channels=128),
+    heads=dict(
+        keypoints=dict(
+            type='KeypointMapHead', in_channels=128, num_keypoints=21,
+            num_stages=6, loss=dict(type='HeatmapMSELoss'),
+            decoder=dict(type='KeypointConfidenceMap', input_size=(368, 368),
+                         heatmap_size=(46, 46), sigma=1.0))),
+)

@@ -1,0 +1,9 @@
+# NSRM LDM G1G6 on panoptic (Table 3); loss weights of Section 4.2.
+_base_ = [
+    '../_base_/nsrm_runtime.py', '../_base_/schedules/adam_1e-4_100e.py',
+    '../_base_/datasets/panoptic.py', '../_base_/models/nsrm.py'
+]
+model = dict(heads=dict(
+    structure=dict(groups='G1G6', loss_weight=0.2, loss_weight_g6=0.04)))
+train_dataloader = dict(dataset=dict(pipeline=dict(targets=dict(encoders=dict(
+    limbs=dict(type='LimbMask', kind='ldm', groups='G1G6'))))))

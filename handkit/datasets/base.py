@@ -1,0 +1,131 @@
+"""Common base of handkit's dataset adapters.
+
+An adapter parses one on-disk format into plain ``data_info`` dicts (see
+docs/architecture.md, section 1). It never resizes or augments. This base adds
+what every adapter needs: a clear, traceback-free paragraph when the data is
+not where the config says, and validation of keypoint arrays that names the
+file and the sample at fault.
+"""
+import os.path as osp
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+
+from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
+
+
+class DataRootNotFoundError(FileNotFoundError):
+    """The dataset's files are not where the config points.
+
+    ``str(error)`` is a short paragraph for a person: which layout is
+    expected, where the data comes from, and which ``--cfg-options`` key to
+    change. ``tools/train.py`` and ``tools/test.py`` print it and exit with 2.
+    """
+
+    def __str__(self):
+        return str(self.args[0])
+
+
+class AnnotationError(ValueError):
+    """An annotation file holds a value handkit cannot use."""
+
+
+def pipeline_steps(pipeline):
+    """The transform configs of a pipeline given as a list or an ordered dict.
+
+    handkit's configs name their pipeline steps (``dict(load=..., crop=...)``)
+    so that an experiment overrides one step by name through ``_base_``
+    merging; ``None`` removes a step.
+    """
+    steps = pipeline.values() if isinstance(pipeline, dict) else pipeline
+    return [step for step in steps if step is not None]
+
+
+class BaseHandDataset(BaseDataset):
+    """Base of the hand pose adapters.
+
+    Subclasses set ``LAYOUT`` (the expected files, as a short text block),
+    ``SOURCE`` (where the data comes from) and implement ``load_data_list``.
+    They call :meth:`check_exists` for every file or folder they read first,
+    and :meth:`check_keypoints` on every keypoint array they parse.
+
+    Args:
+        split: 'train', 'val' or 'test' (adapters define what each means).
+        pipeline: transform configs, a list or an ordered dict of named
+            steps (see :func:`pipeline_steps`).
+        **kwargs: passed to ``mmengine.dataset.BaseDataset`` (``data_root``,
+            ``ann_file``, ``data_prefix``, ``pipeline``, ``test_mode``,
+            ``indices``, ...).
+    """
+
+    METAINFO = dict(
+        dataset_name='hand',
+        num_keypoints=NUM_KEYPOINTS,
+        keypoint_names=list(KEYPOINT_NAMES),
+        pck_thresholds=[0.04, 0.06, 0.08, 0.10, 0.12],
+    )
+    LAYOUT = ''
+    SOURCE = ''
+    SPLITS = ('train', 'val', 'test')
+
+    def __init__(self, split='train', pipeline=(), **kwargs):
+        if split not in self.SPLITS:
+            raise ValueError(f'{type(self).__name__}: split must be one of '
+                             f'{self.SPLITS}, got {split!r}')
+        self.split = split
+        super().__init__(pipeline=pipeline_steps(pipeline), **kwargs)
+
+    # -- helpers for subclasses -------------------------------------------
+    def check_exists(self, path, what='file'):
+        """Raise :class:`DataRootNotFoundError` if ``path`` does not exist."""
+        if osp.exists(path):
+            return path
+        name = type(self).__name__
+        root = self.data_root or '(not set)'
+        message = (
+            f'{name}: {what} not found: {path}\n'
+            f'  data_root is {root}. {name} expects this layout under '
+            f'data_root:\n'
+            + ''.join(f'    {line}\n' for line in self.LAYOUT.strip().splitlines())
+            + (f'  Where it comes from: {self.SOURCE}\n' if self.SOURCE else '')
+            + '  Point to your copy with --cfg-options, e.g. '
+            f'train_dataloader.dataset.data_root=/path/to/data '
+            f'(and val_dataloader / test_dataloader likewise).')
+        raise DataRootNotFoundError(message)
+
+    @staticmethod
+    def check_keypoints(keypoints, source, num_coords=2):
+        """Validate one hand's keypoints; return them as float32.
+
+        Args:
+            keypoints: array-like, (21, num_coords) or (21, num_coords + 1)
+                (the extra column is dropped by the caller, not here).
+            source: text naming the file and sample, used in the error.
+            num_coords: 2 for image keypoints, 3 for 3D joints.
+        """
+        try:
+            array = np.asarray(keypoints, dtype=np.float32)
+        except (TypeError, ValueError) as error:  # ragged rows, None, text
+            raise AnnotationError(
+                f'{source}: keypoints are not a ({NUM_KEYPOINTS}, '
+                f'{num_coords}) array of numbers ({error})') from error
+        if array.shape != (NUM_KEYPOINTS, num_coords):
+            raise AnnotationError(
+                f'{source}: expected keypoints of shape '
+                f'({NUM_KEYPOINTS}, {num_coords}), got {array.shape}')
+        if not np.isfinite(array).all():
+            bad = np.flatnonzero(~np.isfinite(array).all(axis=1)).tolist()
+            raise AnnotationError(
+                f'{source}: keypoints hold NaN or inf at indices {bad}')
+        return array
+
+    @staticmethod
+    def keypoint_box(keypoints, visible):
+        """Tightest box (x1, y1, x2, y2) of the labelled keypoints.
+
+        The box of all keypoints when none is labelled (a degenerate case
+        that metrics skip because no keypoint counts).
+        """
+        labelled = keypoints[visible > 0] if (visible > 0).any() else keypoints
+        return np.concatenate([labelled.min(0), labelled.max(0)]).astype(
+            np.float32)

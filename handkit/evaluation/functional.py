@@ -1,0 +1,77 @@
+"""2D keypoint metrics as plain numpy functions (vectorised over images).
+
+PCK follows the NSRM paper, Section 4.2 "Evaluation metric": a keypoint is
+correct when its distance to the ground truth is below ``threshold x norm``,
+where ``norm`` is the maximum dimension of the tightest box enclosing the
+ground-truth keypoints (the datasets give no hand or head size).
+"""
+import numpy as np
+
+
+def _check(pred, gt, visible):
+    pred = np.asarray(pred, dtype=np.float64)
+    gt = np.asarray(gt, dtype=np.float64)
+    visible = np.asarray(visible) > 0
+    if pred.shape != gt.shape or pred.ndim != 3:
+        raise ValueError(f'pred and gt must both be (N, K, D); got '
+                         f'{pred.shape} and {gt.shape}')
+    if visible.shape != pred.shape[:2]:
+        raise ValueError(f'visible must be (N, K) = {pred.shape[:2]}, got '
+                         f'{visible.shape}')
+    return pred, gt, visible
+
+
+def keypoint_box_size(gt, visible):
+    """Max side of the tightest box of the labelled keypoints, (N,)."""
+    gt = np.asarray(gt, dtype=np.float64)
+    visible = np.asarray(visible) > 0
+    low = np.where(visible[..., None], gt, np.inf).min(axis=1)
+    high = np.where(visible[..., None], gt, -np.inf).max(axis=1)
+    size = (high - low).max(axis=1)
+    return np.where(visible.any(axis=1), size, 0.0)
+
+
+def pck(pred, gt, visible, norm, thresholds):
+    """Probability of Correct Keypoint at each threshold.
+
+    Args:
+        pred, gt: (N, K, 2) keypoints.
+        visible: (N, K); only labelled keypoints count.
+        norm: (N,) normaliser per image (see :func:`keypoint_box_size`).
+        thresholds: sequence of T normalised thresholds.
+
+    Returns:
+        (T,) array: correct / labelled over all labelled keypoints of all
+        images, a keypoint being correct when distance < threshold x norm
+        (strictly). NaN when no keypoint is labelled.
+    """
+    pred, gt, visible = _check(pred, gt, visible)
+    norm = np.asarray(norm, dtype=np.float64).reshape(-1)
+    if norm.shape != (pred.shape[0], ):
+        raise ValueError(f'norm must be (N,) = ({pred.shape[0]},), got '
+                         f'{norm.shape}')
+    thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    distance = np.linalg.norm(pred - gt, axis=-1)  # (N, K)
+    labelled = visible.sum()
+    if labelled == 0:
+        return np.full(thresholds.shape, np.nan)
+    correct = distance[None] < thresholds[:, None, None] * norm[None, :, None]
+    return (correct & visible[None]).sum(axis=(1, 2)) / labelled
+
+
+def pck_auc(pred, gt, visible, norm, low=0.0, high=0.2, num=41):
+    """Area under the PCK curve from ``low`` to ``high``, normalised to 1."""
+    if not high > low:
+        raise ValueError(f'AUC range must have high > low, got '
+                         f'({low}, {high})')
+    thresholds = np.linspace(low, high, num)
+    curve = pck(pred, gt, visible, norm, thresholds)
+    return float(np.trapezoid(curve, thresholds) / (high - low))
+
+
+def epe(pred, gt, visible):
+    """Mean end-point error (Euclidean distance) over labelled keypoints."""
+    pred, gt, visible = _check(pred, gt, visible)
+    if not visible.any():
+        return float('nan')
+    return float(np.linalg.norm(pred - gt, axis=-1)[visible].mean())

@@ -1,0 +1,85 @@
+"""PCK / AUC / EPE metric for 2D hand keypoints (NSRM Tables 2 and 3)."""
+import numpy as np
+from mmengine.evaluator import BaseMetric
+
+from handkit.evaluation.functional import epe, keypoint_box_size, pck, pck_auc
+from handkit.registry import METRICS
+
+
+@METRICS.register_module()
+class PCKMetric(BaseMetric):
+    """PCK at the dataset's thresholds, their mean, AUC and EPE.
+
+    Reads the estimator's per-sample predictions (``pred_keypoints``,
+    ``gt_keypoints``, ``gt_keypoints_visible``), all in original-image pixels.
+    The PCK normaliser is the max side of the tightest ground-truth keypoint
+    box (NSRM Section 4.2).
+
+    Args:
+        thresholds: normalised thresholds; default: the dataset's
+            ``pck_thresholds`` (Panoptic 0.04-0.12, OneHand10K 0.10-0.30).
+        auc_range: (low, high) of the PCK curve whose area is reported;
+            default (0, max threshold).
+        auc_num: number of thresholds sampled for the AUC.
+
+    Metrics: ``PCK@t`` for each threshold (in [0, 1]), ``PCK_ave`` (their
+    mean, the "ave" column of Tables 2-3), ``AUC`` and ``EPE`` (pixels).
+    """
+
+    default_prefix = None
+
+    def __init__(self, thresholds=None, auc_range=None, auc_num=41, **kwargs):
+        super().__init__(**kwargs)
+        self.thresholds = None if thresholds is None else [
+            float(t) for t in thresholds]
+        self.auc_range = auc_range
+        self.auc_num = auc_num
+
+    def process(self, data_batch, data_samples):
+        for sample in data_samples:
+            self.results.append((
+                np.asarray(sample['pred_keypoints'], np.float64),
+                np.asarray(sample['gt_keypoints'], np.float64),
+                np.asarray(sample['gt_keypoints_visible'], np.float64),
+            ))
+
+    def resolved_thresholds(self):
+        if self.thresholds is not None:
+            return self.thresholds
+        meta = self.dataset_meta or {}
+        if 'pck_thresholds' not in meta:
+            raise ValueError('PCKMetric: no thresholds given and the dataset '
+                             'metainfo has no pck_thresholds')
+        return [float(t) for t in meta['pck_thresholds']]
+
+    def compute_metrics(self, results):
+        pred, gt, visible = (np.stack(column) for column in zip(*results))
+        thresholds = self.resolved_thresholds()
+        norm = keypoint_box_size(gt, visible)
+        values = pck(pred, gt, visible, norm, thresholds)
+        low, high = self.auc_range or (0.0, max(thresholds))
+        metrics = {f'PCK@{t:g}': float(v) for t, v in zip(thresholds, values)}
+        metrics['PCK_ave'] = float(np.mean(values))
+        metrics['AUC'] = pck_auc(pred, gt, visible, norm, low, high,
+                                 self.auc_num)
+        metrics['EPE'] = epe(pred, gt, visible)
+        return metrics
+
+
+def format_pck_table(rows, thresholds):
+    """Text table in the layout of NSRM Tables 2-3 (PCK in %).
+
+    Args:
+        rows: list of (name, metrics dict from :class:`PCKMetric`).
+        thresholds: the thresholds, in column order.
+    """
+    header = ['sigma_PCK'] + [f'{t:g}' for t in thresholds] + ['ave']
+    lines = [header]
+    for name, metrics in rows:
+        values = [metrics[f'PCK@{t:g}'] for t in thresholds]
+        lines.append([name] + [f'{100 * v:.2f}' for v in values]
+                     + [f'{100 * metrics["PCK_ave"]:.2f}'])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return '\n'.join(
+        '  '.join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i])
+                  for i, cell in enumerate(line)) for line in lines)

@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+
+from handkit.evaluation.metrics import PCKMetric, format_pck_table
+
+
+def _sample(error):
+    gt = np.zeros((21, 2))
+    gt[:, 0] = np.arange(21) * 5.0  # box 100 x 0 -> norm 100
+    return dict(pred_keypoints=gt + [error, 0], gt_keypoints=gt,
+                gt_keypoints_visible=np.ones(21))
+
+
+def test_metric_reports_dataset_thresholds_mean_auc_and_epe():
+    metric = PCKMetric()
+    metric.dataset_meta = dict(pck_thresholds=[0.04, 0.06, 0.08, 0.10, 0.12])
+    # Errors 5 px and 9 px with norm 100: correct from 0.06 / 0.10 on.
+    metric.process({}, [_sample(5.0), _sample(9.0)])
+    result = metric.compute_metrics(metric.results)
+    assert [result[f'PCK@{t}'] for t in ('0.04', '0.06', '0.08', '0.1',
+                                          '0.12')] == [0, .5, .5, 1, 1]
+    assert result['PCK_ave'] == pytest.approx(0.6)
+    assert result['EPE'] == pytest.approx(7.0)
+    # Curve over [0, 0.12]: 0 below 0.05, 0.5 on (0.05, 0.09], 1 after.
+    assert 0.3 < result['AUC'] < 0.45
+
+
+def test_explicit_thresholds_override_the_dataset():
+    metric = PCKMetric(thresholds=[0.1, 0.2])
+    metric.process({}, [_sample(15.0)])
+    result = metric.compute_metrics(metric.results)
+    assert result['PCK@0.1'] == 0 and result['PCK@0.2'] == 1
+
+
+def test_missing_thresholds_is_a_clear_error():
+    metric = PCKMetric()
+    metric.process({}, [_sample(1.0)])
+    with pytest.raises(ValueError, match='pck_thresholds'):
+        metric.compute_metrics(metric.results)
+
+
+def test_table_has_the_layout_of_nsrm_table_3():
+    metrics = {'PCK@0.04': .5973, 'PCK@0.06': .7686, 'PCK@0.08': .8443,
+               'PCK@0.1': .8823, 'PCK@0.12': .9087, 'PCK_ave': .8003}
+    table = format_pck_table([('LPM-G1&6', metrics)],
+                             [0.04, 0.06, 0.08, 0.10, 0.12])
+    header, row = table.splitlines()
+    assert header.split() == ['sigma_PCK', '0.04', '0.06', '0.08', '0.1',
+                              '0.12', 'ave']
+    assert row.split() == ['LPM-G1&6', '59.73', '76.86', '84.43', '88.23',
+                           '90.87', '80.03']

@@ -1,0 +1,64 @@
+"""Test a trained handkit model: ``python tools/test.py CONFIG CHECKPOINT``.
+
+Prints PCK in the layout of the NSRM paper's Tables 2-3 and, with ``--out``,
+writes the metrics and every prediction to a JSON file.
+"""
+import argparse
+import json
+import os.path as osp
+
+from mmengine.runner import Runner
+
+from handkit.engine.checkpoint import (check_state_dict_fits,
+                                       load_checkpoint_file)
+from handkit.engine.cli import (add_common_args, load_config, preflight,
+                                quiet_dataloader_workers, user_errors_exit)
+from handkit.evaluation.metrics import format_pck_table
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test a hand pose model')
+    add_common_args(parser)
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', help='write metrics and predictions (JSON)')
+    parser.add_argument('--name', help='row label of the printed table '
+                        '(default: the config name)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    with user_errors_exit():
+        cfg = load_config(args)
+        cfg.load_from, cfg.resume = None, False
+        if args.out:
+            evaluators = cfg.test_evaluator
+            if isinstance(evaluators, dict):
+                evaluators = [evaluators]
+            cfg.test_evaluator = list(evaluators) + [
+                dict(type='PredictionDump', out_file=args.out)]
+        quiet_dataloader_workers(cfg)
+        model = preflight(cfg, ['test_dataloader'])
+        checkpoint = load_checkpoint_file(args.checkpoint)
+        state_dict = checkpoint.get('state_dict', checkpoint)
+        check_state_dict_fits(model, state_dict, args.checkpoint)
+        runner = Runner.from_cfg(cfg)
+        runner.model.load_state_dict(state_dict)
+        metrics = runner.test()
+    name = args.name or osp.splitext(osp.basename(args.config))[0]
+    thresholds = [float(key.split('@')[1]) for key in metrics
+                  if key.startswith('PCK@')]
+    if thresholds:
+        print(format_pck_table([(name, metrics)], thresholds))
+        print(f"AUC {metrics['AUC']:.4f}   EPE {metrics['EPE']:.2f} px")
+    if args.out:
+        with open(args.out) as file:
+            predictions = json.load(file)['predictions']
+        with open(args.out, 'w') as file:
+            json.dump(dict(config=args.config, checkpoint=args.checkpoint,
+                           metrics=metrics, predictions=predictions), file)
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
