@@ -1,0 +1,9 @@
+"""Codecs: encode keypoints into training targets and decode predictions.
+
+Each codec is registered in ``handkit.registry.CODECS`` and built from a
+config dict such as ``dict(type='LimbMask', kind='lpm', groups='G1G6')``.
+"""
+from .keypoint_confidence_map import KeypointConfidenceMap
+from .limb_mask import LimbMask
+
+__all__ = ['KeypointConfidenceMap', 'LimbMask']

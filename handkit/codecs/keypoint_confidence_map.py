@@ -1,0 +1,168 @@
+"""Keypoint confidence maps (KCM): the Gaussian heatmap codec.
+
+Encodes one hand's keypoints as one Gaussian map per keypoint (NSRM paper,
+Section 3.3, eq. 6) and decodes predicted maps back to keypoints by argmax
+with the usual quarter-pixel refinement.
+
+The map grid (docs/architecture.md): pixel ``i`` of a map sits at map
+coordinate ``i``, and map coordinate = input-pixel coordinate / stride, with
+stride = input_size / heatmap_size per axis (368 / 46 = 8). Sizes are
+(width, height).
+
+This module also holds the geometry and keypoint checks that the other map
+codecs (:mod:`handkit.codecs.limb_mask`) share.
+"""
+import numbers
+
+import numpy as np
+
+from handkit.registry import CODECS
+
+
+def check_size(value, name):
+    """Return ``value`` as a (width, height) tuple of positive ints."""
+    if not (isinstance(value, (tuple, list, np.ndarray)) and len(value) == 2
+            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                    and v > 0 for v in value)):
+        raise ValueError(
+            f'{name} must be (width, height) of two positive integers, '
+            f'got {value!r}')
+    return int(value[0]), int(value[1])
+
+
+def check_positive(value, name):
+    """Return ``value`` as a float, raising unless it is finite and > 0."""
+    if not (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and np.isfinite(value) and value > 0):
+        raise ValueError(f'{name} must be a finite number > 0, got {value!r}')
+    return float(value)
+
+
+def check_keypoints(keypoints, keypoints_visible, num_keypoints=None):
+    """Validate one hand's keypoints; return them and their 0/1 weights.
+
+    Args:
+        keypoints: array-like (K, 2), x, y in input pixels.
+        keypoints_visible: array-like (K,) or None (all visible). A keypoint
+            counts as visible when its flag is > 0.
+        num_keypoints: the K the caller needs, or None for any K.
+
+    Returns:
+        ``(keypoints, weights)``: float32 (K, 2) and float32 (K,) of 0 / 1.
+    """
+    keypoints = np.asarray(keypoints, dtype=np.float32)
+    if keypoints.ndim != 2 or keypoints.shape[1] != 2 or (
+            num_keypoints is not None
+            and keypoints.shape[0] != num_keypoints):
+        expected = f'({num_keypoints}, 2)' if num_keypoints else '(K, 2)'
+        raise ValueError(f'keypoints must have shape {expected}, '
+                         f'got {keypoints.shape}')
+    if not np.isfinite(keypoints).all():
+        bad = np.flatnonzero(~np.isfinite(keypoints).all(axis=1)).tolist()
+        raise ValueError(f'keypoints hold NaN or inf at indices {bad}')
+    if keypoints_visible is None:
+        return keypoints, np.ones(len(keypoints), np.float32)
+    visible = np.asarray(keypoints_visible, dtype=np.float32)
+    if visible.shape != (len(keypoints), ):
+        raise ValueError(f'keypoints_visible must have shape '
+                         f'({len(keypoints)},), got {visible.shape}')
+    if not np.isfinite(visible).all():
+        bad = np.flatnonzero(~np.isfinite(visible)).tolist()
+        raise ValueError(
+            f'keypoints_visible hold NaN or inf at indices {bad}')
+    return keypoints, (visible > 0).astype(np.float32)
+
+
+@CODECS.register_module()
+class KeypointConfidenceMap:
+    """Gaussian keypoint confidence maps, NSRM eq. 6.
+
+    ``C*(p|k) = exp(-||p - p_k||^2 / (2 sigma^2))`` evaluated at every map
+    pixel ``p``, with ``p_k`` the keypoint in map coordinates; not truncated.
+
+    Args:
+        input_size: (width, height) of the network input, in pixels.
+        heatmap_size: (width, height) of the maps.
+        sigma: sigma_KCM of eq. 6, in map pixels.
+    """
+
+    def __init__(self, input_size=(368, 368), heatmap_size=(46, 46),
+                 sigma=1.0):
+        self.input_size = check_size(input_size, 'input_size')
+        self.heatmap_size = check_size(heatmap_size, 'heatmap_size')
+        self.sigma = check_positive(sigma, 'sigma')
+        # (x, y) input pixels per map pixel
+        self.stride = (np.array(self.input_size, np.float64) /
+                       np.array(self.heatmap_size, np.float64))
+        width, height = self.heatmap_size
+        self._grid_x = np.arange(width, dtype=np.float64)  # (W,)
+        self._grid_y = np.arange(height, dtype=np.float64)  # (H,)
+
+    def encode(self, keypoints, keypoints_visible=None):
+        """Keypoints in input pixels -> Gaussian maps (eq. 6).
+
+        Args:
+            keypoints: (K, 2) x, y in input pixels.
+            keypoints_visible: (K,) or None (all visible).
+
+        Returns:
+            dict: ``heatmaps`` float32 (K, H, W), all zeros for an invisible
+            keypoint; ``keypoint_weights`` float32 (K,), 1 visible, 0 not.
+        """
+        keypoints, weights = check_keypoints(keypoints, keypoints_visible)
+        centres = keypoints.astype(np.float64) / self.stride  # (K, 2) map px
+        scale = -0.5 / self.sigma**2
+        # eq. 6 is separable: exp(-(dx^2 + dy^2) / 2s^2) = gx * gy
+        gauss_x = np.exp(scale * (self._grid_x - centres[:, :1])**2)  # (K, W)
+        gauss_y = np.exp(scale * (self._grid_y - centres[:, 1:])**2)  # (K, H)
+        gauss_x = (gauss_x * weights[:, None]).astype(np.float32)
+        heatmaps = gauss_y.astype(np.float32)[:, :, None] * gauss_x[:, None]
+        return dict(heatmaps=heatmaps, keypoint_weights=weights)
+
+    def decode(self, heatmaps):
+        """Maps -> keypoints in input pixels, by argmax plus refinement.
+
+        The argmax moves 0.25 map pixel toward its higher neighbour on each
+        axis where it is not on that axis' border, then scales by the stride.
+
+        Args:
+            heatmaps: (K, H, W) or (N, K, H, W), numpy or a torch tensor.
+
+        Returns:
+            ``(keypoints, scores)``: float32 (K, 2) / (N, K, 2) in input
+            pixels and float32 (K,) / (N, K), the maximum of each map.
+        """
+        if hasattr(heatmaps, 'detach'):  # torch, without importing torch
+            # .float(): numpy has no bfloat16 (mixed-precision outputs)
+            heatmaps = heatmaps.detach().float().cpu().numpy()
+        heatmaps = np.asarray(heatmaps, dtype=np.float32)
+        width, height = self.heatmap_size
+        if heatmaps.ndim not in (3, 4) or heatmaps.shape[-2:] != (height,
+                                                                  width):
+            raise ValueError(
+                f'heatmaps must have shape (K, {height}, {width}) or '
+                f'(N, K, {height}, {width}), got {heatmaps.shape}')
+        if not np.isfinite(heatmaps).all():
+            raise ValueError('heatmaps hold NaN or inf')
+        lead_shape = heatmaps.shape[:-2]
+        flat = heatmaps.reshape(-1, height * width)  # (M, H*W)
+        rows = np.arange(len(flat))
+        peak = flat.argmax(axis=1)  # (M,)
+        scores = flat[rows, peak]
+        peak_y, peak_x = np.divmod(peak, width)
+
+        def shift(lower, upper, interior):
+            # +-0.25 toward the higher neighbour; 0 on the border or a tie
+            step = np.sign(flat[rows, upper] - flat[rows, lower])
+            return 0.25 * step * interior
+
+        shift_x = shift(peak_y * width + np.maximum(peak_x - 1, 0),
+                        peak_y * width + np.minimum(peak_x + 1, width - 1),
+                        (peak_x > 0) & (peak_x < width - 1))
+        shift_y = shift(np.maximum(peak_y - 1, 0) * width + peak_x,
+                        np.minimum(peak_y + 1, height - 1) * width + peak_x,
+                        (peak_y > 0) & (peak_y < height - 1))
+        keypoints = np.stack([peak_x + shift_x, peak_y + shift_y],
+                             axis=1) * self.stride
+        return (keypoints.astype(np.float32).reshape(*lead_shape, 2),
+                scores.reshape(lead_shape))
