@@ -1,0 +1,109 @@
+"""Adapter for the NSRM authors' preprocessed Panoptic hand crops.
+
+The NSRM code release (github.com/HowieMa/NSRMhand) trains on Panoptic hands
+already cropped as the paper describes (Section 4.1: a square of 2.2 x the
+largest side of the tightest keypoint box, 368 x 368 in their release) and
+divided 80/10/10 into train / valid / test lists.
+"""
+import json
+import os.path as osp
+
+import numpy as np
+
+from handkit.datasets.base import AnnotationError, BaseHandDataset
+from handkit.registry import DATASETS
+from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
+
+
+def _load_json(path):
+    """Parsed JSON of ``path``; an AnnotationError naming it if malformed."""
+    with open(path, encoding='utf-8') as file:
+        try:
+            return json.load(file)
+        except json.JSONDecodeError as error:
+            raise AnnotationError(
+                f'{path}: not valid JSON ({error})') from error
+
+
+@DATASETS.register_module()
+class NSRMHandDataset(BaseHandDataset):
+    """Cropped Panoptic hands in the NSRMhand layout.
+
+    ``labels.json`` maps an image file name to 21 x [x, y] pixels of the
+    cropped image, every keypoint labelled, in handkit's order;
+    ``partitions.json`` lists file names under ``train``, ``valid`` and
+    ``test`` (handkit's 'val' reads ``valid``).
+
+    Args:
+        data_root: folder holding ``imgs/``, ``labels.json``,
+            ``partitions.json``.
+        split: 'train', 'val' or 'test'.
+        **kwargs: passed to ``BaseHandDataset`` / mmengine's ``BaseDataset``.
+
+    Each ``data_info`` holds ``img_path``, ``img_id`` (the file name),
+    ``keypoints`` (21, 2), ``keypoints_visible`` (all 1) and ``bbox`` (the
+    tightest keypoint box; the pipeline's HandCrop then re-crops 2.2 x that
+    box, which stays inside the crop the authors made).
+    """
+
+    METAINFO = dict(
+        dataset_name='panoptic_nsrm',
+        num_keypoints=NUM_KEYPOINTS,
+        keypoint_names=list(KEYPOINT_NAMES),
+        pck_thresholds=[0.04, 0.06, 0.08, 0.10, 0.12],
+    )
+    LAYOUT = """
+imgs/00000001.jpg ...   (cropped hands, 368 x 368)
+labels.json             {"00000001.jpg": 21 x [x, y], ...}
+partitions.json         {"train": [names], "valid": [names], "test": [names]}
+"""
+    SOURCE = ('the NSRM authors\' preprocessing of the CMU Panoptic hands '
+              '(github.com/HowieMa/NSRMhand, data_sample/cmuhand shows the '
+              'layout).')
+    # handkit split -> key of partitions.json
+    PARTITION_KEYS = dict(train='train', val='valid', test='test')
+
+    def __init__(self, data_root, split='train', **kwargs):
+        super().__init__(split=split, data_root=data_root, **kwargs)
+
+    def load_data_list(self):
+        self.check_exists(self.data_root, 'data_root folder')
+        img_dir = self.check_exists(osp.join(self.data_root, 'imgs'),
+                                    'image folder')
+        labels_path = self.check_exists(
+            osp.join(self.data_root, 'labels.json'), 'label file')
+        partitions_path = self.check_exists(
+            osp.join(self.data_root, 'partitions.json'), 'partition file')
+
+        key = self.PARTITION_KEYS[self.split]
+        partitions = _load_json(partitions_path)
+        if not isinstance(partitions, dict) or key not in partitions:
+            raise AnnotationError(f'{partitions_path}: missing key {key!r} '
+                                  f'(the {self.split!r} split)')
+        names = partitions[key]
+        if not isinstance(names, list):
+            raise AnnotationError(
+                f'{partitions_path}: {key!r} must be a list of file names, '
+                f'got {type(names).__name__}')
+        labels = _load_json(labels_path)
+        if not isinstance(labels, dict):
+            raise AnnotationError(
+                f'{labels_path}: expected an object mapping file names to '
+                f'keypoints, got {type(labels).__name__}')
+
+        visible = np.ones(NUM_KEYPOINTS, dtype=np.float32)
+        data_list = []
+        for name in names:
+            if name not in labels:
+                raise AnnotationError(
+                    f'{labels_path}: missing key {name!r} (listed under '
+                    f'{key!r} in {partitions_path})')
+            keypoints = self.check_keypoints(labels[name],
+                                             f'{labels_path}: {name!r}')
+            data_list.append(
+                dict(img_path=osp.join(img_dir, name),
+                     img_id=name,
+                     keypoints=keypoints,
+                     keypoints_visible=visible.copy(),
+                     bbox=self.keypoint_box(keypoints, visible)))
+        return data_list
