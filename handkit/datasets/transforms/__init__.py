@@ -1,0 +1,18 @@
+"""The data pipeline: load, crop, augment, encode targets, pack.
+
+Every class here is registered in ``handkit.registry.TRANSFORMS``; the order
+and the keys each one reads and writes are fixed in docs/architecture.md,
+section 2.
+"""
+from .formatting import PackHandInputs
+from .geometric import (HandCrop, RandomAffine, TopdownAffine, apply_affine,
+                        get_warp_matrix)
+from .loading import LoadImage
+from .photometric import PhotometricJitter
+from .targets import GenerateTargets
+
+__all__ = [
+    'LoadImage', 'HandCrop', 'RandomAffine', 'TopdownAffine',
+    'PhotometricJitter', 'GenerateTargets', 'PackHandInputs',
+    'get_warp_matrix', 'apply_affine'
+]

@@ -1,0 +1,85 @@
+"""Loading transforms: read the RGB image of a sample from disk.
+
+First step of the pipeline (docs/architecture.md, section 2.1): turns
+``img_path`` into ``img`` (H, W, 3) uint8 BGR plus its shape.
+"""
+import os.path as osp
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from handkit.registry import TRANSFORMS
+
+_JPEG_SOI = b'\xff\xd8'  # start of image
+_JPEG_SOS = b'\xff\xda'  # start of scan (entropy-coded data follows)
+_JPEG_EOI = b'\xff\xd9'  # end of image
+
+
+def _is_truncated_jpeg(data):
+    """True when ``data`` is a JPEG whose last scan has no end-of-image marker.
+
+    libjpeg decodes a truncated JPEG with only a warning and fills the missing
+    rows with grey, so ``cv2.imdecode`` alone does not catch it. Inside scan
+    data 0xFF is byte-stuffed, so an 0xFFD9 after the last scan can only be
+    the real end marker (an EXIF thumbnail's markers all come before it).
+    """
+    if not data.startswith(_JPEG_SOI):
+        return False
+    return data.rfind(_JPEG_EOI) < data.rfind(_JPEG_SOS)
+
+
+@TRANSFORMS.register_module()
+class LoadImage(BaseTransform):
+    """Read ``results['img_path']`` as an OpenCV BGR image.
+
+    The file's bytes are decoded with ``cv2.imdecode`` (the decoder behind
+    ``cv2.imread``); reading the bytes first lets a truncated JPEG, which
+    OpenCV would return half grey, be refused.
+
+    Args:
+        color_type: 'color' for a (H, W, 3) BGR image; 'grayscale' for the
+            grey image replicated in three channels, so that every later
+            transform still sees (H, W, 3).
+        to_float32: convert ``img`` to float32 (values stay in [0, 255]).
+
+    Sets ``img``, ``img_shape`` (h, w) and ``ori_shape`` (h, w).
+
+    Raises:
+        FileNotFoundError: ``img_path`` does not exist.
+        ValueError: the file exists but is not a decodable (complete) image.
+    """
+
+    _FLAGS = {'color': cv2.IMREAD_COLOR, 'grayscale': cv2.IMREAD_GRAYSCALE}
+
+    def __init__(self, color_type='color', to_float32=False):
+        super().__init__()
+        if color_type not in self._FLAGS:
+            raise ValueError(f'LoadImage: color_type must be one of '
+                             f'{sorted(self._FLAGS)}, got {color_type!r}')
+        self.color_type = color_type
+        self.to_float32 = to_float32
+
+    def transform(self, results):
+        path = results['img_path']
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'image file not found: {path}')
+        with open(path, 'rb') as file:
+            data = file.read()
+        # cv2.imdecode asserts on an empty buffer instead of returning None.
+        img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8),
+                           self._FLAGS[self.color_type]) if data else None
+        if img is None or _is_truncated_jpeg(data):
+            raise ValueError(f'cannot decode image: {path}')
+        if self.color_type == 'grayscale':
+            img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
+
+    def __repr__(self):
+        return (f'{type(self).__name__}(color_type={self.color_type!r}, '
+                f'to_float32={self.to_float32})')
