@@ -1,0 +1,12 @@
+"""handkit's models: backbones, heads, losses, estimators, data preprocessors.
+
+Importing this package registers every model class in
+``handkit.registry.MODELS``.
+"""
+from . import backbones
+from . import data_preprocessors
+from . import estimators
+from . import heads
+from . import losses
+
+__all__ = ['backbones', 'data_preprocessors', 'estimators', 'heads', 'losses']

@@ -1,0 +1,123 @@
+"""HandDataPreprocessor: batches packed hand samples on the model's device.
+
+docs/architecture.md sections 2-3: uint8 BGR images cross the data loader;
+stacking, the move to the device, BGR -> RGB and ImageNet normalisation (the
+VGG-19 backbone is ImageNet-pretrained, NSRM Section 4.2) happen here, on the
+whole batch.
+"""
+from collections.abc import Mapping, Sequence
+
+import torch
+from mmengine.model import BaseDataPreprocessor
+
+from handkit.registry import MODELS
+
+
+def _is_sequence(value):
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
+def _uncollate(collated, batch_size):
+    """Invert ``mmengine.dataset.pseudo_collate`` on one field.
+
+    ``pseudo_collate`` turns a list of per-sample dicts into a dict of
+    per-key lists, and transposes per-sample sequences (a list of tuples
+    (h, w) becomes [[h...], [w...]]). Returns the list of the
+    ``batch_size`` per-sample values (sequences come back as lists).
+    """
+    if isinstance(collated, Mapping):
+        columns = {key: _uncollate(value, batch_size)
+                   for key, value in collated.items()}
+        return [{key: values[index] for key, values in columns.items()}
+                for index in range(batch_size)]
+    if not _is_sequence(collated):
+        raise ValueError(f'cannot split a collated {type(collated).__name__} '
+                         f'into {batch_size} samples')
+    if all(isinstance(item, Mapping) or _is_sequence(item)
+           for item in collated):
+        # each sample held a sequence; pseudo_collate transposed it
+        columns = [_uncollate(item, batch_size) for item in collated]
+        return [[column[index] for column in columns]
+                for index in range(batch_size)]
+    if len(collated) != batch_size:
+        raise ValueError(f'a collated field holds {len(collated)} values for '
+                         f'a batch of {batch_size}')
+    return list(collated)
+
+
+@MODELS.register_module()
+class HandDataPreprocessor(BaseDataPreprocessor):
+    """Stack, move, reorder and normalise a batch of packed samples.
+
+    ``forward(data)`` takes ``{'inputs': [uint8 (3, H, W), ...],
+    'data_samples': [{'targets': {...}, 'meta': {...}}, ...]}`` (the packed
+    samples as a list, or as mmengine's ``pseudo_collate`` leaves them: one
+    dict of per-key lists, which is split back into samples; or, for
+    inference, an already stacked (B, 3, H, W) tensor with ``data_samples``
+    None) and returns
+    ``{'inputs': float (B, 3, H, W), 'data_samples': {'targets': {name:
+    (B, ...) tensor}, 'metas': [meta, ...]}}`` on the model's device.
+
+    Args:
+        mean: per-channel mean subtracted, in RGB order when ``bgr_to_rgb``
+            (ImageNet's by default).
+        std: per-channel standard deviation divided by, same order.
+        bgr_to_rgb: reverse the channel order of the input (BGR -> RGB).
+    """
+
+    def __init__(self, mean=(123.675, 116.28, 103.53),
+                 std=(58.395, 57.12, 57.375), bgr_to_rgb=True):
+        super().__init__()
+        if len(mean) != 3 or len(std) != 3:
+            raise ValueError(f'mean and std need 3 values each, got '
+                             f'mean={mean!r}, std={std!r}')
+        if any(value <= 0 for value in std):
+            raise ValueError(f'std values must be positive, got {std!r}')
+        self.register_buffer(
+            'mean', torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1),
+            persistent=False)
+        self.register_buffer(
+            'std', torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1),
+            persistent=False)
+        self.bgr_to_rgb = bgr_to_rgb
+
+    def forward(self, data, training=False):
+        inputs = data['inputs']
+        if not isinstance(inputs, torch.Tensor):
+            shapes = {tuple(image.shape) for image in inputs}
+            if len(shapes) != 1:
+                raise ValueError(f'inputs of one batch must share a shape, '
+                                 f'got {sorted(shapes)}')
+            inputs = torch.stack(list(inputs))
+        if inputs.dim() != 4 or inputs.shape[1] != 3:
+            raise ValueError(f'inputs must be (B, 3, H, W) images, got shape '
+                             f'{tuple(inputs.shape)}')
+        inputs = self.cast_data(inputs).float()
+        if self.bgr_to_rgb:
+            inputs = inputs.flip(1)
+        inputs = (inputs - self.mean) / self.std
+
+        samples = data.get('data_samples')
+        if samples is None:
+            return {'inputs': inputs,
+                    'data_samples': {'targets': {}, 'metas': []}}
+        if isinstance(samples, Mapping):
+            samples = _uncollate(samples, len(inputs))
+        if len(samples) != len(inputs):
+            raise ValueError(f'got {len(samples)} data_samples for '
+                             f'{len(inputs)} inputs')
+        names = samples[0]['targets'].keys()
+        for index, sample in enumerate(samples):
+            if sample['targets'].keys() != names:
+                raise ValueError(
+                    f'data_samples[{index}] has targets '
+                    f"{sorted(sample['targets'])}, data_samples[0] has "
+                    f'{sorted(names)}')
+        targets = {
+            name: torch.stack([torch.as_tensor(sample['targets'][name])
+                               for sample in samples])
+            for name in names}
+        return {'inputs': inputs,
+                'data_samples': {'targets': self.cast_data(targets),
+                                 'metas': [sample['meta']
+                                           for sample in samples]}}

@@ -1,0 +1,109 @@
+"""KeypointMapHead: the multi-stage keypoint confidence map (KCM) head.
+
+CPM (Wei et al.) as used by NSRM for its pose module (NSRM Section 3,
+Section 4.2 and Figure 5). Plain CPM is this head alone with 6 stages; NSRM
+puts a StructureMaskHead in front of it and gives this head 3 stages whose
+inputs include the last structure stage.
+"""
+import numpy as np
+import torch
+from torch import nn
+
+# registers KeypointConfidenceMap in CODECS before the decoder is built
+import handkit.codecs.keypoint_confidence_map  # noqa: F401
+from handkit.models.heads.cpm_stages import stage_1x1, stage_7x7
+from handkit.registry import CODECS, MODELS
+
+
+def _target(batch, name):
+    targets = batch.get('targets', {}) if isinstance(batch, dict) else {}
+    if name not in targets:
+        raise ValueError(f"KeypointMapHead.loss needs batch['targets']"
+                         f"['{name}']; targets hold {sorted(targets)}")
+    return targets[name]
+
+
+@MODELS.register_module()
+class KeypointMapHead(nn.Module):
+    """Cascade of CPM stages predicting one confidence map per keypoint.
+
+    Stage wiring (Section 4.2, Figure 5), with ``prior`` the list of stage
+    outputs of the previous head of the cascade and ``feats`` the backbone
+    features:
+
+    * stage 1: a 1x1 stage on ``feats`` when this head opens the cascade
+      (``prior_channels == 0``, plain CPM), else a 7x7 stage on
+      ``cat(feats, prior[-1])`` (NSRM: the last structure stage);
+    * stage t > 1: a 7x7 stage on ``cat(feats, [prior[-1],] output t-1)``.
+
+    Args:
+        in_channels: channels of ``feats`` (128 for VGG19CPM).
+        num_keypoints: K, maps per stage.
+        num_stages: stages of this head (6 for CPM, 3 in NSRM).
+        prior_channels: channels of ``prior[-1]``; 0 when this head is the
+            first of the cascade.
+        stage_channels: hidden width of the 7x7 stages (128 in the paper);
+            the 1x1 first stage uses 4x this (512 in the paper).
+        loss: config of the heatmap loss (eq. 7).
+        loss_weight: multiplies the loss; a plain float a hook may change.
+        decoder: config of the codec whose ``decode`` turns the last stage's
+            maps into keypoints in input pixels.
+    """
+
+    def __init__(self, in_channels=128, num_keypoints=21, num_stages=6,
+                 prior_channels=0, stage_channels=128,
+                 loss=dict(type='HeatmapMSELoss'), loss_weight=1.0,
+                 decoder=dict(type='KeypointConfidenceMap',
+                              input_size=(368, 368), heatmap_size=(46, 46),
+                              sigma=1.0)):
+        super().__init__()
+        if num_stages < 1:
+            raise ValueError(f'num_stages must be >= 1, got {num_stages}')
+        self.in_channels = in_channels
+        self.out_channels = num_keypoints
+        self.prior_channels = prior_channels
+        self.loss_weight = float(loss_weight)
+        context = in_channels + prior_channels
+        if prior_channels == 0:
+            first = stage_1x1(in_channels, num_keypoints,
+                              mid=4 * stage_channels)
+        else:
+            first = stage_7x7(context, num_keypoints, mid=stage_channels)
+        self.stages = nn.ModuleList(
+            [first] + [stage_7x7(context + num_keypoints, num_keypoints,
+                                 mid=stage_channels)
+                       for _ in range(num_stages - 1)])
+        self.loss_module = MODELS.build(loss)
+        self.decoder = CODECS.build(decoder)
+
+    def forward(self, feats, prior=None):
+        """(B, in, h, w) features [+ prior] -> list of (B, K, h, w) maps."""
+        if (prior is None) != (self.prior_channels == 0):
+            raise ValueError(
+                f'KeypointMapHead built with prior_channels='
+                f'{self.prior_channels} got '
+                f"{'no prior' if prior is None else 'a prior'}")
+        context = [feats] if prior is None else [feats, prior[-1]]
+        outputs = [self.stages[0](torch.cat(context, dim=1))]
+        for stage in self.stages[1:]:
+            outputs.append(stage(torch.cat(context + [outputs[-1]], dim=1)))
+        return outputs
+
+    def loss(self, outputs, batch):
+        """``{'loss_kcm': loss_weight * eq. 7}`` over all stages."""
+        heatmaps = _target(batch, 'heatmaps')
+        weights = _target(batch, 'keypoint_weights')
+        return {'loss_kcm': self.loss_weight *
+                self.loss_module(outputs, heatmaps, weights)}
+
+    def predict(self, outputs, batch=None):
+        """Decode the last stage (batched).
+
+        Returns:
+            dict: ``keypoints`` float32 (B, K, 2) in input pixels, ``scores``
+            (B, K) and ``heatmaps`` the last stage's (B, K, h, w) tensor.
+        """
+        last = outputs[-1].detach()
+        keypoints, scores = self.decoder.decode(last.float().cpu().numpy())
+        return {'keypoints': keypoints.astype(np.float32), 'scores': scores,
+                'heatmaps': last}

@@ -1,0 +1,43 @@
+"""MaskCrossEntropyLoss: the structure-mask cross-entropy of NSRM (eq. 5)."""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from handkit.registry import MODELS
+
+
+@MODELS.register_module()
+class MaskCrossEntropyLoss(nn.Module):
+    """Binary cross-entropy on limb-mask logits, NSRM eq. 5.
+
+    ``L_S = -sum_t sum_g sum_p [S*(p|g) log S_t(p|g) + (1 - S*(p|g))
+    log(1 - S_t(p|g))]`` with ``S_t = sigmoid(logit)``, summed over every
+    stage t, every group channel g and every pixel p, then divided by
+    ``B * h * w``. The paper writes eq. 5 without the minus sign; this is the
+    cross-entropy it names, which is minimised. Computed from logits with
+    ``binary_cross_entropy_with_logits`` for numerical stability; targets may
+    be soft (LPM, eq. 3) or 0/1 (LDM, eq. 2).
+    """
+
+    def forward(self, stage_logits, target):
+        """
+        Args:
+            stage_logits: list of T raw (pre-sigmoid) maps, each (B, C, h, w).
+            target: ground-truth masks (B, C, h, w) with values in [0, 1].
+
+        Returns:
+            scalar tensor.
+        """
+        if len(stage_logits) == 0:
+            raise ValueError('MaskCrossEntropyLoss got no stage outputs')
+        logits = torch.stack(list(stage_logits))  # (T, B, C, h, w)
+        if logits.shape[1:] != target.shape:
+            raise ValueError(
+                f'MaskCrossEntropyLoss: stage outputs have shape '
+                f'{tuple(logits.shape[1:])}, target has '
+                f'{tuple(target.shape)}')
+        total = F.binary_cross_entropy_with_logits(
+            logits, target.expand_as(logits).to(logits.dtype),
+            reduction='sum')
+        batch_size, _, height, width = target.shape
+        return total / (batch_size * height * width)
