@@ -14,6 +14,7 @@ Two things differ from a plain ``mmengine.Registry``:
 """
 import difflib
 
+from mmengine import registry as mmengine_registry
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
@@ -72,3 +73,14 @@ VISUALIZERS = _child(MMENGINE_VISUALIZERS, 'visualizer',
                      'handkit.visualization')
 # mmengine has no root for codecs: a root registry of handkit's own.
 CODECS = HandkitRegistry('codec', scope='handkit', locations=['handkit.codecs'])
+
+# Children without modules of their own, so that mmengine resolves optimizers,
+# loops, schedulers, ... in the 'handkit' scope (and an unknown name gets the
+# same helpful error) instead of warning that the scope has no such registry.
+for _root in ('RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'OPTIMIZERS',
+              'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
+              'PARAM_SCHEDULERS', 'DATA_SAMPLERS', 'EVALUATOR',
+              'VISBACKENDS', 'LOG_PROCESSORS', 'WEIGHT_INITIALIZERS',
+              'FUNCTIONS'):
+    _parent = getattr(mmengine_registry, _root)
+    HandkitRegistry(_parent.name, parent=_parent, scope='handkit')

@@ -45,7 +45,7 @@ def test_table_has_the_layout_of_nsrm_table_3():
     table = format_pck_table([('LPM-G1&6', metrics)],
                              [0.04, 0.06, 0.08, 0.10, 0.12])
     header, row = table.splitlines()
-    assert header.split() == ['sigma_PCK', '0.04', '0.06', '0.08', '0.1',
+    assert header.split() == ['sigma_PCK', '0.04', '0.06', '0.08', '0.10',
                               '0.12', 'ave']
     assert row.split() == ['LPM-G1&6', '59.73', '76.86', '84.43', '88.23',
                            '90.87', '80.03']

@@ -26,7 +26,7 @@ class PCKMetric(BaseMetric):
     mean, the "ave" column of Tables 2-3), ``AUC`` and ``EPE`` (pixels).
     """
 
-    default_prefix = None
+    default_prefix = ''  # metric names stay 'PCK@0.04', 'PCK_ave', ...
 
     def __init__(self, thresholds=None, auc_range=None, auc_num=41, **kwargs):
         super().__init__(**kwargs)
@@ -73,7 +73,7 @@ def format_pck_table(rows, thresholds):
         rows: list of (name, metrics dict from :class:`PCKMetric`).
         thresholds: the thresholds, in column order.
     """
-    header = ['sigma_PCK'] + [f'{t:g}' for t in thresholds] + ['ave']
+    header = ['sigma_PCK'] + [f'{t:.2f}' for t in thresholds] + ['ave']
     lines = [header]
     for name, metrics in rows:
         values = [metrics[f'PCK@{t:g}'] for t in thresholds]

@@ -19,6 +19,8 @@ class PredictionDump(BaseMetric):
     KEYS = ('img_path', 'img_id', 'pred_keypoints', 'pred_scores',
             'pred_keypoints_3d')
 
+    default_prefix = ''
+
     def __init__(self, out_file, **kwargs):
         super().__init__(**kwargs)
         self.out_file = out_file

@@ -1,0 +1,148 @@
+"""3D keypoint metrics as plain numpy functions (vectorised over frames).
+
+The protocols:
+
+* EPE, 3D PCK and the AUC over 20-50 mm as the ResUnet paper reports them on
+  GANerated, SynthHands and STB (paper 004, Section III.B "Metric
+  Evaluation"; the 20-50 mm AUC is the protocol of Zimmermann & Brox 2017):
+  EPE is the mean Euclidean distance between predicted and true joints, in
+  mm for 3D and px for 2D; PCK is the fraction of joints within a distance
+  threshold; the AUC is the area under the PCK curve over the threshold range.
+* The NYU protocol of paper 002 (Section "Results"): the mean 3D error and
+  the fraction of frames whose *maximum* joint error is below a threshold.
+
+Thresholds compare with ``<=`` here (a joint at exactly 20 mm is correct at
+20 mm), as the 3D hand pose literature's PCK curves do; handkit's 2D PCK in
+``handkit.evaluation.functional`` uses a strict ``<`` as the NSRM paper does.
+Every function returns NaN where nothing is labelled, as the 2D ones do.
+"""
+import numpy as np
+
+
+def _check_pair(pred, gt):
+    pred = np.asarray(pred, dtype=np.float64)
+    gt = np.asarray(gt, dtype=np.float64)
+    if pred.shape != gt.shape or pred.ndim != 3:
+        raise ValueError(f'pred and gt must both be (N, J, D); got '
+                         f'{pred.shape} and {gt.shape}')
+    return pred, gt
+
+
+def _check_visible(visible, shape):
+    """(N, J) bool mask; all joints count when ``visible`` is None."""
+    if visible is None:
+        return np.ones(shape, dtype=bool)
+    visible = np.asarray(visible) > 0
+    if visible.shape != shape:
+        raise ValueError(f'visible must be (N, J) = {shape}, got '
+                         f'{visible.shape}')
+    return visible
+
+
+def _thresholds(thresholds_mm):
+    return np.asarray(thresholds_mm, dtype=np.float64).reshape(-1)
+
+
+def joint_errors(pred, gt):
+    """(N, J) Euclidean distance between predicted and true joints."""
+    pred, gt = _check_pair(pred, gt)
+    return np.linalg.norm(pred - gt, axis=-1)
+
+
+def epe(pred, gt, visible=None):
+    """Mean end-point error over the visible joints (paper 004, III.B).
+
+    Args:
+        pred, gt: (N, J, D) joints, D = 2 (px) or 3 (mm).
+        visible: (N, J) or None (every joint counts).
+
+    Returns:
+        float, in the unit of the inputs; NaN when no joint is visible.
+    """
+    errors = joint_errors(pred, gt)
+    visible = _check_visible(visible, errors.shape)
+    if not visible.any():
+        return float('nan')
+    return float(errors[visible].mean())
+
+
+def root_relative(joints, root=0):
+    """Joints minus their root joint, (N, J, 3) -> (N, J, 3).
+
+    ``root`` is the index of the root joint (0: handkit's wrist).
+    """
+    joints = np.asarray(joints)
+    if joints.ndim != 3:
+        raise ValueError(f'joints must be (N, J, D), got {joints.shape}')
+    if not -joints.shape[1] <= root < joints.shape[1]:
+        raise ValueError(f'root index {root} is out of range for '
+                         f'{joints.shape[1]} joints')
+    return joints - joints[:, root:root + 1]
+
+
+def pck_3d(pred, gt, visible, thresholds_mm):
+    """3D PCK: fraction of visible joints with error <= each threshold.
+
+    Args:
+        pred, gt: (N, J, 3) joints in mm.
+        visible: (N, J) or None.
+        thresholds_mm: sequence of T thresholds.
+
+    Returns:
+        (T,) float64 array; NaN everywhere when no joint is visible.
+    """
+    errors = joint_errors(pred, gt)
+    visible = _check_visible(visible, errors.shape)
+    thresholds = _thresholds(thresholds_mm)
+    labelled = visible.sum()
+    if labelled == 0:
+        return np.full(thresholds.shape, np.nan)
+    visible_errors = errors[visible]  # (M,)
+    correct = visible_errors[None] <= thresholds[:, None]  # (T, M)
+    return correct.sum(axis=1) / labelled
+
+
+def pck_curve_3d(pred, gt, visible=None, low=20.0, high=50.0, num=31):
+    """(thresholds (num,), 3D PCK (num,)) over ``[low, high]`` mm."""
+    if not high > low:
+        raise ValueError(f'threshold range must have high > low, got '
+                         f'({low}, {high})')
+    if num < 2:
+        raise ValueError(f'num must be >= 2 thresholds, got {num}')
+    thresholds = np.linspace(low, high, num)
+    return thresholds, pck_3d(pred, gt, visible, thresholds)
+
+
+def auc_3d(pred, gt, visible=None, low=20.0, high=50.0, num=31):
+    """Normalised area under the 3D PCK curve from ``low`` to ``high`` mm.
+
+    The common protocol (Zimmermann & Brox 2017; paper 004, Fig. 5 "AUC
+    between 20 and 50 mm"): PCK at ``num`` evenly spaced thresholds,
+    integrated with the trapezoid rule and divided by ``high - low``, so a
+    perfect prediction scores 1.
+    """
+    thresholds, curve = pck_curve_3d(pred, gt, visible, low, high, num)
+    return float(np.trapezoid(curve, thresholds) / (high - low))
+
+
+def nyu_success_fraction(pred, gt, thresholds_mm):
+    """Fraction of frames whose maximum joint error is <= each threshold.
+
+    Paper 002's second metric ("percentage of frames whose maximum joint
+    error is below a threshold"), on NYU's 14 evaluation joints.
+
+    Args:
+        pred, gt: (N, J, 3) joints in mm.
+        thresholds_mm: sequence of T thresholds.
+
+    Returns:
+        (T,) float64 array; NaN everywhere when N is 0.
+    """
+    errors = joint_errors(pred, gt)
+    thresholds = _thresholds(thresholds_mm)
+    if errors.shape[0] == 0:
+        return np.full(thresholds.shape, np.nan)
+    if errors.shape[1] == 0:
+        raise ValueError('pred and gt hold no joints (J = 0)')
+    worst = errors.max(axis=1)  # (N,)
+    return (worst[None] <= thresholds[:, None]).mean(axis=1)
