@@ -38,6 +38,13 @@ NUM_LIMBS = len(LIMBS)  # 20
 
 FINGER_TIPS = np.array([4, 8, 12, 16, 20], dtype=np.int64)
 
+# Formats that list each finger tip-first (RHD: wrist, thumb4 .. thumb1,
+# index4 .. index1, ...): handkit keypoint i is their keypoint
+# TIP_FIRST_ORDER[i], i.e. 1 + 4 f + j (j = 0 base .. 3 tip) is 1 + 4 f + 3 - j.
+TIP_FIRST_ORDER = np.array(
+    [0] + [1 + 4 * f + 3 - j for f in range(5) for j in range(4)],
+    dtype=np.int64)
+
 _PALM = tuple(4 * f for f in range(5))
 _G6 = tuple(tuple(4 * f + j for j in (1, 2, 3)) for f in range(5)) + (_PALM, )
 LIMB_GROUPS = {

@@ -1,13 +1,22 @@
-"""Dataset adapters: one per on-disk format (see docs/datasets.md)."""
+"""Dataset adapters: one per on-disk format (docs/datasets.md,
+docs/datasets_3d.md)."""
 from .base import (AnnotationError, BaseHandDataset, DataRootNotFoundError,
-                   pipeline_steps)
+                   load_json, pipeline_steps)
 from .coco import CocoHandDataset
+from .freihand import FreiHANDDataset
+from .ganerated import GANeratedDataset
 from .nsrm import NSRMHandDataset
+from .nyu import NYUHandDataset
 from .onehand10k import OneHand10KDataset
 from .panoptic import PanopticHandDataset
+from .rhd import RHDDataset
+from .stb import STBDataset
+from .synthhands import SynthHandsDataset
 
 __all__ = [
     'AnnotationError', 'BaseHandDataset', 'DataRootNotFoundError',
-    'pipeline_steps', 'CocoHandDataset', 'NSRMHandDataset',
-    'OneHand10KDataset', 'PanopticHandDataset'
+    'load_json', 'pipeline_steps', 'CocoHandDataset', 'FreiHANDDataset',
+    'GANeratedDataset', 'NSRMHandDataset', 'NYUHandDataset',
+    'OneHand10KDataset', 'PanopticHandDataset', 'RHDDataset', 'STBDataset',
+    'SynthHandsDataset'
 ]

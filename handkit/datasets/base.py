@@ -6,6 +6,7 @@ what every adapter needs: a clear, traceback-free paragraph when the data is
 not where the config says, and validation of keypoint arrays that names the
 file and the sample at fault.
 """
+import json
 import os.path as osp
 
 import numpy as np
@@ -39,6 +40,17 @@ def pipeline_steps(pipeline):
     """
     steps = pipeline.values() if isinstance(pipeline, dict) else pipeline
     return [step for step in steps if step is not None]
+
+
+def load_json(path):
+    """Parsed JSON of ``path``; an :class:`AnnotationError` naming it if
+    malformed."""
+    with open(path, encoding='utf-8') as file:
+        try:
+            return json.load(file)
+        except json.JSONDecodeError as error:
+            raise AnnotationError(
+                f'{path}: not valid JSON ({error})') from error
 
 
 class BaseHandDataset(BaseDataset):

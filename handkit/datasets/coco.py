@@ -9,21 +9,18 @@ are MMPose's own division.
 """
 import contextlib
 import io
-import json
 import os.path as osp
 
 import numpy as np
 from pycocotools.coco import COCO
 
-from handkit.datasets.base import AnnotationError, BaseHandDataset
+from handkit.datasets.base import (AnnotationError, BaseHandDataset,
+                                   load_json)
 from handkit.registry import DATASETS
-from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
+from handkit.skeleton import (KEYPOINT_NAMES, NUM_KEYPOINTS,
+                              TIP_FIRST_ORDER)
 
-# RHD lists each finger from its tip: wrist, thumb4 .. thumb1, index4 ..
-# index1, ... Handkit keypoint 1 + 4 f + j (j = 0 base .. 3 tip) is file
-# keypoint 1 + 4 f + (3 - j).
-RHD_ORDER = (0, ) + tuple(1 + 4 * finger + 3 - joint for finger in range(5)
-                          for joint in range(4))
+RHD_ORDER = tuple(TIP_FIRST_ORDER.tolist())
 
 
 def _check_keypoint_order(keypoint_order):
@@ -126,12 +123,7 @@ Train/source/0.jpg ...              (data_prefix.img + file_name)
     def _load_coco(self):
         """``COCO`` index of ``ann_file``, after checking the keys it needs."""
         path = self.ann_file
-        with open(path, encoding='utf-8') as file:
-            try:
-                dataset = json.load(file)
-            except json.JSONDecodeError as error:
-                raise AnnotationError(
-                    f'{path}: not valid JSON ({error})') from error
+        dataset = load_json(path)
         if not isinstance(dataset, dict):
             raise AnnotationError(f'{path}: expected a COCO object, got '
                                   f'{type(dataset).__name__}')

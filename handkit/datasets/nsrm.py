@@ -5,24 +5,14 @@ already cropped as the paper describes (Section 4.1: a square of 2.2 x the
 largest side of the tightest keypoint box, 368 x 368 in their release) and
 divided 80/10/10 into train / valid / test lists.
 """
-import json
 import os.path as osp
 
 import numpy as np
 
-from handkit.datasets.base import AnnotationError, BaseHandDataset
+from handkit.datasets.base import (AnnotationError, BaseHandDataset,
+                                   load_json)
 from handkit.registry import DATASETS
 from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
-
-
-def _load_json(path):
-    """Parsed JSON of ``path``; an AnnotationError naming it if malformed."""
-    with open(path, encoding='utf-8') as file:
-        try:
-            return json.load(file)
-        except json.JSONDecodeError as error:
-            raise AnnotationError(
-                f'{path}: not valid JSON ({error})') from error
 
 
 @DATASETS.register_module()
@@ -76,7 +66,7 @@ partitions.json         {"train": [names], "valid": [names], "test": [names]}
             osp.join(self.data_root, 'partitions.json'), 'partition file')
 
         key = self.PARTITION_KEYS[self.split]
-        partitions = _load_json(partitions_path)
+        partitions = load_json(partitions_path)
         if not isinstance(partitions, dict) or key not in partitions:
             raise AnnotationError(f'{partitions_path}: missing key {key!r} '
                                   f'(the {self.split!r} split)')
@@ -85,7 +75,7 @@ partitions.json         {"train": [names], "valid": [names], "test": [names]}
             raise AnnotationError(
                 f'{partitions_path}: {key!r} must be a list of file names, '
                 f'got {type(names).__name__}')
-        labels = _load_json(labels_path)
+        labels = load_json(labels_path)
         if not isinstance(labels, dict):
             raise AnnotationError(
                 f'{labels_path}: expected an object mapping file names to '

@@ -7,12 +7,12 @@ divides the hands at random into training (80%), validation (10%) and testing
 (10%). This adapter reads either release and reproduces that seeded split.
 """
 import glob
-import json
 import os.path as osp
 
 import numpy as np
 
-from handkit.datasets.base import AnnotationError, BaseHandDataset
+from handkit.datasets.base import (AnnotationError, BaseHandDataset,
+                                   load_json)
 from handkit.registry import DATASETS
 from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
 
@@ -20,16 +20,6 @@ HAND143_FILE = 'hands_v143_14817.json'
 # Sub-folders of the hand_labels releases: manual_train/, manual_test/ (manual
 # annotations) and synth1/ ... synth4/ (hand_labels_synth).
 HAND_LABELS_FOLDERS = ('manual_*', 'synth*')
-
-
-def _load_json(path):
-    """Parsed JSON of ``path``; an AnnotationError naming it if malformed."""
-    with open(path, encoding='utf-8') as file:
-        try:
-            return json.load(file)
-        except json.JSONDecodeError as error:
-            raise AnnotationError(
-                f'{path}: not valid JSON ({error})') from error
 
 
 def _require(record, key, source):
@@ -191,7 +181,7 @@ or hand_labels (hand_labels_synth likewise, with synth1/ ... synth4/):
                               'hand_labels annotation files (NAME.json)')
         samples = []
         for json_path in json_paths:
-            record = _load_json(json_path)
+            record = load_json(json_path)
             stem = osp.splitext(json_path)[0]
             sample = self._sample(_require(record, 'hand_pts', json_path),
                                   json_path,
@@ -204,7 +194,7 @@ or hand_labels (hand_labels_synth likewise, with synth1/ ... synth4/):
 
     def _load_hand143(self, json_path):
         self.check_exists(json_path, 'annotation file')
-        records = _require(_load_json(json_path), 'root', json_path)
+        records = _require(load_json(json_path), 'root', json_path)
         if not isinstance(records, list):
             raise AnnotationError(
                 f"{json_path}: 'root' must be a list of hand records, got "
