@@ -3,7 +3,13 @@
 Each codec is registered in ``handkit.registry.CODECS`` and built from a
 config dict such as ``dict(type='LimbMask', kind='lpm', groups='G1G6')``.
 """
+from .bone_tree import BoneTree
+from .depth_cube import DepthCube
+from .integral_coordinates import IntegralCoordinates
 from .keypoint_confidence_map import KeypointConfidenceMap
 from .limb_mask import LimbMask
 
-__all__ = ['KeypointConfidenceMap', 'LimbMask']
+__all__ = [
+    'BoneTree', 'DepthCube', 'IntegralCoordinates', 'KeypointConfidenceMap',
+    'LimbMask'
+]

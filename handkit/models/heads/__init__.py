@@ -1,5 +1,11 @@
 """Heads: features (+ the previous head's outputs) -> maps, losses, preds."""
+from .bone_tree_head import BoneTreeHead
 from .keypoint_map_head import KeypointMapHead
+from .latent_heatmap_head import LatentHeatmapHead
+from .local_regression_head import LocalRegressionHead
 from .structure_mask_head import StructureMaskHead
 
-__all__ = ['KeypointMapHead', 'StructureMaskHead']
+__all__ = [
+    'BoneTreeHead', 'KeypointMapHead', 'LatentHeatmapHead',
+    'LocalRegressionHead', 'StructureMaskHead'
+]

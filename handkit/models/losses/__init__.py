@@ -1,5 +1,11 @@
 """Losses used by the heads."""
+from .bone_l2 import BoneL2Loss
+from .coord_l1 import CoordL1Loss
 from .heatmap_mse import HeatmapMSELoss
 from .mask_cross_entropy import MaskCrossEntropyLoss
+from .max_out_smooth_l1 import MaxOutSmoothL1Loss
 
-__all__ = ['HeatmapMSELoss', 'MaskCrossEntropyLoss']
+__all__ = [
+    'BoneL2Loss', 'CoordL1Loss', 'HeatmapMSELoss', 'MaskCrossEntropyLoss',
+    'MaxOutSmoothL1Loss'
+]
