@@ -1,0 +1,169 @@
+"""Adapter for FreiHAND (Zimmermann et al., ICCV 2019).
+
+FreiHAND photographs 32,560 right-hand poses (MANO fits) in 224 x 224 px
+images; the training set shows each pose four times, once per background
+treatment (green screen, then three composited versions), so
+``training/rgb`` holds 130,240 images and image ``i`` uses annotation
+``i % 32560``. The evaluation set (3,960 images, one version) got its labels
+with the second release (``evaluation_xyz.json``).
+
+Labels. ``<set>_xyz.json``: a list of 21 x 3 joints in metres, camera frame;
+``<set>_K.json``: a list of 3 x 3 intrinsics. The joint order is already
+handkit's (wrist, then thumb, index, middle, ring, little, base to tip).
+FreiHAND stores no 2D keypoints: ``keypoints`` are the 3D joints projected
+with K, as the release's own ``projectPoints`` does.
+
+Splits. 'train': the released training labels; 'test': the evaluation set.
+The release defines no validation set: with ``holdout_fraction > 0`` a
+seeded random set of *poses* (all four versions of each together, so no
+pose is in both) becomes 'val' and leaves 'train'.
+"""
+import os
+import os.path as osp
+import re
+
+import numpy as np
+
+from handkit.datasets.base import (AnnotationError, BaseHandDataset,
+                                   load_json)
+from handkit.registry import DATASETS
+from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
+
+FREIHAND_IMAGE_SHAPE = (224, 224)
+_IMAGE_NAME = re.compile(r'^(\d{8})\.jpg$')
+
+
+@DATASETS.register_module()
+class FreiHANDDataset(BaseHandDataset):
+    """FreiHAND as released (``FreiHAND_pub_v2``).
+
+    Args:
+        data_root: folder holding ``training_xyz.json`` and ``training/``.
+        split: 'train', 'val' (needs ``holdout_fraction > 0``) or 'test'.
+        holdout_fraction: fraction of the training poses held out as 'val'
+            (0: none; 'train' is then every released training label).
+        holdout_seed: seed of the random holdout.
+        **kwargs: passed to ``BaseHandDataset`` / mmengine's ``BaseDataset``.
+
+    Each ``data_info`` holds ``img_path``, ``img_id`` (the image number),
+    ``ann_id`` (the index of its annotation), ``keypoints`` (21, 2) px
+    (projected), ``keypoints_visible`` (21,) ones, ``bbox`` (tightest
+    keypoint box), ``img_shape`` (224, 224), ``keypoints_3d`` (21, 3) mm in
+    the camera frame, ``cam_K`` (3, 3).
+    """
+
+    METAINFO = dict(
+        dataset_name='freihand',
+        num_keypoints=NUM_KEYPOINTS,
+        keypoint_names=list(KEYPOINT_NAMES),
+        pck_thresholds=[0.04, 0.06, 0.08, 0.10, 0.12],
+        pck_thresholds_mm=[20, 25, 30, 35, 40, 45, 50],
+    )
+    LAYOUT = """
+training_xyz.json, training_K.json   (lists of 21 x 3 m and 3 x 3)
+training/rgb/00000000.jpg ...        (image i uses annotation i % 32560)
+evaluation_xyz.json, evaluation_K.json
+evaluation/rgb/00000000.jpg ...
+"""
+    SOURCE = ('FreiHAND, Zimmermann et al. 2019, '
+              'https://lmb.informatik.uni-freiburg.de/projects/freihand/')
+    SPLITS = ('train', 'val', 'test')
+
+    def __init__(self, data_root, split='train', holdout_fraction=0.0,
+                 holdout_seed=0, **kwargs):
+        if not 0.0 <= holdout_fraction < 1.0:
+            raise ValueError(f'FreiHANDDataset: holdout_fraction must be in '
+                             f'[0, 1), got {holdout_fraction!r}')
+        if split == 'val' and holdout_fraction == 0.0:
+            raise ValueError("FreiHANDDataset: split 'val' needs "
+                             'holdout_fraction > 0 (the release has no '
+                             'validation set)')
+        self.holdout_fraction = holdout_fraction
+        self.holdout_seed = holdout_seed
+        super().__init__(split=split, data_root=data_root, **kwargs)
+
+    def _load_json_list(self, path, what):
+        values = load_json(self.check_exists(path, what))
+        if not isinstance(values, list) or not values:
+            raise AnnotationError(f'{path}: expected a non-empty list')
+        return values
+
+    def _read_labels(self, set_name):
+        """(xyz (A, 21, 3) mm, K (A, 3, 3)) float64 of one set."""
+        xyz_path = osp.join(self.data_root, f'{set_name}_xyz.json')
+        k_path = osp.join(self.data_root, f'{set_name}_K.json')
+        xyz_list = self._load_json_list(xyz_path, 'joint file')
+        k_list = self._load_json_list(k_path, 'camera file')
+        if len(xyz_list) != len(k_list):
+            raise AnnotationError(
+                f'{xyz_path} holds {len(xyz_list)} entries but {k_path} '
+                f'holds {len(k_list)}')
+        xyz = np.stack([
+            self.check_keypoints(joints, f'{xyz_path} entry {index}', 3)
+            for index, joints in enumerate(xyz_list)]).astype(np.float64)
+        cam_k = np.zeros((len(k_list), 3, 3))
+        for index, matrix in enumerate(k_list):
+            matrix = np.asarray(matrix, dtype=np.float64)
+            if matrix.shape != (3, 3) or not np.isfinite(matrix).all():
+                raise AnnotationError(
+                    f'{k_path} entry {index}: expected a finite 3 x 3 '
+                    f'matrix, got shape {matrix.shape}')
+            cam_k[index] = matrix
+        return xyz * 1000.0, cam_k
+
+    def _image_ids(self, image_dir):
+        """Sorted (M,) int64 numbers of the images named %08d.jpg."""
+        names = (_IMAGE_NAME.match(name) for name in os.listdir(image_dir))
+        ids = np.array(sorted(int(match.group(1)) for match in names if match),
+                       dtype=np.int64)
+        if not ids.size:
+            raise AnnotationError(f'{image_dir}: no images named '
+                                  f'00000000.jpg, 00000001.jpg, ...')
+        return ids
+
+    def _holdout_mask(self, num_annotations):
+        """(A,) bool: annotations held out as 'val'."""
+        num_held = int(round(self.holdout_fraction * num_annotations))
+        order = np.random.default_rng(self.holdout_seed).permutation(
+            num_annotations)
+        held = np.zeros(num_annotations, dtype=bool)
+        held[order[:num_held]] = True
+        return held
+
+    def load_data_list(self):
+        self.check_exists(self.data_root, 'data_root folder')
+        set_name = 'evaluation' if self.split == 'test' else 'training'
+        xyz, cam_k = self._read_labels(set_name)
+        image_dir = self.check_exists(
+            osp.join(self.data_root, set_name, 'rgb'), 'image folder')
+        image_ids = self._image_ids(image_dir)
+        ann_ids = image_ids % len(xyz)  # the versions share annotations
+        if self.split != 'test' and self.holdout_fraction > 0:
+            held = self._holdout_mask(len(xyz))[ann_ids]
+            keep = held if self.split == 'val' else ~held
+            image_ids, ann_ids = image_ids[keep], ann_ids[keep]
+
+        uvw = np.einsum('aij,akj->aki', cam_k, xyz)  # (A, 21, 3)
+        keypoints = (uvw[..., :2] / uvw[..., 2:]).astype(np.float32)
+        if not np.isfinite(keypoints).all():
+            bad = np.flatnonzero(~np.isfinite(keypoints).all(axis=(1, 2)))
+            raise AnnotationError(
+                f'{set_name}_xyz.json: entries {bad[:10].tolist()} project '
+                f'to NaN or inf (a joint at z = 0)')
+        keypoints_3d = xyz.astype(np.float32)
+        cam_k = cam_k.astype(np.float32)
+        visible = np.ones(NUM_KEYPOINTS, dtype=np.float32)
+        boxes = np.concatenate([keypoints.min(axis=1),
+                                keypoints.max(axis=1)], axis=1)  # (A, 4)
+        return [
+            dict(img_path=osp.join(image_dir, f'{image_id:08d}.jpg'),
+                 img_id=int(image_id),
+                 ann_id=int(ann_id),
+                 keypoints=keypoints[ann_id],
+                 keypoints_visible=visible,
+                 bbox=boxes[ann_id],
+                 img_shape=FREIHAND_IMAGE_SHAPE,
+                 keypoints_3d=keypoints_3d[ann_id],
+                 cam_K=cam_k[ann_id])
+            for image_id, ann_id in zip(image_ids, ann_ids)
+        ]

@@ -1,0 +1,148 @@
+"""Adapter for the Rendered Hand Pose Dataset (RHD; Zimmermann & Brox 2017).
+
+RHD (introduced in the work the survey, paper 003, lists as "Zimmermann &
+Brox (RHD)") renders 20 characters performing 39 actions: 41,258 training
+and 2,728 evaluation images of 320 x 320 px, each annotated with both hands.
+
+Labels. ``anno_<set>.pickle`` maps a sample id to ``{'uv_vis': (42, 3)``
+(u, v in px and a visibility flag), ``'xyz': (42, 3)`` (camera frame, metres),
+``'K': (3, 3)}``. Keypoints 0-20 are the left hand, 21-41 the right; within a
+hand: wrist, then thumb, index, middle, ring, little, each finger *tip first*
+(tip, DIP, PIP, MCP). ``RHD_TO_HANDKIT`` reverses every finger to handkit's
+base-first order; xyz is converted to mm.
+
+One data_info per sample: ``hands='auto'`` takes the hand with more visible
+keypoints (the right hand on a tie), as common practice does; 'left' or
+'right' always takes that hand.
+"""
+import os.path as osp
+import pickle
+
+import numpy as np
+
+from handkit.datasets.base import AnnotationError, BaseHandDataset
+from handkit.registry import DATASETS
+from handkit.skeleton import (KEYPOINT_NAMES, NUM_KEYPOINTS,
+                              TIP_FIRST_ORDER)
+
+# handkit index i takes RHD keypoint RHD_TO_HANDKIT[i] of the chosen hand.
+RHD_TO_HANDKIT = TIP_FIRST_ORDER
+RHD_HAND_OFFSET = dict(left=0, right=NUM_KEYPOINTS)
+RHD_IMAGE_SHAPE = (320, 320)
+_RECORD_SHAPES = dict(uv_vis=(2 * NUM_KEYPOINTS, 3),
+                      xyz=(2 * NUM_KEYPOINTS, 3), K=(3, 3))
+
+
+@DATASETS.register_module()
+class RHDDataset(BaseHandDataset):
+    """RHD as released: ``training/`` and ``evaluation/`` folders.
+
+    Args:
+        data_root: folder holding ``training/`` and ``evaluation/``
+            (``RHD_published_v2``).
+        split: 'train' (``training``) or 'test' (``evaluation``).
+        hands: 'auto', 'left' or 'right' (see the module docstring).
+        **kwargs: passed to ``BaseHandDataset`` / mmengine's ``BaseDataset``.
+
+    Each ``data_info`` holds ``img_path``, ``img_id`` (the sample id),
+    ``hand_side`` ('left' / 'right'), ``keypoints`` (21, 2) px as stored,
+    ``keypoints_visible`` (21,) the stored flags, ``bbox`` (tightest box of
+    the visible keypoints), ``img_shape`` (320, 320), ``keypoints_3d``
+    (21, 3) mm in the camera frame, ``cam_K`` (3, 3).
+    """
+
+    METAINFO = dict(
+        dataset_name='rhd',
+        num_keypoints=NUM_KEYPOINTS,
+        keypoint_names=list(KEYPOINT_NAMES),
+        pck_thresholds=[0.04, 0.06, 0.08, 0.10, 0.12],
+        pck_thresholds_mm=[20, 25, 30, 35, 40, 45, 50],
+    )
+    LAYOUT = """
+training/anno_training.pickle  ({id: {'uv_vis', 'xyz' (m), 'K'}})
+training/color/00000.png ...
+evaluation/anno_evaluation.pickle
+evaluation/color/00000.png ...
+"""
+    SOURCE = ('Rendered Hand Pose Dataset, Zimmermann & Brox 2017, '
+              'https://lmb.informatik.uni-freiburg.de/resources/datasets/'
+              'RenderedHandposeDataset.en.html')
+    SPLITS = ('train', 'test')
+    SPLIT_SETS = dict(train='training', test='evaluation')
+    HANDS = ('auto', 'left', 'right')
+
+    def __init__(self, data_root, split='train', hands='auto', **kwargs):
+        if hands not in self.HANDS:
+            raise ValueError(f'RHDDataset: hands must be one of {self.HANDS}, '
+                             f'got {hands!r}')
+        self.hands = hands
+        super().__init__(split=split, data_root=data_root, **kwargs)
+
+    @staticmethod
+    def _record_arrays(record, source):
+        """(uv_vis, xyz, K) float64 arrays of one sample, shapes checked."""
+        if not isinstance(record, dict):
+            raise AnnotationError(f'{source}: expected a dict, got '
+                                  f'{type(record).__name__}')
+        arrays = []
+        for key, shape in _RECORD_SHAPES.items():
+            if key not in record:
+                raise AnnotationError(f'{source}: no key {key!r}')
+            array = np.asarray(record[key], dtype=np.float64)
+            if array.shape != shape:
+                raise AnnotationError(f'{source}: {key!r} must be {shape}, '
+                                      f'got {array.shape}')
+            arrays.append(array)
+        return arrays
+
+    def load_data_list(self):
+        self.check_exists(self.data_root, 'data_root folder')
+        set_name = self.SPLIT_SETS[self.split]
+        set_dir = self.check_exists(osp.join(self.data_root, set_name),
+                                    f'{set_name} folder')
+        anno_path = self.check_exists(
+            osp.join(set_dir, f'anno_{set_name}.pickle'), 'annotation file')
+        with open(anno_path, 'rb') as file:
+            annotations = pickle.load(file)
+        if not isinstance(annotations, dict) or not annotations:
+            raise AnnotationError(f'{anno_path}: expected a non-empty dict '
+                                  f'sample id -> annotation')
+
+        sample_ids = sorted(annotations)
+        uv_vis, xyz, cam_k = (np.stack(arrays) for arrays in zip(*(
+            self._record_arrays(annotations[sample_id],
+                                f'{anno_path} sample {sample_id}')
+            for sample_id in sample_ids)))  # (N, 42, 3), (N, 42, 3), (N, 3, 3)
+
+        visible_all = uv_vis[..., 2] > 0  # (N, 42)
+        if self.hands == 'auto':
+            left_wins = (visible_all[:, :NUM_KEYPOINTS].sum(axis=1)
+                         > visible_all[:, NUM_KEYPOINTS:].sum(axis=1))
+            offsets = np.where(left_wins, RHD_HAND_OFFSET['left'],
+                               RHD_HAND_OFFSET['right'])
+        else:
+            offsets = np.full(len(sample_ids), RHD_HAND_OFFSET[self.hands])
+        gather = offsets[:, None] + RHD_TO_HANDKIT[None]  # (N, 21)
+        rows = np.arange(len(sample_ids))[:, None]
+        keypoints = uv_vis[rows, gather, :2]  # (N, 21, 2)
+        visible = uv_vis[rows, gather, 2].astype(np.float32)  # (N, 21)
+        keypoints_3d = xyz[rows, gather] * 1000.0  # (N, 21, 3) mm
+
+        data_list = []
+        for index, sample_id in enumerate(sample_ids):
+            source = f'{anno_path} sample {sample_id}'
+            points = self.check_keypoints(keypoints[index], source, 2)
+            data_list.append(dict(
+                img_path=osp.join(set_dir, 'color',
+                                  f'{int(sample_id):05d}.png'),
+                img_id=sample_id,
+                hand_side=('left' if offsets[index] == RHD_HAND_OFFSET['left']
+                           else 'right'),
+                keypoints=points,
+                keypoints_visible=visible[index],
+                bbox=self.keypoint_box(points, visible[index]),
+                img_shape=RHD_IMAGE_SHAPE,
+                keypoints_3d=self.check_keypoints(keypoints_3d[index], source,
+                                                  3),
+                cam_K=cam_k[index].astype(np.float32)))
+        return data_list

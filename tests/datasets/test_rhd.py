@@ -1,0 +1,142 @@
+"""RHDDataset on a tiny annotation pickle in RHD's format."""
+import pickle
+
+import numpy as np
+import pytest
+
+from handkit.datasets.base import AnnotationError, DataRootNotFoundError
+from handkit.datasets.rhd import RHDDataset
+
+K = np.array([[280.0, 0.0, 160.0], [0.0, 281.0, 158.0], [0.0, 0.0, 1.0]])
+# RHD, per hand: wrist, then each finger tip -> MCP; tips at 1, 5, 9, 13, 17.
+RHD_TIPS = np.array([1, 5, 9, 13, 17])
+RHD_MCPS = np.array([4, 8, 12, 16, 20])
+HANDKIT_TIPS = np.array([4, 8, 12, 16, 20])
+HANDKIT_MCPS = np.array([1, 5, 9, 13, 17])
+
+
+def _sample(seed, visible_left, visible_right):
+    """One RHD record with the given number of visible keypoints per hand."""
+    rng = np.random.default_rng(seed)
+    xyz = np.empty((42, 3))
+    xyz[:, :2] = rng.uniform(-0.1, 0.1, (42, 2))
+    xyz[:, 2] = rng.uniform(0.4, 0.8, 42)  # metres
+    # Known tips and MCPs, in file order, on both hands.
+    for hand in (0, 21):
+        xyz[hand + RHD_TIPS] = [[0.01 * f, 0.02, 0.5 + 0.01 * f]
+                                for f in range(1, 6)]
+        xyz[hand + RHD_MCPS] = [[-0.01 * f, 0.03, 0.6] for f in range(1, 6)]
+    uvw = xyz @ K.T
+    visible = np.zeros(42)
+    visible[:visible_left] = 1
+    visible[21:21 + visible_right] = 1
+    uv_vis = np.concatenate([uvw[:, :2] / uvw[:, 2:], visible[:, None]], 1)
+    return dict(uv_vis=uv_vis.astype(np.float32),
+                xyz=xyz.astype(np.float32), K=K.astype(np.float32))
+
+
+def _write(root, annotations, split_folder='evaluation'):
+    folder = root / split_folder
+    (folder / 'color').mkdir(parents=True)
+    with open(folder / f'anno_{split_folder}.pickle', 'wb') as file:
+        pickle.dump(annotations, file)
+
+
+def _three_samples():
+    return {0: _sample(0, 15, 10), 1: _sample(1, 5, 18), 2: _sample(2, 7, 7)}
+
+
+def test_count_shapes_and_auto_hand_choice(tmp_path):
+    _write(tmp_path, _three_samples())
+    dataset = RHDDataset(str(tmp_path), split='test')
+    assert len(dataset) == 3
+    sides = [dataset.get_data_info(i)['hand_side'] for i in range(3)]
+    assert sides == ['left', 'right', 'right']  # a tie goes right
+    info = dataset.get_data_info(1)
+    assert info['img_path'].endswith('evaluation/color/00001.png')
+    assert info['img_id'] == 1
+    assert info['keypoints'].shape == (21, 2)
+    assert info['keypoints_3d'].shape == (21, 3)
+    assert info['keypoints_visible'].dtype == np.float32
+    assert info['keypoints_visible'].sum() == 18
+    assert info['img_shape'] == (320, 320)
+
+
+def test_finger_tips_land_at_handkit_indices_in_mm(tmp_path):
+    annotations = _three_samples()
+    _write(tmp_path, annotations)
+    for hands, offset in (('left', 0), ('right', 21)):
+        info = RHDDataset(str(tmp_path), split='test',
+                          hands=hands).get_data_info(0)
+        xyz = annotations[0]['xyz']
+        np.testing.assert_allclose(info['keypoints_3d'][HANDKIT_TIPS],
+                                   xyz[offset + RHD_TIPS] * 1000, rtol=1e-6)
+        np.testing.assert_allclose(info['keypoints_3d'][HANDKIT_MCPS],
+                                   xyz[offset + RHD_MCPS] * 1000, rtol=1e-6)
+        np.testing.assert_allclose(info['keypoints_3d'][0],
+                                   xyz[offset] * 1000, rtol=1e-6)
+        np.testing.assert_allclose(
+            info['keypoints'][HANDKIT_TIPS],
+            annotations[0]['uv_vis'][offset + RHD_TIPS, :2])
+        assert info['hand_side'] == hands
+    # Thumb tip (0.01, 0.02, 0.51) m -> (10, 20, 510) mm at handkit index 4.
+    np.testing.assert_allclose(info['keypoints_3d'][4], [10.0, 20.0, 510.0],
+                               rtol=1e-6)
+
+
+def test_visible_flags_follow_the_reordering(tmp_path):
+    _write(tmp_path, _three_samples())
+    # Sample 0, left hand: file keypoints 0-14 visible: the wrist, thumb,
+    # index, middle, and the ring tip (13) and DIP (14), which are handkit's
+    # ring DIP (15) and tip (16); ring MCP, PIP and the little finger not.
+    info = RHDDataset(str(tmp_path), split='test').get_data_info(0)
+    expected = np.ones(21)
+    expected[[13, 14, 17, 18, 19, 20]] = 0
+    np.testing.assert_array_equal(info['keypoints_visible'], expected)
+    visible = info['keypoints'][expected > 0]
+    np.testing.assert_allclose(info['bbox'][:2], visible.min(0))
+    np.testing.assert_allclose(info['bbox'][2:], visible.max(0))
+
+
+def test_projecting_keypoints_3d_gives_stored_uv(tmp_path):
+    _write(tmp_path, _three_samples())
+    dataset = RHDDataset(str(tmp_path), split='test')
+    for index in range(len(dataset)):
+        info = dataset.get_data_info(index)
+        uvw = info['keypoints_3d'] @ info['cam_K'].T
+        np.testing.assert_allclose(uvw[:, :2] / uvw[:, 2:],
+                                   info['keypoints'], atol=1e-2)
+
+
+def test_train_split_reads_training_folder(tmp_path):
+    _write(tmp_path, {5: _sample(5, 21, 0)}, split_folder='training')
+    info = RHDDataset(str(tmp_path), split='train').get_data_info(0)
+    assert info['img_path'].endswith('training/color/00005.png')
+
+
+def test_record_without_xyz_names_file_sample_and_key(tmp_path):
+    annotations = _three_samples()
+    del annotations[2]['xyz']
+    _write(tmp_path, annotations)
+    with pytest.raises(AnnotationError,
+                       match=r"anno_evaluation\.pickle sample 2: no key "
+                       r"'xyz'"):
+        RHDDataset(str(tmp_path), split='test')
+
+
+def test_uv_vis_of_wrong_shape_names_the_shape(tmp_path):
+    annotations = _three_samples()
+    annotations[1]['uv_vis'] = annotations[1]['uv_vis'][:21]
+    _write(tmp_path, annotations)
+    with pytest.raises(AnnotationError,
+                       match=r"sample 1: 'uv_vis' must be \(42, 3\), got "
+                       r'\(21, 3\)'):
+        RHDDataset(str(tmp_path), split='test')
+
+
+def test_missing_pickle_and_bad_hands(tmp_path):
+    (tmp_path / 'evaluation').mkdir()
+    with pytest.raises(DataRootNotFoundError, match='anno_evaluation.pickle'):
+        RHDDataset(str(tmp_path), split='test')
+    with pytest.raises(ValueError, match='hands must be one of'):
+        RHDDataset(str(tmp_path), hands='both')
