@@ -12,12 +12,15 @@ class PredictionDump(BaseMetric):
     """Collect per-sample predictions and write them as JSON.
 
     Each record: ``img_path``, ``img_id``, ``pred_keypoints`` (21 x 2, original
-    image pixels), ``pred_scores`` and, when present, ``pred_keypoints_3d``.
+    image pixels), ``pred_scores``, the ground truth ``gt_keypoints`` and
+    ``gt_keypoints_visible`` (so any metric can be recomputed from the file)
+    and, when present, ``pred_keypoints_3d`` / ``gt_keypoints_3d``.
     Returns no metric.
     """
 
     KEYS = ('img_path', 'img_id', 'pred_keypoints', 'pred_scores',
-            'pred_keypoints_3d')
+            'gt_keypoints', 'gt_keypoints_visible', 'pred_keypoints_3d',
+            'gt_keypoints_3d')
 
     default_prefix = ''
 

@@ -17,6 +17,7 @@ import re
 import torch
 from torch import nn
 
+from handkit.models.weight_init import init_relu_convs
 from handkit.registry import MODELS
 
 # Output widths of VGG-19's conv1_1 .. conv4_4; 'M' is a 2x2 max-pool.
@@ -45,7 +46,8 @@ class VGG19CPM(nn.Module):
         pretrained: path of a local torchvision-style VGG-19 state dict
             (``features.N.weight`` / ``features.N.bias`` keys) whose first 12
             convolutions (conv1_1 .. conv4_4) initialise the matching layers
-            here, in order. Nothing is ever downloaded.
+            here, in order. Nothing is ever downloaded. Without it every
+            convolution starts from He-normal init (torchvision's VGG init).
     """
 
     def __init__(self, in_channels=3, out_channels=128, width_multiplier=1.0,
@@ -72,6 +74,7 @@ class VGG19CPM(nn.Module):
             *_conv3x3_relu(channels, scaled(512)),        # conv5_1
             *_conv3x3_relu(scaled(512), scaled(512)),     # conv5_2
             *_conv3x3_relu(scaled(512), out_channels))    # conv5_3_CPM
+        init_relu_convs(self)
         if pretrained is not None:
             self.load_vgg19_weights(pretrained)
 

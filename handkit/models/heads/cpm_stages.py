@@ -4,17 +4,20 @@ NSRM Section 4.2 and Figure 5: the cascade has stages of "5 convolution layers
 with 7x7 kernel and 2 convolution layers with 1x1 kernel (except the first
 stage)"; the first stage of the whole cascade is two 1x1 convolutions on the
 backbone features (128 -> 512 -> out). Stages output raw maps: no activation
-after their last convolution.
+after their last convolution. Weights start from He-normal init
+(``handkit.models.weight_init``).
 """
 from torch import nn
+
+from handkit.models.weight_init import init_relu_convs
 
 
 def stage_1x1(in_channels, out_channels, mid=512):
     """First stage of a cascade: conv1x1 in -> mid, ReLU, conv1x1 mid -> out.
     """
-    return nn.Sequential(
+    return init_relu_convs(nn.Sequential(
         nn.Conv2d(in_channels, mid, 1), nn.ReLU(inplace=True),
-        nn.Conv2d(mid, out_channels, 1))
+        nn.Conv2d(mid, out_channels, 1)))
 
 
 def stage_7x7(in_channels, out_channels, mid=128):
@@ -27,4 +30,4 @@ def stage_7x7(in_channels, out_channels, mid=128):
         channels = mid
     layers += [nn.Conv2d(mid, mid, 1), nn.ReLU(inplace=True),
                nn.Conv2d(mid, out_channels, 1)]
-    return nn.Sequential(*layers)
+    return init_relu_convs(nn.Sequential(*layers))
