@@ -12,7 +12,13 @@ default_hooks = dict(
 )
 # Checkpoints hold only tensors and builtins, so they load with
 # torch.load(weights_only=True) (see handkit/engine/checkpoint.py).
-custom_hooks = [dict(type='PlainCheckpointHook')]
+# HandVisualizationHook writes a few validation predictions (skeletons and
+# predicted maps) to <work_dir>/vis each validation, and to TensorBoard when
+# it is installed (tools/train.py then adds its backend).
+custom_hooks = [
+    dict(type='PlainCheckpointHook'),
+    dict(type='HandVisualizationHook', num_samples=4),
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,
@@ -22,7 +28,8 @@ env_cfg = dict(
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 log_level = 'INFO'
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
+visualizer = dict(
+    type='HandVisualizer', vis_backends=vis_backends, name='visualizer')
 load_from = None
 resume = False
 randomness = dict(seed=0)

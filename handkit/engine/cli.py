@@ -2,6 +2,7 @@
 check that catches bad input before anything is written, CPU-friendly
 distributed launch, and one-paragraph errors instead of tracebacks."""
 import contextlib
+import importlib.util
 import os
 import os.path as osp
 import sys
@@ -54,9 +55,21 @@ def load_config(args):
         cfg.work_dir = osp.join('work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.launcher = args.launcher
+    add_tensorboard_if_installed(cfg)
     if args.launcher == 'pytorch':
         setup_distributed(cfg)
     return cfg
+
+
+def add_tensorboard_if_installed(cfg):
+    """Also log to TensorBoard when the ``tensorboard`` package is there."""
+    visualizer = cfg.get('visualizer')
+    if visualizer is None or importlib.util.find_spec('tensorboard') is None:
+        return
+    backends = list(visualizer.get('vis_backends') or [])
+    if not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
+        visualizer['vis_backends'] = backends + [
+            dict(type='TensorboardVisBackend')]
 
 
 def setup_distributed(cfg):

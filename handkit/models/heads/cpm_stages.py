@@ -17,7 +17,7 @@ def stage_1x1(in_channels, out_channels, mid=512):
     """
     return init_relu_convs(nn.Sequential(
         nn.Conv2d(in_channels, mid, 1), nn.ReLU(inplace=True),
-        nn.Conv2d(mid, out_channels, 1)))
+        nn.Conv2d(mid, out_channels, 1)), small_output=True)
 
 
 def stage_7x7(in_channels, out_channels, mid=128):
@@ -30,4 +30,4 @@ def stage_7x7(in_channels, out_channels, mid=128):
         channels = mid
     layers += [nn.Conv2d(mid, mid, 1), nn.ReLU(inplace=True),
                nn.Conv2d(mid, out_channels, 1)]
-    return init_relu_convs(nn.Sequential(*layers))
+    return init_relu_convs(nn.Sequential(*layers), small_output=True)

@@ -1,0 +1,202 @@
+"""Inference API: build a trained model from its config and run it on images.
+
+    model = init_model('configs/nsrm/lpm_g1_onehand10k.py', 'best.pth')
+    result = inference(model, 'hand.jpg')               # whole image
+    result = inference(model, frame, bbox=(x1, y1, x2, y2))  # a hand box
+
+The image goes through the test-time steps of docs/architecture.md section 2
+(``HandCrop`` -> ``TopdownAffine`` -> ``PackHandInputs``), the model's data
+preprocessor and the estimator's 'predict' mode, exactly as ``tools/test.py``
+runs a sample, so keypoints come back in the pixels of the given image.
+"""
+import contextlib
+import copy
+import os.path as osp
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+
+from handkit.datasets.base import pipeline_steps
+from handkit.datasets.transforms import (HandCrop, LoadImage, PackHandInputs,
+                                         TopdownAffine)
+from handkit.engine.checkpoint import (check_state_dict_fits,
+                                       load_checkpoint_file)
+from handkit.registry import MODELS
+
+# Side of the square crop around a user-given box, as a multiple of the
+# box's longer side: a little context around a detector-tight box (the
+# 2.2 of NSRM Section 4.1 is for the tightest *keypoint* box, which is
+# smaller than a hand detector's box).
+BBOX_PADDING = 1.25
+# Maps of the estimator returned by inference() when the model has them.
+MAP_KEYS = ('structure_maps', 'heatmaps')
+
+
+def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
+    """Build the estimator of a config, load its weights, set eval mode.
+
+    Args:
+        config: path of a config file, or an ``mmengine.Config``.
+        checkpoint: checkpoint file (handkit's, or a plain state dict saved
+            with ``torch.save``); None keeps the initial weights.
+        device: 'cpu', 'cuda', 'cuda:1', ...
+        cfg_options: dict of config overrides, as ``--cfg-options`` takes.
+
+    Returns:
+        The estimator (e.g. ``CascadeEstimator``) in eval mode, on
+        ``device``, with the config as ``model.cfg``.
+
+    Raises:
+        FileNotFoundError: the config or the checkpoint does not exist.
+        UnsafeCheckpointError: the checkpoint holds objects beyond tensors
+            and builtins (nothing in it is executed).
+        CheckpointMismatchError: its weights do not fit this config's model.
+    """
+    if isinstance(config, Config):
+        cfg = copy.deepcopy(config)
+    else:
+        if not osp.isfile(str(config)):
+            raise FileNotFoundError(f'config not found: {config}')
+        cfg = Config.fromfile(str(config))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'handkit'))
+    model = MODELS.build(cfg.model)
+    if checkpoint is not None:
+        loaded = load_checkpoint_file(checkpoint)
+        if not isinstance(loaded, Mapping):
+            raise ValueError(f'checkpoint {checkpoint} holds a '
+                             f'{type(loaded).__name__}, not a state dict')
+        state_dict = loaded.get('state_dict', loaded)
+        check_state_dict_fits(model, state_dict, checkpoint)
+        model.load_state_dict({
+            key[len('module.'):] if key.startswith('module.') else key: value
+            for key, value in state_dict.items()})
+    model.cfg = cfg
+    model.to(device)
+    model.eval()
+    return model
+
+
+def model_input_size(model):
+    """(W, H) of the network input of ``model``.
+
+    Read from the ``TopdownAffine`` step of the config's test pipeline
+    (``cfg.test_dataloader.dataset.pipeline``), else from the ``input_size``
+    of a head's decoder (the KCM codec).
+    """
+    cfg = getattr(model, 'cfg', None)
+    loader = (cfg.get('test_dataloader') if cfg is not None else None) or {}
+    pipeline = loader.get('dataset', {}).get('pipeline') or ()
+    for step in pipeline_steps(pipeline):
+        if step.get('type') == 'TopdownAffine':
+            return tuple(int(side) for side in step.get('input_size',
+                                                        (368, 368)))
+    for head in getattr(model, 'heads', ()):
+        decoder = getattr(head, 'decoder', None)
+        if getattr(decoder, 'input_size', None) is not None:
+            return tuple(int(side) for side in decoder.input_size)
+    raise ValueError('cannot tell the input size of the model: its config '
+                     'has no TopdownAffine step in '
+                     'test_dataloader.dataset.pipeline and no head has a '
+                     'decoder with input_size')
+
+
+def _check_bbox(bbox, image_shape):
+    """The box as float32 (4,); ValueError when invalid or off the image."""
+    height, width = image_shape[:2]
+    try:
+        box = np.asarray(bbox, dtype=np.float32).reshape(-1)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f'bbox must be 4 numbers (x1, y1, x2, y2), got '
+                         f'{bbox!r}') from error
+    if box.shape != (4, ) or not np.isfinite(box).all():
+        raise ValueError(f'bbox must be 4 finite numbers (x1, y1, x2, y2), '
+                         f'got {bbox!r}')
+    if box[2] < box[0] or box[3] < box[1]:
+        raise ValueError(f'bbox (x1, y1, x2, y2) needs x2 >= x1 and y2 >= y1, '
+                         f'got {bbox!r}')
+    if box[2] < 0 or box[3] < 0 or box[0] > width - 1 or box[1] > height - 1:
+        raise ValueError(f'bbox {box.tolist()} lies outside the image of size '
+                         f'{width} x {height} (width x height)')
+    return box
+
+
+def _load(image):
+    """The pipeline's first ``results``: from a path (LoadImage) or array."""
+    if isinstance(image, np.ndarray):
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f'image must be a BGR uint8 (H, W, 3) array or a '
+                             f'file path, got an array of {image.dtype} '
+                             f'{image.shape}')
+        return dict(img=image, img_shape=image.shape[:2],
+                    ori_shape=image.shape[:2])
+    return LoadImage().transform(dict(img_path=str(image)))
+
+
+@contextlib.contextmanager
+def _maps_in_predictions(model):
+    """Let the estimator return its maps (``test_cfg['output_maps']``)."""
+    test_cfg = model.test_cfg
+    missing = object()
+    before = test_cfg.get('output_maps', missing)
+    test_cfg['output_maps'] = True
+    try:
+        yield
+    finally:
+        if before is missing:
+            del test_cfg['output_maps']
+        else:
+            test_cfg['output_maps'] = before
+
+
+def inference(model, image, bbox=None):
+    """Estimate the 21 keypoints of one hand.
+
+    Args:
+        model: from :func:`init_model` (``model.cfg`` gives the input size).
+        image: an image file path, or a BGR uint8 (H, W, 3) array.
+        bbox: None to use the whole image, padded to a square (the
+            OneHand10K protocol, ``HandCrop(mode='image')``); or the hand box
+            (x1, y1, x2, y2) in image pixels, from which a square of
+            ``BBOX_PADDING`` (1.25) x its longer side, centred on it, is
+            cropped (``HandCrop(mode='bbox', padding=1.25)``).
+
+    Returns:
+        dict: ``keypoints`` float32 (21, 2) in image pixels, ``scores``
+        float32 (21,), ``warp_mat`` float32 (2, 3) (image -> network input
+        pixels), ``input_size`` (W, H), and the maps the model predicts,
+        float32 (C, h, w) over the network input: ``structure_maps``
+        (NSRM's sigmoid limb-group masks) and / or ``heatmaps`` (KCM).
+
+    Raises:
+        FileNotFoundError: the image file does not exist.
+        ValueError: the file is not an image, the array is not BGR uint8,
+            or the bbox is malformed or lies outside the image.
+    """
+    results = _load(image)
+    if bbox is not None:
+        results['bbox'] = _check_bbox(bbox, results['img'].shape)
+    input_size = model_input_size(model)
+    steps = (HandCrop(mode='image' if bbox is None else 'bbox',
+                      padding=BBOX_PADDING),
+             TopdownAffine(input_size=input_size), PackHandInputs())
+    for step in steps:
+        results = step.transform(results)
+    with torch.no_grad(), _maps_in_predictions(model):
+        data = model.data_preprocessor(pseudo_collate([results]), False)
+        prediction = model(**data, mode='predict')[0]
+    meta = results['data_samples']['meta']
+    output = dict(
+        keypoints=np.asarray(prediction['pred_keypoints'], np.float32),
+        scores=np.asarray(prediction['pred_scores'], np.float32),
+        warp_mat=np.asarray(meta['warp_mat'], np.float32),
+        input_size=tuple(meta['input_size']))
+    for key in MAP_KEYS:
+        if key in prediction:
+            output[key] = np.asarray(prediction[key], np.float32)
+    return output

@@ -1,0 +1,147 @@
+"""init_model / inference on a real OneHand10K image with a tiny checkpoint."""
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.dataset import pseudo_collate
+
+from handkit.apis import inference, init_model
+from handkit.datasets.transforms import get_warp_matrix
+from handkit.engine.checkpoint import (CheckpointMismatchError,
+                                       UnsafeCheckpointError)
+from handkit.registry import DATASETS
+from tiny_setup import write_nsrm_layout, write_tiny_config
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE = Path(__file__).resolve().parents[3] / 'shared' / 'data' / \
+    'onehand10k_coco' / '9.jpg'  # 238 x 358 (width x height)
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    """Config and checkpoint of a tiny NSRM (64 x 64 input) trained 1 epoch."""
+    root = tmp_path_factory.mktemp('inference')
+    write_nsrm_layout(root / 'data')
+    config = write_tiny_config(root / 'tiny.py', root / 'data', epochs=1)
+    result = subprocess.run(
+        [sys.executable, 'tools/train.py', str(config), '--work-dir',
+         str(root / 'work')], cwd=ROOT, capture_output=True, text=True,
+        timeout=300, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root, config, root / 'work' / 'epoch_1.pth'
+
+
+@pytest.fixture(scope='module')
+def model(trained):
+    _, config, checkpoint = trained
+    return init_model(config, checkpoint)
+
+
+def test_init_model_loads_the_weights_in_eval_mode(trained, model):
+    _, config, checkpoint = trained
+    assert not model.training
+    assert model.cfg.model.type == 'CascadeEstimator'
+    saved = torch.load(checkpoint, weights_only=True)['state_dict']
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, saved[key]), key
+
+
+def test_whole_image_inference(model):
+    result = inference(model, str(IMAGE))
+    assert result['keypoints'].shape == (21, 2)
+    assert result['keypoints'].dtype == np.float32
+    assert result['scores'].shape == (21, )
+    # The whole image, padded to a 358-pixel square centred on the image.
+    np.testing.assert_allclose(
+        result['warp_mat'],
+        get_warp_matrix((118.5, 178.5), 358.0, 0.0, (64, 64)), atol=1e-6)
+    assert result['input_size'] == (64, 64)
+    low, high = result['keypoints'].min(0), result['keypoints'].max(0)
+    assert (low >= (118.5 - 179.5, -0.5)).all()
+    assert (high <= (118.5 + 179.5, 357.5)).all()
+    assert result['structure_maps'].shape == (7, 8, 8)  # G1G6 over 64 / 8
+    assert result['heatmaps'].shape == (21, 8, 8)
+    assert 0 <= result['structure_maps'].min() <= \
+        result['structure_maps'].max() <= 1
+    assert 'output_maps' not in model.test_cfg  # left as configured
+
+
+def test_inference_matches_the_test_pipeline(model):
+    """The same image through the dataset's test pipeline and the model's
+    test step gives the same keypoints (tools/test.py's path)."""
+    dataset = DATASETS.build(model.cfg.test_dataloader.dataset)
+    sample = dataset[0]
+    expected = model.test_step(pseudo_collate([sample]))[0]
+    result = inference(model, sample['data_samples']['meta']['img_path'])
+    np.testing.assert_allclose(result['keypoints'],
+                               expected['pred_keypoints'], atol=1e-4)
+    np.testing.assert_allclose(result['scores'], expected['pred_scores'],
+                               atol=1e-6)
+
+
+def test_array_and_path_give_the_same_result(model):
+    from_path = inference(model, IMAGE)
+    from_array = inference(model, cv2.imread(str(IMAGE)))
+    for key in ('keypoints', 'scores', 'structure_maps', 'heatmaps'):
+        np.testing.assert_array_equal(from_path[key], from_array[key])
+
+
+def test_bbox_crops_a_square_of_1_25_times_its_longer_side(model):
+    result = inference(model, IMAGE, bbox=(50, 100, 150, 250))
+    # centre (100, 175), side 1.25 x 150 = 187.5
+    np.testing.assert_allclose(
+        result['warp_mat'],
+        get_warp_matrix((100.0, 175.0), 187.5, 0.0, (64, 64)), atol=1e-6)
+    half = 187.5 / 2 + 0.5
+    assert (np.abs(result['keypoints'] - (100, 175)) <= half).all()
+
+
+def test_bad_bbox_and_bad_image_are_clear_errors(model, tmp_path):
+    with pytest.raises(ValueError, match=r'bbox \[300.0, 10.0, 400.0, 50.0\] '
+                       r'lies outside the image of size 238 x 358'):
+        inference(model, IMAGE, bbox=(300, 10, 400, 50))
+    with pytest.raises(ValueError, match='needs x2 >= x1'):
+        inference(model, IMAGE, bbox=(50, 100, 40, 250))
+    with pytest.raises(ValueError, match='4 finite numbers'):
+        inference(model, IMAGE, bbox=(50, 100, 150))
+    text = tmp_path / 'notes.jpg'
+    text.write_text('not an image')
+    with pytest.raises(ValueError, match=f'cannot decode image: {text}'):
+        inference(model, text)
+    with pytest.raises(FileNotFoundError, match='image file not found'):
+        inference(model, tmp_path / 'missing.jpg')
+    with pytest.raises(ValueError, match=r'BGR uint8 \(H, W, 3\)'):
+        inference(model, np.zeros((10, 10), np.uint8))
+
+
+def test_foreign_and_unsafe_checkpoints_are_refused(trained, tmp_path):
+    _, config, checkpoint = trained
+    state_dict = torch.load(checkpoint, weights_only=True)['state_dict']
+    state_dict.pop(next(iter(state_dict)))
+    foreign = tmp_path / 'foreign.pth'
+    torch.save({'state_dict': state_dict}, foreign)
+    with pytest.raises(CheckpointMismatchError,
+                       match='does not fit the model of this config'):
+        init_model(config, foreign)
+    unsafe = tmp_path / 'unsafe.pth'
+    torch.save({'state_dict': state_dict, 'args': argparse.Namespace()},
+               unsafe)
+    with pytest.raises(UnsafeCheckpointError,
+                       match='argparse.Namespace'):
+        init_model(config, unsafe)
+    with pytest.raises(FileNotFoundError, match='config not found'):
+        init_model(tmp_path / 'none.py')
+
+
+def test_input_size_falls_back_to_the_decoder(trained):
+    _, config, _ = trained
+    model = init_model(config, cfg_options={'test_dataloader': None})
+    assert model.cfg.test_dataloader is None
+    result = inference(model, IMAGE)
+    assert result['input_size'] == (64, 64)

@@ -1,0 +1,131 @@
+"""tools/demo.py on an image, a folder and a video, and its clear errors."""
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from handkit.visualization.draw import caption_height
+from tiny_setup import write_nsrm_layout, write_tiny_config
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parents[3] / 'shared' / 'data' / \
+    'onehand10k_coco'  # 9.jpg is 238 x 358, 33.jpg 226 x 346 (w x h)
+
+_spec = importlib.util.spec_from_file_location('demo', ROOT / 'tools' /
+                                               'demo.py')
+demo = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(demo)
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    """Config and checkpoint of a tiny NSRM (64 x 64 input) trained 1 epoch."""
+    root = tmp_path_factory.mktemp('demo')
+    write_nsrm_layout(root / 'data')
+    config = write_tiny_config(root / 'tiny.py', root / 'data', epochs=1)
+    result = subprocess.run(
+        [sys.executable, 'tools/train.py', str(config), '--work-dir',
+         str(root / 'work')], cwd=ROOT, capture_output=True, text=True,
+        timeout=300, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return str(config), str(root / 'work' / 'epoch_1.pth')
+
+
+def run_demo(trained, *args):
+    """demo.main in this process; the exit code (0 when it returned)."""
+    try:
+        demo.main([*trained, *map(str, args)])
+    except SystemExit as exit_:
+        return exit_.code
+    return 0
+
+
+def test_image_from_the_command_line(trained, tmp_path):
+    result = subprocess.run(
+        [sys.executable, 'tools/demo.py', *trained, '--input',
+         str(DATA / '9.jpg'), '--out', str(tmp_path), '--score-thr', '0'],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert result.returncode == 0, result.stderr[-3000:]
+    drawn = cv2.imread(str(tmp_path / '9.png'))
+    original = cv2.imread(str(DATA / '9.jpg'))
+    assert drawn.shape == original.shape
+    assert (drawn != original).any(axis=2).sum() > 100  # skeleton + scores
+
+
+def test_show_maps_puts_the_g1_g6_tiles_beside_the_image(trained, tmp_path):
+    assert run_demo(trained, '--input', DATA / '9.jpg', '--out', tmp_path,
+                    '--show-maps', '--bbox', 20, 60, 200, 300) == 0
+    drawn = cv2.imread(str(tmp_path / '9.png'))
+    # image | 7 tiles of 96 (hand, 5 fingers, palm) with captions
+    assert drawn.shape == (358, 238 + 4 + 7 * 96 + 6 * 4, 3)
+    assert (drawn[96 + caption_height(96):, 242:] == 0).all()
+
+
+def test_folder_skips_non_images(trained, tmp_path, capsys):
+    folder = tmp_path / 'in'
+    folder.mkdir()
+    for name in ('9.jpg', '33.jpg'):
+        shutil.copy(DATA / name, folder / name)
+    (folder / 'notes.txt').write_text('not an image')
+    (folder / 'sub').mkdir()
+    assert run_demo(trained, '--input', folder, '--out', tmp_path / 'out') \
+        == 0
+    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == \
+        ['33.png', '9.png']
+    assert cv2.imread(str(tmp_path / 'out' / '33.png')).shape == \
+        (346, 226, 3)
+    assert f'skipped {folder / "notes.txt"}: not an image' in \
+        capsys.readouterr().out
+
+
+def test_folder_without_images_exits_2(trained, tmp_path, capsys):
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    assert run_demo(trained, '--input', empty, '--out', tmp_path / 'o') == 2
+    assert f'handkit: error: no images in {empty}' in capsys.readouterr().err
+    (empty / 'notes.txt').write_text('not an image')
+    assert run_demo(trained, '--input', empty, '--out', tmp_path / 'o') == 2
+    captured = capsys.readouterr()
+    assert 'skipped' in captured.out and 'no images in' in captured.err
+
+
+def test_video_gets_a_drawn_frame_per_frame(trained, tmp_path, capsys):
+    clip = tmp_path / 'clip.avi'
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*'MJPG'), 5,
+                             (80, 60))
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        writer.write(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8))
+    writer.release()
+    assert run_demo(trained, '--input', clip, '--out', tmp_path / 'out') == 0
+    capture = cv2.VideoCapture(str(tmp_path / 'out' / 'clip.mp4'))
+    frames = []
+    ok, frame = capture.read()
+    while ok:
+        frames.append(frame)
+        ok, frame = capture.read()
+    capture.release()
+    assert len(frames) == 3 and frames[0].shape == (60, 80, 3)
+    assert '3 frames ->' in capsys.readouterr().out
+
+
+def test_bad_inputs_exit_2_with_one_line(trained, tmp_path, capsys):
+    corrupt = tmp_path / 'broken.mp4'
+    corrupt.write_bytes(b'not a video' * 100)
+    assert run_demo(trained, '--input', corrupt, '--out', tmp_path) == 2
+    assert f'handkit: error: cannot open video {corrupt}' in \
+        capsys.readouterr().err
+    assert run_demo(trained, '--input', tmp_path / 'none.jpg', '--out',
+                    tmp_path) == 2
+    assert 'handkit: error: input not found' in capsys.readouterr().err
+    assert run_demo(trained, '--input', DATA / '9.jpg', '--out', tmp_path,
+                    '--bbox', 500, 500, 600, 600) == 2
+    assert 'lies outside the image of size 238 x 358' in \
+        capsys.readouterr().err
