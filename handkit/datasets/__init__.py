@@ -11,6 +11,7 @@ from .onehand10k import OneHand10KDataset
 from .panoptic import PanopticHandDataset
 from .rhd import RHDDataset
 from .stb import STBDataset
+from .synthetic_dataset import SyntheticHandDataset
 from .synthhands import SynthHandsDataset
 
 __all__ = [
@@ -18,5 +19,5 @@ __all__ = [
     'load_json', 'pipeline_steps', 'CocoHandDataset', 'FreiHANDDataset',
     'GANeratedDataset', 'NSRMHandDataset', 'NYUHandDataset',
     'OneHand10KDataset', 'PanopticHandDataset', 'RHDDataset', 'STBDataset',
-    'SynthHandsDataset'
+    'SyntheticHandDataset', 'SynthHandsDataset'
 ]
