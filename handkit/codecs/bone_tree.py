@@ -76,6 +76,9 @@ class BoneTree:
     equals ``encode(j)['keypoints_3d_rel']`` up to float rounding.
     """
 
+    # results keys GenerateTargets passes to encode: the 3D joints (mm)
+    encode_inputs = ('keypoints_3d', 'keypoints_visible')
+
     def encode(self, keypoints_3d, keypoints_visible=None):
         keypoints_3d = np.asarray(keypoints_3d, dtype=np.float32)
         if keypoints_3d.shape != (NUM_KEYPOINTS, 3):

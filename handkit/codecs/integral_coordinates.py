@@ -32,11 +32,15 @@ class IntegralCoordinates:
 
     ``encode(keypoints (K, 2) input px, keypoints_visible (K,))`` returns
     ``keypoint_coords`` float32 (K, 2) (the same input-pixel coordinates) and
-    ``keypoint_weights`` float32 (K,): the visibility, set to 0 for a keypoint
+    ``coord_weights`` float32 (K,): the visibility, set to 0 for a keypoint
     outside the input ``[0, w-1] x [0, h-1]`` (an expectation over the map can
-    never reach it, so it is not supervised).
+    never reach it, so it is not supervised). The name differs from the KCM
+    codec's ``keypoint_weights`` so both can feed one sample's targets.
     ``decode(coords (..., 2) map coordinates)`` returns input pixels.
     """
+
+    # results keys GenerateTargets passes to encode, in order
+    encode_inputs = ('transformed_keypoints', 'keypoints_visible')
 
     def __init__(self, input_size, heatmap_size):
         self.input_size = self._check_size('input_size', input_size)
@@ -67,7 +71,7 @@ class IntegralCoordinates:
         inside = ((keypoints >= 0) & (keypoints <= self.input_size - 1)).all(1)
         return {
             'keypoint_coords': keypoints.copy(),
-            'keypoint_weights': (weights * inside).astype(np.float32),
+            'coord_weights': (weights * inside).astype(np.float32),
         }
 
     def decode(self, coords):

@@ -46,7 +46,7 @@ def test_encode_weights_drop_invisible_and_outside():
                          np.float32)
     out = codec.encode(keypoints, np.array([1, 1, 1, 1, 0]))
     np.testing.assert_array_equal(out['keypoint_coords'], keypoints)
-    np.testing.assert_array_equal(out['keypoint_weights'], [1, 1, 0, 0, 0])
+    np.testing.assert_array_equal(out['coord_weights'], [1, 1, 0, 0, 0])
     assert out['keypoint_coords'].dtype == np.float32
     np.testing.assert_allclose(codec.decode(np.array([[1.5, 2.0]])),
                                [[3.0, 4.0]])

@@ -258,7 +258,8 @@ def test_data_preprocessor_stacked_inference_input():
 
 
 def test_data_preprocessor_errors():
-    with pytest.raises(ValueError, match='mean and std need 3 values'):
+    with pytest.raises(ValueError,
+                       match='mean and std need one value per channel'):
         HandDataPreprocessor(mean=(1, 2))
     images = [torch.zeros(3, 8, 8, dtype=torch.uint8),
               torch.zeros(3, 8, 6, dtype=torch.uint8)]
@@ -294,3 +295,51 @@ def test_val_step_runs_preprocessor_and_predict():
     np.testing.assert_allclose(results[1]['pred_keypoints'],
                                input_keypoints[1] - np.array([3.0, -2.0]),
                                atol=1e-5)
+
+
+def test_predict_passes_3d_outputs_as_pred_keys_and_gt_keypoints_3d():
+    model = MODELS.build(dict(
+        type='CascadeEstimator',
+        backbone=dict(type='ResidualHourglass', channels=8, order=1),
+        heads=dict(joints=dict(type='LocalRegressionHead', in_channels=8,
+                               num_joints=21, feature_size=(8, 8),
+                               patch_grid=(2, 2), patch_dim=4, hidden=8)),
+        data_preprocessor=dict(type='HandDataPreprocessor', mean=None,
+                               std=None, bgr_to_rgb=False)))
+    model.eval()
+    gt = np.arange(63, dtype=np.float32).reshape(21, 3)
+    metas = [{'cube_center': np.array([0, 0, 500.0]), 'cube_size': 300.0,
+              'keypoints_3d': gt, 'img_id': 7}]
+    with torch.no_grad():
+        inputs = torch.randn(1, 1, 32, 32)
+        cube = model(inputs, mode='tensor')[0]['joints_cube']
+        result, = model(inputs, {'metas': metas}, mode='predict')
+    assert set(result) == {'pred_joints_cube', 'pred_keypoints_3d',
+                           'gt_keypoints_3d', 'img_id'}
+    np.testing.assert_allclose(result['pred_keypoints_3d'],
+                               cube[0].numpy() * 150 + [0, 0, 500],
+                               atol=1e-4)
+    np.testing.assert_array_equal(result['gt_keypoints_3d'], gt)
+
+
+def test_head_features_and_dropped_heads():
+    model = MODELS.build(dict(
+        type='CascadeEstimator',
+        backbone=dict(type='ResNet34UNet', width_multiplier=0.125),
+        head_features=dict(structure=('decoder_features', -2)),
+        heads=dict(
+            structure=dict(type='StructureMaskHead', in_channels=8,
+                           groups='G1', num_stages=1, stage_channels=4),
+            keypoints2d=dict(type='LatentHeatmapHead', fusion_channels=4),
+            unused=None)))
+    assert model.head_names == ['structure', 'keypoints2d']
+    assert model.heads[1].prior_channels == 1
+    structure, lhr = model(torch.randn(1, 3, 64, 64), mode='tensor')
+    assert structure[-1].shape == (1, 1, 16, 16)  # decoder_features[-2]
+    assert lhr['coords'].shape == (1, 21, 2)
+    with pytest.raises(ValueError, match=r"head_features names heads "
+                       r"\['nope'\]"):
+        MODELS.build(dict(type='CascadeEstimator',
+                          backbone=dict(type='VGG19CPM'),
+                          heads=dict(k=dict(type='KeypointMapHead')),
+                          head_features=dict(nope='x')))

@@ -52,7 +52,7 @@ def test_lhr_loss_hand_computed():
     heatmaps[0, 0, 2, 4] = 9.0  # area-resampled to 4x4: 1.0 at (x=2, y=1)
     batch = {'targets': {
         'keypoint_coords': torch.tensor([[[11.0, 8.0], [0.0, 0.0]]]),
-        'keypoint_weights': torch.tensor([[1.0, 0.0]]),
+        'coord_weights': torch.tensor([[1.0, 0.0]]),
         'heatmaps': heatmaps}}
     losses = head.loss(out, batch)
     # (|10-11| + |6-8|) / (1 * 2) = 1.5, times loss_weight 2
@@ -81,7 +81,7 @@ def test_lhr_missing_target_and_bad_maps_raise():
                        match=r"needs batch\['targets'\]\['heatmaps'\]"):
         head.loss(out, {'targets': {
             'keypoint_coords': torch.zeros(1, 2, 2),
-            'keypoint_weights': torch.ones(1, 2)}})
+            'coord_weights': torch.ones(1, 2)}})
     with pytest.raises(ValueError, match=r'final maps must be \(B, 2, h, w\)'):
         head({'heatmaps': torch.zeros(1, 3, 8, 8)})
 
@@ -143,7 +143,7 @@ def test_resunet_cascade_trains_and_predicts():
     assert model.heads[1].prior_channels == 21
     batch = {'targets': {
         'keypoint_coords': torch.rand(2, 21, 2) * 127,
-        'keypoint_weights': torch.ones(2, 21),
+        'coord_weights': torch.ones(2, 21),
         'heatmaps': torch.rand(2, 21, 128, 128),
         'bones': torch.randn(2, 20, 3)}, 'metas': [{}, {}]}
     losses = model(torch.randn(2, 3, 128, 128), batch, mode='loss')
@@ -198,3 +198,21 @@ def test_local_regression_loss_and_predict_to_mm():
                      {'metas': [{'cube_center': np.zeros(3)}]})
     with pytest.raises(ValueError, match=r'features must be \(B, 2, 4, 4\)'):
         head(torch.randn(1, 2, 8, 8))
+
+
+def test_lhr_prior_fusion_starts_as_identity_and_learns():
+    head = LatentHeatmapHead(num_keypoints=2, input_size=(16, 16),
+                             prior_channels=3, fusion_channels=4)
+    feats = one_hot_feats()
+    plain = LatentHeatmapHead(num_keypoints=2, input_size=(16, 16))(feats)
+    prior = [torch.randn(1, 3, 4, 4, requires_grad=True)]
+    fused = head(feats, prior)
+    # zero-initialised last conv: the untrained fusion changes nothing
+    torch.testing.assert_close(fused['heatmaps'], plain['heatmaps'])
+    smooth = {'heatmaps': torch.randn(1, 2, 8, 8)}  # non-saturated softmax
+    head(smooth, prior)['coords'].sum().backward()
+    assert head.prior_fusion[-1].weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match='prior_channels=3 got no prior'):
+        head(feats)
+    with pytest.raises(ValueError, match='prior\\[-1\\] has 2 channels'):
+        head(feats, [torch.zeros(1, 2, 4, 4)])

@@ -4,6 +4,7 @@ Every class here is registered in ``handkit.registry.TRANSFORMS``; the order
 and the keys each one reads and writes are fixed in docs/architecture.md,
 section 2.
 """
+from .depth import DepthCubeCrop, LoadDepth
 from .formatting import PackHandInputs
 from .geometric import (HandCrop, RandomAffine, TopdownAffine, apply_affine,
                         get_warp_matrix)
@@ -12,7 +13,7 @@ from .photometric import PhotometricJitter
 from .targets import GenerateTargets
 
 __all__ = [
-    'LoadImage', 'HandCrop', 'RandomAffine', 'TopdownAffine',
+    'LoadImage', 'LoadDepth', 'DepthCubeCrop', 'HandCrop', 'RandomAffine', 'TopdownAffine',
     'PhotometricJitter', 'GenerateTargets', 'PackHandInputs',
     'get_warp_matrix', 'apply_affine'
 ]

@@ -1,8 +1,9 @@
 """Formatting: pack a finished ``results`` dict for the data loader.
 
-Last pipeline step of docs/architecture.md (section 2.7). The image crosses
-the data loader as uint8 BGR (3, H, W); normalisation and BGR -> RGB happen
-on the batch in ``HandDataPreprocessor``.
+Last pipeline step of docs/architecture.md (section 2.7). An RGB image
+crosses the data loader as uint8 BGR (3, H, W); normalisation and BGR -> RGB
+happen on the batch in ``HandDataPreprocessor``. A normalised depth crop
+(``DepthCubeCrop``) crosses as float32 (1, H, W), already in [-1, 1].
 """
 import numpy as np
 import torch
@@ -17,11 +18,15 @@ class PackHandInputs(BaseTransform):
 
     Args:
         meta_keys: keys of ``results`` copied into ``meta`` (those absent are
-            left out, e.g. ``bbox`` in a pipeline without annotations).
+            left out, e.g. ``bbox`` in a pipeline without annotations). The
+            3D ones (``keypoints_3d`` mm, ``cam_K``, and ``cube_center``,
+            ``cube_size`` of DepthCubeCrop) feed the 3D metrics and
+            ``LocalRegressionHead.predict``.
 
     Returns:
-        ``{'inputs': tensor (C, H, W) of img's dtype (uint8 from LoadImage),
-        contiguous, BGR; 'data_samples': {'targets': {name: tensor},
+        ``{'inputs': tensor (C, H, W) of img's dtype (uint8 BGR from
+        LoadImage, float32 (1, H, W) from DepthCubeCrop; a 2-D (H, W) img
+        becomes (1, H, W)), contiguous; 'data_samples': {'targets': {name: tensor},
         'meta': {key: results[key]}}}``. ``targets`` is empty when no
         GenerateTargets ran (test pipelines).
     """
@@ -29,7 +34,8 @@ class PackHandInputs(BaseTransform):
     def __init__(self,
                  meta_keys=('img_path', 'img_id', 'ori_shape', 'input_size',
                             'warp_mat', 'bbox', 'keypoints',
-                            'keypoints_visible')):
+                            'keypoints_visible', 'keypoints_3d', 'cam_K',
+                            'cube_center', 'cube_size', 'depth_path')):
         super().__init__()
         self.meta_keys = tuple(meta_keys)
 
@@ -38,9 +44,11 @@ class PackHandInputs(BaseTransform):
             raise KeyError("PackHandInputs: results have no 'img' (sample "
                            f"{results.get('img_path')})")
         img = results['img']
+        if img.ndim == 2:  # one channel, e.g. depth
+            img = img[..., None]
         if img.ndim != 3:
-            raise ValueError(f'PackHandInputs: img must be (H, W, C), got '
-                             f'shape {img.shape}')
+            raise ValueError(f'PackHandInputs: img must be (H, W, C) or '
+                             f'(H, W), got shape {img.shape}')
         inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
         targets = {
             name: torch.from_numpy(np.ascontiguousarray(value))

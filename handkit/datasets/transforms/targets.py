@@ -1,14 +1,18 @@
-"""Target generation: run the codecs on the input-space keypoints.
+"""Target generation: run the codecs on the sample's keypoints.
 
 Pipeline step 6 of docs/architecture.md. Each codec (``handkit/codecs/``,
-registry ``CODECS``) turns ``transformed_keypoints`` (K, 2) input pixels and
-``keypoints_visible`` (K,) into named float32 arrays, e.g. the keypoint
-confidence maps and the limb masks of NSRM (Section 3); this transform merges
-them into ``results['targets']``.
+registry ``CODECS``) turns keys of ``results`` into named float32 arrays, e.g.
+``transformed_keypoints`` (K, 2) input pixels and ``keypoints_visible`` (K,)
+into the keypoint confidence maps and limb masks of NSRM (Section 3), or
+``keypoints_3d`` (21, 3) mm into ResUnet's bones (paper 004, eq. 3); this
+transform merges them into ``results['targets']``.
 """
 from mmcv.transforms import BaseTransform
 
 from handkit.registry import CODECS, TRANSFORMS
+
+# What a codec's encode takes unless it declares ``encode_inputs``.
+DEFAULT_ENCODE_INPUTS = ('transformed_keypoints', 'keypoints_visible')
 
 
 @TRANSFORMS.register_module()
@@ -22,11 +26,15 @@ class GenerateTargets(BaseTransform):
             config can override one codec by name); each is built once with
             ``CODECS.build``, in order.
 
-    Calls ``codec.encode(results['transformed_keypoints'],
-    results['keypoints_visible'])`` for each codec in order and merges the
-    returned dicts into ``results['targets']`` (created when absent).
+    Calls ``codec.encode(*(results[key] for key in codec.encode_inputs))``
+    for each codec in order and merges the returned dicts into
+    ``results['targets']`` (created when absent). A codec without an
+    ``encode_inputs`` class attribute takes ``('transformed_keypoints',
+    'keypoints_visible')``; ``BoneTree`` declares ``('keypoints_3d',
+    'keypoints_visible')``.
 
     Raises:
+        KeyError: ``results`` lack a key a codec takes (names both).
         ValueError: two codecs (or a codec and an earlier transform) produce
             the same target name.
     """
@@ -47,15 +55,18 @@ class GenerateTargets(BaseTransform):
         self.encoders = [CODECS.build(cfg) for cfg in configs]
 
     def transform(self, results):
-        for key in ('transformed_keypoints', 'keypoints_visible'):
-            if key not in results:
-                raise KeyError(f"GenerateTargets: results have no '{key}' "
-                               f'(run TopdownAffine first; sample '
-                               f"{results.get('img_path')})")
         targets = results.setdefault('targets', {})
         for codec in self.encoders:
-            encoded = codec.encode(results['transformed_keypoints'],
-                                   results['keypoints_visible'])
+            inputs = getattr(codec, 'encode_inputs', DEFAULT_ENCODE_INPUTS)
+            for key in inputs:
+                if key not in results:
+                    hint = ('; run TopdownAffine first'
+                            if key == 'transformed_keypoints' else '')
+                    raise KeyError(
+                        f"GenerateTargets: results have no '{key}' (needed "
+                        f'by {type(codec).__name__}{hint}; sample '
+                        f"{results.get('img_path')})")
+            encoded = codec.encode(*(results[key] for key in inputs))
             for name, value in encoded.items():
                 if name in targets:
                     raise ValueError(

@@ -103,6 +103,8 @@ class HandVisualizationHook(Hook):
         os.makedirs(out_dir, exist_ok=True)
         count = min(self.num_samples, len(outputs))
         for index, prediction, meta in zip(range(count), outputs, metas):
+            if 'pred_keypoints' not in prediction or 'warp_mat' not in meta:
+                continue  # nothing 2D to draw (e.g. a 3D-only depth model)
             image, view = self._image_and_view(
                 data_batch['inputs'][index], prediction, meta)
             drawn = draw_prediction(image, view, draw_maps=self.draw_maps,
@@ -126,7 +128,10 @@ class HandVisualizationHook(Hook):
         img_path = meta.get('img_path')
         if isinstance(img_path, str) and osp.isfile(img_path):
             return LoadImage().transform(dict(img_path=img_path))['img'], view
-        # (3, H, W) uint8 BGR, as PackHandInputs packed it.
-        image = np.ascontiguousarray(
-            packed_input.detach().cpu().numpy().transpose(1, 2, 0))
-        return image, to_input_frame(view)
+        # (3, H, W) uint8 BGR as PackHandInputs packed it, or a (1, H, W)
+        # float depth crop in [-1, 1] (near = -1), shown near-bright grey.
+        image = packed_input.detach().cpu().numpy().transpose(1, 2, 0)
+        if image.dtype != np.uint8:
+            grey = np.clip((1.0 - image[..., :1]) * 127.5, 0, 255)
+            image = np.repeat(grey.astype(np.uint8), 3, axis=2)
+        return np.ascontiguousarray(image), to_input_frame(view)

@@ -3,7 +3,9 @@
 docs/architecture.md sections 2-3: uint8 BGR images cross the data loader;
 stacking, the move to the device, BGR -> RGB and ImageNet normalisation (the
 VGG-19 backbone is ImageNet-pretrained, NSRM Section 4.2) happen here, on the
-whole batch.
+whole batch. Depth crops arrive already normalised to [-1, 1] (float32,
+1 channel; paper 002); ``mean=None, std=None, bgr_to_rgb=False`` then only
+stacks and moves them.
 """
 from collections.abc import Mapping, Sequence
 
@@ -60,26 +62,36 @@ class HandDataPreprocessor(BaseDataPreprocessor):
 
     Args:
         mean: per-channel mean subtracted, in RGB order when ``bgr_to_rgb``
-            (ImageNet's by default).
-        std: per-channel standard deviation divided by, same order.
+            (ImageNet's by default); one value per input channel. None (with
+            ``std=None``): no normalisation, inputs of any channel count are
+            only stacked and cast to float (depth crops).
+        std: per-channel standard deviation divided by, same order; None
+            with ``mean=None``.
         bgr_to_rgb: reverse the channel order of the input (BGR -> RGB).
     """
 
     def __init__(self, mean=(123.675, 116.28, 103.53),
                  std=(58.395, 57.12, 57.375), bgr_to_rgb=True):
         super().__init__()
-        if len(mean) != 3 or len(std) != 3:
-            raise ValueError(f'mean and std need 3 values each, got '
-                             f'mean={mean!r}, std={std!r}')
+        if (mean is None) != (std is None):
+            raise ValueError(f'mean and std must both be given or both be '
+                             f'None, got mean={mean!r}, std={std!r}')
+        self.bgr_to_rgb = bgr_to_rgb
+        self.normalise = mean is not None
+        if not self.normalise:
+            return
+        if len(mean) != len(std) or len(mean) == 0:
+            raise ValueError(f'mean and std need one value per channel each, '
+                             f'got mean={mean!r}, std={std!r}')
         if any(value <= 0 for value in std):
             raise ValueError(f'std values must be positive, got {std!r}')
+        channels = len(mean)
         self.register_buffer(
-            'mean', torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1),
-            persistent=False)
+            'mean', torch.tensor(mean, dtype=torch.float32).view(
+                1, channels, 1, 1), persistent=False)
         self.register_buffer(
-            'std', torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1),
-            persistent=False)
-        self.bgr_to_rgb = bgr_to_rgb
+            'std', torch.tensor(std, dtype=torch.float32).view(
+                1, channels, 1, 1), persistent=False)
 
     def forward(self, data, training=False):
         inputs = data['inputs']
@@ -89,13 +101,18 @@ class HandDataPreprocessor(BaseDataPreprocessor):
                 raise ValueError(f'inputs of one batch must share a shape, '
                                  f'got {sorted(shapes)}')
             inputs = torch.stack(list(inputs))
-        if inputs.dim() != 4 or inputs.shape[1] != 3:
-            raise ValueError(f'inputs must be (B, 3, H, W) images, got shape '
+        if inputs.dim() != 4:
+            raise ValueError(f'inputs must be (B, C, H, W) images, got shape '
                              f'{tuple(inputs.shape)}')
+        if self.normalise and inputs.shape[1] != self.mean.shape[1]:
+            raise ValueError(
+                f'inputs must be (B, {self.mean.shape[1]}, H, W) images (one '
+                f'channel per mean value), got shape {tuple(inputs.shape)}')
         inputs = self.cast_data(inputs).float()
         if self.bgr_to_rgb:
             inputs = inputs.flip(1)
-        inputs = (inputs - self.mean) / self.std
+        if self.normalise:
+            inputs = (inputs - self.mean) / self.std
 
         samples = data.get('data_samples')
         if samples is None:

@@ -3,8 +3,12 @@
 NSRM Section 3 and Figure 1b: a backbone produces features, then each head
 of the cascade takes the features and the stage outputs of the head before
 it (``prior``). This one rule expresses NSRM (structure-mask head -> KCM
-head), CPM (KCM head alone) and lets a structure-mask head be put in front of
-any head by config alone (docs/architecture.md sections 3-5).
+head), CPM (KCM head alone), ResUnet (paper 004: LatentHeatmapHead ->
+BoneTreeHead), the local-regression hourglass (paper 002) and lets a
+structure-mask head be put in front of any head by config alone
+(docs/architecture.md sections 3-5). A backbone that returns a dict of
+features (ResNet34UNet) can hand one of them to a head that wants a plain
+feature map (``head_features``).
 """
 import copy
 
@@ -18,8 +22,32 @@ from handkit.registry import MODELS
 # Meta keys copied into each prediction dict, as (meta key, prediction key).
 _META_TO_PREDICTION = (('keypoints', 'gt_keypoints'),
                        ('keypoints_visible', 'gt_keypoints_visible'),
+                       ('keypoints_3d', 'gt_keypoints_3d'),
                        ('bbox', 'bbox'), ('img_path', 'img_path'),
                        ('img_id', 'img_id'))
+
+
+def _is_map_key(name):
+    """Head prediction keys that hold maps (``heatmaps``,
+    ``structure_maps``): kept only with output_maps."""
+    return name.endswith('maps')
+
+
+def _select_feature(feats, selector, head_name):
+    """``feats[key][index]`` for ``selector = (key, index)``, or feats[key].
+    """
+    key, *index = (selector if isinstance(selector, (list, tuple))
+                   else (selector, ))
+    if not isinstance(feats, dict) or key not in feats:
+        found = sorted(feats) if isinstance(feats, dict) else type(
+            feats).__name__
+        raise ValueError(f"head '{head_name}': head_features asks for "
+                         f"backbone output '{key}', the backbone gives "
+                         f'{found}')
+    selected = feats[key]
+    for position in index:
+        selected = selected[position]
+    return selected
 
 
 def _input_to_original(keypoints, metas):
@@ -52,22 +80,41 @@ class CascadeEstimator(BaseModel):
         heads: head configs run in order: a list, or a dict name -> config
             (insertion order; lets a config override one head by name through
             ``_base_`` inheritance, e.g. ``heads=dict(structure=dict(
-            groups='G1G6'))``). A head after the first whose config has no
-            ``prior_channels`` gets the previous head's ``out_channels``.
+            groups='G1G6'))``; a head set to None is dropped, e.g.
+            ``--cfg-options model.heads.structure=None``). A head after the
+            first whose config has no ``prior_channels`` gets the previous
+            head's ``out_channels``.
         neck: optional config of a module between backbone and heads.
         data_preprocessor: config (or module) of the data preprocessor,
             e.g. ``HandDataPreprocessor``.
         init_cfg: mmengine weight-initialisation config.
         test_cfg: ``output_maps=True`` adds each head's maps (e.g.
             ``structure_maps``, ``heatmaps``) to the predictions.
+        head_features: dict head name -> which backbone output that head
+            receives as ``feats`` when the backbone returns a dict: a key, or
+            ``(key, index)`` (e.g. ``structure=('decoder_features', -1)``:
+            the last Unet-Block of ResNet34UNet). Heads not named get the
+            whole backbone output.
+
+    Predictions (``mode='predict'``): a head's ``keypoints`` (B, K, 2) input
+    px and ``scores`` become ``pred_keypoints`` (original pixels, through the
+    inverse ``warp_mat``) and ``pred_scores``; keys ending in ``maps``
+    (``heatmaps``, ``structure_maps``) are maps, kept only with
+    ``output_maps``; every other key
+    ``k`` becomes ``pred_<k>`` per sample (``pred_keypoints_3d``,
+    ``pred_joints_cube``, ``pred_bones``). Meta ``keypoints_3d`` is copied
+    to ``gt_keypoints_3d``.
     """
 
     def __init__(self, backbone, heads, neck=None, data_preprocessor=None,
-                 init_cfg=None, test_cfg=None):
+                 init_cfg=None, test_cfg=None, head_features=None):
         if isinstance(data_preprocessor, dict):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
+        if isinstance(heads, dict):
+            heads = {name: cfg for name, cfg in heads.items()
+                     if cfg is not None}
         if not heads:
             raise ValueError('CascadeEstimator needs at least one head')
         self.backbone = MODELS.build(backbone)
@@ -83,6 +130,11 @@ class CascadeEstimator(BaseModel):
                 head_cfg['prior_channels'] = self.heads[-1].out_channels
             self.heads.append(MODELS.build(head_cfg))
         self.test_cfg = dict(test_cfg or {})
+        self.head_features = dict(head_features or {})
+        unknown = sorted(set(self.head_features) - set(self.head_names))
+        if unknown:
+            raise ValueError(f'head_features names heads {unknown} that the '
+                             f'cascade does not have ({self.head_names})')
 
     def extract_feat(self, inputs):
         feats = self.backbone(inputs)
@@ -101,8 +153,11 @@ class CascadeEstimator(BaseModel):
         """
         feats = self.extract_feat(inputs)
         prior, head_outputs = None, []
-        for head in self.heads:
-            prior = head(feats, prior)
+        for name, head in zip(self.head_names, self.heads):
+            head_feats = (feats if name not in self.head_features else
+                          _select_feature(feats, self.head_features[name],
+                                          name))
+            prior = head(head_feats, prior)
             head_outputs.append(prior)
         if mode == 'tensor':
             return head_outputs
@@ -148,10 +203,13 @@ class CascadeEstimator(BaseModel):
             result.update({name: meta[key]
                            for key, name in _META_TO_PREDICTION
                            if key in meta})
-        if self.test_cfg.get('output_maps'):
-            for name, maps in preds.items():
-                if isinstance(maps, torch.Tensor):
-                    maps = maps.detach().cpu().numpy()
-                for result, sample_maps in zip(results, maps):
-                    result[name] = sample_maps
+        output_maps = self.test_cfg.get('output_maps')
+        for name, values in preds.items():
+            if _is_map_key(name) and not output_maps:
+                continue
+            if isinstance(values, torch.Tensor):
+                values = values.detach().cpu().numpy()
+            result_name = name if _is_map_key(name) else f'pred_{name}'
+            for result, sample_values in zip(results, values):
+                result[result_name] = sample_values
         return results

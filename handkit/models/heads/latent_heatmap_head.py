@@ -15,6 +15,16 @@ the integer factor f = H / h: a box average centred on target pixel ``i * f``
 (kernel f, rounded up to odd, stride f), which keeps the convention "map
 coordinate = input pixel / stride" exact (a bilinear ``interpolate`` would
 shift the peaks by (f - 1) / 2 target pixels).
+
+Structure prior (NSRM Section 5's claim that the structure module is an
+add-on to other pose networks): when a head such as ``StructureMaskHead``
+runs before this one (``prior_channels > 0``), the last stage of its outputs
+``prior[-1]`` (B, C, h', w') is resized to the final maps, concatenated to
+them and a small residual block (3x3 conv, ReLU, 3x3 conv, its last conv
+zero-initialised so the untrained fusion leaves the maps unchanged) adds a
+correction: ``maps + fuse(cat(maps, prior[-1]))``. ResNet34UNet's final layer
+stays untouched, so the same backbone serves the head with and without the
+prior.
 """
 import torch
 import torch.nn as nn
@@ -66,6 +76,9 @@ class LatentHeatmapHead(nn.Module):
         loss_weight: weight of ``loss_coord`` (a plain attribute).
         heatmap_loss: intermediate heatmap loss config, or None for none.
         heatmap_loss_weight: weight of ``loss_heatmap``.
+        prior_channels: channels of ``prior[-1]`` of a head in front of this
+            one (the estimator fills it in), 0 for none.
+        fusion_channels: hidden width of the prior fusion block.
 
     ``forward(feats, prior=None)``: ``feats`` is ResNet34UNet's dict (its
     ``heatmaps`` and ``intermediate_heatmaps`` are used) or a plain
@@ -74,7 +87,7 @@ class LatentHeatmapHead(nn.Module):
     'heatmaps': final maps, 'intermediate_heatmaps': [...]}``.
 
     ``loss`` -> ``{'loss_coord', 'loss_heatmap'}`` from ``targets``
-    ``keypoint_coords`` (B, K, 2) input px, ``keypoint_weights`` (B, K) and
+    ``keypoint_coords`` (B, K, 2) input px, ``coord_weights`` (B, K) and
     ``heatmaps`` (B, K, H, W). ``predict`` -> ``{'keypoints': (B, K, 2) input
     px, 'scores': (B, K)}`` numpy, the score being the peak of ``PM_i``.
     """
@@ -82,7 +95,8 @@ class LatentHeatmapHead(nn.Module):
     def __init__(self, num_keypoints=21, input_size=(128, 128), beta_init=1.0,
                  loss=dict(type='CoordL1Loss'), loss_weight=1.0,
                  heatmap_loss=dict(type='HeatmapMSELoss'),
-                 heatmap_loss_weight=1.0):
+                 heatmap_loss_weight=1.0, prior_channels=0,
+                 fusion_channels=32):
         super().__init__()
         self.num_keypoints = num_keypoints
         self.out_channels = num_keypoints
@@ -94,6 +108,33 @@ class LatentHeatmapHead(nn.Module):
         self.heatmap_loss_module = (MODELS.build(heatmap_loss)
                                     if heatmap_loss is not None else None)
         self.heatmap_loss_weight = float(heatmap_loss_weight)
+        self.prior_channels = prior_channels
+        self.prior_fusion = None
+        if prior_channels > 0:
+            self.prior_fusion = nn.Sequential(
+                nn.Conv2d(num_keypoints + prior_channels, fusion_channels, 3,
+                          padding=1), nn.ReLU(inplace=True),
+                nn.Conv2d(fusion_channels, num_keypoints, 3, padding=1))
+            nn.init.zeros_(self.prior_fusion[-1].weight)
+            nn.init.zeros_(self.prior_fusion[-1].bias)
+
+    def _fuse_prior(self, maps, prior):
+        """``maps + fuse(cat(maps, prior[-1] resized to the maps))``."""
+        if (prior is None) != (self.prior_fusion is None):
+            raise ValueError(
+                f'LatentHeatmapHead built with prior_channels='
+                f'{self.prior_channels} got '
+                f"{'no prior' if prior is None else 'a prior'}")
+        if prior is None:
+            return maps
+        last = prior[-1]  # (B, C, h', w'): e.g. structure-mask logits
+        if last.shape[1] != self.prior_channels:
+            raise ValueError(f'LatentHeatmapHead: prior[-1] has '
+                             f'{last.shape[1]} channels, prior_channels is '
+                             f'{self.prior_channels}')
+        last = F.interpolate(last, size=maps.shape[-2:], mode='bilinear',
+                             align_corners=False)
+        return maps + self.prior_fusion(torch.cat([maps, last], dim=1))
 
     def forward(self, feats, prior=None):
         if isinstance(feats, dict):
@@ -108,6 +149,7 @@ class LatentHeatmapHead(nn.Module):
             raise ValueError(f'LatentHeatmapHead: final maps must be (B, '
                              f'{self.num_keypoints}, h, w), got '
                              f'{tuple(maps.shape)}')
+        maps = self._fuse_prior(maps, prior)
         map_coords, probs = IntegralCoordinates.soft_argmax(maps, self.beta)
         codec = IntegralCoordinates(self.input_size,
                                     (maps.shape[-1], maps.shape[-2]))
@@ -120,7 +162,7 @@ class LatentHeatmapHead(nn.Module):
 
     def loss(self, outputs, batch):
         coords = _target(batch, 'keypoint_coords', 'coordinate loss')
-        weights = _target(batch, 'keypoint_weights', 'coordinate loss')
+        weights = _target(batch, 'coord_weights', 'coordinate loss')
         losses = {'loss_coord': self.loss_weight * self.loss_module(
             outputs['coords'], coords.to(outputs['coords']), weights)}
         intermediate = outputs['intermediate_heatmaps']

@@ -92,6 +92,12 @@ class LocalRegressionHead(nn.Module):
         return {'local_features': local,
                 'joints_cube': joints.view(batch, self.num_joints, 3)}
 
+    def macs(self, inputs, output):
+        """Multiply-accumulates of the per-patch einsum for the whole batch
+        (``handkit.evaluation.complexity``; the nn.Linear layers of
+        ``global_fc`` are counted on their own)."""
+        return len(inputs[0]) * self.patch_weight.numel()
+
     def loss(self, outputs, batch):
         targets = batch.get('targets', {}) if isinstance(batch, dict) else {}
         if 'joints_cube' not in targets:

@@ -92,3 +92,30 @@ def test_registered_and_repr():
         dict(type='GenerateTargets', encoders=dict(type='_FakeCountCodec')))
     assert repr(transform) == \
         "GenerateTargets(encoders={'type': '_FakeCountCodec'})"
+
+
+def test_bone_tree_reads_keypoints_3d_and_kcm_reads_2d():
+    """Each codec gets the results keys it declares (encode_inputs)."""
+    joints = np.zeros((21, 3), np.float32)
+    joints[:, 0] = np.arange(21) * 10.0  # joint j at x = 10 j mm
+    joints[:, 2] = 500.0
+    results = dict(_results(), keypoints_3d=joints)
+    transform = GenerateTargets(dict(
+        bones=dict(type='BoneTree'), count=dict(type='_FakeCountCodec')))
+    targets = transform(results)['targets']
+    # bone b ends at joint b + 1: x difference to its parent
+    parents = np.array([0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15,
+                        0, 17, 18, 19])
+    np.testing.assert_allclose(targets['bones'][:, 0],
+                               10.0 * (np.arange(1, 21) - parents))
+    assert targets['bones'][:, 1:].max() == 0
+    np.testing.assert_allclose(targets['keypoints_3d_rel'][20], [200, 0, 0])
+    # keypoint 3 is unlabelled: bones 2 (2 -> 3) and 3 (3 -> 4) get weight 0
+    assert targets['bone_weights'].tolist() == [1, 1, 0, 0] + [1] * 16
+    assert targets['num_visible'].tolist() == [20]
+
+
+def test_missing_input_key_names_the_codec_and_the_key():
+    with pytest.raises(KeyError, match="no 'keypoints_3d' \\(needed by "
+                       "BoneTree; sample None\\)"):
+        GenerateTargets(dict(type='BoneTree'))(_results())

@@ -1,0 +1,17 @@
+# Stereo Hand Pose Tracking Benchmark (STB) for RGB 3D models: the RGB 3D
+# pipeline of synthetic_rgb3d.py after LoadImage. Split as Zimmermann & Brox
+# and paper 004 use it: B2-B6 train (15,000 frames), B1 test (3,000); STB has
+# no validation split, so validation runs on the test split. STB's root is
+# the palm centre (in the wrist slot): root-relative errors are palm-relative.
+_base_ = ['./synthetic_rgb3d.py']
+dataset_type = 'STBDataset'
+data_root = 'data/stb/'
+load = dict(load=dict(type='LoadImage'))
+stb = dict(_delete_=True, type=dataset_type, data_root=data_root,
+           camera='SK')
+train_dataloader = dict(dataset=dict(
+    stb, split='train', pipeline=dict(load, **_base_.train_pipeline)))
+val_dataloader = dict(dataset=dict(
+    stb, split='test', test_mode=True,
+    pipeline=dict(load, **_base_.test_pipeline)))
+test_dataloader = val_dataloader

@@ -1,0 +1,150 @@
+"""Model complexity: parameter count, multiply-accumulates and frames/second.
+
+What ``tools/test.py --speed`` and ``benchmarks/bench_speed.py`` print (paper
+002 reports "over 910 FPS on a single GPU"; these helpers measure the same
+kind of figure on whatever device is at hand).
+
+MACs are counted with forward hooks on ``nn.Conv2d``, ``nn.ConvTranspose2d``
+and ``nn.Linear`` (one multiply-accumulate per weight use), plus any module
+that defines ``macs(inputs, output)`` for a product it computes itself
+(``LocalRegressionHead``'s per-patch einsum). Pooling, normalisation,
+activations and soft-argmax are not counted: they are a small share of the
+work and have no agreed MAC count.
+"""
+import time
+
+import torch
+from torch import nn
+
+from handkit.datasets.base import pipeline_steps
+
+
+def count_parameters(model):
+    """Number of parameters (trainable or not) of ``model``."""
+    return sum(parameter.numel() for parameter in model.parameters())
+
+
+def _layer_macs(module, inputs, output):
+    """Multiply-accumulates of one call of a supported layer, whole batch."""
+    if isinstance(module, nn.Conv2d):
+        kernel = module.kernel_size[0] * module.kernel_size[1]
+        return output.numel() * (module.in_channels // module.groups) * kernel
+    if isinstance(module, nn.ConvTranspose2d):
+        kernel = module.kernel_size[0] * module.kernel_size[1]
+        return inputs[0].numel() * (module.out_channels //
+                                    module.groups) * kernel
+    if isinstance(module, nn.Linear):
+        return output.numel() * module.in_features
+    return module.macs(inputs, output)
+
+
+def count_macs(model, inputs):
+    """MACs of one forward pass of ``model(inputs)``, per sample.
+
+    Args:
+        model: any module; an estimator is run in its ``'tensor'`` mode.
+        inputs: a batch tensor (B, C, H, W); the total is divided by B.
+
+    Returns:
+        int, multiply-accumulates per sample.
+    """
+    total = [0]
+
+    def hook(module, hook_inputs, output):
+        total[0] += int(_layer_macs(module, hook_inputs, output))
+
+    handles = [
+        module.register_forward_hook(hook) for module in model.modules()
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))
+        or callable(getattr(module, 'macs', None))
+    ]
+    try:
+        with torch.no_grad():
+            model(inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total[0] // len(inputs)
+
+
+def measure_fps(model, input_shape, batch_size, device=None, warmup=3,
+                min_iters=5, min_seconds=1.0):
+    """Frames per second of ``model`` on random input, in ``torch.no_grad()``.
+
+    Args:
+        model: the module (``eval()`` is called; the data preprocessor and
+            data loading are not timed).
+        input_shape: (C, H, W) of one input.
+        batch_size: frames per forward pass.
+        device: where to run; default the model's device.
+        warmup: untimed passes first (allocator, cuDNN autotuning).
+        min_iters, min_seconds: timed passes run until both are reached.
+
+    Returns:
+        float, frames per second (batch_size x passes / seconds).
+    """
+    if device is None:
+        device = next(model.parameters()).device
+    device = torch.device(device)
+    model = model.to(device).eval()
+    inputs = torch.randn(batch_size, *input_shape, device=device)
+
+    def synchronise():
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+
+    with torch.no_grad():
+        for _ in range(warmup):
+            model(inputs)
+        synchronise()
+        passes, start = 0, time.perf_counter()
+        while passes < min_iters or time.perf_counter() - start < min_seconds:
+            model(inputs)
+            passes += 1
+            synchronise()
+        elapsed = time.perf_counter() - start
+    return batch_size * passes / elapsed
+
+
+def input_shape_from_config(cfg):
+    """(C, H, W) of the network input a config feeds its model.
+
+    H, W: the ``input_size`` (w, h) of the test pipeline's step that sets it
+    (``TopdownAffine`` or ``DepthCubeCrop``); C: the backbone's
+    ``in_channels`` (3 when not set).
+    """
+    pipeline = cfg.test_dataloader.dataset.pipeline
+    sizes = [step['input_size'] for step in pipeline_steps(pipeline)
+             if 'input_size' in step]
+    if not sizes:
+        raise ValueError('the test pipeline has no step with an input_size '
+                         '(TopdownAffine or DepthCubeCrop)')
+    width, height = sizes[-1]
+    channels = cfg.model.backbone.get('in_channels', 3)
+    return int(channels), int(height), int(width)
+
+
+def complexity_report(model, input_shape, batch_sizes=(1, 32), device=None):
+    """Parameters, MACs per frame and FPS at each batch size, as a dict.
+
+    Returns ``{'params': int, 'macs': int, 'input_shape': (C, H, W),
+    'device': str, 'fps': {batch_size: float}}``.
+    """
+    if device is None:
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    model = model.to(device).eval()
+    macs = count_macs(model, torch.randn(1, *input_shape, device=device))
+    return dict(params=count_parameters(model), macs=macs,
+                input_shape=tuple(input_shape), device=str(device),
+                fps={batch: measure_fps(model, input_shape, batch, device)
+                     for batch in batch_sizes})
+
+
+def format_complexity(report):
+    """Two lines: parameters and MACs, then FPS per batch size."""
+    channels, height, width = report['input_shape']
+    fps = '   '.join(f'batch {batch}: {value:.1f}'
+                     for batch, value in report['fps'].items())
+    return (f"Params {report['params'] / 1e6:.3f} M   MACs "
+            f"{report['macs'] / 1e9:.3f} G per {channels}x{height}x{width} "
+            f'input\nFPS ({report["device"]}) {fps}')

@@ -1,0 +1,222 @@
+"""3D keypoint metrics: EPE / 3D PCK / AUC 20-50 mm, and the NYU protocol.
+
+:class:`Keypoint3DMetric` is the protocol of the ResUnet paper (paper 004,
+Section III.B "Metric Evaluation": EPE in mm for 3D and px for 2D, PCK and
+the AUC between 20 and 50 mm). :class:`NYUMetric` is paper 002's NYU protocol
+("Results"): the mean 3D joint error and the fraction of frames whose worst
+joint error is under a threshold. The numbers come from
+``handkit.evaluation.functional3d``; these classes only collect the
+estimator's per-sample predictions (docs/architecture.md, section 5).
+"""
+import numpy as np
+from mmengine.evaluator import BaseMetric
+
+from handkit.evaluation.functional3d import (auc_3d, epe, nyu_success_fraction,
+                                             pck_3d, root_relative)
+from handkit.registry import METRICS
+from handkit.skeleton import NUM_KEYPOINTS, PARENTS
+
+DEFAULT_PCK_THRESHOLDS_MM = (20, 25, 30, 35, 40, 45, 50)
+
+
+def _sample_array(sample, key, metric):
+    if key not in sample:
+        raise KeyError(f"{metric}: a prediction has no '{key}'; it holds "
+                       f'{sorted(sample)}')
+    return np.asarray(sample[key], np.float64)
+
+
+@METRICS.register_module()
+class Keypoint3DMetric(BaseMetric):
+    """EPE_3D (mm), 3D PCK, AUC over 20-50 mm and, with 2D predictions, EPE_2D.
+
+    Reads ``pred_keypoints_3d`` and ``gt_keypoints_3d`` (J, 3) mm,
+    ``gt_keypoints_visible`` (J,) (joints counted; all when absent) and, when
+    both are present, ``pred_keypoints`` / ``gt_keypoints`` (J, 2) original
+    pixels.
+
+    Args:
+        root_relative: subtract the root joint from prediction and ground
+            truth first (ResUnet predicts wrist-relative joints; paper 004).
+        root_index: index of the root joint (0: handkit's wrist).
+        pck_thresholds_mm: 3D PCK thresholds; default: the dataset's
+            ``pck_thresholds_mm`` metainfo, else 20, 25, ..., 50.
+        auc_range: (low, high) mm of the PCK curve whose normalised area is
+            ``AUC_<low>-<high>``.
+        mode: 'joints' compares joint positions; 'bone' compares the 20 bone
+            vectors ``J_i - J_parent(i)`` (paper 004, eq. 3; 21-joint
+            skeletons only), each counted when both its ends are labelled.
+        mean_pose_baseline: also report ``EPE_3D_mean_pose``: the EPE of
+            predicting, for every sample, the mean ground-truth pose of the
+            evaluated set (root-relative when ``root_relative``). It is an
+            oracle-mean baseline (it uses the test labels): a model that has
+            learnt anything must be far below it.
+
+    Metrics: ``EPE_3D``, ``AUC_20-50``, ``PCK3D@<t>mm`` per threshold (in
+    [0, 1]), ``EPE_2D`` (px, with 2D predictions) and ``EPE_3D_mean_pose``;
+    Python floats.
+    """
+
+    default_prefix = ''
+    MODES = ('joints', 'bone')
+
+    def __init__(self, root_relative=True, root_index=0,
+                 pck_thresholds_mm=None, auc_range=(20, 50), mode='joints',
+                 mean_pose_baseline=False, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in self.MODES:
+            raise ValueError(f'Keypoint3DMetric: mode must be one of '
+                             f'{self.MODES}, got {mode!r}')
+        if len(auc_range) != 2 or not auc_range[1] > auc_range[0]:
+            raise ValueError(f'Keypoint3DMetric: auc_range must be (low, '
+                             f'high) mm with high > low, got {auc_range!r}')
+        self.root_relative = root_relative
+        self.root_index = root_index
+        self.pck_thresholds_mm = (None if pck_thresholds_mm is None else
+                                  [float(t) for t in pck_thresholds_mm])
+        self.auc_range = (float(auc_range[0]), float(auc_range[1]))
+        self.mode = mode
+        self.mean_pose_baseline = mean_pose_baseline
+
+    def process(self, data_batch, data_samples):
+        name = type(self).__name__
+        for sample in data_samples:
+            gt = _sample_array(sample, 'gt_keypoints_3d', name)
+            record = dict(
+                pred=_sample_array(sample, 'pred_keypoints_3d', name),
+                gt=gt,
+                visible=np.asarray(sample.get('gt_keypoints_visible',
+                                              np.ones(len(gt))), np.float64))
+            if 'pred_keypoints' in sample and 'gt_keypoints' in sample:
+                record['pred_2d'] = _sample_array(sample, 'pred_keypoints',
+                                                  name)
+                record['gt_2d'] = _sample_array(sample, 'gt_keypoints', name)
+            self.results.append(record)
+
+    def resolved_thresholds(self):
+        if self.pck_thresholds_mm is not None:
+            return self.pck_thresholds_mm
+        meta = self.dataset_meta or {}
+        return [float(t) for t in meta.get('pck_thresholds_mm',
+                                           DEFAULT_PCK_THRESHOLDS_MM)]
+
+    def _compared(self, pred, gt, visible):
+        """What is compared: (N, M, 3) points and their (N, M) mask."""
+        if self.root_relative:
+            pred = root_relative(pred, self.root_index)
+            gt = root_relative(gt, self.root_index)
+        if self.mode == 'joints':
+            return pred, gt, visible
+        if pred.shape[1] != NUM_KEYPOINTS:
+            raise ValueError(f"Keypoint3DMetric(mode='bone') needs "
+                             f'{NUM_KEYPOINTS} joints, got {pred.shape[1]}')
+        child, parent = np.arange(1, NUM_KEYPOINTS), PARENTS[1:]
+        return (pred[:, child] - pred[:, parent],
+                gt[:, child] - gt[:, parent],
+                visible[:, child] * visible[:, parent])
+
+    def compute_metrics(self, results):
+        pred = np.stack([r['pred'] for r in results])
+        gt = np.stack([r['gt'] for r in results])
+        visible = np.stack([r['visible'] for r in results])
+        if pred.shape != gt.shape:
+            raise ValueError(f'Keypoint3DMetric: pred_keypoints_3d '
+                             f'{pred.shape[1:]} and gt_keypoints_3d '
+                             f'{gt.shape[1:]} differ')
+        pred, gt, visible = self._compared(pred, gt, visible)
+        thresholds = self.resolved_thresholds()
+        low, high = self.auc_range
+        metrics = {'EPE_3D': epe(pred, gt, visible),
+                   f'AUC_{low:g}-{high:g}': auc_3d(pred, gt, visible, low,
+                                                   high)}
+        for threshold, value in zip(thresholds,
+                                    pck_3d(pred, gt, visible, thresholds)):
+            metrics[f'PCK3D@{threshold:g}mm'] = float(value)
+        if all('pred_2d' in r for r in results):
+            metrics['EPE_2D'] = epe(np.stack([r['pred_2d'] for r in results]),
+                                    np.stack([r['gt_2d'] for r in results]),
+                                    np.stack([r['visible'] for r in results]))
+        if self.mean_pose_baseline:
+            weights = visible[..., None]
+            mean_pose = (gt * weights).sum(0) / np.maximum(weights.sum(0), 1)
+            metrics['EPE_3D_mean_pose'] = epe(
+                np.broadcast_to(mean_pose, gt.shape), gt, visible)
+        return metrics
+
+
+@METRICS.register_module()
+class NYUMetric(BaseMetric):
+    """Paper 002's NYU protocol: mean 3D error and frames within thresholds.
+
+    Reads ``pred_keypoints_3d`` and ``gt_keypoints_3d`` (J, 3) mm (camera
+    frame, not root-relative: the protocol's error is absolute given the
+    hand centre).
+
+    Args:
+        thresholds_mm: thresholds of the success curve.
+
+    Metrics: ``mean_error`` (mm, over every joint of every frame) and
+    ``frames_within_<t>mm`` (fraction of frames whose maximum joint error is
+    <= t); Python floats.
+    """
+
+    default_prefix = ''
+
+    def __init__(self, thresholds_mm=(10, 20, 30, 40, 50, 60, 70, 80),
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.thresholds_mm = [float(t) for t in thresholds_mm]
+
+    def process(self, data_batch, data_samples):
+        name = type(self).__name__
+        for sample in data_samples:
+            self.results.append((
+                _sample_array(sample, 'pred_keypoints_3d', name),
+                _sample_array(sample, 'gt_keypoints_3d', name)))
+
+    def compute_metrics(self, results):
+        pred, gt = (np.stack(column) for column in zip(*results))
+        metrics = {'mean_error': epe(pred, gt)}
+        fractions = nyu_success_fraction(pred, gt, self.thresholds_mm)
+        for threshold, value in zip(self.thresholds_mm, fractions):
+            metrics[f'frames_within_{threshold:g}mm'] = float(value)
+        return metrics
+
+
+def format_3d_table(rows, thresholds_mm=(20, 30, 40, 50), auc_key='AUC_20-50'):
+    """Text table of Keypoint3DMetric results (EPE mm, AUC, 3D PCK in %).
+
+    Args:
+        rows: list of (name, metrics dict).
+        thresholds_mm: the PCK3D columns (those a row lacks show '-').
+    """
+    header = ['model', 'EPE_3D(mm)', auc_key] + [
+        f'PCK3D@{t:g}mm' for t in thresholds_mm]
+    lines = [header]
+    for name, metrics in rows:
+        pck_cells = [f'{100 * metrics[key]:.2f}' if key in metrics else '-'
+                     for key in header[3:]]
+        lines.append([name, f"{metrics['EPE_3D']:.2f}",
+                      f'{metrics[auc_key]:.4f}'] + pck_cells)
+    return _align(lines)
+
+
+def format_nyu_table(rows):
+    """Text table of NYUMetric results: mean error, % frames within t mm."""
+    thresholds = [key for key in rows[0][1] if key.startswith(
+        'frames_within_')]
+    header = ['model', 'mean_error(mm)'] + [
+        key[len('frames_within_'):] for key in thresholds]
+    lines = [header]
+    for name, metrics in rows:
+        lines.append([name, f"{metrics['mean_error']:.2f}"] + [
+            f'{100 * metrics[key]:.2f}' for key in thresholds])
+    return _align(lines)
+
+
+def _align(lines):
+    widths = [max(len(line[i]) for line in lines)
+              for i in range(len(lines[0]))]
+    return '\n'.join(
+        '  '.join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i])
+                  for i, cell in enumerate(line)) for line in lines)

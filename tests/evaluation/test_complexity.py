@@ -1,0 +1,52 @@
+"""Parameter, MAC and FPS helpers against hand counts."""
+import torch
+from mmengine.config import Config
+from torch import nn
+
+from handkit.evaluation.complexity import (complexity_report, count_macs,
+                                          count_parameters,
+                                          format_complexity,
+                                          input_shape_from_config)
+from handkit.models.heads.local_regression_head import LocalRegressionHead
+
+
+def tiny_net():
+    return nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1),             # (4, 5, 5)
+        nn.Conv2d(4, 4, 3, padding=1, groups=2),   # (4, 5, 5)
+        nn.ConvTranspose2d(4, 2, 2, stride=2),     # (2, 10, 10)
+        nn.Flatten(), nn.Linear(200, 3))
+
+
+def test_macs_and_parameters_of_a_tiny_net_by_hand():
+    net = tiny_net()
+    # conv: 100 outputs x 2 x 9; grouped: 100 x (4 / 2) x 9;
+    # transposed: 100 inputs x 2 x 4; linear: 3 x 200
+    assert count_macs(net, torch.zeros(2, 2, 5, 5)) == \
+        1800 + 1800 + 800 + 600  # per sample, batch of 2
+    assert count_parameters(net) == (72 + 4) + (72 + 4) + (32 + 2) + (
+        600 + 3)
+
+
+def test_local_regression_head_counts_its_patch_einsum():
+    head = LocalRegressionHead(in_channels=2, num_joints=1,
+                               feature_size=(4, 4), patch_grid=(2, 2),
+                               patch_dim=3, hidden=5)
+    # 4 patches x (2 x 2 x 2 inputs) x 3 + FC 12 -> 5 + FC 5 -> 3
+    assert count_macs(head, torch.zeros(1, 2, 4, 4)) == 96 + 60 + 15
+
+
+def test_complexity_report_and_input_shape_from_config():
+    cfg = Config(dict(
+        model=dict(backbone=dict(type='ResidualHourglass', in_channels=1)),
+        test_dataloader=dict(dataset=dict(pipeline=dict(
+            cube=dict(type='DepthCubeCrop', input_size=(12, 10)),
+            pack=dict(type='PackHandInputs'))))))
+    assert input_shape_from_config(cfg) == (1, 10, 12)
+    report = complexity_report(tiny_net(), (2, 5, 5), batch_sizes=(1, 4),
+                               device='cpu')
+    assert report['macs'] == 5000 and report['params'] == 789
+    assert set(report['fps']) == {1, 4} and min(report['fps'].values()) > 0
+    params_line, fps_line = format_complexity(report).splitlines()
+    assert params_line == 'Params 0.001 M   MACs 0.000 G per 2x5x5 input'
+    assert fps_line.startswith('FPS (cpu) batch 1: ')

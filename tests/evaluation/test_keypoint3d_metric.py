@@ -1,0 +1,113 @@
+"""Keypoint3DMetric and NYUMetric against hand-computed values."""
+import numpy as np
+import pytest
+
+from handkit.evaluation.metrics import (Keypoint3DMetric, NYUMetric,
+                                        format_3d_table, format_nyu_table)
+from handkit.registry import METRICS
+
+
+def two_samples():
+    """Root-relative errors: A (0, 0, 30), B (0, 40, -) with B's joint 2
+    unlabelled; 2D errors: 5 px per joint of A, 0 for B."""
+    gt_a = np.array([[0, 0, 0], [10, 0, 0], [0, 20, 0]], np.float64)
+    pred_a = gt_a + [5, 0, 0]
+    pred_a[2, 2] += 30
+    gt_b = np.array([[100, 100, 100], [100, 120, 100], [100, 140, 100]],
+                    np.float64)
+    pred_b = gt_b.copy()
+    pred_b[1, 1] += 40
+    pred_b[2] = 0  # unlabelled: ignored
+    return [
+        dict(pred_keypoints_3d=pred_a, gt_keypoints_3d=gt_a,
+             gt_keypoints_visible=np.ones(3),
+             pred_keypoints=np.full((3, 2), [3.0, 4.0]),
+             gt_keypoints=np.zeros((3, 2))),
+        dict(pred_keypoints_3d=pred_b, gt_keypoints_3d=gt_b,
+             gt_keypoints_visible=np.array([1.0, 1.0, 0.0]),
+             pred_keypoints=np.ones((3, 2)), gt_keypoints=np.ones((3, 2))),
+    ]
+
+
+def evaluate(metric, samples):
+    metric.process({}, samples)
+    return metric.compute_metrics(metric.results)
+
+
+def test_keypoint3d_metric_hand_computed():
+    metric = METRICS.build(dict(type='Keypoint3DMetric',
+                                pck_thresholds_mm=(20, 30, 40),
+                                mean_pose_baseline=True))
+    metrics = evaluate(metric, two_samples())
+    assert metrics['EPE_3D'] == pytest.approx(70 / 5)  # (30 + 40) / 5 joints
+    assert metrics['PCK3D@20mm'] == pytest.approx(0.6)
+    assert metrics['PCK3D@30mm'] == pytest.approx(0.8)
+    assert metrics['PCK3D@40mm'] == pytest.approx(1.0)
+    # PCK is 0.6 on [20, 30), 0.8 on [30, 40), 1 from 40, sampled every mm:
+    # (9 * 0.6 + 0.7 + 9 * 0.8 + 0.9 + 10 * 1) / 30
+    assert metrics['AUC_20-50'] == pytest.approx(24.2 / 30)
+    assert metrics['EPE_2D'] == pytest.approx(15 / 5)
+    # mean pose: joint 1 at (5, 10, 0), sqrt(125) mm from both samples' joint 1
+    assert metrics['EPE_3D_mean_pose'] == pytest.approx(2 * np.sqrt(125) / 5)
+    assert all(type(value) is float for value in metrics.values())
+
+
+def test_keypoint3d_metric_thresholds_from_metainfo_and_absolute_mode():
+    metric = Keypoint3DMetric(root_relative=False, auc_range=(0, 10))
+    metric.dataset_meta = dict(pck_thresholds_mm=[45])
+    metrics = evaluate(metric, two_samples()[:1])
+    # absolute errors of A: 5, 5, sqrt(25 + 900)
+    assert metrics['EPE_3D'] == pytest.approx((10 + np.sqrt(925)) / 3)
+    assert set(metrics) == {'EPE_3D', 'AUC_0-10', 'PCK3D@45mm', 'EPE_2D'}
+    assert metrics['PCK3D@45mm'] == pytest.approx(1.0)
+    assert Keypoint3DMetric().resolved_thresholds() == [20, 25, 30, 35, 40,
+                                                        45, 50]
+
+
+def test_keypoint3d_metric_bone_mode():
+    gt = np.random.default_rng(0).normal(0, 50, (21, 3))
+    pred = gt + 7.0  # a translation leaves every bone unchanged
+    pred[4] += [6, 0, 0]  # thumb tip: bone 3 (3 -> 4) is 6 mm off
+    pred[5] += [0, 8, 0]  # index base: bones 4 (0 -> 5) and 5 (5 -> 6)
+    metric = Keypoint3DMetric(mode='bone')
+    metrics = evaluate(metric, [dict(pred_keypoints_3d=pred,
+                                     gt_keypoints_3d=gt)])
+    assert metrics['EPE_3D'] == pytest.approx((6 + 8 + 8) / 20)
+    with pytest.raises(ValueError, match="mode='bone'\\) needs 21 joints"):
+        evaluate(Keypoint3DMetric(mode='bone'), two_samples())
+
+
+def test_keypoint3d_metric_errors():
+    with pytest.raises(ValueError, match='mode must be one of'):
+        Keypoint3DMetric(mode='bones')
+    with pytest.raises(KeyError, match="no 'pred_keypoints_3d'"):
+        Keypoint3DMetric().process({}, [dict(gt_keypoints_3d=np.zeros((3,
+                                                                       3)))])
+
+
+def test_nyu_metric_hand_computed():
+    gt = np.zeros((2, 3))
+    frame_a = dict(gt_keypoints_3d=gt, pred_keypoints_3d=np.array(
+        [[5.0, 0, 0], [0, 15.0, 0]]))
+    frame_b = dict(gt_keypoints_3d=gt, pred_keypoints_3d=np.array(
+        [[0, 0, 25.0], [0, 0, 0]]))
+    metrics = evaluate(NYUMetric(thresholds_mm=(10, 20, 30)),
+                       [frame_a, frame_b])
+    assert metrics == {'mean_error': pytest.approx(45 / 4),
+                       'frames_within_10mm': 0.0,
+                       'frames_within_20mm': 0.5,
+                       'frames_within_30mm': 1.0}
+
+
+def test_tables():
+    metrics = {'EPE_3D': 12.345, 'AUC_20-50': 0.8, 'PCK3D@20mm': 0.5,
+               'PCK3D@30mm': 0.75}
+    lines = format_3d_table([('ResUnet', metrics)]).splitlines()
+    assert lines[0].split() == ['model', 'EPE_3D(mm)', 'AUC_20-50',
+                                'PCK3D@20mm', 'PCK3D@30mm', 'PCK3D@40mm',
+                                'PCK3D@50mm']
+    assert lines[1].split() == ['ResUnet', '12.35', '0.8000', '50.00',
+                                '75.00', '-', '-']
+    nyu = format_nyu_table([('HG', {'mean_error': 12.36,
+                                    'frames_within_10mm': 0.25})])
+    assert nyu.splitlines()[1].split() == ['HG', '12.36', '25.00']

@@ -1,0 +1,137 @@
+"""Every 3D config builds; one forward at its input size has the paper's
+shapes; the synthetic ones also run one loss step on their own samples."""
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import scipy.io
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from handkit.datasets.base import pipeline_steps
+from handkit.evaluation.complexity import input_shape_from_config
+from handkit.registry import DATASETS, METRICS, MODELS, TRANSFORMS
+
+CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
+
+LHR_BONES = {0: {'coords': (1, 21, 2), 'heatmaps': (1, 21, 128, 128)},
+             1: {'bones': (1, 20, 3), 'keypoints_3d': (1, 21, 3)}}
+# config -> (input (C, H, W), {head index: {output key (or -1 for the last
+# stage of a list): shape}})
+EXPECTED = {
+    'resunet/resunet34_lhr_bonetree_stb.py': ((3, 128, 128), LHR_BONES),
+    'resunet/resunet34_lhr_bonetree_rhd.py': ((3, 128, 128), LHR_BONES),
+    'resunet/resunet34_lhr_bonetree_synthetic.py': ((3, 128, 128),
+                                                    LHR_BONES),
+    'resunet/resunet34_structure_lhr_bonetree_synthetic.py': (
+        (3, 128, 128), {0: {-1: (1, 7, 32, 32)}, 1: LHR_BONES[0],
+                        2: LHR_BONES[1]}),
+    'hourglass/local_regression_nyu.py': (
+        (1, 128, 128), {0: {'joints_cube': (1, 14, 3)}}),
+    'hourglass/local_regression_synthetic_depth.py': (
+        (1, 128, 128), {0: {'joints_cube': (1, 21, 3)}}),
+    'hourglass/hourglass_structure_kcm_synthetic_depth.py': (
+        (1, 128, 128), {0: {-1: (1, 7, 32, 32)}, 1: {-1: (1, 21, 32, 32)}}),
+}
+SYNTHETIC = [name for name in EXPECTED if 'synthetic' in name]
+
+
+def load(name):
+    cfg = Config.fromfile(str(CONFIGS / name))
+    init_default_scope(cfg.default_scope)
+    return cfg
+
+
+def test_every_3d_config_is_listed():
+    found = {str(path.relative_to(CONFIGS)) for folder in ('resunet',
+                                                           'hourglass')
+             for path in (CONFIGS / folder).glob('*.py')}
+    assert found == set(EXPECTED)
+
+
+@pytest.mark.parametrize('name', sorted(EXPECTED))
+def test_config_builds_and_forward_has_the_expected_shapes(name):
+    cfg = load(name)
+    input_shape, expected = EXPECTED[name]
+    assert input_shape_from_config(cfg) == input_shape
+    for loader in ('train_dataloader', 'test_dataloader'):
+        for step in pipeline_steps(cfg[loader].dataset.pipeline):
+            TRANSFORMS.build(step)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        outputs = model(torch.randn(1, *input_shape), mode='tensor')
+    assert len(outputs) == len(expected)
+    for index, shapes in expected.items():
+        for key, shape in shapes.items():
+            assert tuple(outputs[index][key].shape) == shape, (index, key)
+
+
+@pytest.mark.parametrize('name', SYNTHETIC)
+def test_synthetic_config_trains_one_step_on_its_samples(name):
+    torch.set_num_threads(1)
+    cfg = load(name)
+    loader = cfg.train_dataloader
+    loader.dataset.num_samples = 2
+    dataset = DATASETS.build(loader.dataset)
+    samples = [dataset[index] for index in range(2)]
+    model = MODELS.build(cfg.model)
+    batch = model.data_preprocessor(
+        {'inputs': [s['inputs'] for s in samples],
+         'data_samples': [s['data_samples'] for s in samples]}, True)
+    assert tuple(batch['inputs'].shape[1:]) == input_shape_from_config(cfg)
+    losses = model(batch['inputs'], batch['data_samples'], mode='loss')
+    assert all(torch.isfinite(value) for value in losses.values())
+    sum(losses.values()).backward()
+
+
+def write_tiny_nyu(root, num_frames=2):
+    """NYU's layout: test/joint_data.mat (y-up xyz) and RGB-encoded depth."""
+    from handkit.datasets.nyu import NYU_CAMERA, NYU_JOINT_NAMES
+    rng = np.random.default_rng(0)
+    xyz = np.empty((3, num_frames, 36, 3))
+    xyz[..., :2] = rng.uniform(-60, 60, (3, num_frames, 36, 2))
+    xyz[..., 2] = rng.uniform(550, 650, (3, num_frames, 36))
+    uvd = np.stack([NYU_CAMERA['cx'] + NYU_CAMERA['fx'] * xyz[..., 0] /
+                    xyz[..., 2],
+                    NYU_CAMERA['cy'] - NYU_CAMERA['fy'] * xyz[..., 1] /
+                    xyz[..., 2], xyz[..., 2]], axis=-1)
+    (root / 'test').mkdir(parents=True)
+    scipy.io.savemat(str(root / 'test' / 'joint_data.mat'), dict(
+        joint_uvd=uvd, joint_xyz=xyz,
+        joint_names=np.array(NYU_JOINT_NAMES, dtype=object)))
+    depth = np.zeros((480, 640, 3), np.uint8)
+    depth[150:330, 220:420] = (600 % 256, 600 // 256, 0)  # a 600 mm slab
+    for frame in range(1, num_frames + 1):
+        cv2.imwrite(str(root / 'test' / f'depth_1_{frame:07d}.png'), depth)
+
+
+def test_nyu_config_runs_from_files_to_the_nyu_metric(tmp_path):
+    write_tiny_nyu(tmp_path)
+    cfg = load('hourglass/local_regression_nyu.py')
+    cfg.model.backbone.channels = 8
+    cfg.model.heads.joints.update(in_channels=8, patch_dim=4, hidden=16)
+    cfg.test_dataloader.dataset.data_root = str(tmp_path)
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    samples = [dataset[index] for index in range(2)]
+    assert samples[0]['inputs'].shape == (1, 128, 128)
+    # the slab sits 600 - Z mm behind the cube centre Z (mean of 14 joints)
+    meta = samples[0]['data_samples']['meta']
+    assert samples[0]['inputs'][0, 64, 64].item() == pytest.approx(
+        (600 - meta['cube_center'][2]) / 150, abs=1e-5)
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        batch = model.data_preprocessor(
+            {'inputs': [s['inputs'] for s in samples],
+             'data_samples': [s['data_samples'] for s in samples]}, False)
+        predictions = model(batch['inputs'], batch['data_samples'],
+                            mode='predict')
+    assert predictions[0]['pred_keypoints_3d'].shape == (14, 3)
+    metric = METRICS.build(cfg.test_evaluator[0])
+    metric.process({}, predictions)
+    metrics = metric.compute_metrics(metric.results)
+    assert metrics['mean_error'] > 0
+    assert list(metrics)[1:] == [f'frames_within_{t}mm'
+                                 for t in range(10, 90, 10)]
