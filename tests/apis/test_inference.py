@@ -1,8 +1,5 @@
 """init_model / inference on a real OneHand10K image with a tiny checkpoint."""
 import argparse
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -16,7 +13,6 @@ from handkit.datasets.transforms import get_warp_matrix
 from handkit.engine.checkpoint import (CheckpointMismatchError,
                                        UnsafeCheckpointError)
 from handkit.registry import DATASETS
-from tiny_setup import write_nsrm_layout, write_tiny_config
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = Path(__file__).resolve().parents[3] / 'shared' / 'data' / \
@@ -24,17 +20,8 @@ IMAGE = Path(__file__).resolve().parents[3] / 'shared' / 'data' / \
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory):
-    """Config and checkpoint of a tiny NSRM (64 x 64 input) trained 1 epoch."""
-    root = tmp_path_factory.mktemp('inference')
-    write_nsrm_layout(root / 'data')
-    config = write_tiny_config(root / 'tiny.py', root / 'data', epochs=1)
-    result = subprocess.run(
-        [sys.executable, 'tools/train.py', str(config), '--work-dir',
-         str(root / 'work')], cwd=ROOT, capture_output=True, text=True,
-        timeout=300, env=dict(os.environ, OMP_NUM_THREADS='1'))
-    assert result.returncode == 0, result.stderr[-3000:]
-    return root, config, root / 'work' / 'epoch_1.pth'
+def trained(tiny_trained):
+    return tiny_trained
 
 
 @pytest.fixture(scope='module')

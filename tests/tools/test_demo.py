@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from handkit.visualization.draw import caption_height
-from tiny_setup import write_nsrm_layout, write_tiny_config
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parents[3] / 'shared' / 'data' / \
@@ -24,17 +23,9 @@ _spec.loader.exec_module(demo)
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory):
-    """Config and checkpoint of a tiny NSRM (64 x 64 input) trained 1 epoch."""
-    root = tmp_path_factory.mktemp('demo')
-    write_nsrm_layout(root / 'data')
-    config = write_tiny_config(root / 'tiny.py', root / 'data', epochs=1)
-    result = subprocess.run(
-        [sys.executable, 'tools/train.py', str(config), '--work-dir',
-         str(root / 'work')], cwd=ROOT, capture_output=True, text=True,
-        timeout=300, env=dict(os.environ, OMP_NUM_THREADS='1'))
-    assert result.returncode == 0, result.stderr[-3000:]
-    return str(config), str(root / 'work' / 'epoch_1.pth')
+def trained(tiny_trained):
+    _, config, checkpoint = tiny_trained
+    return str(config), str(checkpoint)
 
 
 def run_demo(trained, *args):
