@@ -1,0 +1,65 @@
+"""Rerun the quickstart with its seed and compare with the figures in README.
+
+    python benchmarks/reproduce_quickstart.py [--with-cpm] [--work-dir DIR]
+
+Trains and tests ``configs/quickstart/nsrm_lpm_g1g6_synthetic.py`` (and the
+CPM baseline with ``--with-cpm``) exactly as ``tools/quickstart.py`` does,
+prints the PCK obtained next to the PCK the README states, and runs the demo
+with the fresh checkpoint on the real hand images in ``../shared/data`` (its
+accuracy there is poor: the model has only seen synthetic hands). Takes about
+6 minutes per model on 2 CPU cores, which is why it is not a test.
+Exits with 1 when a PCK differs from the README by more than ``--tolerance``
+points (CPU thread scheduling makes runs differ slightly).
+"""
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / 'shared' / 'data'
+
+# PCK (in %) printed by `python tools/quickstart.py --with-cpm` and quoted in
+# README.md, at the thresholds of configs/_base_/datasets/synthetic.py.
+README_PCK_AVE = {'NSRM LPM-G1&6': 23.60, 'CPM': 26.31}
+
+
+def _tool(name):
+    spec = importlib.util.spec_from_file_location(
+        f'handkit_tool_{name}', ROOT / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--work-dir', default='work_dirs/reproduce_quickstart')
+    parser.add_argument('--with-cpm', action='store_true')
+    parser.add_argument('--tolerance', type=float, default=1.5,
+                        help='allowed difference in PCK points')
+    args = parser.parse_args(argv)
+    quickstart = _tool('quickstart')
+    work_dir = Path(args.work_dir)
+    names = ['CPM', 'NSRM LPM-G1&6'] if args.with_cpm else ['NSRM LPM-G1&6']
+    failed = False
+    print(f'{"model":16s} {"PCK ave (now)":>14s} {"README":>8s}')
+    for name in names:
+        metrics, checkpoint, _ = quickstart.train_and_test(
+            name, quickstart.RUNS[name], work_dir)
+        now, stated = 100 * metrics['PCK_ave'], README_PCK_AVE[name]
+        failed |= abs(now - stated) > args.tolerance
+        print(f'{name:16s} {now:14.2f} {stated:8.2f}')
+    demo = _tool('demo')
+    for folder in ('onehand10k_coco', 'panoptic_coco'):
+        demo.main([
+            str(quickstart.RUNS['NSRM LPM-G1&6']), checkpoint, '--input',
+            str(SHARED_DATA / folder), '--out',
+            str(work_dir / 'demo' / folder), '--show-maps'
+        ])
+    print(f'demo pictures of the real images: {work_dir / "demo"}')
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == '__main__':
+    main()
