@@ -14,6 +14,7 @@ synthetic split with ``tools/test.py`` and leaves in the work dir:
 import argparse
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import cv2
@@ -61,7 +62,8 @@ def parse_args(argv=None):
 def train_and_test(name, config, work_dir):
     """Train ``config``, test its last checkpoint; return (metrics, ckpt)."""
     run_dir = work_dir / Path(config).stem
-    print(f'\n=== {name}: training {config.relative_to(ROOT)} ===', flush=True)
+    print(f'\n=== {name}: training {os.path.relpath(config, ROOT)} ===',
+          flush=True)
     train_tool.main([str(config), '--work-dir', str(run_dir)])
     checkpoint = (run_dir / 'last_checkpoint').read_text().strip()
     print(f'\n=== {name}: testing {checkpoint} ===', flush=True)
