@@ -4,11 +4,11 @@
         --rows 3 --cols 6 --seed 0
 
 Tile ``i`` shows the hand of sample ``i`` of the synthetic 'test' split of
-``--seed``. Rows alternate between plain RGB renders and renders with occluders; the last
-row shows depth maps, colour-mapped (near = warm). Limbs are drawn in their
-finger's colour (``handkit.skeleton.limb_color``), keypoints as dots, hollow
-when occluded; keypoints outside the image are not drawn. The PNG is
-colour-quantised to stay small enough to commit.
+``--seed``. Rows alternate between plain RGB renders and renders with
+occluders; the last row shows depth maps, colour-mapped (near = warm).
+Limbs are drawn in their finger's colour (``handkit.skeleton.limb_color``),
+keypoints as dots, hollow when occluded; keypoints outside the image are
+not drawn. The PNG is colour-quantised to stay small enough to commit.
 """
 import argparse
 import os

@@ -1,6 +1,7 @@
 """Write synthetic hands to disk as a COCO-style keypoint dataset.
 
-    python tools/make_synthetic.py --out data/synthetic --num 1000 --split train
+    python tools/make_synthetic.py --out data/synthetic --num 1000 \
+        --split train
 
 Layout (read it back with ``CocoHandDataset(ann_file=
 'annotations/synthetic_train.json', data_root=DIR, data_prefix=dict(

@@ -1,4 +1,4 @@
-"""SyntheticHandDataset: procedural hands rendered on the fly, by index and seed.
+"""SyntheticHandDataset: procedural hands rendered on the fly, by index.
 
 Nothing is read from disk: ``load_data_list`` holds one light record per
 sample (its id and seed) and ``get_data_info`` renders the sample, so data

@@ -1,10 +1,11 @@
-"""A procedural 3D hand: anatomical proportions, joint limits, forward kinematics, camera.
+"""A procedural 3D hand: proportions, joint limits, kinematics, camera.
 
-The hand is a kinematic tree in handkit's keypoint order (``handkit.skeleton``):
-the wrist, then for each finger (thumb, index, middle, ring, little) four joints
-from base to tip. Everything is batched over ``N`` hands with numpy; the only
-loops run over the three hinges of a finger chain (all fingers of all hands at
-once) and over a handful of camera-fitting iterations.
+The hand is a kinematic tree in handkit's keypoint order
+(``handkit.skeleton``): the wrist, then for each finger (thumb, index,
+middle, ring, little) four joints from base to tip. Everything is batched
+over ``N`` hands with numpy; the only loops run over the three hinges of a
+finger chain (all fingers of all hands at once) and over the bisection steps
+of the camera fit.
 
 Local hand frame (millimetres, right hand; a left hand is its mirror in x):
 ``x`` points radially (toward the thumb), ``y`` distally (wrist toward the
@@ -30,7 +31,8 @@ Camera: pinhole, square pixels, field of view 35-55 deg over
 the shorter image side, principal point within 2% of the centre; the hand is
 seen from a uniformly random rotation (the full sphere of viewpoints) at the
 distance where its keypoint box spans ``fill`` (0.4-0.9) of the shorter image
-side (unless that would bring a joint nearer than 60 mm to the camera), its centre shifted off the image centre by up to 8% of the side.
+side (unless that would bring a joint nearer than 60 mm to the camera), its
+centre shifted off the image centre by up to 8% of the side.
 """
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -99,8 +101,8 @@ FOV_RANGE = (35.0, 55.0)
 FILL_RANGE = (0.4, 0.9)
 MAX_CENTRE_OFFSET = 0.08
 NEAR_PLANE_MM = 30.0
-CAMERA_FIT_STEPS = 3
-BISECTION_STEPS = 24
+CAMERA_FIT_STEPS = 1
+BISECTION_STEPS = 18
 
 
 def _rot_x(angle):
@@ -315,22 +317,28 @@ def sample_camera(rng, joints, image_size, fill_range=FILL_RANGE):
             + centre[:, None]
         return pixels.min(1), pixels.max(1)
 
-    # The hand centre moves along a ray from the camera. The box shrinks
-    # monotonically with distance along it: bisect the distance (in log
-    # space) for the fill, then turn the ray toward the target centre.
-    ray = np.zeros((num, 3))
-    ray[:, 2] = 1.0
-    for _ in range(CAMERA_FIT_STEPS):
-        near, far = nearest.copy(), nearest * 1000.0
+    def fit_distance(ray):
+        """Bisect (in log space) the distance where the box spans the fill."""
+        near, far = nearest.copy(), nearest * 100.0
         for _ in range(BISECTION_STEPS):
             middle = np.sqrt(near * far)
             low, high = box(middle, ray)
             too_big = (high - low).max(1) > fill * side
             near = np.where(too_big, middle, near)
             far = np.where(too_big, far, middle)
-        distance = np.sqrt(near * far)
+        return np.sqrt(near * far)
+
+    # The hand centre moves along a ray from the camera; the box shrinks
+    # monotonically with the distance along it. Fit the distance, turn the
+    # ray toward the target centre, fit again: the fill is met exactly and
+    # the centre closely.
+    ray = np.zeros((num, 3))
+    ray[:, 2] = 1.0
+    distance = fit_distance(ray)
+    for _ in range(CAMERA_FIT_STEPS):
         low, high = box(distance, ray)
         ray[:, :2] += (target - (low + high) / 2) / focal[:, None]
+        distance = fit_distance(ray)
     translation = distance[:, None] * ray
     translation -= np.einsum('nij,nj->ni', rotation, box_centre)
     return dict(rotation=rotation, translation=translation, cam_K=cam_K,
@@ -354,8 +362,8 @@ def sample_hands(rng, num, image_size, fill_range=FILL_RANGE):
         segment rotations in the camera frame, hand_axes (N, 3, 3) the hand
         frame's axes in the camera frame (columns x, y, z), forearm_axis (N, 3)
         unit, from the wrist toward the elbow, is_left (N,) bool (column 0
-        of hand_axes points radially, toward the thumb, for both hands), plus the
-        sampled ``pose``, ``shape`` and target ``fill``.
+        of hand_axes points radially, toward the thumb, for both hands), plus
+        the sampled ``pose``, ``shape`` and target ``fill``.
     """
     shape = sample_shape(rng, num)
     pose = sample_pose(rng, num)

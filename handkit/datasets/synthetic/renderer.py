@@ -1,4 +1,4 @@
-"""Render a procedural hand (``hand_model``) to an RGB image, a depth map and labels.
+"""Render a procedural hand (``hand_model``) to an image, depth and labels.
 
 numpy + OpenCV only, no 3D engine. The hand is a set of primitives:
 
@@ -73,7 +73,8 @@ def _as_generator(rng):
 
 
 def check_image_size(image_size):
-    """(width, height) from an int or a pair; ValueError naming the argument."""
+    """(width, height) from an int or a pair; ValueError naming the argument.
+    """
     size = (image_size, image_size) if np.isscalar(image_size) else image_size
     try:
         size = tuple(size)
@@ -168,17 +169,32 @@ class _Canvas:
         inside = ratio2 < 1.0
         towards = np.sqrt(np.maximum(1.0 - ratio2, 0.0))
         depth = z - radius * towards
+        nx, ny, nz = ex / rho, ey / rho, -towards
         # The closest axis point in the image is not the nearest surface when
         # the capsule points at the camera: its near end cap is. Take the
-        # nearer of the two (the far cap is never in front of the body).
+        # nearer of the two (the far cap is never in front of the body), with
+        # the cap's sphere normal, so that segments sharing a joint sphere
+        # agree on its depth and shade.
         if za - radius_start <= zb - radius_end:
-            cap_x, cap_y, cap_z, cap_r, cap_rho = 0.0, 0.0, za, radius_start, rho_a
+            cap_x, cap_y, cap_z, cap_r, cap_rho = (0.0, 0.0, za, radius_start,
+                                                   rho_a)
         else:
-            cap_x, cap_y, cap_z, cap_r, cap_rho = axis_x, axis_y, zb, radius_end, rho_b
-        cap = 1.0 - ((dx - cap_x) ** 2 + (dy - cap_y) ** 2) / (cap_rho * cap_rho)
-        depth = np.where(cap > 0, np.minimum(
-            depth, cap_z - cap_r * np.sqrt(np.maximum(cap, 0.0))), depth)
-        nx, ny, nz = ex / rho, ey / rho, -towards
+            cap_x, cap_y, cap_z, cap_r, cap_rho = (axis_x, axis_y, zb,
+                                                   radius_end, rho_b)
+        # Only the cap's own square can change.
+        cx, cy = float(a[0]) + cap_x - x0, float(a[1]) + cap_y - y0
+        rows = slice(max(int(cy - cap_rho), 0), max(int(cy + cap_rho) + 2, 0))
+        cols = slice(max(int(cx - cap_rho), 0), max(int(cx + cap_rho) + 2, 0))
+        cap_ex = (dx[:, cols] - cap_x) / cap_rho
+        cap_ey = (dy[rows] - cap_y) / cap_rho
+        cap = 1.0 - cap_ex * cap_ex - cap_ey * cap_ey
+        cap_towards = np.sqrt(np.maximum(cap, 0.0))
+        cap_depth = cap_z - cap_r * cap_towards
+        use_cap = (cap > 0) & (cap_depth < depth[rows, cols])
+        depth[rows, cols][use_cap] = cap_depth[use_cap]
+        nx[rows, cols][use_cap] = np.broadcast_to(cap_ex, cap.shape)[use_cap]
+        ny[rows, cols][use_cap] = np.broadcast_to(cap_ey, cap.shape)[use_cap]
+        nz[rows, cols][use_cap] = -cap_towards[use_cap]
         shade = self.lambert(nx, ny, nz)
         if nail_axis is not None:
             dorsal = (nx * float(nail_axis[0]) + ny * float(nail_axis[1])
@@ -440,15 +456,18 @@ def render_hand(rng, image_size=(368, 368), modality='rgb', occlusion=0.0,
         for index, colour in enumerate(occluder_colours):
             palette[FIRST_OCCLUDER + index] = colour
         image = _background(rng, width, height)
-        colour = palette[material[covered]] * canvas.shade[covered][:, None]
-        image[covered] = np.minimum(colour, 255.0).astype(np.uint8)
+        pixels = np.flatnonzero(covered)
+        colour = (palette[material.ravel()[pixels]]
+                  * canvas.shade.ravel()[pixels][:, None])
+        image.reshape(-1, 3)[pixels] = np.minimum(colour, 255.0).astype(
+            np.uint8)
         image = cv2.GaussianBlur(image, (3, 3), 0.6)
     else:
         near, far = (depth[covered].min(), depth[covered].max()) \
             if covered.any() else (0.0, 1.0)
         grey = 255.0 - 205.0 * (depth - near) / max(far - near, 1e-6)
-        image = np.repeat(np.where(covered, grey, 0).astype(np.uint8)[..., None],
-                          3, axis=2)
+        grey = np.where(covered, grey, 0).astype(np.uint8)
+        image = np.repeat(grey[..., None], 3, axis=2)
 
     pixel = np.round(keypoints).astype(np.int64)
     inside = ((pixel[:, 0] >= 0) & (pixel[:, 0] < width)
