@@ -2,7 +2,7 @@
 # depth pipeline of paper 002 that the NYU base reuses: a cube around the
 # hand cropped to 128 x 128 and normalised to [-1, 1] (DepthCubeCrop), joints
 # in the same normalised cube as the regression target.
-dataset_type = 'SyntheticHandDataset'
+_base_ = ['./synthetic_3d_loaders.py']
 input_size = (128, 128)
 # Reference centre: the mean of the labelled 3D joints (an "oracle centre",
 # derived from the ground truth; docs/models_3d.md). The synthetic hands span
@@ -18,25 +18,10 @@ pipeline = dict(
     pack=dict(type='PackHandInputs'),
 )
 
-synthetic = dict(type=dataset_type, image_size=(128, 128), modality='depth',
-                 occlusion=0.3, seed=0)
-train_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(synthetic, num_samples=20000, split='train',
-                 pipeline=pipeline))
-val_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(synthetic, num_samples=1000, split='val', test_mode=True,
-                 pipeline=pipeline))
-test_dataloader = dict(
-    val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
+rendering = dict(image_size=(128, 128), modality='depth')
+train_dataloader = dict(dataset=dict(rendering, pipeline=pipeline))
+val_dataloader = dict(dataset=dict(rendering, pipeline=pipeline))
+test_dataloader = dict(dataset=dict(rendering, pipeline=pipeline))
 # Absolute camera-frame errors given the centre (paper 002's protocol) and
 # the wrist-relative 3D EPE with the oracle mean-pose baseline.
 val_evaluator = [

@@ -2,7 +2,7 @@
 # the RGB 3D pipeline of ResUnet (paper 004: 128 x 128 hand crops) that the
 # STB and RHD bases reuse. The generator renders on the fly from (seed,
 # split, index): nothing to download, the same samples on every machine.
-dataset_type = 'SyntheticHandDataset'
+_base_ = ['./synthetic_3d_loaders.py']
 input_size = (128, 128)
 # Targets of LatentHeatmapHead: KCM maps at 64 x 64 (area-resampled to each
 # Unet-Block's 8..64 maps for the intermediate loss; sigma in map pixels),
@@ -31,25 +31,10 @@ test_pipeline = dict(
     pack=dict(type='PackHandInputs'),
 )
 
-synthetic = dict(type=dataset_type, image_size=(256, 256), modality='rgb',
-                 occlusion=0.3, seed=0)
-train_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(synthetic, num_samples=20000, split='train',
-                 pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(synthetic, num_samples=1000, split='val', test_mode=True,
-                 pipeline=test_pipeline))
-test_dataloader = dict(
-    val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
+rendering = dict(image_size=(256, 256), modality='rgb')
+train_dataloader = dict(dataset=dict(rendering, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(rendering, pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(rendering, pipeline=test_pipeline))
 # 3D: EPE (mm, wrist-relative), AUC 20-50 mm, 3D PCK, plus the oracle
 # mean-pose EPE; 2D: PCK on the tightest-box normaliser.
 val_evaluator = [
