@@ -25,7 +25,7 @@ import re
 import numpy as np
 
 from handkit.datasets.base import (AnnotationError, BaseHandDataset,
-                                   load_json)
+                                   load_json, project_points)
 from handkit.registry import DATASETS
 from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
 
@@ -143,8 +143,7 @@ evaluation/rgb/00000000.jpg ...
             keep = held if self.split == 'val' else ~held
             image_ids, ann_ids = image_ids[keep], ann_ids[keep]
 
-        uvw = np.einsum('aij,akj->aki', cam_k, xyz)  # (A, 21, 3)
-        keypoints = (uvw[..., :2] / uvw[..., 2:]).astype(np.float32)
+        keypoints = project_points(xyz, cam_k).astype(np.float32)  # (A, 21, 2)
         if not np.isfinite(keypoints).all():
             bad = np.flatnonzero(~np.isfinite(keypoints).all(axis=(1, 2)))
             raise AnnotationError(

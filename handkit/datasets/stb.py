@@ -33,7 +33,8 @@ import cv2
 import numpy as np
 import scipy.io
 
-from handkit.datasets.base import AnnotationError, BaseHandDataset
+from handkit.datasets.base import (AnnotationError, BaseHandDataset,
+                                   project_points)
 from handkit.registry import DATASETS
 from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
 
@@ -166,8 +167,7 @@ images/B1Counting/SK_color_0.png, SK_depth_0.png, BB_left_0.png,
                 osp.join(self.data_root, 'images', sequence), 'image folder')
             joints = self._camera_joints(
                 self._read_hand_para(mat_path)[:, STB_TO_HANDKIT])
-            uvw = joints @ cam_k.T.astype(np.float64)  # (N, 21, 3)
-            keypoints = uvw[..., :2] / uvw[..., 2:]
+            keypoints = project_points(joints, cam_k.astype(np.float64))
             for frame, (points_3d, points) in enumerate(zip(joints,
                                                             keypoints)):
                 source = f"{mat_path} frame {frame}"

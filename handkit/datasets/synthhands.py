@@ -30,7 +30,8 @@ import os.path as osp
 
 import numpy as np
 
-from handkit.datasets.base import AnnotationError, BaseHandDataset
+from handkit.datasets.base import (AnnotationError, BaseHandDataset,
+                                   project_points)
 from handkit.datasets.ganerated import read_number_file, seeded_group_split
 from handkit.registry import DATASETS
 from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
@@ -145,8 +146,7 @@ female_object/..., male_noobject/..., male_object/... likewise
                     raise AnnotationError(
                         f'{joint_path}: joints must lie in front of the '
                         f'camera (z > 0), got z = {keypoints_3d[:, 2].min()}')
-                uvw = keypoints_3d @ cam_k.T  # (21, 3)
-                keypoints = uvw[:, :2] / uvw[:, 2:]
+                keypoints = project_points(keypoints_3d, cam_k)
                 data_list.append(dict(
                     img_path=f'{prefix}_color_on_depth.png',
                     depth_path=f'{prefix}_depth.png',

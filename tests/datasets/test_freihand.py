@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
+from handkit.datasets.base import project_points
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.datasets.freihand import FreiHANDDataset
 
@@ -63,9 +64,9 @@ def test_order_is_kept_and_projection_matches_by_hand(tmp_path):
     # ... and projects to (112 + 500 * 0.04, 110 - 502 * 0.02).
     np.testing.assert_allclose(info['keypoints'][4], [132.0, 99.96],
                                atol=1e-3)
-    uvw = info['keypoints_3d'] @ info['cam_K'].T
-    np.testing.assert_allclose(uvw[:, :2] / uvw[:, 2:], info['keypoints'],
-                               atol=1e-2)
+    np.testing.assert_allclose(
+        project_points(info['keypoints_3d'], info['cam_K']), info['keypoints'],
+        atol=1e-2)
     np.testing.assert_allclose(info['bbox'][:2], info['keypoints'].min(0))
     np.testing.assert_allclose(info['bbox'][2:], info['keypoints'].max(0))
 

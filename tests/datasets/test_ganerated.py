@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from handkit.datasets.base import project_points
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.datasets.ganerated import (GANERATED_CAMERA, GANeratedDataset,
                                         read_number_file, seeded_group_split)
@@ -91,9 +92,9 @@ def test_crop_camera_by_hand_and_projection_matches_joint2d(tmp_path):
                         [0.0, 0.0, 1.0]], rtol=1e-6)
     for index in range(len(dataset)):
         info = dataset.get_data_info(index)
-        uvw = info['keypoints_3d'] @ info['cam_K'].T
-        np.testing.assert_allclose(uvw[:, :2] / uvw[:, 2:],
-                                   info['keypoints'], atol=1e-2)
+        np.testing.assert_allclose(
+            project_points(info['keypoints_3d'], info['cam_K']),
+            info['keypoints'], atol=1e-2)
 
 
 def test_joint_file_of_wrong_length_names_file_and_count(tmp_path):

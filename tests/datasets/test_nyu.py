@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.io
 
+from handkit.datasets.base import project_points
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.datasets.nyu import (NYU_CAMERA, NYU_EVAL_JOINTS,
                                   NYU_JOINT_NAMES, NYUHandDataset,
@@ -98,9 +99,9 @@ def test_projecting_keypoints_3d_gives_keypoints(tmp_path):
     dataset = NYUHandDataset(str(tmp_path), split='test', joints='all36')
     for index in range(len(dataset)):
         info = dataset.get_data_info(index)
-        uvw = info['keypoints_3d'] @ info['cam_K'].T
-        np.testing.assert_allclose(uvw[:, :2] / uvw[:, 2:],
-                                   info['keypoints'], atol=1e-2)
+        np.testing.assert_allclose(
+            project_points(info['keypoints_3d'], info['cam_K']),
+            info['keypoints'], atol=1e-2)
         box = info['bbox']
         np.testing.assert_allclose(box[:2], info['keypoints'].min(0))
         np.testing.assert_allclose(box[2:], info['keypoints'].max(0))

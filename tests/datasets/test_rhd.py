@@ -4,6 +4,7 @@ import pickle
 import numpy as np
 import pytest
 
+from handkit.datasets.base import project_points
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.datasets.rhd import RHDDataset
 
@@ -103,9 +104,9 @@ def test_projecting_keypoints_3d_gives_stored_uv(tmp_path):
     dataset = RHDDataset(str(tmp_path), split='test')
     for index in range(len(dataset)):
         info = dataset.get_data_info(index)
-        uvw = info['keypoints_3d'] @ info['cam_K'].T
-        np.testing.assert_allclose(uvw[:, :2] / uvw[:, 2:],
-                                   info['keypoints'], atol=1e-2)
+        np.testing.assert_allclose(
+            project_points(info['keypoints_3d'], info['cam_K']),
+            info['keypoints'], atol=1e-2)
 
 
 def test_train_split_reads_training_folder(tmp_path):

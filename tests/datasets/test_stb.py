@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.io
 
+from handkit.datasets.base import project_points
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.datasets.stb import (STB_SK_ROTATION_VECTOR,
                                   STB_SK_TRANSLATION_MM, STB_SPLIT_SEQUENCES,
@@ -83,9 +84,9 @@ def test_bb_projection_by_hand_and_consistency(tmp_path):
                                atol=1e-3)
     for index in range(len(dataset)):
         info = dataset.get_data_info(index)
-        uvw = info['keypoints_3d'] @ info['cam_K'].T
-        np.testing.assert_allclose(uvw[:, :2] / uvw[:, 2:],
-                                   info['keypoints'], atol=1e-2)
+        np.testing.assert_allclose(
+            project_points(info['keypoints_3d'], info['cam_K']),
+            info['keypoints'], atol=1e-2)
         np.testing.assert_allclose(info['bbox'][:2], info['keypoints'].min(0))
 
 

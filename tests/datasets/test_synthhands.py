@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from handkit.datasets.base import project_points
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.datasets.synthhands import (SYNTHHANDS_SUBSETS,
                                          SynthHandsDataset)
@@ -71,9 +72,9 @@ def test_tips_keep_handkit_indices_and_project_by_hand(tmp_path):
                                atol=1e-3)
     for index in range(len(dataset)):
         info = dataset.get_data_info(index)
-        uvw = info['keypoints_3d'] @ info['cam_K'].T
-        np.testing.assert_allclose(uvw[:, :2] / uvw[:, 2:],
-                                   info['keypoints'], atol=1e-2)
+        np.testing.assert_allclose(
+            project_points(info['keypoints_3d'], info['cam_K']),
+            info['keypoints'], atol=1e-2)
         np.testing.assert_allclose(info['bbox'][:2], info['keypoints'].min(0))
 
 

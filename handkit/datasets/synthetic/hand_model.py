@@ -37,6 +37,7 @@ centre shifted off the image centre by up to 8% of the side.
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from handkit.datasets.base import project_points
 from handkit.skeleton import LIMBS
 
 DEG = np.pi / 180.0
@@ -345,10 +346,7 @@ def sample_camera(rng, joints, image_size, fill_range=FILL_RANGE):
                 fill=fill)
 
 
-def project(points, cam_K):
-    """Pinhole projection of (..., K, 3) camera-frame points to (..., K, 2)."""
-    uvw = points @ np.swapaxes(cam_K, -1, -2)
-    return uvw[..., :2] / uvw[..., 2:]
+project = project_points  # the adapters' pinhole projection
 
 
 def sample_hands(rng, num, image_size, fill_range=FILL_RANGE):
