@@ -59,6 +59,7 @@ def test_eval14_count_shapes_and_metainfo(tmp_path):
     assert dataset.metainfo['num_keypoints'] == 14
     assert dataset.metainfo['keypoint_names'][8] == 'TH_KNU3_A'
     assert dataset.metainfo['dataset_name'] == 'nyu'
+    assert 'eval_keypoint_indices' not in dataset.metainfo  # all 14 count
 
 
 def test_all36_keeps_nyu_order(tmp_path):
@@ -68,6 +69,9 @@ def test_all36_keeps_nyu_order(tmp_path):
     assert info['keypoints_3d'].shape == (36, 3)
     assert dataset.metainfo['num_keypoints'] == 36
     assert dataset.metainfo['keypoint_names'] == list(NYU_JOINT_NAMES)
+    # the metrics score the protocol's 14 of the 36 by default
+    assert dataset.metainfo['eval_keypoint_indices'] == [
+        0, 3, 6, 9, 12, 15, 18, 21, 24, 25, 27, 30, 31, 32]
     np.testing.assert_allclose(info['keypoints_3d'],
                                xyz[0, 1] * [1, -1, 1], rtol=1e-6)
 

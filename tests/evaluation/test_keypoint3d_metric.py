@@ -99,6 +99,33 @@ def test_nyu_metric_hand_computed():
                        'frames_within_30mm': 1.0}
 
 
+def test_metrics_score_the_dataset_eval_joints_of_a_larger_prediction():
+    # 4 joints predicted; the dataset's metainfo says joints 0 and 2 count.
+    gt = np.zeros((4, 3))
+    pred = np.array([[3.0, 4, 0], [100.0, 0, 0], [0, 0, 10.0], [0, 50.0, 0]])
+    sample = dict(gt_keypoints_3d=gt, pred_keypoints_3d=pred,
+                  gt_keypoints=np.zeros((4, 2)),
+                  pred_keypoints=np.array([[1.0, 0], [9, 9], [0, 3], [9, 9]]))
+    nyu = NYUMetric(thresholds_mm=(10, ))
+    nyu.dataset_meta = dict(eval_keypoint_indices=[0, 2])
+    assert evaluate(nyu, [sample]) == {'mean_error': pytest.approx(7.5),
+                                       'frames_within_10mm': 1.0}
+    metric = Keypoint3DMetric(root_relative=False, pck_thresholds_mm=(20, ))
+    metric.dataset_meta = dict(eval_keypoint_indices=[0, 2])
+    metrics = evaluate(metric, [sample])
+    assert metrics['EPE_3D'] == pytest.approx(7.5)
+    assert metrics['EPE_2D'] == pytest.approx(2.0)
+    # an explicit joint_indices wins over the metainfo
+    explicit = NYUMetric(thresholds_mm=(10, ), joint_indices=[1])
+    explicit.dataset_meta = dict(eval_keypoint_indices=[0, 2])
+    assert evaluate(explicit, [sample])['mean_error'] == pytest.approx(100)
+    with pytest.raises(ValueError, match=r'joint indices \[7\] do not fit '
+                       'predictions of 4 joints'):
+        evaluate(NYUMetric(joint_indices=[7]), [sample])
+    with pytest.raises(ValueError, match="mode='bone' .* no joint_indices"):
+        Keypoint3DMetric(mode='bone', joint_indices=[0])
+
+
 def test_tables():
     metrics = {'EPE_3D': 12.345, 'AUC_20-50': 0.8, 'PCK3D@20mm': 0.5,
                'PCK3D@30mm': 0.75}

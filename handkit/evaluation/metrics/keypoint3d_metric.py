@@ -19,6 +19,22 @@ from handkit.skeleton import NUM_KEYPOINTS, PARENTS
 DEFAULT_PCK_THRESHOLDS_MM = (20, 25, 30, 35, 40, 45, 50)
 
 
+def _evaluated_joints(metric, num_joints):
+    """Indices of the joints a metric scores: its ``joint_indices``, else the
+    dataset's ``eval_keypoint_indices`` metainfo, else all ``num_joints``."""
+    indices = metric.joint_indices
+    if indices is None:
+        indices = (metric.dataset_meta or {}).get('eval_keypoint_indices')
+    if indices is None:
+        return np.arange(num_joints)
+    indices = np.asarray(indices, np.int64)
+    if indices.ndim != 1 or indices.min() < 0 or indices.max() >= num_joints:
+        raise ValueError(f'{type(metric).__name__}: joint indices '
+                         f'{indices.tolist()} do not fit predictions of '
+                         f'{num_joints} joints')
+    return indices
+
+
 def _sample_array(sample, key, metric):
     if key not in sample:
         raise KeyError(f"{metric}: a prediction has no '{key}'; it holds "
@@ -51,6 +67,10 @@ class Keypoint3DMetric(BaseMetric):
             evaluated set (root-relative when ``root_relative``). It is an
             oracle-mean baseline (it uses the test labels): a model that has
             learnt anything must be far below it.
+        joint_indices: score only these joints (after the root is
+            subtracted); default: the dataset's ``eval_keypoint_indices``
+            metainfo (NYU's 14 protocol joints of a 36-joint model), else
+            every joint.
 
     Metrics: ``EPE_3D``, ``AUC_20-50``, ``PCK3D@<t>mm`` per threshold (in
     [0, 1]), ``EPE_2D`` (px, with 2D predictions) and ``EPE_3D_mean_pose``;
@@ -62,11 +82,14 @@ class Keypoint3DMetric(BaseMetric):
 
     def __init__(self, root_relative=True, root_index=0,
                  pck_thresholds_mm=None, auc_range=(20, 50), mode='joints',
-                 mean_pose_baseline=False, **kwargs):
+                 mean_pose_baseline=False, joint_indices=None, **kwargs):
         super().__init__(**kwargs)
         if mode not in self.MODES:
             raise ValueError(f'Keypoint3DMetric: mode must be one of '
                              f'{self.MODES}, got {mode!r}')
+        if mode == 'bone' and joint_indices is not None:
+            raise ValueError("Keypoint3DMetric: mode='bone' compares all 20 "
+                             'bones; it takes no joint_indices')
         if len(auc_range) != 2 or not auc_range[1] > auc_range[0]:
             raise ValueError(f'Keypoint3DMetric: auc_range must be (low, '
                              f'high) mm with high > low, got {auc_range!r}')
@@ -77,6 +100,7 @@ class Keypoint3DMetric(BaseMetric):
         self.auc_range = (float(auc_range[0]), float(auc_range[1]))
         self.mode = mode
         self.mean_pose_baseline = mean_pose_baseline
+        self.joint_indices = joint_indices
 
     def process(self, data_batch, data_samples):
         name = type(self).__name__
@@ -106,7 +130,8 @@ class Keypoint3DMetric(BaseMetric):
             pred = root_relative(pred, self.root_index)
             gt = root_relative(gt, self.root_index)
         if self.mode == 'joints':
-            return pred, gt, visible
+            joints = _evaluated_joints(self, pred.shape[1])
+            return pred[:, joints], gt[:, joints], visible[:, joints]
         if pred.shape[1] != NUM_KEYPOINTS:
             raise ValueError(f"Keypoint3DMetric(mode='bone') needs "
                              f'{NUM_KEYPOINTS} joints, got {pred.shape[1]}')
@@ -123,6 +148,7 @@ class Keypoint3DMetric(BaseMetric):
             raise ValueError(f'Keypoint3DMetric: pred_keypoints_3d '
                              f'{pred.shape[1:]} and gt_keypoints_3d '
                              f'{gt.shape[1:]} differ')
+        num_joints = pred.shape[1]
         pred, gt, visible = self._compared(pred, gt, visible)
         thresholds = self.resolved_thresholds()
         low, high = self.auc_range
@@ -133,9 +159,12 @@ class Keypoint3DMetric(BaseMetric):
                                     pck_3d(pred, gt, visible, thresholds)):
             metrics[f'PCK3D@{threshold:g}mm'] = float(value)
         if all('pred_2d' in r for r in results):
-            metrics['EPE_2D'] = epe(np.stack([r['pred_2d'] for r in results]),
-                                    np.stack([r['gt_2d'] for r in results]),
-                                    np.stack([r['visible'] for r in results]))
+            joints = (_evaluated_joints(self, num_joints)
+                      if self.mode == 'joints' else np.arange(num_joints))
+            metrics['EPE_2D'] = epe(
+                np.stack([r['pred_2d'] for r in results])[:, joints],
+                np.stack([r['gt_2d'] for r in results])[:, joints],
+                np.stack([r['visible'] for r in results])[:, joints])
         if self.mean_pose_baseline:
             weights = visible[..., None]
             mean_pose = (gt * weights).sum(0) / np.maximum(weights.sum(0), 1)
@@ -154,8 +183,11 @@ class NYUMetric(BaseMetric):
 
     Args:
         thresholds_mm: thresholds of the success curve.
+        joint_indices: score only these joints; default: the dataset's
+            ``eval_keypoint_indices`` metainfo (the 14 protocol joints when
+            a model regresses NYU's 36), else every joint.
 
-    Metrics: ``mean_error`` (mm, over every joint of every frame) and
+    Metrics: ``mean_error`` (mm, over every scored joint of every frame) and
     ``frames_within_<t>mm`` (fraction of frames whose maximum joint error is
     <= t); Python floats.
     """
@@ -163,9 +195,10 @@ class NYUMetric(BaseMetric):
     default_prefix = ''
 
     def __init__(self, thresholds_mm=(10, 20, 30, 40, 50, 60, 70, 80),
-                 **kwargs):
+                 joint_indices=None, **kwargs):
         super().__init__(**kwargs)
         self.thresholds_mm = [float(t) for t in thresholds_mm]
+        self.joint_indices = joint_indices
 
     def process(self, data_batch, data_samples):
         name = type(self).__name__
@@ -176,6 +209,8 @@ class NYUMetric(BaseMetric):
 
     def compute_metrics(self, results):
         pred, gt = (np.stack(column) for column in zip(*results))
+        joints = _evaluated_joints(self, pred.shape[1])
+        pred, gt = pred[:, joints], gt[:, joints]
         metrics = {'mean_error': epe(pred, gt)}
         fractions = nyu_success_fraction(pred, gt, self.thresholds_mm)
         for threshold, value in zip(self.thresholds_mm, fractions):
