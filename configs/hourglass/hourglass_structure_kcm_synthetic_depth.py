@@ -2,7 +2,8 @@
 # Section 5): a StructureMaskHead (LPM, G1&6, lambda_1 = 0.1, lambda_2 = 0.02,
 # NSRM Section 4.2) in front of a keypoint-confidence-map head (CPM stages,
 # eq. 6-7) on the residual hourglass features (paper 002's backbone, 32 x 32
-# at stride 4), trained on synthetic depth crops (3 epochs); 2D PCK.
+# at stride 4), trained on synthetic depth crops (12 epochs, the schedule of
+# local_regression_synthetic_depth.py); 2D PCK.
 # Without the structure head (same seed, same schedule):
 #   --cfg-options model.heads.structure=None
 _base_ = ['./local_regression_synthetic_depth.py']
@@ -29,4 +30,3 @@ train_dataloader = dict(dataset=dict(pipeline=dict(targets=dict(
 val_evaluator = [dict(type='PCKMetric')]
 test_evaluator = val_evaluator
 default_hooks = dict(checkpoint=dict(save_best='PCK_ave', rule='greater'))
-train_cfg = dict(max_epochs=3, val_interval=3)
