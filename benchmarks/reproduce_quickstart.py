@@ -5,7 +5,7 @@
 Trains and tests ``configs/quickstart/nsrm_lpm_g1g6_synthetic.py`` (and the
 CPM baseline with ``--with-cpm``) exactly as ``tools/quickstart.py`` does,
 prints the PCK obtained next to the PCK the README states, and runs the demo
-with the fresh checkpoint on the real hand images in ``../shared/data`` (its
+with the fresh checkpoint on the real hand images in ``tests/data`` (its
 accuracy there is poor: the model has only seen synthetic hands). Takes about
 6 minutes per model on 2 CPU cores, which is why it is not a test.
 Exits with 1 when a PCK differs from the README by more than ``--tolerance``
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / 'shared' / 'data'
+REAL_IMAGES = ROOT / 'tests' / 'data'
 
 # PCK (in %) printed by `python tools/quickstart.py --with-cpm` and quoted in
 # README.md, at the thresholds of configs/_base_/datasets/synthetic.py.
@@ -54,7 +54,7 @@ def main(argv=None):
     for folder in ('onehand10k_coco', 'panoptic_coco'):
         demo.main([
             str(quickstart.RUNS['NSRM LPM-G1&6']), checkpoint, '--input',
-            str(SHARED_DATA / folder), '--out',
+            str(REAL_IMAGES / folder), '--out',
             str(work_dir / 'demo' / folder), '--show-maps'
         ])
     print(f'demo pictures of the real images: {work_dir / "demo"}')

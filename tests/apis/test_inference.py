@@ -15,7 +15,7 @@ from handkit.engine.checkpoint import (CheckpointMismatchError,
 from handkit.registry import DATASETS
 
 ROOT = Path(__file__).resolve().parents[2]
-IMAGE = Path(__file__).resolve().parents[3] / 'shared' / 'data' / \
+IMAGE = ROOT / 'tests' / 'data' / \
     'onehand10k_coco' / '9.jpg'  # 238 x 358 (width x height)
 
 

@@ -10,7 +10,7 @@ import pytest
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.datasets.coco import RHD_ORDER, CocoHandDataset
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / 'shared' / 'data'
+TEST_DATA = Path(__file__).resolve().parents[1] / 'data'
 
 
 def flat_keypoints(points, v=1):
@@ -44,7 +44,7 @@ def annotation(ann_id, image_id=1, points=None, v=1, **fields):
 
 
 def test_real_onehand10k_file():
-    root = SHARED_DATA / 'onehand10k_coco'
+    root = TEST_DATA / 'onehand10k_coco'
     thresholds = [0.1, 0.15, 0.2, 0.25, 0.3]  # NSRM Table 2
     dataset = CocoHandDataset('test_onehand10k.json',
                               data_root=str(root),
@@ -77,7 +77,7 @@ def test_real_onehand10k_file():
 
 
 def test_real_panoptic_file():
-    root = SHARED_DATA / 'panoptic_coco'
+    root = TEST_DATA / 'panoptic_coco'
     dataset = CocoHandDataset('test_panoptic.json', data_root=str(root))
     assert len(dataset) == 4
     assert [info['img_id']

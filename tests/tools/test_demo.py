@@ -13,7 +13,7 @@ import pytest
 from handkit.visualization.draw import caption_height
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(__file__).resolve().parents[3] / 'shared' / 'data' / \
+DATA = ROOT / 'tests' / 'data' / \
     'onehand10k_coco'  # 9.jpg is 238 x 358, 33.jpg 226 x 346 (w x h)
 
 _spec = importlib.util.spec_from_file_location('demo', ROOT / 'tools' /

@@ -15,8 +15,7 @@ from handkit.datasets.transforms.loading import LoadImage
 from handkit.datasets.transforms.photometric import PhotometricJitter
 from handkit.registry import TRANSFORMS
 
-PANOPTIC = (Path(__file__).resolve().parents[3].parent / 'shared' / 'data' /
-            'panoptic_coco')
+PANOPTIC = Path(__file__).resolve().parents[2] / 'data' / 'panoptic_coco'
 INPUT_SIZE = (368, 368)
 
 

@@ -8,8 +8,8 @@ import pytest
 from handkit.datasets.transforms.loading import LoadImage
 from handkit.registry import TRANSFORMS
 
-PANOPTIC_IMAGE = (Path(__file__).resolve().parents[3].parent / 'shared' /
-                  'data' / 'panoptic_coco' / '005880453_01_r.jpg')
+PANOPTIC_IMAGE = (Path(__file__).resolve().parents[2] / 'data' /
+                  'panoptic_coco' / '005880453_01_r.jpg')
 
 
 def _bgr_image(height=5, width=7):
