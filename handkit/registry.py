@@ -69,6 +69,7 @@ TRANSFORMS = _child(MMENGINE_TRANSFORMS, 'transform',
                     'handkit.datasets.transforms')
 METRICS = _child(MMENGINE_METRICS, 'metric', 'handkit.evaluation')
 HOOKS = _child(MMENGINE_HOOKS, 'hook', 'handkit.engine')
+RUNNERS = _child(mmengine_registry.RUNNERS, 'runner', 'handkit.engine')
 VISUALIZERS = _child(MMENGINE_VISUALIZERS, 'visualizer',
                      'handkit.visualization')
 # mmengine has no root for codecs: a root registry of handkit's own.
@@ -77,7 +78,7 @@ CODECS = HandkitRegistry('codec', scope='handkit', locations=['handkit.codecs'])
 # Children without modules of their own, so that mmengine resolves optimizers,
 # loops, schedulers, ... in the 'handkit' scope (and an unknown name gets the
 # same helpful error) instead of warning that the scope has no such registry.
-for _root in ('RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'OPTIMIZERS',
+for _root in ('RUNNER_CONSTRUCTORS', 'LOOPS', 'OPTIMIZERS',
               'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
               'PARAM_SCHEDULERS', 'DATA_SAMPLERS', 'EVALUATOR',
               'VISBACKENDS', 'LOG_PROCESSORS', 'WEIGHT_INITIALIZERS',

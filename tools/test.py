@@ -11,10 +11,8 @@ import argparse
 import json
 import os.path as osp
 
-from mmengine.runner import Runner
-
-from handkit.engine.checkpoint import (check_state_dict_fits,
-                                       load_checkpoint_file)
+from handkit.engine import HandRunner
+from handkit.engine.checkpoint import load_weights_into
 from handkit.engine.cli import (add_common_args, load_config, preflight,
                                 quiet_dataloader_workers, user_errors_exit)
 from handkit.evaluation.complexity import (complexity_report,
@@ -50,11 +48,9 @@ def main(argv=None):
                 dict(type='PredictionDump', out_file=args.out)]
         quiet_dataloader_workers(cfg)
         model = preflight(cfg, ['test_dataloader'])
-        checkpoint = load_checkpoint_file(args.checkpoint)
-        state_dict = checkpoint.get('state_dict', checkpoint)
-        check_state_dict_fits(model, state_dict, args.checkpoint)
-        runner = Runner.from_cfg(cfg)
-        runner.model.load_state_dict(state_dict)
+        load_weights_into(model, args.checkpoint)
+        runner = HandRunner.from_cfg(cfg)
+        runner.model.load_state_dict(model.state_dict())
         metrics = runner.test()
     name = args.name or osp.splitext(osp.basename(args.config))[0]
     thresholds = [float(key.split('@')[1]) for key in metrics

@@ -1,22 +1,24 @@
 # Runtime shared by every handkit config.
 default_scope = 'handkit'
+# mmengine's Runner with safe checkpoint loading (handkit/engine/runner.py);
+# tools/train.py and tools/test.py always use it.
+runner_type = 'HandRunner'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # Plain-data checkpoints, written atomically (handkit/engine/hooks/
+    # safe_checkpoint_hook.py); they load with torch.load(weights_only=True).
     checkpoint=dict(
-        type='CheckpointHook', interval=1, save_best='PCK_ave', rule='greater',
-        max_keep_ckpts=2, save_last=True),
+        type='SafeCheckpointHook', interval=1, save_best='PCK_ave',
+        rule='greater', max_keep_ckpts=2, save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-# Checkpoints hold only tensors and builtins, so they load with
-# torch.load(weights_only=True) (see handkit/engine/checkpoint.py).
 # HandVisualizationHook writes a few validation predictions (skeletons and
 # predicted maps) to <work_dir>/vis each validation, and to TensorBoard when
 # it is installed (tools/train.py then adds its backend).
 custom_hooks = [
-    dict(type='PlainCheckpointHook'),
     dict(type='HandVisualizationHook', num_samples=4),
 ]
 

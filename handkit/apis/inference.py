@@ -23,8 +23,7 @@ from mmengine.registry import init_default_scope
 from handkit.datasets.base import pipeline_steps
 from handkit.datasets.transforms import (HandCrop, LoadImage, PackHandInputs,
                                          TopdownAffine)
-from handkit.engine.checkpoint import (check_state_dict_fits,
-                                       load_checkpoint_file)
+from handkit.engine.checkpoint import load_weights_into
 from handkit.registry import MODELS
 
 # Side of the square crop around a user-given box, as a multiple of the
@@ -54,6 +53,7 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
         FileNotFoundError: the config or the checkpoint does not exist.
         UnsafeCheckpointError: the checkpoint holds objects beyond tensors
             and builtins (nothing in it is executed).
+        CorruptCheckpointError: it is empty, truncated or not a checkpoint.
         CheckpointMismatchError: its weights do not fit this config's model.
     """
     if isinstance(config, Config):
@@ -67,15 +67,7 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
     init_default_scope(cfg.get('default_scope', 'handkit'))
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        loaded = load_checkpoint_file(checkpoint)
-        if not isinstance(loaded, Mapping):
-            raise ValueError(f'checkpoint {checkpoint} holds a '
-                             f'{type(loaded).__name__}, not a state dict')
-        state_dict = loaded.get('state_dict', loaded)
-        check_state_dict_fits(model, state_dict, checkpoint)
-        model.load_state_dict({
-            key[len('module.'):] if key.startswith('module.') else key: value
-            for key, value in state_dict.items()})
+        load_weights_into(model, checkpoint)
     model.cfg = cfg
     model.to(device)
     model.eval()

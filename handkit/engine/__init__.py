@@ -1,3 +1,3 @@
-"""Engine glue: hooks and safe checkpoint loading (see checkpoint.py)."""
-from . import checkpoint  # noqa: F401  (routes mmengine's local loading)
+"""Engine glue: the runner, hooks and safe checkpoint loading."""
 from .hooks import *  # noqa: F401,F403
+from .runner import HandRunner  # noqa: F401

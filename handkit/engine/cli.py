@@ -13,12 +13,20 @@ from mmengine.registry import init_default_scope
 
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.engine.checkpoint import (CheckpointMismatchError,
+                                       CorruptCheckpointError,
                                        UnsafeCheckpointError)
 from handkit.registry import DATASETS, MODELS, UnknownTypeError
 
+
+
+class NothingToResumeError(RuntimeError):
+    """``--resume`` without a path, and the work dir has no checkpoint."""
+
+
 # Errors that mean "the input is wrong", shown as a message and exit code 2.
 USER_ERRORS = (DataRootNotFoundError, AnnotationError, UnknownTypeError,
-               UnsafeCheckpointError, CheckpointMismatchError,
+               UnsafeCheckpointError, CorruptCheckpointError,
+               CheckpointMismatchError, NothingToResumeError,
                FileNotFoundError)
 
 

@@ -110,8 +110,7 @@ def test_hook_in_a_real_training_run(tiny, tmp_path):
         f"_base_ = ['{root / 'tiny.py'}']\n"
         "custom_imports = dict(imports=["
         "'handkit.engine.hooks.visualization_hook'])\n"
-        "custom_hooks = [dict(type='PlainCheckpointHook'),\n"
-        "                dict(type='HandVisualizationHook', num_samples=1)]\n"
+        "custom_hooks = [dict(type='HandVisualizationHook', num_samples=1)]\n"
         "train_cfg = dict(max_epochs=1, val_interval=1)\n")
     work_dir = tmp_path / 'work'
     result = subprocess.run(

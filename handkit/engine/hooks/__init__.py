@@ -1,7 +1,7 @@
 from .loss_weight_decay_hook import LossWeightDecayHook
-from .plain_checkpoint_hook import PlainCheckpointHook
+from .safe_checkpoint_hook import SafeCheckpointHook
 from .visualization_hook import HandVisualizationHook
 
 __all__ = [
-    'HandVisualizationHook', 'LossWeightDecayHook', 'PlainCheckpointHook'
+    'HandVisualizationHook', 'LossWeightDecayHook', 'SafeCheckpointHook'
 ]

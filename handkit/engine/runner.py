@@ -1,0 +1,62 @@
+"""handkit's Runner: mmengine's, with every checkpoint read the safe way.
+
+``tools/train.py`` and ``tools/test.py`` build this runner (configs name it
+with ``runner_type = 'HandRunner'`` for anyone building through mmengine's
+``RUNNERS``). It differs from ``mmengine.runner.Runner`` in one place:
+:meth:`HandRunner.load_checkpoint`, used by ``load_from`` and by ``resume``,
+reads the file with :func:`handkit.engine.checkpoint.load_checkpoint_file`
+(``weights_only=True``, local files only, ``meta['config']`` dropped before
+``Runner.resume`` could execute it) instead of mmengine's scheme loaders.
+When resuming, the weights must fit the model exactly, so that a checkpoint
+of another config stops with one line instead of failing in the optimiser.
+"""
+from typing import Callable, Union
+
+import torch
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+from handkit.engine.checkpoint import (check_state_dict_fits,
+                                       load_checkpoint_file, state_dict_of)
+from handkit.registry import RUNNERS
+
+
+@RUNNERS.register_module()
+class HandRunner(Runner):
+    """``mmengine.runner.Runner`` with safe checkpoint loading."""
+
+    def load_checkpoint(self, filename: str,
+                        map_location: Union[str, torch.device,
+                                            Callable] = 'cpu',
+                        strict: bool = False,
+                        revise_keys: list = [(r'^module.', '')]) -> dict:
+        """Load a local checkpoint into the model (``load_from``/resume).
+
+        Same contract as mmengine's ``Runner.load_checkpoint``; the file is
+        read by :func:`load_checkpoint_file`, and ``strict`` also checks that
+        every weight fits (see :func:`check_state_dict_fits`).
+        """
+        checkpoint = load_checkpoint_file(filename, map_location=map_location)
+        model = self.model.module if is_model_wrapper(self.model) \
+            else self.model
+        if strict or getattr(self, '_resuming', False):
+            check_state_dict_fits(model, state_dict_of(checkpoint, filename),
+                                  filename)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        checkpoint = _load_checkpoint_to_model(
+            model, checkpoint, strict, revise_keys=revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+    def resume(self, filename: str, resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True,
+               map_location: Union[str, Callable] = 'default') -> None:
+        """mmengine's resume, with the weights loaded strictly."""
+        self._resuming = True
+        try:
+            super().resume(filename, resume_optimizer,
+                           resume_param_scheduler, map_location)
+        finally:
+            self._resuming = False
