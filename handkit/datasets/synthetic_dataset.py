@@ -1,14 +1,18 @@
-"""SyntheticHandDataset: procedural hands rendered on the fly, by index.
+"""SyntheticHandDataset: procedural hands, rendered by index.
 
-Nothing is read from disk: ``load_data_list`` holds one light record per
-sample (its id and seed) and ``get_data_info`` renders the sample, so data
-loader workers render in parallel. The returned ``data_info`` already carries
-the decoded image, so a synthetic pipeline starts at ``HandCrop`` (no
-``LoadImage``). See docs/synthetic.md for the hand model and the renderer.
+``load_data_list`` holds one light record per sample (its id and seed).
+Without a ``cache_dir``, ``get_data_info`` renders the sample, so data loader
+workers render in parallel; with one, the whole split is rendered once into
+the cache (``handkit.datasets.synthetic.cache``) and read back
+memory-mapped, so no epoch and no later run renders again. The returned
+``data_info`` already carries the decoded image, so a synthetic pipeline
+starts at ``HandCrop`` (no ``LoadImage``). See docs/synthetic.md for the
+hand model and the renderer.
 """
 import numpy as np
 
 from handkit.datasets.base import BaseHandDataset
+from handkit.datasets.synthetic.cache import ensure_cache, read_cache
 from handkit.datasets.synthetic.hand_model import FILL_RANGE
 from handkit.datasets.synthetic.renderer import (MODALITIES,
                                                  check_image_size, render_hand)
@@ -43,8 +47,9 @@ class SyntheticHandDataset(BaseHandDataset):
     index), ``img_shape`` and ``ori_shape`` (h, w), ``keypoints`` (21, 2),
     ``keypoints_visible`` (21,) (0 outside the image), ``keypoints_3d``
     (21, 3) mm camera frame, ``cam_K`` (3, 3), ``bbox`` (4,) the tightest
-    box of the visible keypoints, ``occluded`` (21,) bool, plus
-    ``sample_idx`` and ``sample_seed``.
+    box of the visible keypoints, ``occluded`` (21,) bool, ``hand_mask``
+    (H, W) bool (the visible palm and finger pixels), plus ``sample_idx``
+    and ``sample_seed``.
 
     Args:
         num_samples: number of samples (>= 0).
@@ -55,6 +60,15 @@ class SyntheticHandDataset(BaseHandDataset):
         occlusion: 0..1, amount of random occluders in front of the hand.
         fill_range: range of the keypoint box's longest side over the shorter
             image side.
+        left_ratio: chance of a left hand (a mirrored right hand); 0 renders
+            right hands only.
+        pose_mix: weights of the pose styles, e.g. ``dict(open=1)`` for open
+            hands only; None: ``hand_model.POSE_MIX``.
+        max_view_angle: None (every viewpoint) or the largest angle (degrees)
+            between the palm normal and the viewing axis.
+        cache_dir: folder of the rendered-once cache, shared by every split,
+            size and run (entries are keyed by all the arguments above and
+            the renderer's source); None renders every sample on the fly.
         pipeline: transforms, starting at ``HandCrop``.
         test_mode: mmengine's flag.
         **kwargs: passed to ``BaseHandDataset`` (e.g. ``metainfo``,
@@ -72,6 +86,10 @@ class SyntheticHandDataset(BaseHandDataset):
                  modality='rgb',
                  occlusion=0.3,
                  fill_range=FILL_RANGE,
+                 left_ratio=0.5,
+                 pose_mix=None,
+                 max_view_angle=None,
+                 cache_dir=None,
                  pipeline=(),
                  test_mode=False,
                  **kwargs):
@@ -98,6 +116,22 @@ class SyntheticHandDataset(BaseHandDataset):
         self.modality = modality
         self.occlusion = float(occlusion)
         self.fill_range = tuple(fill_range)
+        if not 0.0 <= left_ratio <= 1.0:
+            raise ValueError(f'{name}: left_ratio must be in [0, 1], got '
+                             f'{left_ratio!r}')
+        self.render_args = dict(image_size=self.image_size,
+                                modality=modality, occlusion=self.occlusion,
+                                fill_range=self.fill_range,
+                                left_ratio=float(left_ratio),
+                                pose_mix=None if pose_mix is None else dict(
+                                    pose_mix),
+                                max_view_angle=max_view_angle)
+        try:  # bad pose_mix / max_view_angle: one line now, not in a worker
+            render_hand(0, **dict(self.render_args, image_size=(8, 8)))
+        except ValueError as error:
+            raise ValueError(f'{name}: {error}') from None
+        self.cache_dir = cache_dir
+        self._cache_entry, self._cache = None, None
         if self.num_samples == 0:
             # mmengine cannot serialise an empty data list.
             kwargs['serialize_data'] = False
@@ -106,22 +140,44 @@ class SyntheticHandDataset(BaseHandDataset):
             **kwargs)
 
     def load_data_list(self):
-        """One record per sample: ids and the seed, no pixels."""
-        return [
+        """One record per sample: ids and the seed, no pixels.
+
+        With a ``cache_dir``, the split is rendered into the cache here if
+        it is not there yet.
+        """
+        data_list = [
             dict(img_id=index,
                  img_path=f'synthetic://{self.split}/{index:06d}',
                  sample_seed=sample_seed(self.seed, self.split, index))
             for index in range(self.num_samples)
         ]
+        if self.cache_dir is not None:
+            self._cache_entry = ensure_cache(
+                self.cache_dir, [info['sample_seed'] for info in data_list],
+                self.render_args, description=f'({self.split} split) ')
+        return data_list
+
+    def _sample(self, data_info):
+        """The rendered arrays of one sample: from the cache, or rendered."""
+        if self._cache_entry is None:
+            return render_hand(data_info['sample_seed'], **self.render_args)
+        if self._cache is None:  # opened lazily, once per process
+            self._cache = read_cache(self._cache_entry, self.modality)
+        index = data_info['img_id']
+        return {name: np.array(array[index])
+                for name, array in self._cache.items()}
+
+    def __getstate__(self):
+        # Memory maps are reopened in each process, never pickled.
+        return dict(self.__dict__, _cache=None)
 
     def get_data_info(self, idx):
-        """Render sample ``idx`` (docs/architecture.md, section 1)."""
+        """Sample ``idx`` (docs/architecture.md, section 1)."""
         data_info = super().get_data_info(idx)
-        sample = render_hand(data_info['sample_seed'], self.image_size,
-                             self.modality, self.occlusion, self.fill_range)
+        sample = self._sample(data_info)
         keypoints = sample['keypoints']
         visible = sample['keypoints_visible']
-        height, width = sample['depth'].shape
+        height, width = sample['mask'].shape
         if self.modality == 'rgb':
             data_info['img'] = sample['image']
         else:
@@ -136,5 +192,6 @@ class SyntheticHandDataset(BaseHandDataset):
             cam_K=sample['cam_K'],
             bbox=self.keypoint_box(keypoints, visible),
             occluded=sample['occluded'],
+            hand_mask=sample['mask'],
         )
         return data_info

@@ -164,8 +164,11 @@ def sample_shape(rng, num):
     )
 
 
-def sample_pose(rng, num):
+def sample_pose(rng, num, pose_mix=None):
     """Joint angles (radians) within ``LIMITS``, as a mixture of pose styles.
+
+    ``pose_mix`` maps style names (those of ``POSE_MIX``) to their weights;
+    None is ``POSE_MIX``. Missing styles get weight 0.
 
     Returns a dict: ``flexion`` (N, 5, 3) hinge angles per finger (thumb:
     CMC, MCP, IP; fingers: MCP, PIP, DIP), ``abduction`` (N, 5) MCP
@@ -174,7 +177,13 @@ def sample_pose(rng, num):
     """
     lim = {k: np.array(v) for k, v in LIMITS.items()}
     styles = list(POSE_MIX)
-    style = rng.choice(len(styles), num, p=list(POSE_MIX.values()))
+    mix = POSE_MIX if pose_mix is None else pose_mix
+    unknown = sorted(set(mix) - set(styles))
+    weights = np.array([float(mix.get(name, 0.0)) for name in styles])
+    if unknown or (weights < 0).any() or weights.sum() <= 0:
+        raise ValueError(f'pose_mix must give non-negative weights to the '
+                         f'styles {styles}, not all zero; got {mix!r}')
+    style = rng.choice(len(styles), num, p=weights / weights.sum())
     is_style = {name: (style == i)[:, None] for i, name in enumerate(styles)}
 
     def uniform(low, high, shape=(num, 4)):
@@ -276,7 +285,37 @@ def forward_kinematics(shape, pose):
     return np.concatenate([wrist, joints.reshape(num, 20, 3)], 1), frames
 
 
-def sample_camera(rng, joints, image_size, fill_range=FILL_RANGE):
+def sample_view(rng, num, max_view_angle=None):
+    """Rotations (N, 3, 3) from the hand frame to the camera frame.
+
+    None: uniformly random over all rotations (every viewpoint). An angle in
+    degrees: the palm or the back (even odds) faces the camera, the palm
+    normal within ``max_view_angle`` of the viewing axis (uniform over that
+    spherical cap), and the hand turned uniformly about the viewing axis.
+    """
+    if max_view_angle is None:
+        return Rotation.random(num, random_state=rng).as_matrix()
+    if not 0 <= max_view_angle <= 90:
+        raise ValueError(f'max_view_angle must be None or in [0, 90] '
+                         f'degrees, got {max_view_angle!r}')
+    cos_tilt = rng.uniform(np.cos(max_view_angle * DEG), 1.0, num)
+    azimuth = rng.uniform(0, 2 * np.pi, num)
+    roll = rng.uniform(0, 2 * np.pi, num)
+    back = rng.random(num) < 0.5  # the palmar normal points away: the back
+    tilt_axis = np.stack([-np.sin(azimuth), np.cos(azimuth),
+                          np.zeros(num)], 1)
+    tilt = Rotation.from_rotvec(tilt_axis * np.arccos(cos_tilt)[:, None])
+    # Hand z (palmar) on camera +z shows the back; a half turn about x
+    # shows the palm.
+    side = Rotation.from_rotvec(np.where(back[:, None], 0.0, np.pi)
+                                * np.array([[1.0, 0, 0]]))
+    return (tilt * Rotation.from_rotvec(roll[:, None] * np.array([[0, 0,
+                                                                    1.0]]))
+            * side).as_matrix()
+
+
+def sample_camera(rng, joints, image_size, fill_range=FILL_RANGE,
+                  max_view_angle=None):
     """Place ``N`` hands in front of a random pinhole camera.
 
     Args:
@@ -284,6 +323,7 @@ def sample_camera(rng, joints, image_size, fill_range=FILL_RANGE):
         image_size: (width, height) in pixels.
         fill_range: range of the keypoint box's longest side as a fraction of
             the shorter image side.
+        max_view_angle: see :func:`sample_view`.
 
     Returns a dict: ``rotation`` (N, 3, 3) and ``translation`` (N, 3) mapping
     hand frame to camera frame (x right, y down, z forward, mm), ``cam_K``
@@ -301,7 +341,7 @@ def sample_camera(rng, joints, image_size, fill_range=FILL_RANGE):
     cam_K[:, :2, 2] = centre
     cam_K[:, 2, 2] = 1.0
 
-    rotation = Rotation.random(num, random_state=rng).as_matrix()
+    rotation = sample_view(rng, num, max_view_angle)
     fill = rng.uniform(*fill_range, num)
     target = (np.array([width - 1.0, height - 1.0]) / 2
               + rng.uniform(-MAX_CENTRE_OFFSET, MAX_CENTRE_OFFSET, (num, 2))
@@ -349,7 +389,8 @@ def sample_camera(rng, joints, image_size, fill_range=FILL_RANGE):
 project = project_points  # the adapters' pinhole projection
 
 
-def sample_hands(rng, num, image_size, fill_range=FILL_RANGE):
+def sample_hands(rng, num, image_size, fill_range=FILL_RANGE,
+                 left_ratio=0.5, pose_mix=None, max_view_angle=None):
     """Sample ``num`` complete hands seen by their cameras.
 
     Returns a dict of camera-frame quantities (mm unless stated):
@@ -362,22 +403,29 @@ def sample_hands(rng, num, image_size, fill_range=FILL_RANGE):
         unit, from the wrist toward the elbow, is_left (N,) bool (column 0
         of hand_axes points radially, toward the thumb, for both hands), plus
         the sampled ``pose``, ``shape`` and target ``fill``.
+
+    ``left_ratio`` is the chance of a left hand (a mirrored right hand);
+    the random draws are the same for any value, so a seed gives the same
+    hand but for its side. ``pose_mix`` weighs the pose styles
+    (:func:`sample_pose`), ``max_view_angle`` limits the viewpoints
+    (:func:`sample_view`).
     """
     shape = sample_shape(rng, num)
-    pose = sample_pose(rng, num)
+    pose = sample_pose(rng, num, pose_mix)
     joints, frames = forward_kinematics(shape, pose)
     # Wrist flexion / deviation orient the forearm relative to the hand.
     wrist_flexion = rng.uniform(-60, 60, num) * DEG
     wrist_deviation = rng.uniform(-20, 20, num) * DEG
     forearm_axis = (_rot_z(wrist_deviation) @ _rot_x(wrist_flexion)
                     @ np.array([0.0, -1.0, 0.0]))
-    is_left = rng.random(num) < 0.5
+    is_left = rng.random(num) < left_ratio
     mirror = np.where(is_left, -1.0, 1.0)
     # A left hand is the mirror image of a right hand in the hand's x axis.
     joints[..., 0] *= mirror[:, None]
     frames[..., 0, :] *= mirror[:, None, None, None]
     forearm_axis[:, 0] *= mirror
-    camera = sample_camera(rng, joints, image_size, fill_range)
+    camera = sample_camera(rng, joints, image_size, fill_range,
+                           max_view_angle)
     rotation, translation = camera['rotation'], camera['translation']
 
     keypoints_3d = (np.einsum('nij,nkj->nki', rotation, joints)

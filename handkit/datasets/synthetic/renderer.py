@@ -48,7 +48,8 @@ MIN_PROJECTED_RADIUS_PX = 1.5
 TIP_INSET = 0.5
 
 # Material ids of the material buffer (0 = background); occluders follow.
-SKIN, NAIL, FOREARM, FIRST_OCCLUDER = 1, 2, 3, 4
+SKIN, NAIL, FOREARM, PALM, FIRST_OCCLUDER = 1, 2, 3, 4, 5
+HAND_MATERIALS = (SKIN, NAIL, PALM)
 MAX_OCCLUDERS = 3
 
 # Skin tones from light to dark (BGR).
@@ -57,6 +58,14 @@ SKIN_TONES_BGR = np.array([
     (36, 85, 141), (38, 56, 92),
 ], np.float32)
 NAIL_TINT_BGR = np.array([210, 200, 235], np.float32)
+# Palms and the palmar side of the fingers hold less melanin than the back
+# of the hand: lighter and pinker, most visibly on dark skin. It is also the
+# cue that tells the palm from the back, and so a left from a right hand.
+PALM_TINT_BGR = np.array([170, 182, 232], np.float32)
+PALM_TINT = 0.4  # palm colour = (1 - PALM_TINT) skin + PALM_TINT tint
+# A surface pixel is palmar when its normal is within about 65 degrees of
+# the palmar direction of its segment.
+PALMAR_COSINE = 0.4
 
 # Palm outline (keypoint indices; the wrist edges are added around 0):
 # wrist radial edge, thumb CMC, index..little MCP, wrist ulnar edge.
@@ -130,11 +139,13 @@ class _Canvas:
             material_window[nearer] = material[nearer]
 
     def capsule(self, start, end, radius_start, radius_end, material,
-                nail_axis=None):
+                nail_axis=None, palm_axis=None):
         """Draw a tapered capsule between two camera-frame points (mm).
 
         ``nail_axis`` (unit, camera frame): the segment's dorsal direction;
         when given, the dorsal distal half gets the NAIL material.
+        ``palm_axis`` (unit): the segment's palmar direction; when given, the
+        pixels facing it get the PALM material.
         """
         # Python floats keep the window arithmetic in float32 (numpy scalars
         # of float64 would promote every array).
@@ -196,6 +207,10 @@ class _Canvas:
         ny[rows, cols][use_cap] = np.broadcast_to(cap_ey, cap.shape)[use_cap]
         nz[rows, cols][use_cap] = -cap_towards[use_cap]
         shade = self.lambert(nx, ny, nz)
+        if palm_axis is not None:
+            palmar = (nx * float(palm_axis[0]) + ny * float(palm_axis[1])
+                      + nz * float(palm_axis[2]))
+            material = np.where(palmar > PALMAR_COSINE, PALM, material)
         if nail_axis is not None:
             dorsal = (nx * float(nail_axis[0]) + ny * float(nail_axis[1])
                       + nz * float(nail_axis[2]))
@@ -267,6 +282,7 @@ def _draw_hand(canvas, hand, rng):
                                 [wrist_half]])
     centre = ring.mean(0)
     facing = palmar if palmar[2] < 0 else -palmar  # the side facing the camera
+    palm_side = PALM if palmar[2] < 0 else SKIN
     outward = ring - centre
     outward /= np.linalg.norm(outward, axis=1, keepdims=True) + 1e-9
     ring_normals = facing + 0.7 * outward
@@ -277,12 +293,13 @@ def _draw_hand(canvas, hand, rng):
         canvas.triangle(np.stack([centre, ring[i], ring[j]]),
                         np.array([palm_half, ring_half[i], ring_half[j]]),
                         np.stack([facing, ring_normals[i], ring_normals[j]]),
-                        SKIN)
-        canvas.capsule(ring[i], ring[j], ring_half[i], ring_half[j], SKIN)
+                        palm_side)
+        canvas.capsule(ring[i], ring[j], ring_half[i], ring_half[j], SKIN,
+                       palm_axis=palmar)
     # Thumb-index web: a thin sheet.
     web = joints[[1, 2, 5]]
     canvas.triangle(web, 0.45 * radii[[1, 2, 5]],
-                    np.stack([facing, facing, facing]), SKIN)
+                    np.stack([facing, facing, facing]), palm_side)
 
     # Fingers: three tapered capsules each; the last ends TIP_INSET tip
     # radii short of the tip keypoint.
@@ -297,7 +314,8 @@ def _draw_hand(canvas, hand, rng):
                 end = end - direction * (TIP_INSET * radius_end)
                 nail_axis = -frames[finger, 2][:, 2]
             canvas.capsule(start, end, radii[base + segment], radius_end,
-                           SKIN, nail_axis)
+                           SKIN, nail_axis,
+                           palm_axis=frames[finger, segment][:, 2])
 
     length = rng.uniform(150.0, 300.0) * hand['shape']['scale']
     end = _forearm_end(wrist, hand['forearm_axis'], length)
@@ -386,7 +404,7 @@ def _background(rng, width, height):
 
 
 def _skin_palette(rng):
-    """BGR colours for SKIN, NAIL, FOREARM (skin or a sleeve)."""
+    """BGR colours for SKIN, NAIL, FOREARM (skin or a sleeve), PALM."""
     position = rng.uniform(0, len(SKIN_TONES_BGR) - 1)
     anchors = np.arange(len(SKIN_TONES_BGR))
     skin = np.array([np.interp(position, anchors, SKIN_TONES_BGR[:, channel])
@@ -395,11 +413,13 @@ def _skin_palette(rng):
     nail = 0.55 * skin + 0.45 * NAIL_TINT_BGR
     sleeve = rng.random() < 0.4
     forearm = rng.uniform(0, 255, 3) if sleeve else skin * 0.97
-    return skin, nail, forearm
+    palm = (1 - PALM_TINT) * skin + PALM_TINT * PALM_TINT_BGR
+    return skin, nail, forearm, palm
 
 
 def render_hand(rng, image_size=(368, 368), modality='rgb', occlusion=0.0,
-                fill_range=FILL_RANGE):
+                fill_range=FILL_RANGE, left_ratio=0.5, pose_mix=None,
+                max_view_angle=None):
     """Render one random hand.
 
     Args:
@@ -413,6 +433,13 @@ def render_hand(rng, image_size=(368, 368), modality='rgb', occlusion=0.0,
             size.
         fill_range: the keypoint box's longest side as a fraction of the
             shorter image side is drawn from this range.
+        left_ratio: chance that the hand is a left hand (0: right hands
+            only, as the NSRM paper's Panoptic data).
+        pose_mix: weights of the pose styles (``hand_model.POSE_MIX``, the
+            default).
+        max_view_angle: None (every viewpoint) or the largest angle in
+            degrees between the palm normal and the viewing axis, the palm
+            or the back facing the camera.
 
     Returns:
         dict with ``image`` (H, W, 3) uint8 BGR, ``depth`` (H, W) float32 mm
@@ -432,7 +459,8 @@ def render_hand(rng, image_size=(368, 368), modality='rgb', occlusion=0.0,
     width, height = check_image_size(image_size)
     rng = _as_generator(rng)
 
-    sample = sample_hands(rng, 1, (width, height), fill_range)
+    sample = sample_hands(rng, 1, (width, height), fill_range, left_ratio,
+                          pose_mix, max_view_angle)
     hand = {key: value[0] for key, value in sample.items()
             if key not in ('pose', 'shape')}
     hand['shape'] = {key: value[0] for key, value in sample['shape'].items()}
@@ -444,7 +472,7 @@ def render_hand(rng, image_size=(368, 368), modality='rgb', occlusion=0.0,
     _draw_hand(canvas, hand, rng)
     keypoints = project(hand['keypoints_3d'], cam_K)
     occluder_colours = _draw_occluders(canvas, rng, keypoints, occlusion)
-    skin, nail, forearm = _skin_palette(rng)
+    skin, nail, forearm, palm = _skin_palette(rng)
 
     material = canvas.material
     covered = material > 0
@@ -453,6 +481,7 @@ def render_hand(rng, image_size=(368, 368), modality='rgb', occlusion=0.0,
     if modality == 'rgb':
         palette = np.zeros((FIRST_OCCLUDER + MAX_OCCLUDERS, 3), np.float32)
         palette[SKIN], palette[NAIL], palette[FOREARM] = skin, nail, forearm
+        palette[PALM] = palm
         for index, colour in enumerate(occluder_colours):
             palette[FIRST_OCCLUDER + index] = colour
         image = _background(rng, width, height)
@@ -480,7 +509,7 @@ def render_hand(rng, image_size=(368, 368), modality='rgb', occlusion=0.0,
     return dict(
         image=image,
         depth=depth,
-        mask=(material == SKIN) | (material == NAIL),
+        mask=np.isin(material, HAND_MATERIALS),
         keypoints=keypoints.astype(np.float32),
         keypoints_3d=joints.astype(np.float32),
         keypoints_visible=inside.astype(np.float32),
