@@ -70,6 +70,8 @@ TRANSFORMS = _child(MMENGINE_TRANSFORMS, 'transform',
 METRICS = _child(MMENGINE_METRICS, 'metric', 'handkit.evaluation')
 HOOKS = _child(MMENGINE_HOOKS, 'hook', 'handkit.engine')
 RUNNERS = _child(mmengine_registry.RUNNERS, 'runner', 'handkit.engine')
+OPTIM_WRAPPERS = _child(mmengine_registry.OPTIM_WRAPPERS, 'optim_wrapper',
+                        'handkit.engine')
 VISUALIZERS = _child(MMENGINE_VISUALIZERS, 'visualizer',
                      'handkit.visualization')
 # mmengine has no root for codecs: a root registry of handkit's own.
@@ -79,7 +81,7 @@ CODECS = HandkitRegistry('codec', scope='handkit', locations=['handkit.codecs'])
 # loops, schedulers, ... in the 'handkit' scope (and an unknown name gets the
 # same helpful error) instead of warning that the scope has no such registry.
 for _root in ('RUNNER_CONSTRUCTORS', 'LOOPS', 'OPTIMIZERS',
-              'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
+              'OPTIM_WRAPPER_CONSTRUCTORS',
               'PARAM_SCHEDULERS', 'DATA_SAMPLERS', 'EVALUATOR',
               'VISBACKENDS', 'LOG_PROCESSORS', 'WEIGHT_INITIALIZERS',
               'FUNCTIONS'):

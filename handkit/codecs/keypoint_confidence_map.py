@@ -14,6 +14,7 @@ codecs (:mod:`handkit.codecs.limb_mask`) share.
 """
 import numbers
 
+import cv2
 import numpy as np
 
 from handkit.registry import CODECS
@@ -84,13 +85,24 @@ class KeypointConfidenceMap:
         input_size: (width, height) of the network input, in pixels.
         heatmap_size: (width, height) of the maps.
         sigma: sigma_KCM of eq. 6, in map pixels.
+        subpixel: how ``decode`` goes below a map pixel: 'quarter' (argmax,
+            then a quarter map pixel toward the higher neighbour, as MMPose
+            and the Hourglass code do) or 'upsample' (the maps resized to the
+            input size with bicubic interpolation, then argmax: the CPM
+            authors' inference, accurate to an input pixel).
     """
 
+    SUBPIXEL = ('quarter', 'upsample')
+
     def __init__(self, input_size=(368, 368), heatmap_size=(46, 46),
-                 sigma=1.0):
+                 sigma=1.0, subpixel='quarter'):
         self.input_size = check_size(input_size, 'input_size')
         self.heatmap_size = check_size(heatmap_size, 'heatmap_size')
         self.sigma = check_positive(sigma, 'sigma')
+        if subpixel not in self.SUBPIXEL:
+            raise ValueError(f'subpixel must be one of {list(self.SUBPIXEL)}, '
+                             f'got {subpixel!r}')
+        self.subpixel = subpixel
         # (x, y) input pixels per map pixel
         self.stride = (np.array(self.input_size, np.float64) /
                        np.array(self.heatmap_size, np.float64))
@@ -122,8 +134,9 @@ class KeypointConfidenceMap:
     def decode(self, heatmaps):
         """Maps -> keypoints in input pixels, by argmax plus refinement.
 
-        The argmax moves 0.25 map pixel toward its higher neighbour on each
-        axis where it is not on that axis' border, then scales by the stride.
+        'quarter': the argmax moves 0.25 map pixel toward its higher
+        neighbour on each axis where it is not on that axis' border, then
+        scales by the stride. 'upsample': see :meth:`_decode_upsampled`.
 
         Args:
             heatmaps: (K, H, W) or (N, K, H, W), numpy or a torch tensor.
@@ -144,6 +157,8 @@ class KeypointConfidenceMap:
                 f'(N, K, {height}, {width}), got {heatmaps.shape}')
         if not np.isfinite(heatmaps).all():
             raise ValueError('heatmaps hold NaN or inf')
+        if self.subpixel == 'upsample':
+            return self._decode_upsampled(heatmaps)
         lead_shape = heatmaps.shape[:-2]
         flat = heatmaps.reshape(-1, height * width)  # (M, H*W)
         rows = np.arange(len(flat))
@@ -164,5 +179,34 @@ class KeypointConfidenceMap:
                         (peak_y > 0) & (peak_y < height - 1))
         keypoints = np.stack([peak_x + shift_x, peak_y + shift_y],
                              axis=1) * self.stride
+        return (keypoints.astype(np.float32).reshape(*lead_shape, 2),
+                scores.reshape(lead_shape))
+
+    def _decode_upsampled(self, heatmaps):
+        """Bicubic upsampling of each sample's maps to the input, argmax.
+
+        ``cv2.resize`` puts output pixel ``x`` at map coordinate
+        ``(x + 0.5) / stride - 0.5``; on the map grid of this codec that is
+        input pixel ``x - (stride - 1) / 2``, which the result is shifted by.
+        Beyond the first and last map pixel the resized maps are
+        extrapolated, so the result is clipped to that span.
+        """
+        lead_shape = heatmaps.shape[:-2]
+        num_keypoints, height, width = heatmaps.shape[-3:]
+        samples = heatmaps.reshape(-1, num_keypoints, height, width)
+        in_w, in_h = self.input_size
+        keypoints = np.empty((len(samples), num_keypoints, 2), np.float32)
+        scores = np.empty((len(samples), num_keypoints), np.float32)
+        for index, maps in enumerate(samples):  # one resize per sample
+            upsampled = cv2.resize(maps.transpose(1, 2, 0), (in_w, in_h),
+                                   interpolation=cv2.INTER_CUBIC)
+            flat = upsampled.reshape(in_h * in_w, num_keypoints)
+            peak = flat.argmax(axis=0)
+            scores[index] = flat[peak, np.arange(num_keypoints)]
+            keypoints[index, :, 1], keypoints[index, :, 0] = np.divmod(
+                peak, in_w)
+        stride = self.stride.astype(np.float32)
+        keypoints = np.clip(keypoints - (stride - 1) / 2, 0,
+                            (np.array([width, height]) - 1) * stride)
         return (keypoints.astype(np.float32).reshape(*lead_shape, 2),
                 scores.reshape(lead_shape))

@@ -116,6 +116,32 @@ def test_decode_round_trip_sub_pixel_within_a_quarter_map_pixel():
     assert error.mean() < plain_error.mean()
 
 
+def test_upsample_decode_halves_the_quarter_pixel_error():
+    # 16 x 16 maps of a 128 input (stride 8), sigma 2 map px, as the
+    # quickstart: bicubic upsampling to the input, then argmax.
+    quarter = KeypointConfidenceMap((128, 128), (16, 16), sigma=2.0)
+    upsample = KeypointConfidenceMap((128, 128), (16, 16), sigma=2.0,
+                                     subpixel='upsample')
+    rng = np.random.default_rng(1)
+    keypoints = rng.uniform(0, 120, size=(200, 21, 2))
+    heatmaps = np.stack([quarter.encode(k)['heatmaps'] for k in keypoints])
+    fine, scores = upsample.decode(heatmaps)
+    coarse, _ = quarter.decode(heatmaps)
+    fine_error = np.linalg.norm(fine - keypoints, axis=-1)
+    coarse_error = np.linalg.norm(coarse - keypoints, axis=-1)
+    assert fine.shape == (200, 21, 2) and fine.dtype == np.float32
+    assert fine_error.mean() < 0.6 * coarse_error.mean()
+    assert fine_error.mean() < 1.0 and fine_error.max() < 4.0
+    # bicubic interpolation overshoots the peak a little
+    assert scores.shape == (200, 21) and scores.max() <= 1.05
+    # A keypoint on a map pixel comes back on it.
+    exact, _ = upsample.decode(quarter.encode(np.array([[40.0, 64.0]]))[
+        'heatmaps'])
+    np.testing.assert_allclose(exact, [[40.0, 64.0]], atol=0.51)
+    with pytest.raises(ValueError, match="subpixel must be one of"):
+        KeypointConfidenceMap(subpixel='dark')
+
+
 def test_batched_decode_shapes_and_torch_input():
     codec = KeypointConfidenceMap()
     rng = np.random.default_rng(1)

@@ -66,6 +66,28 @@ def test_width_multiplier_scales_hidden_widths_only():
         assert small(torch.zeros(2, 3, 32, 32)).shape == (2, 16, 4, 4)
 
 
+def test_norm_cfg_puts_a_norm_after_every_conv_and_drops_their_biases():
+    plain = VGG19CPM(width_multiplier=0.25, out_channels=32)
+    model = VGG19CPM(width_multiplier=0.25, out_channels=32,
+                     norm_cfg=dict(type='BN'))
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(convs) == len(norms) == 15
+    assert all(conv.bias is None for conv in convs)
+    # Each conv loses its bias (o) and its norm adds a weight and a bias (2o).
+    outputs = sum(conv.out_channels for conv in convs)
+    assert (sum(p.numel() for p in model.parameters())
+            == sum(p.numel() for p in plain.parameters()) + outputs)
+    layers = list(model.features)[:3]
+    assert [type(layer) for layer in layers] == [nn.Conv2d, nn.BatchNorm2d,
+                                                 nn.ReLU]
+    with torch.no_grad():
+        assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 32, 4, 4)
+    group = VGG19CPM(width_multiplier=0.25, norm_cfg=dict(type='GN',
+                                                           num_groups=8))
+    assert sum(isinstance(m, nn.GroupNorm) for m in group.modules()) == 15
+
+
 def test_built_from_registry():
     model = MODELS.build(dict(type='VGG19CPM', width_multiplier=0.125,
                               out_channels=8))

@@ -9,14 +9,17 @@ layer list follows the authors' CPM hand model (NSRM Figure 5, "VGG19"):
     conv5_1, conv5_2 (512), conv5_3_CPM (128)
 
 all 3x3 convolutions with padding 1 and ReLU, 2x2 max-pools of stride 2: the
-output is (B, 128, H/8, W/8), e.g. 46 x 46 for a 368 x 368 input.
+output is (B, 128, H/8, W/8), e.g. 46 x 46 for a 368 x 368 input
+(``output_stride=4``: H/4 x W/4).
 """
 import os.path as osp
 import re
+from typing import Optional
 
 import torch
 from torch import nn
 
+from handkit.models.layers import conv_norm_relu
 from handkit.models.weight_init import init_relu_convs
 from handkit.registry import MODELS
 
@@ -25,11 +28,6 @@ _VGG19_TO_CONV4_4 = (64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M',
                      512, 512, 512, 512)
 _NUM_VGG_CONVS = sum(1 for width in _VGG19_TO_CONV4_4 if width != 'M')  # 12
 _TORCHVISION_CONV_KEY = re.compile(r'^features\.(\d+)\.weight$')
-
-
-def _conv3x3_relu(in_channels, out_channels):
-    return [nn.Conv2d(in_channels, out_channels, 3, padding=1),
-            nn.ReLU(inplace=True)]
 
 
 @MODELS.register_module()
@@ -48,37 +46,56 @@ class VGG19CPM(nn.Module):
             convolutions (conv1_1 .. conv4_4) initialise the matching layers
             here, in order. Nothing is ever downloaded. Without it every
             convolution starts from He-normal init (torchvision's VGG init).
+        output_stride: 8 (the paper: three 2x2 max-pools) or 4 (the last
+            pool, before conv4_1, left out: twice the map resolution, for
+            small inputs; conv4 and conv5 then cost four times as much).
+        norm_cfg: None (the paper: plain convolutions) or a normalisation
+            layer after every convolution, e.g. ``dict(type='BN')`` (as
+            torchvision's ``vgg19_bn``), for training from scratch. Convs
+            followed by a norm have no bias.
     """
 
-    def __init__(self, in_channels=3, out_channels=128, width_multiplier=1.0,
-                 pretrained=None):
+    def __init__(self, in_channels: int = 3, out_channels: int = 128,
+                 width_multiplier: float = 1.0,
+                 pretrained: Optional[str] = None,
+                 output_stride: int = 8,
+                 norm_cfg: Optional[dict] = None):
         super().__init__()
         if width_multiplier <= 0:
             raise ValueError(f'width_multiplier must be positive, got '
                              f'{width_multiplier}')
+        if output_stride not in (4, 8):
+            raise ValueError(f'output_stride must be 8 or 4, got '
+                             f'{output_stride!r}')
         self.out_channels = out_channels
+        self.output_stride = output_stride
 
         def scaled(width):
             return max(1, round(width * width_multiplier))
 
-        layers, channels = [], in_channels
+        layers, channels, pools = [], in_channels, 0
         for width in _VGG19_TO_CONV4_4:
             if width == 'M':
-                layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+                pools += 1
+                layers.append(nn.MaxPool2d(kernel_size=2, stride=2)
+                              if 2**pools <= output_stride else nn.Identity())
             else:
-                layers += _conv3x3_relu(channels, scaled(width))
+                layers += conv_norm_relu(channels, scaled(width), 3,
+                                         norm_cfg)
                 channels = scaled(width)
-        # Same module indices as torchvision's vgg19().features up to conv4_4.
+        # Without norm_cfg: the module indices of torchvision's
+        # vgg19().features up to conv4_4.
         self.features = nn.Sequential(*layers)
         self.cpm_features = nn.Sequential(
-            *_conv3x3_relu(channels, scaled(512)),        # conv5_1
-            *_conv3x3_relu(scaled(512), scaled(512)),     # conv5_2
-            *_conv3x3_relu(scaled(512), out_channels))    # conv5_3_CPM
+            *conv_norm_relu(channels, scaled(512), 3, norm_cfg),     # conv5_1
+            *conv_norm_relu(scaled(512), scaled(512), 3, norm_cfg),  # conv5_2
+            *conv_norm_relu(scaled(512), out_channels, 3,
+                            norm_cfg))                      # conv5_3_CPM
         init_relu_convs(self)
         if pretrained is not None:
             self.load_vgg19_weights(pretrained)
 
-    def load_vgg19_weights(self, path):
+    def load_vgg19_weights(self, path: str) -> None:
         """Copy conv1_1 .. conv4_4 from a torchvision VGG-19 state dict.
 
         The source convolutions are taken in the order of their
@@ -99,7 +116,8 @@ class VGG19CPM(nn.Module):
         targets = [m for m in self.features if isinstance(m, nn.Conv2d)]
         with torch.no_grad():
             for index, conv in zip(source_indices, targets):
-                for name in ('weight', 'bias'):
+                for name in ('weight', 'bias')[:1 if conv.bias is None
+                                               else 2]:
                     key = f'features.{index}.{name}'
                     if key not in state:
                         raise ValueError(f"{path}: missing key '{key}'")
@@ -111,6 +129,6 @@ class VGG19CPM(nn.Module):
                             f'{tuple(param.shape)}')
                     param.copy_(state[key])
 
-    def forward(self, images):
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
         # (B, in, H, W) -> (B, 512w, H/8, W/8) -> (B, out, H/8, W/8)
         return self.cpm_features(self.features(images))

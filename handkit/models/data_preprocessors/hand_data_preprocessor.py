@@ -68,11 +68,16 @@ class HandDataPreprocessor(BaseDataPreprocessor):
         std: per-channel standard deviation divided by, same order; None
             with ``mean=None``.
         bgr_to_rgb: reverse the channel order of the input (BGR -> RGB).
+        channels_last: hand the model NHWC-strided inputs; convolutions then
+            run in that memory format, about 12 % faster on a CPU with
+            oneDNN (docs/training_on_cpu.md). The values are the same.
     """
 
     def __init__(self, mean=(123.675, 116.28, 103.53),
-                 std=(58.395, 57.12, 57.375), bgr_to_rgb=True):
+                 std=(58.395, 57.12, 57.375), bgr_to_rgb=True,
+                 channels_last=False):
         super().__init__()
+        self.channels_last = channels_last
         if (mean is None) != (std is None):
             raise ValueError(f'mean and std must both be given or both be '
                              f'None, got mean={mean!r}, std={std!r}')
@@ -113,6 +118,8 @@ class HandDataPreprocessor(BaseDataPreprocessor):
             inputs = inputs.flip(1)
         if self.normalise:
             inputs = (inputs - self.mean) / self.std
+        if self.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
 
         samples = data.get('data_samples')
         if samples is None:

@@ -44,6 +44,9 @@ class KeypointMapHead(nn.Module):
             first of the cascade.
         stage_channels: hidden width of the 7x7 stages (128 in the paper);
             the 1x1 first stage uses 4x this (512 in the paper).
+        norm_cfg: normalisation after each hidden convolution of the
+            stages (e.g. ``dict(type='BN')``) for training from scratch;
+            None in the paper.
         loss: config of the heatmap loss (eq. 7).
         loss_weight: multiplies the loss; a plain float a hook may change.
         decoder: config of the codec whose ``decode`` turns the last stage's
@@ -51,7 +54,7 @@ class KeypointMapHead(nn.Module):
     """
 
     def __init__(self, in_channels=128, num_keypoints=21, num_stages=6,
-                 prior_channels=0, stage_channels=128,
+                 prior_channels=0, stage_channels=128, norm_cfg=None,
                  loss=dict(type='HeatmapMSELoss'), loss_weight=1.0,
                  decoder=dict(type='KeypointConfidenceMap',
                               input_size=(368, 368), heatmap_size=(46, 46),
@@ -66,12 +69,12 @@ class KeypointMapHead(nn.Module):
         context = in_channels + prior_channels
         if prior_channels == 0:
             first = stage_1x1(in_channels, num_keypoints,
-                              mid=4 * stage_channels)
+                              mid=4 * stage_channels, norm_cfg=norm_cfg)
         else:
-            first = stage_7x7(context, num_keypoints, mid=stage_channels)
+            first = stage_7x7(context, num_keypoints, mid=stage_channels, norm_cfg=norm_cfg)
         self.stages = nn.ModuleList(
             [first] + [stage_7x7(context + num_keypoints, num_keypoints,
-                                 mid=stage_channels)
+                                 mid=stage_channels, norm_cfg=norm_cfg)
                        for _ in range(num_stages - 1)])
         self.loss_module = MODELS.build(loss)
         self.decoder = CODECS.build(decoder)

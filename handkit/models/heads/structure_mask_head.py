@@ -40,6 +40,9 @@ class StructureMaskHead(nn.Module):
         prior_channels: channels of ``prior[-1]``; 0 when first of the cascade.
         stage_channels: hidden width of the 7x7 stages (128 in the paper);
             the 1x1 first stage uses 4x this (512 in the paper).
+        norm_cfg: normalisation after each hidden convolution of the
+            stages (e.g. ``dict(type='BN')``) for training from scratch;
+            None in the paper.
         loss: config of the mask loss (eq. 5).
         loss_weight: lambda_1 of eq. 8, on the G1 channel (or on all six
             channels for 'G6'); a plain float a hook may change.
@@ -47,7 +50,7 @@ class StructureMaskHead(nn.Module):
     """
 
     def __init__(self, in_channels=128, groups='G1', num_stages=3,
-                 prior_channels=0, stage_channels=128,
+                 prior_channels=0, stage_channels=128, norm_cfg=None,
                  loss=dict(type='MaskCrossEntropyLoss'), loss_weight=1.0,
                  loss_weight_g6=0.0):
         super().__init__()
@@ -64,13 +67,13 @@ class StructureMaskHead(nn.Module):
         self.loss_weight_g6 = float(loss_weight_g6)
         channels = self.out_channels
         if prior_channels == 0:
-            first = stage_1x1(in_channels, channels, mid=4 * stage_channels)
+            first = stage_1x1(in_channels, channels, mid=4 * stage_channels, norm_cfg=norm_cfg)
         else:
             first = stage_7x7(in_channels + prior_channels, channels,
-                              mid=stage_channels)
+                              mid=stage_channels, norm_cfg=norm_cfg)
         self.stages = nn.ModuleList(
             [first] + [stage_7x7(in_channels + channels, channels,
-                                 mid=stage_channels)
+                                 mid=stage_channels, norm_cfg=norm_cfg)
                        for _ in range(num_stages - 1)])
         self.loss_module = MODELS.build(loss)
 

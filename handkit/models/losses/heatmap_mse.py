@@ -29,20 +29,22 @@ class HeatmapMSELoss(nn.Module):
         """
         if len(stage_outputs) == 0:
             raise ValueError('HeatmapMSELoss got no stage outputs')
-        predictions = torch.stack(list(stage_outputs))  # (T, B, K, h, w)
+        # float32 even under autocast: a bfloat16 sum over every pixel loses
+        # the small errors.
+        predictions = torch.stack(list(stage_outputs)).float()  # (T,B,K,h,w)
         if predictions.shape[1:] != target.shape:
             raise ValueError(
                 f'HeatmapMSELoss: stage outputs have shape '
                 f'{tuple(predictions.shape[1:])}, target has '
                 f'{tuple(target.shape)}')
-        squared_error = (predictions - target.to(predictions.dtype)).pow(2)
+        squared_error = (predictions - target.float()).pow(2)
         if weights is not None:
             if weights.shape != target.shape[:2]:
                 raise ValueError(
                     f'HeatmapMSELoss: weights have shape '
                     f'{tuple(weights.shape)}, expected '
                     f'{tuple(target.shape[:2])}')
-            squared_error = squared_error * weights.to(
-                predictions.dtype)[None, :, :, None, None]
+            squared_error = squared_error * weights.float()[
+                None, :, :, None, None]
         batch_size, _, height, width = target.shape
         return squared_error.sum() / (batch_size * height * width)

@@ -30,14 +30,14 @@ class MaskCrossEntropyLoss(nn.Module):
         """
         if len(stage_logits) == 0:
             raise ValueError('MaskCrossEntropyLoss got no stage outputs')
-        logits = torch.stack(list(stage_logits))  # (T, B, C, h, w)
+        logits = torch.stack(list(stage_logits)).float()  # (T, B, C, h, w)
         if logits.shape[1:] != target.shape:
             raise ValueError(
                 f'MaskCrossEntropyLoss: stage outputs have shape '
                 f'{tuple(logits.shape[1:])}, target has '
                 f'{tuple(target.shape)}')
         total = F.binary_cross_entropy_with_logits(
-            logits, target.expand_as(logits).to(logits.dtype),
+            logits, target.float().expand_as(logits),
             reduction='sum')
         batch_size, _, height, width = target.shape
         return total / (batch_size * height * width)
