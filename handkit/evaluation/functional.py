@@ -75,3 +75,27 @@ def epe(pred, gt, visible):
     if not visible.any():
         return float('nan')
     return float(np.linalg.norm(pred - gt, axis=-1)[visible].mean())
+
+
+def mask_overlap(probability, mask, thresholds):
+    """Intersection and union of thresholded maps with true masks.
+
+    Args:
+        probability: (N, H, W) predicted probabilities of "hand".
+        mask: (N, H, W) true masks (bool or 0/1).
+        thresholds: (T,) probability thresholds; a pixel is predicted hand
+            when its probability is >= the threshold.
+
+    Returns:
+        ``(intersection, union)``: two (N, T) arrays of pixel counts.
+    """
+    probability = np.asarray(probability, dtype=np.float32)
+    mask = np.asarray(mask) > 0
+    if probability.shape != mask.shape or probability.ndim != 3:
+        raise ValueError(f'probability and mask must both be (N, H, W); got '
+                         f'{probability.shape} and {mask.shape}')
+    thresholds = np.asarray(thresholds, np.float32).reshape(-1)
+    predicted = probability[:, None] >= thresholds[None, :, None, None]
+    truth = mask[:, None]
+    return ((predicted & truth).sum(axis=(2, 3)),
+            (predicted | truth).sum(axis=(2, 3)))

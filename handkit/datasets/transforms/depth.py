@@ -23,7 +23,8 @@ from mmcv.transforms import BaseTransform
 
 from handkit.codecs.depth_cube import DepthCube
 from handkit.datasets.nyu import load_nyu_depth
-from handkit.datasets.transforms.geometric import apply_affine
+from handkit.datasets.transforms.geometric import (apply_affine,
+                                                   warp_hand_mask)
 from handkit.registry import TRANSFORMS
 
 
@@ -173,6 +174,7 @@ class DepthCubeCrop(BaseTransform):
         results['input_size'] = self.input_size
         for key in ('warp_mat', 'crop_window', 'cube_center', 'cube_size'):
             results[key] = encoded[key]
+        warp_hand_mask(results, encoded['warp_mat'], self.input_size)
         if 'joints_cube' in encoded:
             results.setdefault('targets', {})['joints_cube'] = \
                 encoded['joints_cube']

@@ -21,7 +21,9 @@ class PackHandInputs(BaseTransform):
             left out, e.g. ``bbox`` in a pipeline without annotations). The
             3D ones (``keypoints_3d`` mm, ``cam_K``, and ``cube_center``,
             ``cube_size`` of DepthCubeCrop) feed the 3D metrics and
-            ``LocalRegressionHead.predict``.
+            ``LocalRegressionHead.predict``; ``hand_mask`` (the renderer's,
+            in input pixels) and ``occluded`` feed the mask and occlusion
+            metrics.
 
     Returns:
         ``{'inputs': tensor (C, H, W) of img's dtype (uint8 BGR from
@@ -35,7 +37,8 @@ class PackHandInputs(BaseTransform):
                  meta_keys=('img_path', 'img_id', 'ori_shape', 'input_size',
                             'warp_mat', 'bbox', 'keypoints',
                             'keypoints_visible', 'keypoints_3d', 'cam_K',
-                            'cube_center', 'cube_size', 'depth_path')):
+                            'cube_center', 'cube_size', 'depth_path',
+                            'hand_mask', 'occluded')):
         super().__init__()
         self.meta_keys = tuple(meta_keys)
 

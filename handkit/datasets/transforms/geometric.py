@@ -60,6 +60,19 @@ def apply_affine(points, warp_mat):
     return (points @ warp_mat[:, :2].T + warp_mat[:, 2]).astype(np.float32)
 
 
+def warp_hand_mask(results, warp_mat, input_size):
+    """Warp ``results['hand_mask']`` (H, W) bool, when present, to the input.
+
+    Nearest-neighbour, outside = background; the mask then lines up with the
+    warped image (e.g. for ``MaskIoUMetric`` and real-mask targets).
+    """
+    if 'hand_mask' in results:
+        results['hand_mask'] = cv2.warpAffine(
+            np.asarray(results['hand_mask'], np.uint8), warp_mat,
+            tuple(input_size), flags=cv2.INTER_NEAREST,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
+
+
 def _image_shape(results, caller):
     """(h, w) of the current image: ``img_shape`` or ``img.shape``."""
     if 'img_shape' in results:
@@ -255,7 +268,8 @@ class TopdownAffine(BaseTransform):
     Sets ``img`` (H, W, C), ``img_shape`` (H, W), ``input_size``,
     ``warp_mat`` float32 (2, 3) and, when ``keypoints`` exist,
     ``transformed_keypoints`` float32 (K, 2) in input pixels. ``keypoints``
-    stays in original pixels.
+    stays in original pixels. A ``hand_mask`` (H, W) bool is warped with the
+    image (nearest neighbour).
     """
 
     def __init__(self, input_size=(368, 368)):
@@ -279,6 +293,7 @@ class TopdownAffine(BaseTransform):
             flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
             borderValue=0)
         results['img_shape'] = results['img'].shape[:2]
+        warp_hand_mask(results, warp_mat, self.input_size)
         if 'keypoints' in results:
             keypoints = np.asarray(results['keypoints'])[:, :2]
             results['transformed_keypoints'] = apply_affine(

@@ -24,7 +24,8 @@ _META_TO_PREDICTION = (('keypoints', 'gt_keypoints'),
                        ('keypoints_visible', 'gt_keypoints_visible'),
                        ('keypoints_3d', 'gt_keypoints_3d'),
                        ('bbox', 'bbox'), ('img_path', 'img_path'),
-                       ('img_id', 'img_id'))
+                       ('img_id', 'img_id'), ('hand_mask', 'gt_hand_mask'),
+                       ('occluded', 'gt_occluded'))
 
 
 def _is_map_key(name):

@@ -201,6 +201,21 @@ def test_bright_pixel_lands_on_transformed_keypoint():
     assert abs(peak_x - expected_x) <= 1 and abs(peak_y - expected_y) <= 1
 
 
+def test_hand_mask_is_warped_with_the_image():
+    mask = np.zeros((60, 80), bool)
+    mask[20:31, 30:51] = True  # an 11 x 21 block
+    results = {'img': np.repeat(mask[..., None] * np.uint8(255), 3, axis=2),
+               'hand_mask': mask, 'bbox_center': np.array([40, 25.]),
+               'bbox_size': 40.0, 'bbox_rotation': 30.0}
+    results = TopdownAffine(input_size=(80, 80))(results)  # scale 2
+    warped = results['hand_mask']
+    assert warped.dtype == bool and warped.shape == (80, 80)
+    # Nearest-neighbour mask and bilinear image agree but on the edges.
+    image = results['img'][..., 0] > 127
+    assert (warped != image).sum() < 0.1 * warped.sum()
+    assert warped.sum() == pytest.approx(11 * 21 * 4, rel=0.1)
+
+
 def test_rotation_by_90_turns_content_counter_clockwise():
     # Centre (50, 50), side 100, input 100 x 100: scale 1, input centre 49.5.
     results = {'img': np.zeros((100, 100, 3), np.uint8),
