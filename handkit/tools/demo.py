@@ -1,0 +1,168 @@
+"""Run a trained hand pose model on images or a video and draw the results.
+
+    python tools/demo.py CONFIG CHECKPOINT --input hand.jpg --out demo/
+    python tools/demo.py CONFIG CHECKPOINT --input photos/ --out demo/ \\
+        --show-maps
+    python tools/demo.py CONFIG CHECKPOINT --input clip.mp4 --out demo/ \\
+        --bbox 120 80 360 330
+
+For an image ``<name>.<ext>`` it writes ``OUT/<name>.png``: the predicted
+skeleton (one colour per finger) with each keypoint's score and, with
+``--show-maps``, the predicted maps beside it (NSRM's G1 / G6 structure maps,
+or the keypoint confidence maps of a model without a structure head). A
+folder is processed image by image (sorted; other files are skipped with a
+message). A video (.mp4 .avi .mov .mkv .webm) gives ``OUT/<name>.mp4`` with
+the skeleton drawn on every frame. Without ``--bbox`` the whole image (frame)
+is the hand crop, as for OneHand10K.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import cv2
+
+from handkit.apis import inference, init_model
+from handkit.datasets.transforms import LoadImage
+from handkit.engine.cli import user_errors_exit
+from handkit.skeleton import GROUP_NAMES, KEYPOINT_NAMES
+from handkit.visualization.draw import (draw_scores, draw_skeleton, map_grid,
+                                        side_by_side)
+
+VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
+PROGRESS_EVERY = 25  # frames between progress lines
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Draw hand pose predictions on images or a video')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--input', required=True,
+                        help='an image, a folder of images or a video')
+    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument('--bbox', type=float, nargs=4,
+                        metavar=('X1', 'Y1', 'X2', 'Y2'),
+                        help='hand box in pixels (default: the whole image)')
+    parser.add_argument('--show-maps', action='store_true',
+                        help='put the predicted maps beside each image')
+    parser.add_argument('--score-thr', type=float, default=0.2,
+                        help='keypoints scoring lower are not drawn')
+    parser.add_argument('--device', default='cpu', help="e.g. 'cuda:0'")
+    return parser.parse_args(argv)
+
+
+def map_names(maps):
+    """Captions of the map tiles: limb groups or keypoint names."""
+    by_count = {len(names): names for names in GROUP_NAMES.values()}
+    by_count[len(KEYPOINT_NAMES)] = KEYPOINT_NAMES
+    return by_count.get(len(maps))
+
+
+def draw_result(image, result, score_thr, show_maps):
+    """The skeleton and scores on ``image`` [| the predicted maps]."""
+    drawn = draw_skeleton(image, result['keypoints'], scores=result['scores'],
+                          score_threshold=score_thr)
+    drawn = draw_scores(drawn, result['keypoints'], result['scores'],
+                        score_threshold=score_thr)
+    if not show_maps:
+        return drawn
+    maps = result.get('structure_maps', result.get('heatmaps'))
+    if maps is None:
+        raise ValueError('--show-maps: the model predicts no maps')
+    return side_by_side(drawn, map_grid(maps, names=map_names(maps)))
+
+
+def load_image(path):
+    """BGR uint8 image of ``path`` (LoadImage: ValueError if not an image)."""
+    return LoadImage().transform(dict(img_path=path))['img']
+
+
+def run_image(model, path, args, image=None):
+    if image is None:
+        image = load_image(path)
+    result = inference(model, image, bbox=args.bbox)
+    out_file = osp.join(args.out, osp.splitext(osp.basename(path))[0] +
+                        '.png')
+    cv2.imwrite(out_file, draw_result(image, result, args.score_thr,
+                                      args.show_maps))
+    print(f'{path} -> {out_file}')
+
+
+def run_folder(model, folder, args):
+    done = 0
+    for name in sorted(os.listdir(folder)):
+        path = osp.join(folder, name)
+        if not osp.isfile(path):
+            continue
+        try:
+            image = load_image(path)
+        except ValueError:  # LoadImage: the file does not decode
+            print(f'skipped {path}: not an image')
+            continue
+        run_image(model, path, args, image)
+        done += 1
+    if done == 0:
+        raise ValueError(f'no images in {folder}')
+
+
+def run_video(model, path, args):
+    capture = cv2.VideoCapture(path)
+    ok, frame = capture.read() if capture.isOpened() else (False, None)
+    if not ok:
+        capture.release()
+        raise ValueError(f'cannot open video {path}')
+    out_file = osp.join(args.out, osp.splitext(osp.basename(path))[0] +
+                        '.mp4')
+    if osp.abspath(out_file) == osp.abspath(path):
+        capture.release()
+        raise ValueError(f'the output {out_file} would overwrite the input '
+                         f'video; choose another --out')
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    writer = None
+    index = 0
+    try:
+        while ok:
+            drawn = draw_result(frame, inference(model, frame, args.bbox),
+                                args.score_thr, args.show_maps)
+            if writer is None:
+                writer = cv2.VideoWriter(
+                    out_file, cv2.VideoWriter_fourcc(*'mp4v'), fps,
+                    (drawn.shape[1], drawn.shape[0]))
+                if not writer.isOpened():
+                    raise ValueError(f'cannot write video {out_file}')
+            writer.write(drawn)
+            index += 1
+            if index % PROGRESS_EVERY == 0:
+                print(f'{path}: frame {index}/{total}')
+            ok, frame = capture.read()
+    finally:
+        capture.release()
+        if writer is not None:
+            writer.release()
+    print(f'{path}: {index} frames -> {out_file}')
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    with user_errors_exit():
+        try:
+            if not osp.exists(args.input):
+                raise FileNotFoundError(f'input not found: {args.input}')
+            model = init_model(args.config, args.checkpoint,
+                               device=args.device)
+            os.makedirs(args.out, exist_ok=True)
+            if osp.isdir(args.input):
+                run_folder(model, args.input, args)
+            elif args.input.lower().endswith(VIDEO_SUFFIXES):
+                run_video(model, args.input, args)
+            else:
+                run_image(model, args.input, args)
+        except ValueError as error:
+            print(f'handkit: error: {error}', file=sys.stderr)
+            sys.exit(2)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,91 @@
+"""Test a trained handkit model: ``python tools/test.py CONFIG CHECKPOINT``.
+
+Prints the table that fits the model's metrics: 2D PCK in the layout of the
+NSRM paper's Tables 2-3, the 3D table (EPE mm, AUC 20-50 mm, 3D PCK; paper
+004) and the NYU success table (mean error, frames within t mm; paper 002).
+With ``--out`` it writes the metrics and every prediction to a JSON file;
+with ``--speed`` it also prints parameters, MACs and frames per second at
+batch 1 and 32 on the current device (``handkit.evaluation.complexity``).
+"""
+import argparse
+import json
+import os.path as osp
+
+from handkit.engine import HandRunner
+from handkit.engine.checkpoint import load_weights_into
+from handkit.engine.cli import (add_common_args, load_config, preflight,
+                                quiet_dataloader_workers, user_errors_exit)
+from handkit.evaluation.complexity import (complexity_report,
+                                          format_complexity,
+                                          input_shape_from_config)
+from handkit.evaluation.metrics import (format_3d_table, format_nyu_table,
+                                        format_pck_table)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test a hand pose model')
+    add_common_args(parser)
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', help='write metrics and predictions (JSON)')
+    parser.add_argument('--name', help='row label of the printed table '
+                        '(default: the config name)')
+    parser.add_argument('--speed', action='store_true',
+                        help='after testing, print parameters, MACs and FPS '
+                        'at batch 1 and 32 on the current device')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    with user_errors_exit():
+        cfg = load_config(args)
+        cfg.load_from, cfg.resume = None, False
+        if args.out:
+            evaluators = cfg.test_evaluator
+            if isinstance(evaluators, dict):
+                evaluators = [evaluators]
+            cfg.test_evaluator = list(evaluators) + [
+                dict(type='PredictionDump', out_file=args.out)]
+        quiet_dataloader_workers(cfg)
+        model = preflight(cfg, ['test_dataloader'])
+        load_weights_into(model, args.checkpoint)
+        runner = HandRunner.from_cfg(cfg)
+        runner.model.load_state_dict(model.state_dict())
+        metrics = runner.test()
+    name = args.name or osp.splitext(osp.basename(args.config))[0]
+    thresholds = [float(key.split('@')[1]) for key in metrics
+                  if key.startswith('PCK@')]
+    if thresholds:
+        print(format_pck_table([(name, metrics)], thresholds))
+        print(f"AUC {metrics['AUC']:.4f}   EPE {metrics['EPE']:.2f} px")
+    print_3d_tables(name, metrics)
+    if args.speed:
+        print(format_complexity(complexity_report(
+            runner.model, input_shape_from_config(cfg))))
+    if args.out:
+        with open(args.out) as file:
+            predictions = json.load(file)['predictions']
+        with open(args.out, 'w') as file:
+            json.dump(dict(config=args.config, checkpoint=args.checkpoint,
+                           metrics=metrics, predictions=predictions), file)
+    return metrics
+
+
+def print_3d_tables(name, metrics):
+    """The 3D table when EPE_3D is present, the NYU table for mean_error."""
+    if 'EPE_3D' in metrics:
+        auc_key = next(key for key in metrics if key.startswith('AUC_'))
+        print(format_3d_table([(name, metrics)], auc_key=auc_key))
+        extras = [f"EPE_2D {metrics['EPE_2D']:.2f} px"] if (
+            'EPE_2D' in metrics) else []
+        if 'EPE_3D_mean_pose' in metrics:
+            extras.append(f"mean-pose EPE_3D {metrics['EPE_3D_mean_pose']:.2f}"
+                          ' mm (oracle baseline)')
+        if extras:
+            print('   '.join(extras))
+    if 'mean_error' in metrics:
+        print(format_nyu_table([(name, metrics)]))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,69 @@
+"""Train a handkit model: ``python tools/train.py CONFIG [options]``."""
+import argparse
+import sys
+
+import torch
+from mmengine.runner import find_latest_checkpoint
+
+from handkit.engine import HandRunner
+from handkit.engine.checkpoint import (check_state_dict_fits,
+                                       load_checkpoint_file, state_dict_of)
+from handkit.engine.cli import (NothingToResumeError, add_common_args,
+                                load_config, preflight,
+                                quiet_dataloader_workers, user_errors_exit)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a hand pose model')
+    add_common_args(parser)
+    resume = parser.add_mutually_exclusive_group()
+    resume.add_argument(
+        '--resume', nargs='?', const=True, default=None,
+        metavar='CHECKPOINT',
+        help='resume from CHECKPOINT, or from the latest checkpoint of the '
+        'work dir when no path is given (an error if there is none)')
+    resume.add_argument(
+        '--auto-resume', action='store_true',
+        help='resume from the latest checkpoint of the work dir if there is '
+        'one, else start from scratch')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision training (CUDA only)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    with user_errors_exit():
+        cfg = load_config(args)
+        if args.amp:
+            if torch.cuda.is_available():
+                cfg.optim_wrapper.type = 'AmpOptimWrapper'
+                cfg.optim_wrapper.loss_scale = 'dynamic'
+            else:
+                print('handkit: --amp needs a CUDA device; training in '
+                      'float32', file=sys.stderr)
+        if args.resume is True or args.auto_resume:
+            latest = find_latest_checkpoint(cfg.work_dir)
+            if latest is None and not args.auto_resume:
+                raise NothingToResumeError(
+                    f'--resume: no checkpoint to resume in {cfg.work_dir} '
+                    "(its 'last_checkpoint' file is missing); pass a "
+                    'checkpoint path, or use --auto-resume to start from '
+                    'scratch when there is none')
+            cfg.resume, cfg.load_from = latest is not None, latest
+        elif args.resume:
+            cfg.resume, cfg.load_from = True, args.resume
+        quiet_dataloader_workers(cfg)
+        model = preflight(cfg, ['train_dataloader', 'val_dataloader'])
+        if cfg.resume and cfg.load_from:
+            # A checkpoint of another model fails in the optimiser step,
+            # after the work dir exists: check it before anything is written.
+            check_state_dict_fits(model, state_dict_of(
+                load_checkpoint_file(cfg.load_from), cfg.load_from),
+                cfg.load_from)
+        runner = HandRunner.from_cfg(cfg)
+        runner.train()
+
+
+if __name__ == '__main__':
+    main()
