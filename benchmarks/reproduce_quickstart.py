@@ -12,9 +12,10 @@ Exits with 1 when a PCK differs from the README by more than ``--tolerance``
 points (CPU thread scheduling makes runs differ slightly).
 """
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
+
+from handkit.tools import demo, quickstart
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_IMAGES = ROOT / 'tests' / 'data'
@@ -24,14 +25,6 @@ REAL_IMAGES = ROOT / 'tests' / 'data'
 README_PCK_AVE = {'NSRM LPM-G1&6': 34.83, 'CPM': 38.61}
 
 
-def _tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'handkit_tool_{name}', ROOT / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/reproduce_quickstart')
@@ -39,18 +32,16 @@ def main(argv=None):
     parser.add_argument('--tolerance', type=float, default=1.5,
                         help='allowed difference in PCK points')
     args = parser.parse_args(argv)
-    quickstart = _tool('quickstart')
     work_dir = Path(args.work_dir)
     names = ['CPM', 'NSRM LPM-G1&6'] if args.with_cpm else ['NSRM LPM-G1&6']
     failed = False
     print(f'{"model":16s} {"PCK ave (now)":>14s} {"README":>8s}')
     for name in names:
         metrics, checkpoint, _ = quickstart.train_and_test(
-            name, quickstart.RUNS[name], work_dir)
+            name, quickstart.RUNS[name], work_dir, [])
         now, stated = 100 * metrics['PCK_ave'], README_PCK_AVE[name]
         failed |= abs(now - stated) > args.tolerance
         print(f'{name:16s} {now:14.2f} {stated:8.2f}')
-    demo = _tool('demo')
     for folder in ('onehand10k_coco', 'panoptic_coco'):
         demo.main([
             str(quickstart.RUNS['NSRM LPM-G1&6']), checkpoint, '--input',

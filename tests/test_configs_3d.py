@@ -74,7 +74,7 @@ def test_synthetic_config_trains_one_step_on_its_samples(name):
     torch.set_num_threads(1)
     cfg = load(name)
     loader = cfg.train_dataloader
-    loader.dataset.num_samples = 2
+    loader.dataset.update(num_samples=2, cache_dir=None)
     dataset = DATASETS.build(loader.dataset)
     samples = [dataset[index] for index in range(2)]
     model = MODELS.build(cfg.model)

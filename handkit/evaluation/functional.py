@@ -59,6 +59,18 @@ def pck(pred, gt, visible, norm, thresholds):
     return (correct & visible[None]).sum(axis=(1, 2)) / labelled
 
 
+def pck_metrics(pred, gt, visible, thresholds):
+    """``{'PCK@t': ..., 'PCK_ave': ...}``: PCK at each threshold with the
+    tightest-box normaliser, and their mean (the "ave" of NSRM Tables 2-3).
+    """
+    values = pck(pred, gt, visible, keypoint_box_size(gt, visible),
+                 thresholds)
+    metrics = {f'PCK@{float(t):g}': float(v)
+               for t, v in zip(thresholds, values)}
+    metrics['PCK_ave'] = float(np.mean(values))
+    return metrics
+
+
 def pck_auc(pred, gt, visible, norm, low=0.0, high=0.2, num=41):
     """Area under the PCK curve from ``low`` to ``high``, normalised to 1."""
     if not high > low:

@@ -20,6 +20,8 @@ from handkit.evaluation.functional import keypoint_box_size, pck
 from handkit.registry import DATASETS, MODELS
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
+# Adam steps on the 8 hands (each test: 10-25 s on 2 cores).
+STEPS_2D, STEPS_RESUNET, STEPS_HOURGLASS = 100, 100, 300
 
 
 def fit(config, steps, lr, num_samples=8, options=None):
@@ -65,3 +67,26 @@ def root_relative_epe(predictions):
                 ('pred_keypoints_3d', 'gt_keypoints_3d'))
     return float(np.linalg.norm((pred - pred[:, :1]) - (gt - gt[:, :1]),
                                 axis=-1).mean())
+
+
+def test_nsrm_quickstart_model_fits_8_hands():
+    predictions = fit('quickstart/nsrm_lpm_g1g6_synthetic.py', steps=STEPS_2D,
+                      lr=2e-3)
+    assert pck_at(predictions, 0.05) >= 0.95
+
+
+def test_cpm_quickstart_model_fits_8_hands():
+    predictions = fit('quickstart/cpm_synthetic.py', steps=STEPS_2D, lr=2e-3)
+    assert pck_at(predictions, 0.05) >= 0.95
+
+
+def test_resunet_bone_tree_fits_8_hands():
+    predictions = fit('resunet/resunet34_lhr_bonetree_synthetic.py',
+                      steps=STEPS_RESUNET, lr=2e-3)
+    assert root_relative_epe(predictions) <= 5.0
+
+
+def test_local_regression_hourglass_fits_8_hands():
+    predictions = fit('hourglass/local_regression_synthetic_depth.py',
+                      steps=STEPS_HOURGLASS, lr=2e-3)
+    assert root_relative_epe(predictions) <= 5.0

@@ -19,9 +19,9 @@ input_size = (32, 32)
 pipeline = dict(cube=dict(input_size=input_size))
 loader = dict(num_workers=0, persistent_workers=False)
 train_dataloader = dict(loader, batch_size=2, dataset=dict(
-    num_samples=6, image_size=(64, 64), pipeline=pipeline))
+    num_samples=6, image_size=(64, 64), pipeline=pipeline, cache_dir=None))
 val_dataloader = dict(loader, batch_size=2, dataset=dict(
-    num_samples=2, image_size=(64, 64), pipeline=pipeline))
+    num_samples=2, image_size=(64, 64), pipeline=pipeline, cache_dir=None))
 test_dataloader = val_dataloader
 train_cfg = dict(max_epochs=1, val_interval=1)
 default_hooks = dict(logger=dict(interval=1))

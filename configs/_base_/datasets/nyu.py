@@ -12,8 +12,10 @@ pipeline = dict(_base_.pipeline,
                 cube=dict(_base_.cube, center='center_3d'))
 nyu = dict(_delete_=True, type=dataset_type, data_root=data_root, camera=1,
            joints='all36', use_reference_centers=None)
-train_dataloader = dict(dataset=dict(nyu, split='train', pipeline=pipeline))
-val_dataloader = dict(dataset=dict(nyu, split='test', test_mode=True,
+# Images are decoded from disk: loader processes pay here.
+workers = dict(num_workers=4, persistent_workers=True)
+train_dataloader = dict(**workers, dataset=dict(nyu, split='train', pipeline=pipeline))
+val_dataloader = dict(**workers, dataset=dict(nyu, split='test', test_mode=True,
                                    pipeline=pipeline))
 test_dataloader = val_dataloader
 # NYU's joints are not a tree rooted at joint 0: absolute errors only.

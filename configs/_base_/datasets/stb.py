@@ -9,9 +9,11 @@ data_root = 'data/stb/'
 load = dict(load=dict(type='LoadImage'))
 stb = dict(_delete_=True, type=dataset_type, data_root=data_root,
            camera='SK')
-train_dataloader = dict(dataset=dict(
+# Images are decoded from disk: loader processes pay here.
+workers = dict(num_workers=4, persistent_workers=True)
+train_dataloader = dict(**workers, dataset=dict(
     stb, split='train', pipeline=dict(load, **_base_.train_pipeline)))
-val_dataloader = dict(dataset=dict(
+val_dataloader = dict(**workers, dataset=dict(
     stb, split='test', test_mode=True,
     pipeline=dict(load, **_base_.test_pipeline)))
 test_dataloader = val_dataloader

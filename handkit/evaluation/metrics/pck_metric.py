@@ -2,7 +2,8 @@
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
-from handkit.evaluation.functional import epe, keypoint_box_size, pck, pck_auc
+from handkit.evaluation.functional import (epe, keypoint_box_size, pck_auc,
+                                          pck_metrics)
 from handkit.registry import METRICS
 
 
@@ -56,10 +57,8 @@ class PCKMetric(BaseMetric):
         pred, gt, visible = (np.stack(column) for column in zip(*results))
         thresholds = self.resolved_thresholds()
         norm = keypoint_box_size(gt, visible)
-        values = pck(pred, gt, visible, norm, thresholds)
         low, high = self.auc_range or (0.0, max(thresholds))
-        metrics = {f'PCK@{t:g}': float(v) for t, v in zip(thresholds, values)}
-        metrics['PCK_ave'] = float(np.mean(values))
+        metrics = pck_metrics(pred, gt, visible, thresholds)
         metrics['AUC'] = pck_auc(pred, gt, visible, norm, low, high,
                                  self.auc_num)
         metrics['EPE'] = epe(pred, gt, visible)

@@ -1,0 +1,59 @@
+"""The mean-pose baseline: the floor every 2D accuracy figure is read against.
+
+A model that predicts the average keypoint layout of the training crops for
+every test crop learns nothing about the image; handkit quotes its PCK next
+to every 2D result (README, quickstart). The layout is averaged in the
+network-input frame (where all crops share the hand's scale and position)
+and mapped back into each test image through that sample's inverse
+``warp_mat``, exactly as a model's prediction would be.
+"""
+from typing import Dict, Sequence, Tuple
+
+import cv2
+import numpy as np
+from mmengine.config import Config
+
+from handkit.datasets.transforms.geometric import apply_affine
+from handkit.evaluation.functional import pck_metrics
+from handkit.registry import DATASETS
+
+
+def _metas(dataset_cfg: dict, **overrides) -> list:
+    dataset = DATASETS.build(dict(dataset_cfg, **overrides))
+    return [dataset[index]['data_samples']['meta']
+            for index in range(len(dataset))]
+
+
+def mean_pose_predictions(cfg: Config, num_train: int = 300
+                          ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mean training pose as a prediction for the config's test split.
+
+    Args:
+        cfg: a config; its test dataset, built again with
+            ``split='train'``, gives the training crops (test pipeline: no
+            augmentation).
+        num_train: training samples the mean is taken over (the first).
+
+    Returns:
+        ``(pred, gt, visible)``: (N, K, 2), (N, K, 2) original pixels and
+        (N, K) of the N test samples.
+    """
+    dataset_cfg = cfg.test_dataloader.dataset.to_dict()
+    train = _metas(dataset_cfg, split='train', indices=num_train,
+                   test_mode=False)
+    test = _metas(dataset_cfg)
+    mean_crop = np.mean([apply_affine(m['keypoints'], m['warp_mat'])
+                         for m in train], axis=0)
+    pred = np.stack([apply_affine(mean_crop,
+                                  cv2.invertAffineTransform(m['warp_mat']))
+                     for m in test])
+    gt = np.stack([m['keypoints'] for m in test])
+    visible = np.stack([m['keypoints_visible'] for m in test])
+    return pred, gt, visible
+
+
+def mean_pose_pck(cfg: Config, thresholds: Sequence[float],
+                  num_train: int = 300) -> Dict[str, float]:
+    """PCK of :func:`mean_pose_predictions`: ``{'PCK@t': ..., 'PCK_ave':
+    ...}`` as :class:`PCKMetric` names them."""
+    return pck_metrics(*mean_pose_predictions(cfg, num_train), thresholds)
