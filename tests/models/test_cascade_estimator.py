@@ -326,7 +326,8 @@ def test_head_features_and_dropped_heads():
     model = MODELS.build(dict(
         type='CascadeEstimator',
         backbone=dict(type='ResNet34UNet', width_multiplier=0.125),
-        head_features=dict(structure=('decoder_features', -2)),
+        head_features=dict(structure=('decoder_features', -2),
+                           keypoints2d=dict(maps='heatmaps')),
         heads=dict(
             structure=dict(type='StructureMaskHead', in_channels=8,
                            groups='G1', num_stages=1, stage_channels=4),
@@ -343,3 +344,45 @@ def test_head_features_and_dropped_heads():
                           backbone=dict(type='VGG19CPM'),
                           heads=dict(k=dict(type='KeypointMapHead')),
                           head_features=dict(nope='x')))
+
+
+def test_heads_must_follow_the_base_head_contract():
+    @MODELS.register_module(force=True)
+    class PlainModuleHead(torch.nn.Module):
+        def forward(self, feats, prior=None):
+            return feats
+
+    with pytest.raises(TypeError, match="head '0' is a PlainModuleHead, not "
+                       'a BaseHead subclass'):
+        CascadeEstimator(backbone=dict(type='VGG19CPM', width_multiplier=0.125,
+                                       out_channels=16),
+                         heads=[dict(type='PlainModuleHead')])
+
+
+def test_duplicate_prediction_keys_are_refused():
+    model = CascadeEstimator(
+        backbone=dict(type='VGG19CPM', width_multiplier=0.125,
+                      out_channels=16),
+        heads=dict(first=dict(type='KeypointMapHead', in_channels=16,
+                              num_stages=1, stage_channels=8,
+                              decoder=SMALL_DECODER),
+                   second=dict(type='KeypointMapHead', in_channels=16,
+                               num_stages=1, stage_channels=8,
+                               decoder=SMALL_DECODER)))
+    # the second head receives the first one's last stage (21 channels)
+    assert model.heads[1].prior_channels == 21
+    model.eval()
+    with torch.no_grad(), pytest.raises(
+            ValueError, match="heads 'first' and 'second' both predict "
+            "'keypoints'"):
+        model(torch.zeros(2, 3, 64, 64), fake_batch(), mode='predict')
+
+
+def test_head_features_dict_selector_gives_the_head_a_dict():
+    from handkit.models.estimators.cascade import _select_feature
+    feats = {'features': [torch.zeros(1), torch.ones(1)],
+             'heatmaps': torch.full((1, ), 2.0)}
+    chosen = _select_feature(
+        feats, dict(maps='heatmaps', encoder=('features', -1)), 'bones')
+    assert set(chosen) == {'maps', 'encoder'}
+    assert chosen['maps'].item() == 2.0 and chosen['encoder'].item() == 1.0

@@ -84,12 +84,15 @@ def test_cascade_forward_shapes_and_prior_use():
     kcm = small_kcm_head(num_stages=3, prior_channels=7)
     feats = torch.randn(2, 16, 8, 8)
     with torch.no_grad():
-        prior = structure(feats)
+        stages = structure(feats)
+        prior = structure.prior_maps(stages)
         outputs = kcm(feats, prior)
-        changed = kcm(feats, [torch.zeros_like(prior[-1]) + 5.0])
-    assert [tuple(p.shape) for p in prior] == [(2, 7, 8, 8)] * 2
+        changed = kcm(feats, torch.zeros_like(prior) + 5.0)
+    assert [tuple(p.shape) for p in stages] == [(2, 7, 8, 8)] * 2
+    # the prior handed on is the structure head's last stage
+    assert prior is stages[-1]
     assert [tuple(o.shape) for o in outputs] == [(2, 21, 8, 8)] * 3
-    # the KCM head reads prior[-1]: replacing it changes every stage
+    # the KCM head reads the prior: replacing it changes every stage
     for before, after in zip(outputs, changed):
         assert not torch.allclose(before, after)
 
@@ -100,7 +103,10 @@ def test_prior_mismatch_errors():
         small_kcm_head(num_stages=1, prior_channels=7)(feats)
     with pytest.raises(ValueError, match='prior_channels=0 got a prior'):
         StructureMaskHead(in_channels=16, stage_channels=8, num_stages=1)(
-            feats, [torch.zeros(1, 21, 8, 8)])
+            feats, torch.zeros(1, 21, 8, 8))
+    with pytest.raises(ValueError, match=r'the prior must be \(B, 7, h, w\)'):
+        small_kcm_head(num_stages=1, prior_channels=7)(
+            feats, torch.zeros(1, 21, 8, 8))
 
 
 def test_kcm_loss_value_weight_and_invisible_keypoint():

@@ -19,8 +19,8 @@ def one_hot_feats():
     maps = torch.zeros(1, 2, 8, 8)
     maps[0, 0, 3, 5] = 1e4
     maps[0, 1, 0, 7] = 1e4
-    return {'heatmaps': maps.requires_grad_(),
-            'intermediate_heatmaps': [torch.zeros(1, 2, 4, 4)]}
+    return {'maps': maps.requires_grad_(),
+            'intermediate': [torch.zeros(1, 2, 4, 4)]}
 
 
 # -- LatentHeatmapHead ---------------------------------------------------
@@ -37,11 +37,11 @@ def test_lhr_one_hot_map_gives_input_pixels():
 def test_lhr_is_differentiable_in_beta_and_maps():
     head = LatentHeatmapHead(num_keypoints=2, input_size=(16, 16),
                              beta_init=1.0)
-    feats = {'heatmaps': torch.randn(2, 2, 8, 8, requires_grad=True)}
-    head(feats)['coords'].sum().backward()
+    maps = torch.randn(2, 2, 8, 8, requires_grad=True)  # a bare tensor
+    head(maps)['coords'].sum().backward()
     assert head.beta.shape == (2, )
     assert head.beta.grad.abs().sum() > 0
-    assert feats['heatmaps'].grad.abs().sum() > 0
+    assert maps.grad.abs().sum() > 0
 
 
 def test_lhr_loss_hand_computed():
@@ -83,18 +83,29 @@ def test_lhr_missing_target_and_bad_maps_raise():
             'keypoint_coords': torch.zeros(1, 2, 2),
             'coord_weights': torch.ones(1, 2)}})
     with pytest.raises(ValueError, match=r'final maps must be \(B, 2, h, w\)'):
-        head({'heatmaps': torch.zeros(1, 3, 8, 8)})
+        head({'maps': torch.zeros(1, 3, 8, 8)})
+    with pytest.raises(ValueError, match=r"a dict with 'maps'.*got a dict of "
+                       r"\['heatmaps'\]"):
+        head({'heatmaps': torch.zeros(1, 2, 8, 8)})
 
 
 # -- BoneTreeHead --------------------------------------------------------
 def small_unet_feats():
+    """What the estimator's head_features of configs/_base_/models/
+    resunet34.py select for the two heads."""
     backbone = ResNet34UNet(width_multiplier=0.125)
-    return backbone(torch.randn(2, 3, 128, 128))
+    out = backbone(torch.randn(2, 3, 128, 128))
+    return ({'maps': out['heatmaps'],
+             'intermediate': out['intermediate_heatmaps']},
+            {'maps': out['decoder_features'][-1],
+             'encoder': out['features'][-1]})
 
 
 def test_bone_tree_head_shapes_and_tree_sum():
-    feats = small_unet_feats()
-    prior = LatentHeatmapHead()(feats)
+    lhr_feats, feats = small_unet_feats()
+    lhr = LatentHeatmapHead()
+    prior = lhr.prior_maps(lhr(lhr_feats))
+    assert prior.shape == (2, 21, 128, 128)
     head = BoneTreeHead(in_channels=8, feature_channels=64, prior_channels=21,
                         conv_channels=(8, 8, 8, 8), hidden=(32, ))
     out = head(feats, prior)
@@ -120,12 +131,15 @@ def test_bone_tree_head_loss_is_eq4_against_encoded_bones():
 
 
 def test_bone_tree_head_checks_prior_and_sizes():
-    feats = small_unet_feats()
+    lhr_feats, feats = small_unet_feats()
     head = BoneTreeHead(in_channels=8, feature_channels=64,
                         conv_channels=(8, 8, 8, 8))
     assert head(feats)['bones'].shape == (2, 20, 3)  # no prior
     with pytest.raises(ValueError, match='prior_channels=0 got a prior'):
-        head(feats, {'heatmaps': feats['heatmaps']})
+        head(feats, lhr_feats['maps'])
+    with pytest.raises(ValueError, match="needs feats 'maps' and 'encoder', "
+                       "got \\['intermediate', 'maps'\\]"):
+        head(lhr_feats)
     shallow = BoneTreeHead(in_channels=8, feature_channels=64,
                            conv_channels=(8, 8))
     with pytest.raises(ValueError, match=r'3D features are \(16, 16\)'):
@@ -137,9 +151,15 @@ def test_bone_tree_head_checks_prior_and_sizes():
 def test_resunet_cascade_trains_and_predicts():
     model = CascadeEstimator(
         backbone=dict(type='ResNet34UNet', width_multiplier=0.125),
-        heads=[dict(type='LatentHeatmapHead'),
-               dict(type='BoneTreeHead', in_channels=8, feature_channels=64,
-                    conv_channels=(8, 8, 8, 8), hidden=(16, ))])
+        head_features=dict(
+            keypoints2d=dict(maps='heatmaps',
+                             intermediate='intermediate_heatmaps'),
+            bones=dict(maps=('decoder_features', -1),
+                       encoder=('features', -1))),
+        heads=dict(keypoints2d=dict(type='LatentHeatmapHead'),
+                   bones=dict(type='BoneTreeHead', in_channels=8,
+                              feature_channels=64, conv_channels=(8, 8, 8, 8),
+                              hidden=(16, ))))
     assert model.heads[1].prior_channels == 21
     batch = {'targets': {
         'keypoint_coords': torch.rand(2, 21, 2) * 127,
@@ -205,14 +225,14 @@ def test_lhr_prior_fusion_starts_as_identity_and_learns():
                              prior_channels=3, fusion_channels=4)
     feats = one_hot_feats()
     plain = LatentHeatmapHead(num_keypoints=2, input_size=(16, 16))(feats)
-    prior = [torch.randn(1, 3, 4, 4, requires_grad=True)]
+    prior = torch.randn(1, 3, 4, 4, requires_grad=True)
     fused = head(feats, prior)
     # zero-initialised last conv: the untrained fusion changes nothing
     torch.testing.assert_close(fused['heatmaps'], plain['heatmaps'])
-    smooth = {'heatmaps': torch.randn(1, 2, 8, 8)}  # non-saturated softmax
+    smooth = torch.randn(1, 2, 8, 8)  # non-saturated softmax
     head(smooth, prior)['coords'].sum().backward()
     assert head.prior_fusion[-1].weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match='prior_channels=3 got no prior'):
         head(feats)
-    with pytest.raises(ValueError, match='prior\\[-1\\] has 2 channels'):
-        head(feats, [torch.zeros(1, 2, 4, 4)])
+    with pytest.raises(ValueError, match=r'the prior must be \(B, 3, h, w\)'):
+        head(feats, torch.zeros(1, 2, 4, 4))

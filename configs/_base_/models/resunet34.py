@@ -14,6 +14,13 @@ model = dict(
     # ImageNet-pretrained ResNet-34); handkit downloads nothing.
     backbone=dict(type='ResNet34UNet', in_channels=3, num_keypoints=21,
                   decoder_channels=(256, 128, 64, 64), width_multiplier=1.0),
+    # What each head receives of the backbone's output dict: the 2D head its
+    # final and intermediate heatmaps, the bone head the last Unet-Block and
+    # the deepest encoder feature.
+    head_features=dict(
+        keypoints2d=dict(maps='heatmaps',
+                         intermediate='intermediate_heatmaps'),
+        bones=dict(maps=('decoder_features', -1), encoder=('features', -1))),
     heads=dict(
         # beta_i is learnt (eq. 1); the paper gives no initial value. 10
         # sharpens the softmax over the 128 x 128 maps from the start: with

@@ -1,14 +1,15 @@
 """CascadeEstimator: backbone, optional neck and an ordered cascade of heads.
 
 NSRM Section 3 and Figure 1b: a backbone produces features, then each head
-of the cascade takes the features and the stage outputs of the head before
-it (``prior``). This one rule expresses NSRM (structure-mask head -> KCM
-head), CPM (KCM head alone), ResUnet (paper 004: LatentHeatmapHead ->
-BoneTreeHead), the local-regression hourglass (paper 002) and lets a
-structure-mask head be put in front of any head by config alone
-(docs/architecture.md sections 3-5). A backbone that returns a dict of
-features (ResNet34UNet) can hand one of them to a head that wants a plain
-feature map (``head_features``).
+of the cascade takes the features and the prior maps of the head before it
+(``BaseHead.prior_maps``, one (B, C, h, w) tensor). This one rule expresses
+NSRM (structure-mask head -> KCM head), CPM (KCM head alone), ResUnet
+(Bekiri and Babahenini: LatentHeatmapHead -> BoneTreeHead), the
+local-regression hourglass (Li and Wang) and lets a structure-mask head be
+put in front of any head by config alone (docs/architecture.md sections
+3-5). When the backbone returns a dict of features (ResNet34UNet), the
+config says which of them each head receives (``head_features``): the
+heads never read a backbone's keys themselves.
 """
 import copy
 
@@ -17,6 +18,7 @@ import torch
 from mmengine.model import BaseModel
 from torch import nn
 
+from handkit.models.heads.base_head import BaseHead
 from handkit.registry import MODELS
 
 # Meta keys copied into each prediction dict, as (meta key, prediction key).
@@ -35,8 +37,11 @@ def _is_map_key(name):
 
 
 def _select_feature(feats, selector, head_name):
-    """``feats[key][index]`` for ``selector = (key, index)``, or feats[key].
-    """
+    """``feats[key][index]`` for ``selector = (key, index)``, or feats[key];
+    a dict of selectors gives the dict of their selections."""
+    if isinstance(selector, dict):
+        return {name: _select_feature(feats, part, head_name)
+                for name, part in selector.items()}
     key, *index = (selector if isinstance(selector, (list, tuple))
                    else (selector, ))
     if not isinstance(feats, dict) or key not in feats:
@@ -82,9 +87,9 @@ class CascadeEstimator(BaseModel):
             (insertion order; lets a config override one head by name through
             ``_base_`` inheritance, e.g. ``heads=dict(structure=dict(
             groups='G1G6'))``; a head set to None is dropped, e.g.
-            ``--cfg-options model.heads.structure=None``). A head after the
-            first whose config has no ``prior_channels`` gets the previous
-            head's ``out_channels``.
+            ``--cfg-options model.heads.structure=None``). Each is a
+            ``BaseHead``; a head after the first whose config has no
+            ``prior_channels`` gets the previous head's ``out_channels``.
         neck: optional config of a module between backbone and heads.
         data_preprocessor: config (or module) of the data preprocessor,
             e.g. ``HandDataPreprocessor``.
@@ -92,10 +97,12 @@ class CascadeEstimator(BaseModel):
         test_cfg: ``output_maps=True`` adds each head's maps (e.g.
             ``structure_maps``, ``heatmaps``) to the predictions.
         head_features: dict head name -> which backbone output that head
-            receives as ``feats`` when the backbone returns a dict: a key, or
+            receives as ``feats`` when the backbone returns a dict: a key,
             ``(key, index)`` (e.g. ``structure=('decoder_features', -1)``:
-            the last Unet-Block of ResNet34UNet). Heads not named get the
-            whole backbone output.
+            the last Unet-Block of ResNet34UNet), or a dict of those
+            (``bones=dict(maps=('decoder_features', -1), encoder=
+            ('features', -1))``: the head gets a dict with its own names).
+            Heads not named get the whole backbone output.
 
     Predictions (``mode='predict'``): a head's ``keypoints`` (B, K, 2) input
     px and ``scores`` become ``pred_keypoints`` (original pixels, through the
@@ -103,8 +110,9 @@ class CascadeEstimator(BaseModel):
     (``heatmaps``, ``structure_maps``) are maps, kept only with
     ``output_maps``; every other key
     ``k`` becomes ``pred_<k>`` per sample (``pred_keypoints_3d``,
-    ``pred_joints_cube``, ``pred_bones``). Meta ``keypoints_3d`` is copied
-    to ``gt_keypoints_3d``.
+    ``pred_joints_cube``, ``pred_bones``). Two heads predicting the same key
+    is an error, as two heads returning the same loss name is. Meta
+    ``keypoints_3d`` is copied to ``gt_keypoints_3d``.
     """
 
     def __init__(self, backbone, heads, neck=None, data_preprocessor=None,
@@ -129,7 +137,13 @@ class CascadeEstimator(BaseModel):
             head_cfg = copy.deepcopy(head_cfg)
             if len(self.heads) > 0 and 'prior_channels' not in head_cfg:
                 head_cfg['prior_channels'] = self.heads[-1].out_channels
-            self.heads.append(MODELS.build(head_cfg))
+            head = MODELS.build(head_cfg)
+            if not isinstance(head, BaseHead):
+                raise TypeError(
+                    f"head '{self.head_names[len(self.heads)]}' is a "
+                    f'{type(head).__name__}, not a BaseHead subclass '
+                    '(handkit/models/heads/base_head.py)')
+            self.heads.append(head)
         self.test_cfg = dict(test_cfg or {})
         self.head_features = dict(head_features or {})
         unknown = sorted(set(self.head_features) - set(self.head_names))
@@ -154,12 +168,15 @@ class CascadeEstimator(BaseModel):
         """
         feats = self.extract_feat(inputs)
         prior, head_outputs = None, []
-        for name, head in zip(self.head_names, self.heads):
+        for index, (name, head) in enumerate(zip(self.head_names,
+                                                 self.heads)):
             head_feats = (feats if name not in self.head_features else
                           _select_feature(feats, self.head_features[name],
                                           name))
-            prior = head(head_feats, prior)
-            head_outputs.append(prior)
+            outputs = head(head_feats, prior)
+            head_outputs.append(outputs)
+            if index + 1 < len(self.heads):
+                prior = head.prior_maps(outputs)
         if mode == 'tensor':
             return head_outputs
         if mode == 'loss':
@@ -172,22 +189,25 @@ class CascadeEstimator(BaseModel):
         raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got "
                          f'{mode!r}')
 
-    def _merge_losses(self, head_outputs, batch):
-        losses, owner = {}, {}
+    def _merge_heads(self, method, head_outputs, batch, what):
+        """Union of ``head.<method>(outputs, batch)`` over the heads; a name
+        two heads both give is an error."""
+        merged, owner = {}, {}
         for head_name, head, outputs in zip(self.head_names, self.heads,
                                             head_outputs):
-            for name, value in head.loss(outputs, batch).items():
-                if name in losses:
+            for name, value in getattr(head, method)(outputs, batch).items():
+                if name in merged:
                     raise ValueError(
                         f"heads '{owner[name]}' and '{head_name}' both "
-                        f"return loss '{name}'")
-                losses[name], owner[name] = value, head_name
-        return losses
+                        f"{what} '{name}'")
+                merged[name], owner[name] = value, head_name
+        return merged
+
+    def _merge_losses(self, head_outputs, batch):
+        return self._merge_heads('loss', head_outputs, batch, 'return loss')
 
     def _predict(self, head_outputs, batch, batch_size):
-        preds = {}
-        for head, outputs in zip(self.heads, head_outputs):
-            preds.update(head.predict(outputs, batch))
+        preds = self._merge_heads('predict', head_outputs, batch, 'predict')
         metas = (batch or {}).get('metas') or [{}] * batch_size
         if len(metas) != batch_size:
             raise ValueError(f'got {len(metas)} metas for a batch of '

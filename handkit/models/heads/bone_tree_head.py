@@ -10,42 +10,45 @@ fully connected layers. The model outputs a tensor of size (20, 3)" (bones,
 eq. 3); joints are "the local coordinates of all bones along the path summed
 together", i.e. ``BONE_ANCESTORS @ bones``; the loss is eq. 4.
 
-What it consumes (from ResNet34UNet's dict ``feats`` and the cascade's prior):
+What it consumes (``feats``, a dict that the estimator's ``head_features``
+selects from the backbone's outputs, and the cascade's prior):
 
-* the last Unet-Block's output ``feats['decoder_features'][-1]``
-  (B, C, 64, 64), concatenated with the LatentHeatmapHead's final latent maps
-  ``prior['heatmaps']`` (B, K, 128, 128) max-pooled to the same size (left
-  out when the head opens the cascade, ``prior_channels=0``);
+* ``feats['maps']``, ResNet34UNet's last Unet-Block (B, C, 64, 64),
+  concatenated with the prior (the LatentHeatmapHead's final latent maps,
+  B, K, 128, 128) max-pooled to the same size (left out when the head opens
+  the cascade, ``prior_channels=0``);
 * ``len(conv_channels)`` blocks of [2x2 max-pool, 3x3 conv, ReLU, 3x3 conv,
   ReLU]: 64 -> 32 -> 16 -> 8 -> 4 with the default four blocks;
-* the result is concatenated with the deepest encoder feature
-  ``feats['features'][-1]`` (B, 512, 4, 4) (the "intermediate features"),
-  flattened, and two FC layers (ReLU between) give (B, 20, 3).
+* the result is concatenated with ``feats['encoder']``, the deepest encoder
+  feature (B, 512, 4, 4) (the "intermediate features"), flattened, and two
+  FC layers (ReLU between) give (B, 20, 3).
 """
+from typing import Dict, Optional
+
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-import handkit.models.losses.bone_l2  # noqa: F401  (registers BoneL2Loss)
 from handkit.codecs.bone_tree import bones_to_joints
+from handkit.models.heads.base_head import BaseHead
 from handkit.registry import MODELS
-from handkit.skeleton import NUM_KEYPOINTS, NUM_LIMBS
+from handkit.skeleton import NUM_LIMBS
 
 
 @MODELS.register_module()
-class BoneTreeHead(nn.Module):
+class BoneTreeHead(BaseHead):
     """Bones (B, 20, 3) and root-relative joints (B, 21, 3) from ResUnet.
 
     Args:
-        in_channels: channels of ``feats['decoder_features'][-1]`` (64).
-        feature_channels: channels of ``feats['features'][-1]`` (512).
+        in_channels: channels of ``feats['maps']`` (64).
+        feature_channels: channels of ``feats['encoder']`` (512).
         num_bones: must be 20 (the bones of ``handkit.skeleton``).
         hidden: widths of the hidden FC layers (one entry: two FC layers).
-        prior_channels: channels of ``prior['heatmaps']`` (K = 21 after a
+        prior_channels: channels of the prior maps (K = 21 after a
             LatentHeatmapHead; the estimator fills it in), 0 for no prior.
         conv_channels: output channels of each pool-conv-conv block.
-        feature_size: (h, w) of ``feats['features'][-1]`` (4, 4 for 128 x 128
+        feature_size: (h, w) of ``feats['encoder']`` (4, 4 for 128 x 128
             inputs); the pooled 3D features must come out at this size.
         loss: bone loss config (eq. 4) against ``targets['bones']`` (B, 20, 3),
             weighted by ``targets['bone_weights']`` (B, 20) when present.
@@ -53,13 +56,14 @@ class BoneTreeHead(nn.Module):
 
     ``forward`` -> ``{'bones': (B, 20, 3), 'keypoints_3d': (B, 21, 3)}`` in the
     targets' units (mm), root (wrist) relative. ``predict`` -> the same, as
-    numpy.
+    numpy. It hands no prior on (``out_channels`` 0).
     """
 
-    def __init__(self, in_channels=64, feature_channels=512, num_bones=20,
-                 hidden=(256, ), prior_channels=0,
+    def __init__(self, in_channels: int = 64, feature_channels: int = 512,
+                 num_bones: int = 20, hidden=(256, ), prior_channels: int = 0,
                  conv_channels=(64, 128, 128, 128), feature_size=(4, 4),
-                 loss=dict(type='BoneL2Loss'), loss_weight=1.0):
+                 loss: dict = dict(type='BoneL2Loss'),
+                 loss_weight: float = 1.0):
         super().__init__()
         if num_bones != NUM_LIMBS:
             raise ValueError(f'BoneTreeHead: num_bones must be {NUM_LIMBS} '
@@ -67,7 +71,6 @@ class BoneTreeHead(nn.Module):
                              f'{num_bones}')
         self.num_bones = num_bones
         self.prior_channels = prior_channels
-        self.out_channels = 3 * NUM_KEYPOINTS
         self.feature_size = tuple(feature_size)
         blocks, width = [], in_channels + prior_channels
         for out in conv_channels:
@@ -86,27 +89,26 @@ class BoneTreeHead(nn.Module):
         self.loss_module = MODELS.build(loss)
         self.loss_weight = float(loss_weight)
 
-    def forward(self, feats, prior=None):
-        if (prior is None) != (self.prior_channels == 0):
+    def forward(self, feats: Dict[str, torch.Tensor],
+                prior: Optional[torch.Tensor] = None) -> dict:
+        self.check_prior(prior)
+        if not isinstance(feats, dict) or not {'maps', 'encoder'} <= set(
+                feats):
+            found = sorted(feats) if isinstance(feats, dict) else type(
+                feats).__name__
             raise ValueError(
-                f'BoneTreeHead built with prior_channels={self.prior_channels}'
-                f" got {'no prior' if prior is None else 'a prior'}")
-        for key in ('decoder_features', 'features'):
-            if not isinstance(feats, dict) or key not in feats:
-                raise ValueError(f"BoneTreeHead needs the backbone's "
-                                 f"'{key}' (a ResNet34UNet output dict)")
-        maps = feats['decoder_features'][-1]  # (B, C, 64, 64)
+                f"BoneTreeHead needs feats 'maps' and 'encoder', got {found};"
+                " select them with the estimator's head_features, e.g. "
+                "bones=dict(maps=('decoder_features', -1), "
+                "encoder=('features', -1))")
+        maps = feats['maps']  # (B, C, 64, 64)
         if prior is not None:
-            if not isinstance(prior, dict) or 'heatmaps' not in prior:
-                raise ValueError("BoneTreeHead: prior must be a "
-                                 "LatentHeatmapHead output (a dict with "
-                                 "'heatmaps')")
-            heatmaps = F.adaptive_max_pool2d(prior['heatmaps'],
-                                             maps.shape[-2:])
+            heatmaps = F.adaptive_max_pool2d(prior, maps.shape[-2:])
             maps = torch.cat([maps, heatmaps], dim=1)  # (B, C + K, 64, 64)
         maps = self.convs(maps)  # (B, conv_channels[-1], 4, 4)
-        encoder = feats['features'][-1]  # (B, 512, 4, 4)
-        for name, tensor in (('3D features', maps), ('features[-1]', encoder)):
+        encoder = feats['encoder']  # (B, 512, 4, 4)
+        for name, tensor in (('3D features', maps), ("feats['encoder']",
+                                                     encoder)):
             if tuple(tensor.shape[-2:]) != self.feature_size:
                 raise ValueError(
                     f'BoneTreeHead: {name} are {tuple(tensor.shape[-2:])}, '
@@ -116,18 +118,14 @@ class BoneTreeHead(nn.Module):
         bones = self.fc(flat).view(-1, self.num_bones, 3)  # (B, 20, 3)
         return {'bones': bones, 'keypoints_3d': bones_to_joints(bones)}
 
-    def loss(self, outputs, batch):
-        targets = batch.get('targets', {}) if isinstance(batch, dict) else {}
-        if 'bones' not in targets:
-            raise ValueError(f"BoneTreeHead.loss needs batch['targets']"
-                             f"['bones'] (B, 20, 3); targets hold "
-                             f"{sorted(targets)}")
+    def loss(self, outputs: dict, batch: dict) -> Dict[str, torch.Tensor]:
+        target = self.require_target(batch, 'bones', '(B, 20, 3)')
         bones = outputs['bones']
-        weights = targets.get('bone_weights')
+        weights = batch['targets'].get('bone_weights')
         return {'loss_bones': self.loss_weight * self.loss_module(
-            bones, targets['bones'].to(bones),
+            bones, target.to(bones),
             None if weights is None else weights.to(bones))}
 
-    def predict(self, outputs, batch=None):
+    def predict(self, outputs: dict, batch: Optional[dict] = None) -> dict:
         return {name: outputs[name].detach().float().cpu().numpy()
                 for name in ('bones', 'keypoints_3d')}

@@ -5,42 +5,37 @@ Section 4.2 and Figure 5). Plain CPM is this head alone with 6 stages; NSRM
 puts a StructureMaskHead in front of it and gives this head 3 stages whose
 inputs include the last structure stage.
 """
+from typing import Dict, List, Optional
+
 import numpy as np
 import torch
 from torch import nn
 
-# registers KeypointConfidenceMap in CODECS before the decoder is built
-import handkit.codecs.keypoint_confidence_map  # noqa: F401
+from handkit.models.heads.base_head import BaseHead
 from handkit.models.heads.cpm_stages import stage_1x1, stage_7x7
 from handkit.registry import CODECS, MODELS
 
 
-def _target(batch, name):
-    targets = batch.get('targets', {}) if isinstance(batch, dict) else {}
-    if name not in targets:
-        raise ValueError(f"KeypointMapHead.loss needs batch['targets']"
-                         f"['{name}']; targets hold {sorted(targets)}")
-    return targets[name]
-
-
 @MODELS.register_module()
-class KeypointMapHead(nn.Module):
+class KeypointMapHead(BaseHead):
     """Cascade of CPM stages predicting one confidence map per keypoint.
 
-    Stage wiring (Section 4.2, Figure 5), with ``prior`` the list of stage
-    outputs of the previous head of the cascade and ``feats`` the backbone
-    features:
+    Stage wiring (Section 4.2, Figure 5), with ``prior`` the (B, C, h, w)
+    maps of the previous head of the cascade (NSRM: the last structure
+    stage) and ``feats`` the backbone features:
 
     * stage 1: a 1x1 stage on ``feats`` when this head opens the cascade
       (``prior_channels == 0``, plain CPM), else a 7x7 stage on
-      ``cat(feats, prior[-1])`` (NSRM: the last structure stage);
-    * stage t > 1: a 7x7 stage on ``cat(feats, [prior[-1],] output t-1)``.
+      ``cat(feats, prior)``;
+    * stage t > 1: a 7x7 stage on ``cat(feats, [prior,] output t-1)``.
+
+    The prior it hands on is its last stage (B, K, h, w).
 
     Args:
         in_channels: channels of ``feats`` (128 for VGG19CPM).
         num_keypoints: K, maps per stage.
         num_stages: stages of this head (6 for CPM, 3 in NSRM).
-        prior_channels: channels of ``prior[-1]``; 0 when this head is the
+        prior_channels: channels of the prior; 0 when this head is the
             first of the cascade.
         stage_channels: hidden width of the 7x7 stages (128 in the paper);
             the 1x1 first stage uses 4x this (512 in the paper).
@@ -53,12 +48,14 @@ class KeypointMapHead(nn.Module):
             maps into keypoints in input pixels.
     """
 
-    def __init__(self, in_channels=128, num_keypoints=21, num_stages=6,
-                 prior_channels=0, stage_channels=128, norm_cfg=None,
-                 loss=dict(type='HeatmapMSELoss'), loss_weight=1.0,
-                 decoder=dict(type='KeypointConfidenceMap',
-                              input_size=(368, 368), heatmap_size=(46, 46),
-                              sigma=1.0)):
+    def __init__(self, in_channels: int = 128, num_keypoints: int = 21,
+                 num_stages: int = 6, prior_channels: int = 0,
+                 stage_channels: int = 128, norm_cfg: Optional[dict] = None,
+                 loss: dict = dict(type='HeatmapMSELoss'),
+                 loss_weight: float = 1.0,
+                 decoder: dict = dict(type='KeypointConfidenceMap',
+                                      input_size=(368, 368),
+                                      heatmap_size=(46, 46), sigma=1.0)):
         super().__init__()
         if num_stages < 1:
             raise ValueError(f'num_stages must be >= 1, got {num_stages}')
@@ -71,7 +68,8 @@ class KeypointMapHead(nn.Module):
             first = stage_1x1(in_channels, num_keypoints,
                               mid=4 * stage_channels, norm_cfg=norm_cfg)
         else:
-            first = stage_7x7(context, num_keypoints, mid=stage_channels, norm_cfg=norm_cfg)
+            first = stage_7x7(context, num_keypoints, mid=stage_channels,
+                              norm_cfg=norm_cfg)
         self.stages = nn.ModuleList(
             [first] + [stage_7x7(context + num_keypoints, num_keypoints,
                                  mid=stage_channels, norm_cfg=norm_cfg)
@@ -79,27 +77,26 @@ class KeypointMapHead(nn.Module):
         self.loss_module = MODELS.build(loss)
         self.decoder = CODECS.build(decoder)
 
-    def forward(self, feats, prior=None):
+    def forward(self, feats: torch.Tensor,
+                prior: Optional[torch.Tensor] = None) -> List[torch.Tensor]:
         """(B, in, h, w) features [+ prior] -> list of (B, K, h, w) maps."""
-        if (prior is None) != (self.prior_channels == 0):
-            raise ValueError(
-                f'KeypointMapHead built with prior_channels='
-                f'{self.prior_channels} got '
-                f"{'no prior' if prior is None else 'a prior'}")
-        context = [feats] if prior is None else [feats, prior[-1]]
+        self.check_prior(prior)
+        context = [feats] if prior is None else [feats, prior]
         outputs = [self.stages[0](torch.cat(context, dim=1))]
         for stage in self.stages[1:]:
             outputs.append(stage(torch.cat(context + [outputs[-1]], dim=1)))
         return outputs
 
-    def loss(self, outputs, batch):
+    def loss(self, outputs: List[torch.Tensor],
+             batch: dict) -> Dict[str, torch.Tensor]:
         """``{'loss_kcm': loss_weight * eq. 7}`` over all stages."""
-        heatmaps = _target(batch, 'heatmaps')
-        weights = _target(batch, 'keypoint_weights')
+        heatmaps = self.require_target(batch, 'heatmaps')
+        weights = self.require_target(batch, 'keypoint_weights')
         return {'loss_kcm': self.loss_weight *
                 self.loss_module(outputs, heatmaps, weights)}
 
-    def predict(self, outputs, batch=None):
+    def predict(self, outputs: List[torch.Tensor],
+                batch: Optional[dict] = None) -> dict:
         """Decode the last stage (batched).
 
         Returns:

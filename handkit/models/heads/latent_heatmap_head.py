@@ -18,31 +18,22 @@ shift the peaks by (f - 1) / 2 target pixels).
 
 Structure prior (NSRM Section 5's claim that the structure module is an
 add-on to other pose networks): when a head such as ``StructureMaskHead``
-runs before this one (``prior_channels > 0``), the last stage of its outputs
-``prior[-1]`` (B, C, h', w') is resized to the final maps, concatenated to
-them and a small residual block (3x3 conv, ReLU, 3x3 conv, its last conv
-zero-initialised so the untrained fusion leaves the maps unchanged) adds a
-correction: ``maps + fuse(cat(maps, prior[-1]))``. ResNet34UNet's final layer
-stays untouched, so the same backbone serves the head with and without the
-prior.
+runs before this one (``prior_channels > 0``), its prior maps (B, C, h', w')
+are resized to the final maps, concatenated to them and a small residual
+block (3x3 conv, ReLU, 3x3 conv, its last conv zero-initialised so the
+untrained fusion leaves the maps unchanged) adds a correction:
+``maps + fuse(cat(maps, prior))``. ResNet34UNet's final layer stays
+untouched, so the same backbone serves the head with and without the prior.
 """
+from typing import Dict, Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# Import the losses so that MODELS.build finds them (registration on import).
-import handkit.models.losses.coord_l1  # noqa: F401
-import handkit.models.losses.heatmap_mse  # noqa: F401
 from handkit.codecs.integral_coordinates import IntegralCoordinates
+from handkit.models.heads.base_head import BaseHead
 from handkit.registry import MODELS
-
-
-def _target(batch, name, why):
-    targets = batch.get('targets', {}) if isinstance(batch, dict) else {}
-    if name not in targets:
-        raise ValueError(f"LatentHeatmapHead.loss needs batch['targets']"
-                         f"['{name}'] ({why}); targets hold {sorted(targets)}")
-    return targets[name]
 
 
 def resample_heatmaps(heatmaps, size):
@@ -63,7 +54,7 @@ def resample_heatmaps(heatmaps, size):
 
 
 @MODELS.register_module()
-class LatentHeatmapHead(nn.Module):
+class LatentHeatmapHead(BaseHead):
     """Soft-argmax over the final maps with a learnable beta per joint.
 
     Args:
@@ -76,15 +67,17 @@ class LatentHeatmapHead(nn.Module):
         loss_weight: weight of ``loss_coord`` (a plain attribute).
         heatmap_loss: intermediate heatmap loss config, or None for none.
         heatmap_loss_weight: weight of ``loss_heatmap``.
-        prior_channels: channels of ``prior[-1]`` of a head in front of this
-            one (the estimator fills it in), 0 for none.
+        prior_channels: channels of the prior maps of a head in front of
+            this one (the estimator fills it in), 0 for none.
         fusion_channels: hidden width of the prior fusion block.
 
-    ``forward(feats, prior=None)``: ``feats`` is ResNet34UNet's dict (its
-    ``heatmaps`` and ``intermediate_heatmaps`` are used) or a plain
-    (B, K, h, w) tensor of final maps (no intermediate supervision then).
+    ``forward(feats, prior=None)``: ``feats`` is the (B, K, h, w) tensor of
+    final maps, or a dict with those as ``maps`` and optionally the list
+    ``intermediate`` of the Unet-Blocks' heatmaps to supervise (the
+    estimator's ``head_features`` picks both from ResNet34UNet's output).
     Returns ``{'coords': (B, K, 2) input px, 'probs': (B, K, h, w),
-    'heatmaps': final maps, 'intermediate_heatmaps': [...]}``.
+    'heatmaps': final maps, 'intermediate_heatmaps': [...]}``; the prior it
+    hands on is ``heatmaps``.
 
     ``loss`` -> ``{'loss_coord', 'loss_heatmap'}`` from ``targets``
     ``keypoint_coords`` (B, K, 2) input px, ``coord_weights`` (B, K) and
@@ -92,11 +85,13 @@ class LatentHeatmapHead(nn.Module):
     px, 'scores': (B, K)}`` numpy, the score being the peak of ``PM_i``.
     """
 
-    def __init__(self, num_keypoints=21, input_size=(128, 128), beta_init=1.0,
-                 loss=dict(type='CoordL1Loss'), loss_weight=1.0,
-                 heatmap_loss=dict(type='HeatmapMSELoss'),
-                 heatmap_loss_weight=1.0, prior_channels=0,
-                 fusion_channels=32):
+    def __init__(self, num_keypoints: int = 21, input_size=(128, 128),
+                 beta_init: float = 1.0,
+                 loss: dict = dict(type='CoordL1Loss'),
+                 loss_weight: float = 1.0,
+                 heatmap_loss: Optional[dict] = dict(type='HeatmapMSELoss'),
+                 heatmap_loss_weight: float = 1.0, prior_channels: int = 0,
+                 fusion_channels: int = 32):
         super().__init__()
         self.num_keypoints = num_keypoints
         self.out_channels = num_keypoints
@@ -119,30 +114,25 @@ class LatentHeatmapHead(nn.Module):
             nn.init.zeros_(self.prior_fusion[-1].bias)
 
     def _fuse_prior(self, maps, prior):
-        """``maps + fuse(cat(maps, prior[-1] resized to the maps))``."""
-        if (prior is None) != (self.prior_fusion is None):
-            raise ValueError(
-                f'LatentHeatmapHead built with prior_channels='
-                f'{self.prior_channels} got '
-                f"{'no prior' if prior is None else 'a prior'}")
+        """``maps + fuse(cat(maps, prior resized to the maps))``."""
+        self.check_prior(prior)
         if prior is None:
             return maps
-        last = prior[-1]  # (B, C, h', w'): e.g. structure-mask logits
-        if last.shape[1] != self.prior_channels:
-            raise ValueError(f'LatentHeatmapHead: prior[-1] has '
-                             f'{last.shape[1]} channels, prior_channels is '
-                             f'{self.prior_channels}')
-        last = F.interpolate(last, size=maps.shape[-2:], mode='bilinear',
-                             align_corners=False)
-        return maps + self.prior_fusion(torch.cat([maps, last], dim=1))
+        # (B, C, h', w'): e.g. structure-mask logits
+        prior = F.interpolate(prior, size=maps.shape[-2:], mode='bilinear',
+                              align_corners=False)
+        return maps + self.prior_fusion(torch.cat([maps, prior], dim=1))
 
-    def forward(self, feats, prior=None):
+    def forward(self, feats, prior: Optional[torch.Tensor] = None) -> dict:
         if isinstance(feats, dict):
-            if 'heatmaps' not in feats:
-                raise ValueError(f"LatentHeatmapHead: backbone output has no "
-                                 f"'heatmaps'; it holds {sorted(feats)}")
-            maps = feats['heatmaps']
-            intermediate = list(feats.get('intermediate_heatmaps', []))
+            if 'maps' not in feats:
+                raise ValueError(
+                    f"LatentHeatmapHead: feats must be the final maps or a "
+                    f"dict with 'maps' (and 'intermediate'), got a dict of "
+                    f"{sorted(feats)}; select them with the estimator's "
+                    f'head_features')
+            maps = feats['maps']
+            intermediate = list(feats.get('intermediate', []))
         else:
             maps, intermediate = feats, []
         if maps.ndim != 4 or maps.shape[1] != self.num_keypoints:
@@ -160,21 +150,27 @@ class LatentHeatmapHead(nn.Module):
             'intermediate_heatmaps': intermediate,
         }
 
-    def loss(self, outputs, batch):
-        coords = _target(batch, 'keypoint_coords', 'coordinate loss')
-        weights = _target(batch, 'coord_weights', 'coordinate loss')
+    def prior_maps(self, outputs: dict) -> torch.Tensor:
+        return outputs['heatmaps']
+
+    def loss(self, outputs: dict, batch: dict) -> Dict[str, torch.Tensor]:
+        coords = self.require_target(batch, 'keypoint_coords',
+                                     'coordinate loss')
+        weights = self.require_target(batch, 'coord_weights',
+                                      'coordinate loss')
         losses = {'loss_coord': self.loss_weight * self.loss_module(
             outputs['coords'], coords.to(outputs['coords']), weights)}
         intermediate = outputs['intermediate_heatmaps']
         if self.heatmap_loss_module is not None and intermediate:
-            heatmaps = _target(batch, 'heatmaps', 'intermediate heatmap loss')
+            heatmaps = self.require_target(batch, 'heatmaps',
+                                           'intermediate heatmap loss')
             losses['loss_heatmap'] = self.heatmap_loss_weight * sum(
                 self.heatmap_loss_module(
                     [maps], resample_heatmaps(heatmaps, maps.shape[-2:]),
                     weights) for maps in intermediate)
         return losses
 
-    def predict(self, outputs, batch=None):
+    def predict(self, outputs: dict, batch: Optional[dict] = None) -> dict:
         scores = outputs['probs'].detach().flatten(2).amax(dim=-1)
         return {
             'keypoints': outputs['coords'].detach().float().cpu().numpy(),

@@ -12,18 +12,19 @@ The per-patch FC layers are one weight tensor (P, D_in, D_out) applied with
 Patches are numbered row-major over the grid: p = row * grid_w + col.
 """
 import math
+from typing import Dict, Optional
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-import handkit.models.losses.max_out_smooth_l1  # noqa: F401  (registration)
 from handkit.codecs.depth_cube import DepthCube
+from handkit.models.heads.base_head import BaseHead
 from handkit.registry import MODELS
 
 
 @MODELS.register_module()
-class LocalRegressionHead(nn.Module):
+class LocalRegressionHead(BaseHead):
     """Per-patch FC layers, concatenation, two FC layers -> (B, J, 3) cube.
 
     Args:
@@ -41,12 +42,15 @@ class LocalRegressionHead(nn.Module):
     (B, P, patch_dim), 'joints_cube': (B, J, 3)}``. ``predict`` ->
     ``{'joints_cube': (B, J, 3), 'keypoints_3d': (B, J, 3) mm camera frame}``
     (numpy), the latter through ``DepthCube.cube_to_camera`` with each meta's
-    ``cube_center`` (3,) mm and ``cube_size`` mm.
+    ``cube_center`` (3,) mm and ``cube_size`` mm. It opens its cascade and
+    hands no prior on.
     """
 
-    def __init__(self, in_channels=128, num_joints=14, feature_size=(32, 32),
-                 patch_grid=(4, 4), patch_dim=64, hidden=1024,
-                 loss=dict(type='MaxOutSmoothL1Loss'), loss_weight=1.0):
+    def __init__(self, in_channels: int = 128, num_joints: int = 14,
+                 feature_size=(32, 32), patch_grid=(4, 4),
+                 patch_dim: int = 64, hidden: int = 1024,
+                 loss: dict = dict(type='MaxOutSmoothL1Loss'),
+                 loss_weight: float = 1.0):
         super().__init__()
         (height, width), (rows, cols) = feature_size, patch_grid
         if height % rows or width % cols:
@@ -55,7 +59,6 @@ class LocalRegressionHead(nn.Module):
                              f'patch_grid {tuple(patch_grid)}')
         self.in_channels = in_channels
         self.num_joints = num_joints
-        self.out_channels = 3 * num_joints
         self.feature_size = (height, width)
         self.patch_grid = (rows, cols)
         num_patches = rows * cols
@@ -73,7 +76,9 @@ class LocalRegressionHead(nn.Module):
         self.loss_module = MODELS.build(loss)
         self.loss_weight = float(loss_weight)
 
-    def forward(self, feats, prior=None):
+    def forward(self, feats: torch.Tensor,
+                prior: Optional[torch.Tensor] = None) -> dict:
+        self.check_prior(prior)
         if feats.ndim != 4 or feats.shape[1] != self.in_channels or tuple(
                 feats.shape[-2:]) != self.feature_size:
             raise ValueError(
@@ -98,17 +103,13 @@ class LocalRegressionHead(nn.Module):
         ``global_fc`` are counted on their own)."""
         return len(inputs[0]) * self.patch_weight.numel()
 
-    def loss(self, outputs, batch):
-        targets = batch.get('targets', {}) if isinstance(batch, dict) else {}
-        if 'joints_cube' not in targets:
-            raise ValueError(f"LocalRegressionHead.loss needs batch['targets']"
-                             f"['joints_cube'] (B, J, 3); targets hold "
-                             f'{sorted(targets)}')
+    def loss(self, outputs: dict, batch: dict) -> Dict[str, torch.Tensor]:
+        target = self.require_target(batch, 'joints_cube', '(B, J, 3)')
         pred = outputs['joints_cube']
         return {'loss_joints': self.loss_weight * self.loss_module(
-            pred, targets['joints_cube'].to(pred))}
+            pred, target.to(pred))}
 
-    def predict(self, outputs, batch=None):
+    def predict(self, outputs: dict, batch: Optional[dict] = None) -> dict:
         joints_cube = outputs['joints_cube'].detach().float().cpu().numpy()
         metas = (batch or {}).get('metas') or []
         if len(metas) != len(joints_cube):

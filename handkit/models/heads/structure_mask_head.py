@@ -5,39 +5,35 @@ G1 (whole hand), G6 (five fingers and the palm) or G1&6 limb-mask
 compositions (eq. 4) of LDM / LPM masks, supervised by the cross-entropy of
 eq. 5 and weighted by the lambdas of eq. 8.
 """
+from typing import Dict, List, Optional
+
 import torch
 from torch import nn
 
+from handkit.models.heads.base_head import BaseHead
 from handkit.models.heads.cpm_stages import stage_1x1, stage_7x7
 from handkit.registry import MODELS
 from handkit.skeleton import LIMB_GROUPS
 
 
-def _target(batch, name):
-    targets = batch.get('targets', {}) if isinstance(batch, dict) else {}
-    if name not in targets:
-        raise ValueError(f"StructureMaskHead.loss needs batch['targets']"
-                         f"['{name}']; targets hold {sorted(targets)}")
-    return targets[name]
-
-
 @MODELS.register_module()
-class StructureMaskHead(nn.Module):
+class StructureMaskHead(BaseHead):
     """Cascade of CPM stages predicting C limb-group mask logits.
 
     C = 1 for 'G1', 6 for 'G6', 7 for 'G1G6' (channel order of
     ``handkit.skeleton.LIMB_GROUPS``: G1 first, then thumb .. little, palm).
     Stage 1 is a 1x1 stage on ``feats`` when this head opens the cascade
     (``prior_channels == 0``, NSRM Figure 5), else a 7x7 stage on
-    ``cat(feats, prior[-1])``; stage t > 1 is a 7x7 stage on
+    ``cat(feats, prior)``; stage t > 1 is a 7x7 stage on
     ``cat(feats, output t-1)``. Outputs are raw logits; ``predict`` applies
-    the sigmoid.
+    the sigmoid. The prior it hands on is its last stage's logits
+    (B, C, h, w).
 
     Args:
         in_channels: channels of ``feats`` (128 for VGG19CPM).
         groups: 'G1', 'G6' or 'G1G6'.
         num_stages: stages of this head (3 in NSRM).
-        prior_channels: channels of ``prior[-1]``; 0 when first of the cascade.
+        prior_channels: channels of the prior; 0 when first of the cascade.
         stage_channels: hidden width of the 7x7 stages (128 in the paper);
             the 1x1 first stage uses 4x this (512 in the paper).
         norm_cfg: normalisation after each hidden convolution of the
@@ -49,10 +45,11 @@ class StructureMaskHead(nn.Module):
         loss_weight_g6: lambda_2 of eq. 8, on the six G6 channels of 'G1G6'.
     """
 
-    def __init__(self, in_channels=128, groups='G1', num_stages=3,
-                 prior_channels=0, stage_channels=128, norm_cfg=None,
-                 loss=dict(type='MaskCrossEntropyLoss'), loss_weight=1.0,
-                 loss_weight_g6=0.0):
+    def __init__(self, in_channels: int = 128, groups: str = 'G1',
+                 num_stages: int = 3, prior_channels: int = 0,
+                 stage_channels: int = 128, norm_cfg: Optional[dict] = None,
+                 loss: dict = dict(type='MaskCrossEntropyLoss'),
+                 loss_weight: float = 1.0, loss_weight_g6: float = 0.0):
         super().__init__()
         if groups not in LIMB_GROUPS:
             raise ValueError(f'unknown limb groups {groups!r}; expected one '
@@ -67,7 +64,8 @@ class StructureMaskHead(nn.Module):
         self.loss_weight_g6 = float(loss_weight_g6)
         channels = self.out_channels
         if prior_channels == 0:
-            first = stage_1x1(in_channels, channels, mid=4 * stage_channels, norm_cfg=norm_cfg)
+            first = stage_1x1(in_channels, channels, mid=4 * stage_channels,
+                              norm_cfg=norm_cfg)
         else:
             first = stage_7x7(in_channels + prior_channels, channels,
                               mid=stage_channels, norm_cfg=norm_cfg)
@@ -77,27 +75,25 @@ class StructureMaskHead(nn.Module):
                        for _ in range(num_stages - 1)])
         self.loss_module = MODELS.build(loss)
 
-    def forward(self, feats, prior=None):
+    def forward(self, feats: torch.Tensor,
+                prior: Optional[torch.Tensor] = None) -> List[torch.Tensor]:
         """(B, in, h, w) features [+ prior] -> list of (B, C, h, w) logits."""
-        if (prior is None) != (self.prior_channels == 0):
-            raise ValueError(
-                f'StructureMaskHead built with prior_channels='
-                f'{self.prior_channels} got '
-                f"{'no prior' if prior is None else 'a prior'}")
-        first_input = feats if prior is None else torch.cat(
-            [feats, prior[-1]], dim=1)
+        self.check_prior(prior)
+        first_input = feats if prior is None else torch.cat([feats, prior],
+                                                            dim=1)
         outputs = [self.stages[0](first_input)]
         for stage in self.stages[1:]:
             outputs.append(stage(torch.cat([feats, outputs[-1]], dim=1)))
         return outputs
 
-    def loss(self, outputs, batch):
+    def loss(self, outputs: List[torch.Tensor],
+             batch: dict) -> Dict[str, torch.Tensor]:
         """Weighted eq. 5 per composition (eq. 8).
 
         Returns ``loss_structure_g1`` for 'G1', ``loss_structure_g6`` for
         'G6', both for 'G1G6'.
         """
-        masks = _target(batch, 'limb_masks')
+        masks = self.require_target(batch, 'limb_masks')
         if masks.shape[1] != self.out_channels:
             raise ValueError(
                 f"batch['targets']['limb_masks'] has {masks.shape[1]} "
@@ -114,6 +110,7 @@ class StructureMaskHead(nn.Module):
                                  masks[:, 1:])
         return losses
 
-    def predict(self, outputs, batch=None):
+    def predict(self, outputs: List[torch.Tensor],
+                batch: Optional[dict] = None) -> dict:
         """``{'structure_maps': sigmoid(last stage)}``, (B, C, h, w) tensor."""
         return {'structure_maps': torch.sigmoid(outputs[-1].detach())}

@@ -1,0 +1,99 @@
+"""BaseHead: the contract of every head of ``CascadeEstimator``'s cascade.
+
+A head turns features (and the previous head's prior) into outputs, owns
+its loss, and decodes its outputs into predictions. The estimator runs the
+heads in order and hands head *i* the prior of head *i - 1*: one tensor
+(B, C, h, w), ``prior_maps(outputs)`` of the head before, whatever form the
+outputs take. That single rule expresses NSRM (structure masks -> KCM), CPM
+(KCM alone), ResUnet (latent heatmaps -> bone tree) and a structure module in
+front of any head (docs/architecture.md).
+
+A new head subclasses this, sets ``out_channels`` (the channels of the prior
+it hands on, 0 when it hands on none) and ``prior_channels`` (the channels it
+expects, 0 when it opens the cascade; the estimator fills it in from the head
+before), and implements the three abstract methods::
+
+    @MODELS.register_module()
+    class MyHead(BaseHead):
+        def forward(self, feats, prior=None): ...        # -> outputs
+        def loss(self, outputs, batch): ...               # -> {'loss_x': t}
+        def predict(self, outputs, batch=None): ...       # -> {'keypoints': a}
+
+``loss_weight`` and any other weight are plain float attributes, so that
+schedules (``LossWeightDecayHook``) can change them.
+"""
+from abc import ABCMeta, abstractmethod
+from typing import Any, Dict, Optional
+
+import torch
+from torch import nn
+
+
+class BaseHead(nn.Module, metaclass=ABCMeta):
+    """Base class of the heads of a cascade.
+
+    Attributes:
+        out_channels: channels of :meth:`prior_maps`, the prior handed to
+            the next head; 0 when the head hands on none.
+        prior_channels: channels of the prior this head expects; 0 when it
+            opens the cascade (then ``forward`` gets ``prior=None``).
+    """
+
+    out_channels: int = 0
+    prior_channels: int = 0
+
+    @abstractmethod
+    def forward(self, feats: Any, prior: Optional[torch.Tensor] = None
+                ) -> Any:
+        """Features (+ the previous head's prior maps) -> this head's
+        outputs (a tensor, a list of stage outputs or a dict)."""
+
+    @abstractmethod
+    def loss(self, outputs: Any, batch: dict) -> Dict[str, torch.Tensor]:
+        """Named, weighted losses of ``outputs`` against
+        ``batch['targets']``; each name unique in the cascade."""
+
+    @abstractmethod
+    def predict(self, outputs: Any, batch: Optional[dict] = None
+                ) -> Dict[str, Any]:
+        """Decoded predictions of the batch: ``keypoints`` (B, K, 2) input
+        pixels and ``scores`` (B, K) for a 2D head; other keys become
+        ``pred_<key>``; keys ending in ``maps`` are maps (kept only when
+        asked for)."""
+
+    def prior_maps(self, outputs: Any) -> torch.Tensor:
+        """The (B, out_channels, h, w) prior handed to the next head.
+
+        The default is the last element of a list of stage outputs (the CPM
+        heads); a head whose outputs differ overrides it.
+        """
+        if self.out_channels == 0:
+            raise ValueError(f'{type(self).__name__} hands no prior to a '
+                             'next head (out_channels is 0); put it last in '
+                             'the cascade')
+        return outputs[-1]
+
+    def check_prior(self, prior: Optional[torch.Tensor]) -> None:
+        """Raise unless a prior is given exactly when ``prior_channels > 0``
+        and has that many channels."""
+        name = type(self).__name__
+        if (prior is None) != (self.prior_channels == 0):
+            raise ValueError(
+                f'{name} built with prior_channels={self.prior_channels} got '
+                f"{'no prior' if prior is None else 'a prior'}")
+        if prior is not None and (prior.ndim != 4
+                                  or prior.shape[1] != self.prior_channels):
+            raise ValueError(
+                f'{name}: the prior must be (B, {self.prior_channels}, h, w) '
+                f'maps, got {tuple(prior.shape)}')
+
+    def require_target(self, batch: dict, name: str,
+                       why: str = '') -> torch.Tensor:
+        """``batch['targets'][name]``, or a ValueError naming what holds."""
+        targets = batch.get('targets', {}) if isinstance(batch, dict) else {}
+        if name not in targets:
+            purpose = f' ({why})' if why else ''
+            raise ValueError(
+                f"{type(self).__name__}.loss needs batch['targets']"
+                f"['{name}']{purpose}; targets hold {sorted(targets)}")
+        return targets[name]
