@@ -74,6 +74,9 @@ OPTIM_WRAPPERS = _child(mmengine_registry.OPTIM_WRAPPERS, 'optim_wrapper',
                         'handkit.engine')
 VISUALIZERS = _child(MMENGINE_VISUALIZERS, 'visualizer',
                      'handkit.visualization')
+# Functions a config names: the loaders' collate_fn (hand_collate).
+FUNCTIONS = _child(mmengine_registry.FUNCTIONS, 'function',
+                   'handkit.datasets.collate')
 # mmengine has no root for codecs: a root registry of handkit's own.
 CODECS = HandkitRegistry('codec', scope='handkit', locations=['handkit.codecs'])
 
@@ -83,7 +86,6 @@ CODECS = HandkitRegistry('codec', scope='handkit', locations=['handkit.codecs'])
 for _root in ('RUNNER_CONSTRUCTORS', 'LOOPS', 'OPTIMIZERS',
               'OPTIM_WRAPPER_CONSTRUCTORS',
               'PARAM_SCHEDULERS', 'DATA_SAMPLERS', 'EVALUATOR',
-              'VISBACKENDS', 'LOG_PROCESSORS', 'WEIGHT_INITIALIZERS',
-              'FUNCTIONS'):
+              'VISBACKENDS', 'LOG_PROCESSORS', 'WEIGHT_INITIALIZERS'):
     _parent = getattr(mmengine_registry, _root)
     HandkitRegistry(_parent.name, parent=_parent, scope='handkit')

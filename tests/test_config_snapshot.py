@@ -78,6 +78,14 @@ def test_config_resolves_as_recorded(path, recorded):
     assert now['loaders'] == before['loaders']
 
 
+@pytest.mark.parametrize('path', CONFIGS, ids=_key)
+def test_every_loader_collates_with_hand_collate(path):
+    cfg = Config.fromfile(str(path))
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[name].get('collate_fn') == dict(
+            type='handkit.hand_collate'), name
+
+
 if __name__ == '__main__':
     sys.path.insert(0, str(ROOT))
     SNAPSHOT.write_text(json.dumps(

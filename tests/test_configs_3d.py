@@ -11,6 +11,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from handkit.datasets.base import pipeline_steps
+from handkit.datasets.collate import hand_collate
 from handkit.evaluation.complexity import input_shape_from_config
 from handkit.registry import DATASETS, METRICS, MODELS, TRANSFORMS
 
@@ -78,9 +79,7 @@ def test_synthetic_config_trains_one_step_on_its_samples(name):
     dataset = DATASETS.build(loader.dataset)
     samples = [dataset[index] for index in range(2)]
     model = MODELS.build(cfg.model)
-    batch = model.data_preprocessor(
-        {'inputs': [s['inputs'] for s in samples],
-         'data_samples': [s['data_samples'] for s in samples]}, True)
+    batch = model.data_preprocessor(hand_collate(samples), True)
     assert tuple(batch['inputs'].shape[1:]) == input_shape_from_config(cfg)
     losses = model(batch['inputs'], batch['data_samples'], mode='loss')
     assert all(torch.isfinite(value) for value in losses.values())
@@ -123,9 +122,7 @@ def test_nyu_config_runs_from_files_to_the_nyu_metric(tmp_path):
         (600 - meta['cube_center'][2]) / 150, abs=1e-5)
     model = MODELS.build(cfg.model).eval()
     with torch.no_grad():
-        batch = model.data_preprocessor(
-            {'inputs': [s['inputs'] for s in samples],
-             'data_samples': [s['data_samples'] for s in samples]}, False)
+        batch = model.data_preprocessor(hand_collate(samples), False)
         predictions = model(batch['inputs'], batch['data_samples'],
                             mode='predict')
     # the model regresses all 36 joints; the metric scores the protocol's 14

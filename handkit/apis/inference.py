@@ -9,18 +9,16 @@ The image goes through the test-time steps of docs/architecture.md section 2
 preprocessor and the estimator's 'predict' mode, exactly as ``tools/test.py``
 runs a sample, so keypoints come back in the pixels of the given image.
 """
-import contextlib
 import copy
 import os.path as osp
-from collections.abc import Mapping
 
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
 from handkit.datasets.base import pipeline_steps
+from handkit.datasets.collate import hand_collate
 from handkit.datasets.transforms import (HandCrop, LoadImage, PackHandInputs,
                                          TopdownAffine)
 from handkit.engine.checkpoint import load_weights_into
@@ -130,22 +128,6 @@ def _load(image):
     return LoadImage().transform(dict(img_path=str(image)))
 
 
-@contextlib.contextmanager
-def _maps_in_predictions(model):
-    """Let the estimator return its maps (``test_cfg['output_maps']``)."""
-    test_cfg = model.test_cfg
-    missing = object()
-    before = test_cfg.get('output_maps', missing)
-    test_cfg['output_maps'] = True
-    try:
-        yield
-    finally:
-        if before is missing:
-            del test_cfg['output_maps']
-        else:
-            test_cfg['output_maps'] = before
-
-
 def inference(model, image, bbox=None):
     """Estimate the 21 keypoints of one hand.
 
@@ -179,15 +161,14 @@ def inference(model, image, bbox=None):
              TopdownAffine(input_size=input_size), PackHandInputs())
     for step in steps:
         results = step.transform(results)
-    with torch.no_grad(), _maps_in_predictions(model):
-        data = model.data_preprocessor(pseudo_collate([results]), False)
-        prediction = model(**data, mode='predict')[0]
-    meta = results['data_samples']['meta']
+    with torch.no_grad():
+        data = model.data_preprocessor(hand_collate([results]), False)
+        prediction = model(**data, mode='predict', output_maps=True)[0]
     output = dict(
         keypoints=np.asarray(prediction['pred_keypoints'], np.float32),
         scores=np.asarray(prediction['pred_scores'], np.float32),
-        warp_mat=np.asarray(meta['warp_mat'], np.float32),
-        input_size=tuple(meta['input_size']))
+        warp_mat=np.asarray(prediction['warp_mat'], np.float32),
+        input_size=tuple(prediction['input_size']))
     for key in MAP_KEYS:
         if key in prediction:
             output[key] = np.asarray(prediction[key], np.float32)

@@ -22,10 +22,11 @@ from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
+import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 
 from handkit.apis import init_model
+from handkit.datasets.collate import hand_collate
 from handkit.evaluation.functional import pck_metrics
 from handkit.evaluation.mean_pose import mean_pose_predictions
 from handkit.evaluation.metrics import format_pck_table
@@ -102,17 +103,16 @@ def draw_predictions(config: Path, checkpoint: str, count: int,
                      out_file: Path) -> Path:
     """Test crops with skeletons, and the predicted structure maps."""
     model = init_model(str(config), checkpoint)
-    model.test_cfg['output_maps'] = True
     dataset = DATASETS.build(model.cfg.test_dataloader.dataset)
     panels = []
     for index in range(min(count, len(dataset))):
         packed = dataset[index]
-        data = model.data_preprocessor(pseudo_collate([packed]), False)
-        prediction = model(**data, mode='predict')[0]
-        meta = packed['data_samples']['meta']
+        data = model.data_preprocessor(hand_collate([packed]), False)
+        with torch.no_grad():
+            prediction = model(**data, mode='predict', output_maps=True)[0]
         # Synthetic images exist only in memory: draw on the network input.
         crop = np.ascontiguousarray(packed['inputs'].permute(1, 2, 0).numpy())
-        frame = to_input_frame(dict(prediction, warp_mat=meta['warp_mat']))
+        frame = to_input_frame(prediction)
         panel = draw_prediction(crop, frame, draw_maps=False)
         maps = prediction.get('structure_maps')
         if maps is not None:

@@ -56,8 +56,8 @@ class HandVisualizer(Visualizer):
                 prediction.
             draw_maps: add the structure-map (or heatmap) overlay panel.
             step: global step for the backends.
-            out_file: write the picture there (BGR, any OpenCV format)
-                instead of sending it to the backends.
+            out_file: also write the picture there (BGR, any OpenCV
+                format); it goes to the backends in any case.
 
         Returns:
             The composed BGR uint8 image.
@@ -72,7 +72,6 @@ class HandVisualizer(Visualizer):
             os.makedirs(folder, exist_ok=True)
             if not cv2.imwrite(str(out_file), drawn):
                 raise ValueError(f'cannot write image file {out_file}')
-        else:
-            # mmengine's backends take RGB images.
-            self.add_image(name, cv2.cvtColor(drawn, cv2.COLOR_BGR2RGB), step)
+        # mmengine's backends take RGB images (none configured: nothing).
+        self.add_image(name, cv2.cvtColor(drawn, cv2.COLOR_BGR2RGB), step)
         return drawn

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine.dataset import pseudo_collate
 
 from handkit.apis import inference, init_model
+from handkit.datasets.collate import hand_collate
 from handkit.datasets.transforms import get_warp_matrix
 from handkit.engine.checkpoint import (CheckpointMismatchError,
                                        UnsafeCheckpointError)
@@ -64,7 +64,7 @@ def test_inference_matches_the_test_pipeline(model):
     test step gives the same keypoints (tools/test.py's path)."""
     dataset = DATASETS.build(model.cfg.test_dataloader.dataset)
     sample = dataset[0]
-    expected = model.test_step(pseudo_collate([sample]))[0]
+    expected = model.test_step(hand_collate([sample]))[0]
     result = inference(model, sample['data_samples']['meta']['img_path'])
     np.testing.assert_allclose(result['keypoints'],
                                expected['pred_keypoints'], atol=1e-4)

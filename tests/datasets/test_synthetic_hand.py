@@ -204,3 +204,42 @@ def test_radii_thin_toward_the_tip():
     hands = _hands(10)
     np.testing.assert_array_equal(hands['bone_radii'],
                                   hands['joint_radii'][:, LIMBS])
+
+
+def test_left_ratio_mirrors_the_same_hands():
+    right, left = _hands(left_ratio=0.0), _hands(left_ratio=1.0)
+    assert not right['is_left'].any() and left['is_left'].all()
+    # the same draws: the same pose and shape, only the side differs
+    np.testing.assert_array_equal(right['pose']['flexion'],
+                                  left['pose']['flexion'])
+    mixed = _hands(num=2000)
+    assert 0.45 < mixed['is_left'].mean() < 0.55  # default 0.5
+
+
+def test_pose_mix_draws_only_the_given_styles():
+    from handkit.datasets.synthetic.hand_model import POSE_MIX
+    hands = _hands(pose_mix=dict(open=1))
+    assert (hands['pose']['style'] == list(POSE_MIX).index('open')).all()
+    # open hands: finger MCP flexion within (-20, 25) degrees
+    mcp = hands['pose']['flexion'][:, 1:, 0] / DEG
+    assert mcp.min() >= -20 and mcp.max() <= 25
+    fists = _hands(pose_mix=dict(fist=1))
+    assert (fists['pose']['flexion'][:, 1:, 0] / DEG).min() >= 65
+    with pytest.raises(ValueError, match="pose_mix must give non-negative "
+                       "weights to the styles"):
+        _hands(pose_mix=dict(wave=1))
+
+
+def test_max_view_angle_keeps_the_palm_or_the_back_facing_the_camera():
+    hands = _hands(max_view_angle=20)
+    # hand z (the palmar normal) within 20 degrees of the viewing axis,
+    # toward the camera (palm) or away from it (back), about even odds
+    normal_z = hands['hand_axes'][:, 2, 2]
+    assert (np.abs(normal_z) >= np.cos(20 * DEG) - 1e-9).all()
+    assert 0.35 < (normal_z < 0).mean() < 0.65
+    every_view = _hands()
+    assert (np.abs(every_view['hand_axes'][:, 2, 2])
+            < np.cos(60 * DEG)).any()
+    with pytest.raises(ValueError, match=r'max_view_angle must be None or in '
+                       r'\[0, 90\] degrees, got 120'):
+        _hands(max_view_angle=120)

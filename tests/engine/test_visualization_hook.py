@@ -8,12 +8,12 @@ from types import SimpleNamespace
 import cv2
 import pytest
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
-from mmengine.visualization import Visualizer
 
+from handkit.datasets.collate import hand_collate
 from handkit.engine.hooks.visualization_hook import HandVisualizationHook
 from handkit.registry import DATASETS, HOOKS, MODELS
+from handkit.visualization.visualizer import HandVisualizer
 from tiny_setup import write_nsrm_layout, write_tiny_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,20 +36,19 @@ def tiny(tmp_path_factory):
 
 
 def fake_runner(work_dir, model, epoch):
-    visualizer = Visualizer(name=f'hook_test_{work_dir.name}_{epoch}',
-                            vis_backends=[dict(type='LocalVisBackend')],
-                            save_dir=str(work_dir))
+    visualizer = HandVisualizer(name=f'hook_test_{work_dir.name}_{epoch}',
+                                vis_backends=[dict(type='LocalVisBackend')],
+                                save_dir=str(work_dir))
     return SimpleNamespace(model=model, work_dir=str(work_dir), epoch=epoch,
                            visualizer=visualizer)
 
 
 def validate(hook, runner, samples):
     """What mmengine's ValLoop does for one batch, hooks included."""
-    batch = pseudo_collate(samples)
-    hook.before_val(runner)
+    batch = hand_collate(samples)
+    hook.before_run(runner)
     outputs = runner.model.val_step(batch)
     hook.after_val_iter(runner, 0, batch, outputs)
-    hook.after_val(runner)
     return outputs
 
 
@@ -58,8 +57,9 @@ def test_hook_draws_original_images_with_their_maps(tiny, tmp_path):
     runner = fake_runner(tmp_path, model, epoch=2)
     hook = HOOKS.build(dict(type='HandVisualizationHook', num_samples=4))
     outputs = validate(hook, runner, samples)
-    assert outputs[0]['structure_maps'].shape == (7, 4, 4)
-    assert 'output_maps' not in model.test_cfg  # restored
+    # the validation's own predictions carry no maps; the model is untouched
+    assert 'structure_maps' not in outputs[0]
+    assert 'output_maps' not in model.test_cfg
     files = sorted(p.name for p in (tmp_path / 'vis').iterdir())
     assert files == ['epoch_2_0.png', 'epoch_2_1.png']  # a batch of 2
     drawn = cv2.imread(str(tmp_path / 'vis' / 'epoch_2_0.png'))
@@ -94,13 +94,21 @@ def test_hook_skips_epochs_off_the_interval(tiny, tmp_path):
     _, model, samples = tiny
     hook = HandVisualizationHook(interval=2)
     runner = fake_runner(tmp_path, model, epoch=3)
-    batch = pseudo_collate(samples)
-    hook.before_val(runner)
-    assert 'output_maps' not in model.test_cfg
+    batch = hand_collate(samples)
     hook.after_val_iter(runner, 0, batch, runner.model.val_step(batch))
     assert not (tmp_path / 'vis').exists()
     with pytest.raises(ValueError, match='interval must be an integer >= 1'):
         HandVisualizationHook(interval=0)
+
+
+def test_hook_needs_the_hand_visualizer(tiny, tmp_path):
+    from mmengine.visualization import Visualizer
+    _, model, _ = tiny
+    runner = SimpleNamespace(model=model, work_dir=str(tmp_path), epoch=1,
+                             visualizer=Visualizer(name='plain_for_hook'))
+    with pytest.raises(ValueError, match="set visualizer=dict\\(type="
+                       "'HandVisualizer'"):
+        HandVisualizationHook().before_run(runner)
 
 
 def test_hook_in_a_real_training_run(tiny, tmp_path):

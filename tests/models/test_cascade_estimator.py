@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 import torch
-from mmengine.dataset import pseudo_collate
 
+from handkit.datasets.collate import hand_collate
 from handkit.models.data_preprocessors.hand_data_preprocessor import \
     HandDataPreprocessor
 from handkit.models.estimators.cascade import CascadeEstimator
@@ -165,9 +165,11 @@ def test_predict_maps_keypoints_back_through_warp_mat():
     np.testing.assert_allclose(first['pred_scores'], scores[0])
     assert second['img_path'] == 'img_1.jpg' and second['img_id'] == 1
     np.testing.assert_array_equal(second['gt_keypoints'], np.ones((21, 2)))
+    # the warp is carried along, to draw the maps on the original image
+    np.testing.assert_array_equal(first['warp_mat'], [[2, 0, 10], [0, 2, -4]])
     assert set(first) == {'pred_keypoints', 'pred_scores', 'gt_keypoints',
                           'gt_keypoints_visible', 'bbox', 'img_path',
-                          'img_id'}
+                          'img_id', 'warp_mat'}
 
 
 def test_predict_output_maps_and_raw_inference():
@@ -183,6 +185,12 @@ def test_predict_output_maps_and_raw_inference():
     assert isinstance(results[1]['heatmaps'], np.ndarray)
     assert 0.0 < results[0]['structure_maps'].min() <= \
         results[0]['structure_maps'].max() < 1.0
+    # the argument overrides test_cfg, for one call only
+    with torch.no_grad():
+        plain = model(torch.randn(2, 3, 64, 64), None, mode='predict',
+                      output_maps=False)
+    assert set(plain[0]) == {'pred_keypoints', 'pred_scores'}
+    assert model.test_cfg == {'output_maps': True}
 
 
 def test_predict_errors():
@@ -200,14 +208,53 @@ def packed_samples():
     image = torch.empty(3, 64, 64, dtype=torch.uint8)
     image[0], image[1], image[2] = 10, 20, 30   # B, G, R
     batch = fake_batch()
-    samples = [{'targets': {name: value[i] for name, value in
-                            batch['targets'].items()},
-                'meta': batch['metas'][i]} for i in range(2)]
-    return {'inputs': [image, image.clone()], 'data_samples': samples}
+    return [{'inputs': image.clone(), 'data_samples': {
+        'targets': {name: value[i] for name, value in
+                    batch['targets'].items()},
+        'meta': batch['metas'][i]}} for i in range(2)]
 
 
-def test_data_preprocessor_normalises_rgb_and_stacks_targets():
-    data = packed_samples()
+def test_hand_collate_stacks_inputs_and_targets_and_lists_metas():
+    samples = packed_samples()
+    for index, sample in enumerate(samples):
+        sample['data_samples']['meta']['ori_shape'] = (480 + index, 640)
+    batch = hand_collate(samples)
+    assert batch['inputs'].shape == (2, 3, 64, 64)
+    assert batch['inputs'].dtype == torch.uint8
+    targets = batch['data_samples']['targets']
+    assert targets['heatmaps'].shape == (2, 21, 8, 8)
+    torch.testing.assert_close(
+        targets['limb_masks'][1],
+        samples[1]['data_samples']['targets']['limb_masks'])
+    # metas stay per sample, tuples untouched (pseudo_collate transposes)
+    assert [meta['ori_shape'] for meta in batch['data_samples']['metas']] \
+        == [(480, 640), (481, 640)]
+    del samples[1]['data_samples']['targets']['heatmaps']
+    with pytest.raises(ValueError, match=r"sample 1 has targets "
+                       r"\['keypoint_weights', 'limb_masks'\], sample 0 has"):
+        hand_collate(samples)
+    samples[1]['inputs'] = torch.zeros(3, 8, 8, dtype=torch.uint8)
+    with pytest.raises(ValueError, match='must share a shape'):
+        hand_collate(samples)
+    with pytest.raises(ValueError, match='got no samples'):
+        hand_collate([])
+
+
+def test_runner_builds_a_loader_with_hand_collate():
+    from mmengine.runner import Runner
+    from mmengine.registry import init_default_scope
+    init_default_scope('handkit')
+    loader = Runner.build_dataloader(dict(
+        batch_size=2, collate_fn=dict(type='handkit.hand_collate'),
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        dataset=packed_samples()))
+    batch = next(iter(loader))
+    assert batch['inputs'].shape == (2, 3, 64, 64)
+    assert len(batch['data_samples']['metas']) == 2
+
+
+def test_data_preprocessor_normalises_rgb_and_moves_targets():
+    data = hand_collate(packed_samples())
     out = HandDataPreprocessor()(data)
     inputs = out['inputs']
     assert inputs.shape == (2, 3, 64, 64) and inputs.dtype == torch.float32
@@ -225,29 +272,6 @@ def test_data_preprocessor_normalises_rgb_and_stacks_targets():
                                torch.tensor([10.0, 20.0, 30.0]))
 
 
-def test_data_preprocessor_splits_pseudo_collate_output():
-    data = packed_samples()
-    for index, sample in enumerate(data['data_samples']):
-        sample['meta']['ori_shape'] = (480 + index, 640)
-        sample['meta']['warp_mat'] = np.full((2, 3), index, np.float32)
-    collated = pseudo_collate([
-        {'inputs': image, 'data_samples': sample}
-        for image, sample in zip(data['inputs'], data['data_samples'])])
-    # pseudo_collate leaves one dict of per-key lists, tuples transposed
-    assert collated['data_samples']['meta']['ori_shape'] == [(480, 481),
-                                                             (640, 640)]
-    out = HandDataPreprocessor()(collated)
-    metas = out['data_samples']['metas']
-    assert [meta['ori_shape'] for meta in metas] == [[480, 640], [481, 640]]
-    assert [meta['img_path'] for meta in metas] == ['img_0.jpg', 'img_1.jpg']
-    np.testing.assert_array_equal(metas[1]['warp_mat'], np.ones((2, 3)))
-    torch.testing.assert_close(out['data_samples']['targets']['limb_masks'],
-                               torch.stack([s['targets']['limb_masks'] for s
-                                            in data['data_samples']]))
-    torch.testing.assert_close(out['inputs'],
-                               HandDataPreprocessor()(data)['inputs'])
-
-
 def test_data_preprocessor_stacked_inference_input():
     images = torch.zeros(1, 3, 16, 16, dtype=torch.uint8)
     out = HandDataPreprocessor(mean=(1, 2, 3), std=(2, 2, 2))(
@@ -261,14 +285,13 @@ def test_data_preprocessor_errors():
     with pytest.raises(ValueError,
                        match='mean and std need one value per channel'):
         HandDataPreprocessor(mean=(1, 2))
-    images = [torch.zeros(3, 8, 8, dtype=torch.uint8),
-              torch.zeros(3, 8, 6, dtype=torch.uint8)]
-    with pytest.raises(ValueError, match='must share a shape'):
-        HandDataPreprocessor()({'inputs': images, 'data_samples': None})
-    with pytest.raises(ValueError, match='got 1 data_samples for 2 inputs'):
-        HandDataPreprocessor()({'inputs': [images[0]] * 2,
-                                'data_samples': packed_samples()[
-                                    'data_samples'][:1]})
+    data = hand_collate(packed_samples())
+    with pytest.raises(ValueError, match='got 2 metas for 1 inputs'):
+        HandDataPreprocessor()(dict(data, inputs=data['inputs'][:1]))
+    with pytest.raises(ValueError, match="collate_fn=dict\\(type="
+                       "'handkit.hand_collate'\\)"):
+        HandDataPreprocessor()({'inputs': data['inputs'], 'data_samples': [
+            sample['data_samples'] for sample in packed_samples()]})
     with pytest.raises(ValueError, match=r'\(B, 3, H, W\).*\(1, 1, 8, 8\)'):
         HandDataPreprocessor()({'inputs': torch.zeros(1, 1, 8, 8),
                                 'data_samples': None})
@@ -277,16 +300,16 @@ def test_data_preprocessor_errors():
 def test_val_step_runs_preprocessor_and_predict():
     torch.manual_seed(0)
     model = small_nsrm()
-    data = packed_samples()
-    data['data_samples'][0]['meta']['warp_mat'] = np.array(
+    data = hand_collate(packed_samples())
+    data['data_samples']['metas'][0]['warp_mat'] = np.array(
         [[0.5, 0, 0], [0, 0.5, 0]], np.float32)
-    data['data_samples'][1]['meta']['warp_mat'] = np.array(
+    data['data_samples']['metas'][1]['warp_mat'] = np.array(
         [[1, 0, 3], [0, 1, -2]], np.float32)
-    # the data loader's default collate_fn, as the Runner uses it
-    results = model.val_step(pseudo_collate([
-        {'inputs': image, 'data_samples': sample}
-        for image, sample in zip(data['inputs'], data['data_samples'])]))
-    batch = model.data_preprocessor(packed_samples())
+    # the data loader's collate_fn, as the Runner uses it
+    results = model.val_step(data)
+    np.testing.assert_array_equal(results[1]['warp_mat'],
+                                  [[1, 0, 3], [0, 1, -2]])
+    batch = model.data_preprocessor(hand_collate(packed_samples()))
     with torch.no_grad():
         _, kcm = model(batch['inputs'], mode='tensor')
     input_keypoints, _ = model.heads[1].decoder.decode(kcm[-1].numpy())

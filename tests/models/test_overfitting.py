@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
+from handkit.datasets.collate import hand_collate
 from handkit.evaluation.functional import keypoint_box_size, pck
 from handkit.registry import DATASETS, MODELS
 
@@ -39,7 +39,7 @@ def fit(config, steps, lr, num_samples=8, options=None):
         if step in pipeline:
             pipeline[step] = None
     dataset = DATASETS.build(dataset_cfg)
-    batch = pseudo_collate([dataset[index] for index in range(num_samples)])
+    batch = hand_collate([dataset[index] for index in range(num_samples)])
     model = MODELS.build(cfg.model)
     data = model.data_preprocessor(batch, True)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)

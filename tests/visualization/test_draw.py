@@ -230,6 +230,9 @@ def test_visualizer_writes_out_file_and_sends_to_backends(tmp_path):
                                       out_file=str(out_file))
     assert np.array_equal(cv2.imread(str(out_file)), drawn)
     assert drawn.shape == (64, 132, 3)
+    # the file is written and the backends get the picture too
+    sent = tmp_path / 'vis_data' / 'vis_image' / 'sample_0.png'
+    assert np.array_equal(cv2.imread(str(sent)), drawn)
     visualizer.add_datasample('sample', image, prediction_with_gt(),
                               draw_maps=False, step=3)
     sent = tmp_path / 'vis_data' / 'vis_image' / 'sample_3.png'

@@ -33,6 +33,7 @@ train_dataloader = dict(
     batch_size=32,
     num_workers=4,
     persistent_workers=True,
+    collate_fn=dict(type='handkit.hand_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, split='train',
                  pipeline=train_pipeline))
@@ -40,6 +41,7 @@ val_dataloader = dict(
     batch_size=32,
     num_workers=4,
     persistent_workers=True,
+    collate_fn=dict(type='handkit.hand_collate'),
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, split='val',
@@ -48,6 +50,7 @@ test_dataloader = dict(
     batch_size=32,
     num_workers=4,
     persistent_workers=True,
+    collate_fn=dict(type='handkit.hand_collate'),
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, split='test',

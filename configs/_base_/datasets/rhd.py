@@ -9,7 +9,8 @@ load = dict(load=dict(type='LoadImage'))
 rhd = dict(_delete_=True, type=dataset_type, data_root=data_root,
            hands='auto')
 # Images are decoded from disk: loader processes pay here.
-workers = dict(num_workers=4, persistent_workers=True)
+workers = dict(num_workers=4, persistent_workers=True,
+               collate_fn=dict(type='handkit.hand_collate'))
 train_dataloader = dict(**workers, dataset=dict(
     rhd, split='train', pipeline=dict(load, **_base_.train_pipeline)))
 val_dataloader = dict(**workers, dataset=dict(

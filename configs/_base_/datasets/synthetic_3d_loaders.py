@@ -11,12 +11,14 @@ train_dataloader = dict(
     batch_size=32,
     num_workers=0,
     persistent_workers=False,
+    collate_fn=dict(type='handkit.hand_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(synthetic, num_samples=20000, split='train'))
 val_dataloader = dict(
     batch_size=32,
     num_workers=0,
     persistent_workers=False,
+    collate_fn=dict(type='handkit.hand_collate'),
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(synthetic, num_samples=1000, split='val', test_mode=True))

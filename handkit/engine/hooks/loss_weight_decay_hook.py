@@ -41,7 +41,8 @@ class LossWeightDecayHook(Hook):
         self.by_epoch = by_epoch
         self._initial = None
 
-    def _targets(self, runner):
+    def _decayed_weights(self, runner):
+        """(head, attribute name) of every loss weight this hook decays."""
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         heads = [head for head in getattr(model, 'heads', [])
@@ -55,7 +56,7 @@ class LossWeightDecayHook(Hook):
 
     def before_train(self, runner):
         self._initial = [(head, name, float(getattr(head, name)))
-                         for head, name in self._targets(runner)]
+                         for head, name in self._decayed_weights(runner)]
 
     def _apply(self, progress):
         factor = self.gamma**(progress // self.step)

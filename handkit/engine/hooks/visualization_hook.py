@@ -3,23 +3,24 @@
 Each drawn validation writes a few pictures of the first batch, in the style
 of the NSRM paper's Figures 7-8: the ground-truth skeleton (white) under the
 predicted one (one colour per finger), beside the predicted structure maps
-(or keypoint confidence maps) blended over the image. They go to PNG files
-and to ``runner.visualizer.add_image``, i.e. to every configured backend
+(or keypoint confidence maps) blended over the image. They are drawn by
+``HandVisualizer.add_datasample``, which writes the PNG files and sends them
+to every configured backend
 (TensorBoard when ``TensorboardVisBackend`` is configured and installed;
 this hook never imports TensorBoard itself).
 """
-import os
 import os.path as osp
 
-import cv2
 import numpy as np
+import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from handkit.datasets.transforms import LoadImage
 from handkit.registry import HOOKS
-from handkit.visualization.draw import draw_prediction, to_input_frame
+from handkit.visualization.draw import to_input_frame
+from handkit.visualization.visualizer import HandVisualizer
 
 
 @HOOKS.register_module()
@@ -32,10 +33,9 @@ class HandVisualizationHook(Hook):
         num_samples: how many samples of the first validation batch to draw.
         out_dir: folder of the PNGs, relative to ``runner.work_dir`` (or
             absolute); files are ``epoch_<epoch>_<i>.png``.
-        draw_maps: add the map overlay panel. The estimator returns its maps
-            only when ``test_cfg['output_maps']`` is set: the hook sets it in
-            ``before_val`` and restores it after the first batch, so the
-            rest of the validation runs as configured.
+        draw_maps: add the map overlay panel: the first batch is predicted
+            once more, with ``output_maps=True`` (the validation itself runs
+            as configured).
         score_threshold: predicted keypoints scoring lower are not drawn.
 
     Which image is drawn on: the original image, read from the sample's
@@ -61,7 +61,6 @@ class HandVisualizationHook(Hook):
         self.out_dir = out_dir
         self.draw_maps = draw_maps
         self.score_threshold = score_threshold
-        self._saved_output_maps = None  # (test_cfg, previous value) while set
 
     @staticmethod
     def _model(runner):
@@ -71,61 +70,46 @@ class HandVisualizationHook(Hook):
     def _drawing(self, runner):
         return runner.epoch % self.interval == 0
 
-    def before_val(self, runner):
-        if not (self.draw_maps and self._drawing(runner)):
-            return
-        test_cfg = self._model(runner).test_cfg
-        self._saved_output_maps = (test_cfg, test_cfg.get('output_maps'))
-        test_cfg['output_maps'] = True
-
-    def _restore_output_maps(self):
-        if self._saved_output_maps is None:
-            return
-        test_cfg, previous = self._saved_output_maps
-        if previous is None:
-            test_cfg.pop('output_maps', None)
-        else:
-            test_cfg['output_maps'] = previous
-        self._saved_output_maps = None
+    def before_run(self, runner):
+        if not isinstance(runner.visualizer, HandVisualizer):
+            raise ValueError(
+                'HandVisualizationHook draws through HandVisualizer.'
+                'add_datasample; the config\'s visualizer is a '
+                f'{type(runner.visualizer).__name__} (set visualizer=dict('
+                "type='HandVisualizer', ...))")
 
     def after_val_iter(self, runner, batch_idx, data_batch=None,
                        outputs=None):
-        if batch_idx != 0:
+        if (batch_idx != 0 or not self._drawing(runner)
+                or not is_main_process()):
             return
-        self._restore_output_maps()
-        if not self._drawing(runner) or not is_main_process():
-            return
-        # The data preprocessor splits the collated batch into per-sample
-        # metas (warp_mat, input_size, img_path) whatever its collation.
-        metas = self._model(runner).data_preprocessor(
-            data_batch, False)['data_samples']['metas']
+        model = self._model(runner)
+        if self.draw_maps:
+            # The validation predicts without maps; the drawn batch is
+            # predicted once more with them, leaving the model untouched.
+            with torch.no_grad():
+                outputs = model(**model.data_preprocessor(data_batch, False),
+                                mode='predict', output_maps=True)
         out_dir = osp.join(runner.work_dir, self.out_dir)
-        os.makedirs(out_dir, exist_ok=True)
+        epoch = runner.epoch
         count = min(self.num_samples, len(outputs))
-        for index, prediction, meta in zip(range(count), outputs, metas):
-            if 'pred_keypoints' not in prediction or 'warp_mat' not in meta:
+        for index, prediction in zip(range(count), outputs):
+            if 'pred_keypoints' not in prediction or 'warp_mat' not in \
+                    prediction:
                 continue  # nothing 2D to draw (e.g. a 3D-only depth model)
-            image, view = self._image_and_view(
-                data_batch['inputs'][index], prediction, meta)
-            drawn = draw_prediction(image, view, draw_maps=self.draw_maps,
-                                    score_threshold=self.score_threshold)
-            path = osp.join(out_dir, f'epoch_{runner.epoch}_{index}.png')
-            if not cv2.imwrite(path, drawn):
-                raise ValueError(f'HandVisualizationHook: cannot write {path}')
-            runner.visualizer.add_image(
-                f'val_sample_{index}', cv2.cvtColor(drawn, cv2.COLOR_BGR2RGB),
-                step=runner.epoch)
-
-    def after_val(self, runner):
-        # A validation without batches never reached after_val_iter.
-        self._restore_output_maps()
+            image, view = self._image_and_view(data_batch['inputs'][index],
+                                               prediction)
+            runner.visualizer.add_datasample(
+                f'val_sample_{index}', image, view, draw_maps=self.draw_maps,
+                step=epoch,
+                out_file=osp.join(out_dir, f'epoch_{epoch}_{index}.png'))
 
     @staticmethod
-    def _image_and_view(packed_input, prediction, meta):
+    def _image_and_view(packed_input, prediction):
         """The image to draw on and the prediction in its pixels."""
-        view = dict(prediction, warp_mat=np.asarray(meta['warp_mat']),
-                    input_size=tuple(meta['input_size']))
-        img_path = meta.get('img_path')
+        view = dict(prediction, warp_mat=np.asarray(prediction['warp_mat']),
+                    input_size=tuple(prediction['input_size']))
+        img_path = prediction.get('img_path')
         if isinstance(img_path, str) and osp.isfile(img_path):
             return LoadImage().transform(dict(img_path=img_path))['img'], view
         # (3, H, W) uint8 BGR as PackHandInputs packed it, or a (1, H, W)

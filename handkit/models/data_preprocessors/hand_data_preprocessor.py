@@ -7,7 +7,7 @@ whole batch. Depth crops arrive already normalised to [-1, 1] (float32,
 1 channel; paper 002); ``mean=None, std=None, bgr_to_rgb=False`` then only
 stacks and moves them.
 """
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import torch
 from mmengine.model import BaseDataPreprocessor
@@ -15,50 +15,16 @@ from mmengine.model import BaseDataPreprocessor
 from handkit.registry import MODELS
 
 
-def _is_sequence(value):
-    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
-
-
-def _uncollate(collated, batch_size):
-    """Invert ``mmengine.dataset.pseudo_collate`` on one field.
-
-    ``pseudo_collate`` turns a list of per-sample dicts into a dict of
-    per-key lists, and transposes per-sample sequences (a list of tuples
-    (h, w) becomes [[h...], [w...]]). Returns the list of the
-    ``batch_size`` per-sample values (sequences come back as lists).
-    """
-    if isinstance(collated, Mapping):
-        columns = {key: _uncollate(value, batch_size)
-                   for key, value in collated.items()}
-        return [{key: values[index] for key, values in columns.items()}
-                for index in range(batch_size)]
-    if not _is_sequence(collated):
-        raise ValueError(f'cannot split a collated {type(collated).__name__} '
-                         f'into {batch_size} samples')
-    if all(isinstance(item, Mapping) or _is_sequence(item)
-           for item in collated):
-        # each sample held a sequence; pseudo_collate transposed it
-        columns = [_uncollate(item, batch_size) for item in collated]
-        return [[column[index] for column in columns]
-                for index in range(batch_size)]
-    if len(collated) != batch_size:
-        raise ValueError(f'a collated field holds {len(collated)} values for '
-                         f'a batch of {batch_size}')
-    return list(collated)
-
-
 @MODELS.register_module()
 class HandDataPreprocessor(BaseDataPreprocessor):
     """Stack, move, reorder and normalise a batch of packed samples.
 
-    ``forward(data)`` takes ``{'inputs': [uint8 (3, H, W), ...],
-    'data_samples': [{'targets': {...}, 'meta': {...}}, ...]}`` (the packed
-    samples as a list, or as mmengine's ``pseudo_collate`` leaves them: one
-    dict of per-key lists, which is split back into samples; or, for
-    inference, an already stacked (B, 3, H, W) tensor with ``data_samples``
-    None) and returns
-    ``{'inputs': float (B, 3, H, W), 'data_samples': {'targets': {name:
-    (B, ...) tensor}, 'metas': [meta, ...]}}`` on the model's device.
+    ``forward(data)`` takes a batch of :func:`~handkit.datasets.collate.
+    hand_collate`, ``{'inputs': uint8 (B, 3, H, W), 'data_samples':
+    {'targets': {name: (B, ...) tensor}, 'metas': [meta, ...]}}`` (or, for
+    inference, the stacked inputs with ``data_samples`` None) and returns
+    the same structure with float, normalised inputs and the targets on the
+    model's device.
 
     Args:
         mean: per-channel mean subtracted, in RGB order when ``bgr_to_rgb``
@@ -125,23 +91,15 @@ class HandDataPreprocessor(BaseDataPreprocessor):
         if samples is None:
             return {'inputs': inputs,
                     'data_samples': {'targets': {}, 'metas': []}}
-        if isinstance(samples, Mapping):
-            samples = _uncollate(samples, len(inputs))
-        if len(samples) != len(inputs):
-            raise ValueError(f'got {len(samples)} data_samples for '
+        if not (isinstance(samples, Mapping)
+                and {'targets', 'metas'} <= set(samples)):
+            raise ValueError(
+                "HandDataPreprocessor: data_samples must be hand_collate's "
+                "{'targets': ..., 'metas': [...]}; set the data loader's "
+                "collate_fn=dict(type='handkit.hand_collate')")
+        if len(samples['metas']) != len(inputs):
+            raise ValueError(f"got {len(samples['metas'])} metas for "
                              f'{len(inputs)} inputs')
-        names = samples[0]['targets'].keys()
-        for index, sample in enumerate(samples):
-            if sample['targets'].keys() != names:
-                raise ValueError(
-                    f'data_samples[{index}] has targets '
-                    f"{sorted(sample['targets'])}, data_samples[0] has "
-                    f'{sorted(names)}')
-        targets = {
-            name: torch.stack([torch.as_tensor(sample['targets'][name])
-                               for sample in samples])
-            for name in names}
         return {'inputs': inputs,
-                'data_samples': {'targets': self.cast_data(targets),
-                                 'metas': [sample['meta']
-                                           for sample in samples]}}
+                'data_samples': {'targets': self.cast_data(
+                    dict(samples['targets'])), 'metas': samples['metas']}}

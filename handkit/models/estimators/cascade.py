@@ -12,6 +12,7 @@ config says which of them each head receives (``head_features``): the
 heads never read a backbone's keys themselves.
 """
 import copy
+from typing import Optional
 
 import numpy as np
 import torch
@@ -27,7 +28,10 @@ _META_TO_PREDICTION = (('keypoints', 'gt_keypoints'),
                        ('keypoints_3d', 'gt_keypoints_3d'),
                        ('bbox', 'bbox'), ('img_path', 'img_path'),
                        ('img_id', 'img_id'), ('hand_mask', 'gt_hand_mask'),
-                       ('occluded', 'gt_occluded'))
+                       ('occluded', 'gt_occluded'),
+                       # image -> input pixels, to draw maps on the image
+                       ('warp_mat', 'warp_mat'),
+                       ('input_size', 'input_size'))
 
 
 def _is_map_key(name):
@@ -112,7 +116,8 @@ class CascadeEstimator(BaseModel):
     ``k`` becomes ``pred_<k>`` per sample (``pred_keypoints_3d``,
     ``pred_joints_cube``, ``pred_bones``). Two heads predicting the same key
     is an error, as two heads returning the same loss name is. Meta
-    ``keypoints_3d`` is copied to ``gt_keypoints_3d``.
+    ``keypoints_3d`` is copied to ``gt_keypoints_3d``; ``warp_mat`` and
+    ``input_size`` are carried along, to place the maps on the image.
     """
 
     def __init__(self, backbone, heads, neck=None, data_preprocessor=None,
@@ -155,7 +160,9 @@ class CascadeEstimator(BaseModel):
         feats = self.backbone(inputs)
         return self.neck(feats) if self.neck is not None else feats
 
-    def forward(self, inputs, data_samples=None, mode='tensor'):
+    def forward(self, inputs: torch.Tensor,
+                data_samples: Optional[dict] = None, mode: str = 'tensor',
+                output_maps: Optional[bool] = None):
         """Run the cascade.
 
         Args:
@@ -165,6 +172,8 @@ class CascadeEstimator(BaseModel):
                 uses its metas when present).
             mode: 'tensor' -> list of every head's outputs; 'loss' -> dict of
                 named losses; 'predict' -> list of B prediction dicts.
+            output_maps: 'predict' keeps the heads' maps in the predictions;
+                None: as ``test_cfg['output_maps']`` says (default False).
         """
         feats = self.extract_feat(inputs)
         prior, head_outputs = None, []
@@ -185,7 +194,10 @@ class CascadeEstimator(BaseModel):
                                  'targets')
             return self._merge_losses(head_outputs, data_samples)
         if mode == 'predict':
-            return self._predict(head_outputs, data_samples, len(inputs))
+            if output_maps is None:
+                output_maps = bool(self.test_cfg.get('output_maps', False))
+            return self._predict(head_outputs, data_samples, len(inputs),
+                                 output_maps)
         raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got "
                          f'{mode!r}')
 
@@ -206,7 +218,7 @@ class CascadeEstimator(BaseModel):
     def _merge_losses(self, head_outputs, batch):
         return self._merge_heads('loss', head_outputs, batch, 'return loss')
 
-    def _predict(self, head_outputs, batch, batch_size):
+    def _predict(self, head_outputs, batch, batch_size, output_maps):
         preds = self._merge_heads('predict', head_outputs, batch, 'predict')
         metas = (batch or {}).get('metas') or [{}] * batch_size
         if len(metas) != batch_size:
@@ -224,7 +236,6 @@ class CascadeEstimator(BaseModel):
             result.update({name: meta[key]
                            for key, name in _META_TO_PREDICTION
                            if key in meta})
-        output_maps = self.test_cfg.get('output_maps')
         for name, values in preds.items():
             if _is_map_key(name) and not output_maps:
                 continue

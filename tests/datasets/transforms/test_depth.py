@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from handkit.codecs.depth_cube import DepthCube
+from handkit.datasets.collate import hand_collate
 from handkit.datasets.transforms.depth import DepthCubeCrop, LoadDepth
 from handkit.datasets.transforms.formatting import PackHandInputs
 from handkit.datasets.transforms.geometric import apply_affine
@@ -127,8 +128,7 @@ def test_depth_crop_packs_and_batches_as_float_one_channel():
 
     preprocessor = HandDataPreprocessor(mean=None, std=None,
                                         bgr_to_rgb=False)
-    batch = preprocessor({'inputs': [packed['inputs']] * 2,
-                          'data_samples': [packed['data_samples']] * 2})
+    batch = preprocessor(hand_collate([packed, packed]))
     assert batch['inputs'].shape == (2, 1, 32, 32)
     torch.testing.assert_close(batch['inputs'][1], packed['inputs'])
     assert batch['data_samples']['targets']['joints_cube'].shape == (2, 21,
