@@ -9,9 +9,9 @@ import torch
 from mmengine.dataset import pseudo_collate
 
 from handkit.apis import inference, init_model
-from handkit.datasets.transforms import get_warp_matrix
 from handkit.engine.checkpoint import (CheckpointMismatchError,
                                        UnsafeCheckpointError)
+from handkit.geometry import get_warp_matrix
 from handkit.registry import DATASETS
 
 ROOT = Path(__file__).resolve().parents[2]

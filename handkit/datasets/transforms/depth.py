@@ -23,8 +23,8 @@ from mmcv.transforms import BaseTransform
 
 from handkit.codecs.depth_cube import DepthCube
 from handkit.datasets.nyu import load_nyu_depth
-from handkit.datasets.transforms.geometric import (apply_affine,
-                                                   warp_hand_mask)
+from handkit.datasets.transforms.geometric import warp_hand_mask
+from handkit.geometry import apply_affine
 from handkit.registry import TRANSFORMS
 
 

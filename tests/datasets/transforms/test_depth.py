@@ -8,7 +8,7 @@ import torch
 from handkit.codecs.depth_cube import DepthCube
 from handkit.datasets.transforms.depth import DepthCubeCrop, LoadDepth
 from handkit.datasets.transforms.formatting import PackHandInputs
-from handkit.datasets.transforms.geometric import apply_affine
+from handkit.geometry import apply_affine
 from handkit.models.data_preprocessors.hand_data_preprocessor import \
     HandDataPreprocessor
 from handkit.registry import TRANSFORMS
