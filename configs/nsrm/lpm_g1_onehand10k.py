@@ -3,7 +3,12 @@ _base_ = [
     '../_base_/nsrm_runtime.py', '../_base_/schedules/adam_1e-4_100e.py',
     '../_base_/datasets/onehand10k.py', '../_base_/models/nsrm.py'
 ]
+# The limb-mask codec of the structure targets (LimbMask's sizes are the
+# dataset's 368 / 46), its groups also the structure head's channels; the
+# dataset's KCM codec decodes the keypoint maps.
+limbs = dict(type='LimbMask', kind='lpm', groups='G1')
 model = dict(heads=dict(
-    structure=dict(groups='G1', loss_weight=0.5)))
+    structure=dict(groups=limbs['groups'], loss_weight=0.5),
+    keypoints=dict(decoder=_base_.codec)))
 train_dataloader = dict(dataset=dict(pipeline=dict(targets=dict(encoders=dict(
-    limbs=dict(type='LimbMask', kind='lpm', groups='G1'))))))
+    limbs=limbs)))))

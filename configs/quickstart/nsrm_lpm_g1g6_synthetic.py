@@ -15,20 +15,24 @@ _base_ = [
     '../_base_/models/nsrm.py', '../_base_/schedules/from_scratch_cpu.py'
 ]
 bn = dict(type='BN')
+# The limb-mask codec on the KCM codec's grid (synthetic.py), its groups also
+# the structure head's channels.
+limbs = dict(type='LimbMask', kind='lpm', groups='G1G6',
+             input_size=_base_.codec.input_size,
+             heatmap_size=_base_.codec.heatmap_size, sigma=1.0)
 model = dict(
     data_preprocessor=dict(channels_last=True),
     backbone=dict(width_multiplier=0.25, out_channels=32, norm_cfg=bn),
     heads=dict(
-        structure=dict(in_channels=32, stage_channels=32, groups='G1G6',
-                       norm_cfg=bn, loss_weight=1.0, loss_weight_g6=0.5),
+        structure=dict(in_channels=32, stage_channels=32,
+                       groups=limbs['groups'], norm_cfg=bn, loss_weight=1.0,
+                       loss_weight_g6=0.5),
         keypoints=dict(in_channels=32, stage_channels=32, norm_cfg=bn,
                        decoder=_base_.codec)),
     # the structure maps reach MaskIoUMetric
     test_cfg=dict(output_maps=True))
 train_dataloader = dict(dataset=dict(pipeline=dict(targets=dict(encoders=dict(
-    limbs=dict(type='LimbMask', kind='lpm', groups='G1G6',
-               input_size=_base_.input_size,
-               heatmap_size=_base_.heatmap_size, sigma=1.0))))))
+    limbs=limbs)))))
 test_evaluator = [_base_.val_evaluator, dict(type='MaskIoUMetric')]
 custom_hooks = _base_.custom_hooks[:-1] + [
     dict(type='LossWeightDecayHook', gamma=0.1, step=3),

@@ -14,8 +14,11 @@ max_epochs = 8
 model = dict(
     data_preprocessor=dict(channels_last=True),
     backbone=dict(width_multiplier=0.25),
-    heads=dict(bones=dict(in_channels=16, feature_channels=128,
-                          conv_channels=(16, 32, 32, 32), hidden=(128, ))))
+    heads=dict(
+        # decodes to the dataset's input size
+        keypoints2d=dict(input_size=_base_.input_size),
+        bones=dict(in_channels=16, feature_channels=128,
+                   conv_channels=(16, 32, 32, 32), hidden=(128, ))))
 rendering = dict(image_size=(160, 160))
 train_dataloader = dict(batch_size=16,
                         dataset=dict(rendering, num_samples=8000))

@@ -1,8 +1,11 @@
 """Codecs: encode keypoints into training targets and decode predictions.
 
-Each codec is registered in ``handkit.registry.CODECS`` and built from a
-config dict such as ``dict(type='LimbMask', kind='lpm', groups='G1G6')``.
+Each codec derives from :class:`BaseCodec` (``encode_inputs``, ``encode``,
+``decode``; docs/architecture.md section 6), is registered in
+``handkit.registry.CODECS`` and built from a config dict such as
+``dict(type='LimbMask', kind='lpm', groups='G1G6')``.
 """
+from .base import BaseCodec
 from .bone_tree import BoneTree
 from .depth_cube import DepthCube
 from .integral_coordinates import IntegralCoordinates
@@ -10,6 +13,6 @@ from .keypoint_confidence_map import KeypointConfidenceMap
 from .limb_mask import LimbMask
 
 __all__ = [
-    'BoneTree', 'DepthCube', 'IntegralCoordinates', 'KeypointConfidenceMap',
-    'LimbMask'
+    'BaseCodec', 'BoneTree', 'DepthCube', 'IntegralCoordinates',
+    'KeypointConfidenceMap', 'LimbMask'
 ]

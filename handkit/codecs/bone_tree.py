@@ -11,14 +11,17 @@ the wrist. That sum is one matrix product with the constant ancestor matrix
 ``BONE_ANCESTORS`` (21, 20): entry [j, b] is 1 when bone ``b`` lies on the path
 root -> j, so ``joints_rel = BONE_ANCESTORS @ bones`` (root-relative joints).
 """
+from typing import Optional, Union
+
 import numpy as np
 import torch
 
+from handkit.codecs.base import BaseCodec
 from handkit.registry import CODECS
 from handkit.skeleton import NUM_KEYPOINTS, NUM_LIMBS, PARENTS
 
 
-def _ancestor_matrix():
+def _ancestor_matrix() -> np.ndarray:
     """(21, 20) float32: [j, b] = 1 when bone b is on the path root -> j.
 
     Bone b ends at joint b + 1.
@@ -37,9 +40,10 @@ def _ancestor_matrix():
 
 
 BONE_ANCESTORS = _ancestor_matrix()
+Array = Union[np.ndarray, torch.Tensor]
 
 
-def bones_to_joints(bones):
+def bones_to_joints(bones: Array) -> Array:
     """Root-relative joints (..., 21, 3) from bones (..., 20, 3).
 
     numpy in, numpy out; torch in, torch out (differentiable).
@@ -60,7 +64,7 @@ def bones_to_joints(bones):
 
 
 @CODECS.register_module()
-class BoneTree:
+class BoneTree(BaseCodec):
     """Encode 3D joints as bones (eq. 3) and decode bones back to joints.
 
     ``encode(keypoints_3d (21, 3), keypoints_visible=None)`` returns
@@ -79,7 +83,8 @@ class BoneTree:
     # results keys GenerateTargets passes to encode: the 3D joints (mm)
     encode_inputs = ('keypoints_3d', 'keypoints_visible')
 
-    def encode(self, keypoints_3d, keypoints_visible=None):
+    def encode(self, keypoints_3d: np.ndarray,
+               keypoints_visible: Optional[np.ndarray] = None) -> dict:
         keypoints_3d = np.asarray(keypoints_3d, dtype=np.float32)
         if keypoints_3d.shape != (NUM_KEYPOINTS, 3):
             raise ValueError(f'BoneTree.encode: keypoints_3d must have shape '
@@ -101,5 +106,6 @@ class BoneTree:
             'bone_weights': bone_weights.astype(np.float32),
         }
 
-    def decode(self, bones):
+    def decode(self, bones: Array) -> Array:
+        """Root-relative joints (..., 21, 3) from bones (..., 20, 3)."""
         return bones_to_joints(bones)

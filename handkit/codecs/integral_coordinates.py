@@ -15,14 +15,18 @@ map pixel ``i`` at map coordinate ``i``, and map coordinate = input pixel /
 stride with ``stride = input_size / heatmap_size`` per axis. Sizes are
 (width, height).
 """
+from typing import Optional, Sequence, Tuple, Union
+
 import numpy as np
 import torch
 
+from handkit.codecs.base import BaseCodec
+from handkit.codecs.utils import check_keypoints
 from handkit.registry import CODECS
 
 
 @CODECS.register_module()
-class IntegralCoordinates:
+class IntegralCoordinates(BaseCodec):
     """Coordinate targets for soft-argmax heads, and the soft-argmax itself.
 
     Args:
@@ -32,56 +36,49 @@ class IntegralCoordinates:
 
     ``encode(keypoints (K, 2) input px, keypoints_visible (K,))`` returns
     ``keypoint_coords`` float32 (K, 2) (the same input-pixel coordinates) and
-    ``coord_weights`` float32 (K,): the visibility, set to 0 for a keypoint
-    outside the input ``[0, w-1] x [0, h-1]`` (an expectation over the map can
-    never reach it, so it is not supervised). The name differs from the KCM
+    ``coord_weights`` float32 (K,): 1 for a visible keypoint (flag > 0), 0
+    otherwise and for a keypoint outside the input ``[0, w-1] x [0, h-1]``
+    (an expectation over the map can never reach it, so it is not
+    supervised). The name differs from the KCM
     codec's ``keypoint_weights`` so both can feed one sample's targets.
     ``decode(coords (..., 2) map coordinates)`` returns input pixels.
     """
 
-    # results keys GenerateTargets passes to encode, in order
-    encode_inputs = ('transformed_keypoints', 'keypoints_visible')
+    SETTINGS = ('input_size', 'heatmap_size')
 
-    def __init__(self, input_size, heatmap_size):
+    def __init__(self, input_size: Sequence[float],
+                 heatmap_size: Sequence[float]):
         self.input_size = self._check_size('input_size', input_size)
         self.heatmap_size = self._check_size('heatmap_size', heatmap_size)
         self.stride = self.input_size / self.heatmap_size  # (sx, sy)
 
     @staticmethod
-    def _check_size(name, size):
+    def _check_size(name: str, size: Sequence[float]) -> np.ndarray:
         size = np.asarray(size, dtype=np.float32)
         if size.shape != (2, ) or (size <= 0).any():
             raise ValueError(f'IntegralCoordinates: {name} must be two '
                              f'positive numbers (w, h), got {size.tolist()}')
         return size
 
-    def encode(self, keypoints, keypoints_visible=None):
-        keypoints = np.asarray(keypoints, dtype=np.float32)
-        if keypoints.ndim != 2 or keypoints.shape[1] != 2:
-            raise ValueError(f'IntegralCoordinates.encode: keypoints must '
-                             f'have shape (K, 2), got {keypoints.shape}')
-        if keypoints_visible is None:
-            weights = np.ones(len(keypoints), np.float32)
-        else:
-            weights = np.asarray(keypoints_visible, np.float32)
-            if weights.shape != (len(keypoints), ):
-                raise ValueError(
-                    f'IntegralCoordinates.encode: keypoints_visible must have '
-                    f'shape ({len(keypoints)},), got {weights.shape}')
+    def encode(self, keypoints: np.ndarray,
+               keypoints_visible: Optional[np.ndarray] = None) -> dict:
+        keypoints, weights = check_keypoints(keypoints, keypoints_visible)
         inside = ((keypoints >= 0) & (keypoints <= self.input_size - 1)).all(1)
         return {
             'keypoint_coords': keypoints.copy(),
             'coord_weights': (weights * inside).astype(np.float32),
         }
 
-    def decode(self, coords):
+    def decode(self, coords: Union[np.ndarray, torch.Tensor]
+               ) -> Union[np.ndarray, torch.Tensor]:
         """Input pixels from map coordinates (numpy or torch, (..., 2))."""
         if isinstance(coords, torch.Tensor):
             return coords * coords.new_tensor(self.stride)
         return np.asarray(coords) * self.stride
 
     @staticmethod
-    def soft_argmax(maps, beta):
+    def soft_argmax(maps: torch.Tensor, beta: torch.Tensor
+                    ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Eq. 1-2: expected (x, y) of each map under a softmax of beta * map.
 
         Args:

@@ -8,74 +8,20 @@ The map grid (docs/architecture.md): pixel ``i`` of a map sits at map
 coordinate ``i``, and map coordinate = input-pixel coordinate / stride, with
 stride = input_size / heatmap_size per axis (368 / 46 = 8). Sizes are
 (width, height).
-
-This module also holds the geometry and keypoint checks that the other map
-codecs (:mod:`handkit.codecs.limb_mask`) share.
 """
-import numbers
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
+from handkit.codecs.base import BaseCodec
+from handkit.codecs.utils import (check_choice, check_keypoints,
+                                  check_positive, check_size)
 from handkit.registry import CODECS
 
 
-def check_size(value, name):
-    """Return ``value`` as a (width, height) tuple of positive ints."""
-    if not (isinstance(value, (tuple, list, np.ndarray)) and len(value) == 2
-            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                    and v > 0 for v in value)):
-        raise ValueError(
-            f'{name} must be (width, height) of two positive integers, '
-            f'got {value!r}')
-    return int(value[0]), int(value[1])
-
-
-def check_positive(value, name):
-    """Return ``value`` as a float, raising unless it is finite and > 0."""
-    if not (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and np.isfinite(value) and value > 0):
-        raise ValueError(f'{name} must be a finite number > 0, got {value!r}')
-    return float(value)
-
-
-def check_keypoints(keypoints, keypoints_visible, num_keypoints=None):
-    """Validate one hand's keypoints; return them and their 0/1 weights.
-
-    Args:
-        keypoints: array-like (K, 2), x, y in input pixels.
-        keypoints_visible: array-like (K,) or None (all visible). A keypoint
-            counts as visible when its flag is > 0.
-        num_keypoints: the K the caller needs, or None for any K.
-
-    Returns:
-        ``(keypoints, weights)``: float32 (K, 2) and float32 (K,) of 0 / 1.
-    """
-    keypoints = np.asarray(keypoints, dtype=np.float32)
-    if keypoints.ndim != 2 or keypoints.shape[1] != 2 or (
-            num_keypoints is not None
-            and keypoints.shape[0] != num_keypoints):
-        expected = f'({num_keypoints}, 2)' if num_keypoints else '(K, 2)'
-        raise ValueError(f'keypoints must have shape {expected}, '
-                         f'got {keypoints.shape}')
-    if not np.isfinite(keypoints).all():
-        bad = np.flatnonzero(~np.isfinite(keypoints).all(axis=1)).tolist()
-        raise ValueError(f'keypoints hold NaN or inf at indices {bad}')
-    if keypoints_visible is None:
-        return keypoints, np.ones(len(keypoints), np.float32)
-    visible = np.asarray(keypoints_visible, dtype=np.float32)
-    if visible.shape != (len(keypoints), ):
-        raise ValueError(f'keypoints_visible must have shape '
-                         f'({len(keypoints)},), got {visible.shape}')
-    if not np.isfinite(visible).all():
-        bad = np.flatnonzero(~np.isfinite(visible)).tolist()
-        raise ValueError(
-            f'keypoints_visible hold NaN or inf at indices {bad}')
-    return keypoints, (visible > 0).astype(np.float32)
-
-
 @CODECS.register_module()
-class KeypointConfidenceMap:
+class KeypointConfidenceMap(BaseCodec):
     """Gaussian keypoint confidence maps, NSRM eq. 6.
 
     ``C*(p|k) = exp(-||p - p_k||^2 / (2 sigma^2))`` evaluated at every map
@@ -93,16 +39,15 @@ class KeypointConfidenceMap:
     """
 
     SUBPIXEL = ('quarter', 'upsample')
+    SETTINGS = ('input_size', 'heatmap_size', 'sigma', 'subpixel')
 
-    def __init__(self, input_size=(368, 368), heatmap_size=(46, 46),
-                 sigma=1.0, subpixel='quarter'):
+    def __init__(self, input_size: Sequence[int] = (368, 368),
+                 heatmap_size: Sequence[int] = (46, 46), sigma: float = 1.0,
+                 subpixel: str = 'quarter'):
         self.input_size = check_size(input_size, 'input_size')
         self.heatmap_size = check_size(heatmap_size, 'heatmap_size')
         self.sigma = check_positive(sigma, 'sigma')
-        if subpixel not in self.SUBPIXEL:
-            raise ValueError(f'subpixel must be one of {list(self.SUBPIXEL)}, '
-                             f'got {subpixel!r}')
-        self.subpixel = subpixel
+        self.subpixel = check_choice(subpixel, 'subpixel', self.SUBPIXEL)
         # (x, y) input pixels per map pixel
         self.stride = (np.array(self.input_size, np.float64) /
                        np.array(self.heatmap_size, np.float64))
@@ -110,7 +55,8 @@ class KeypointConfidenceMap:
         self._grid_x = np.arange(width, dtype=np.float64)  # (W,)
         self._grid_y = np.arange(height, dtype=np.float64)  # (H,)
 
-    def encode(self, keypoints, keypoints_visible=None):
+    def encode(self, keypoints: np.ndarray,
+               keypoints_visible: Optional[np.ndarray] = None) -> dict:
         """Keypoints in input pixels -> Gaussian maps (eq. 6).
 
         Args:
@@ -131,7 +77,7 @@ class KeypointConfidenceMap:
         heatmaps = gauss_y.astype(np.float32)[:, :, None] * gauss_x[:, None]
         return dict(heatmaps=heatmaps, keypoint_weights=weights)
 
-    def decode(self, heatmaps):
+    def decode(self, heatmaps) -> Tuple[np.ndarray, np.ndarray]:
         """Maps -> keypoints in input pixels, by argmax plus refinement.
 
         'quarter': the argmax moves 0.25 map pixel toward its higher

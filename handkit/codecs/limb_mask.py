@@ -8,11 +8,13 @@ Keypoints are converted to map coordinates (input pixels / stride, see
 :mod:`handkit.codecs.keypoint_confidence_map`) first; ``sigma`` and ``width``
 are in map pixels.
 """
+from typing import Optional, Sequence
+
 import numpy as np
 
-from handkit.codecs.keypoint_confidence_map import (check_keypoints,
-                                                    check_positive,
-                                                    check_size)
+from handkit.codecs.base import BaseCodec
+from handkit.codecs.utils import (check_choice, check_keypoints,
+                                  check_positive, check_size)
 from handkit.registry import CODECS
 from handkit.skeleton import (LIMB_GROUPS, LIMBS, NUM_KEYPOINTS,
                               group_membership)
@@ -26,15 +28,8 @@ _EXPONENT_FLOOR = np.float32(-87.0)
 _FLOOR_VALUE = np.exp(_EXPONENT_FLOOR)
 
 
-def _check_choice(value, name, allowed):
-    if value not in allowed:
-        raise ValueError(f'{name} must be one of {list(allowed)}, '
-                         f'got {value!r}')
-    return value
-
-
 @CODECS.register_module()
-class LimbMask:
+class LimbMask(BaseCodec):
     """Limb Deterministic / Probabilistic Masks composed into limb groups.
 
     For a limb from keypoint A to keypoint B and a map pixel p:
@@ -64,12 +59,16 @@ class LimbMask:
         distance: 'squared' or 'linear', the D term of eq. 3 (LPM only).
     """
 
-    def __init__(self, kind='lpm', groups='G1', input_size=(368, 368),
-                 heatmap_size=(46, 46), sigma=1.0, width=1.0,
-                 distance='squared'):
-        self.kind = _check_choice(kind, 'kind', KINDS)
-        self.groups = _check_choice(groups, 'groups', tuple(LIMB_GROUPS))
-        self.distance = _check_choice(distance, 'distance', DISTANCES)
+    SETTINGS = ('kind', 'groups', 'input_size', 'heatmap_size', 'sigma',
+                'width', 'distance')
+
+    def __init__(self, kind: str = 'lpm', groups: str = 'G1',
+                 input_size: Sequence[int] = (368, 368),
+                 heatmap_size: Sequence[int] = (46, 46), sigma: float = 1.0,
+                 width: float = 1.0, distance: str = 'squared'):
+        self.kind = check_choice(kind, 'kind', KINDS)
+        self.groups = check_choice(groups, 'groups', tuple(LIMB_GROUPS))
+        self.distance = check_choice(distance, 'distance', DISTANCES)
         self.input_size = check_size(input_size, 'input_size')
         self.heatmap_size = check_size(heatmap_size, 'heatmap_size')
         self.sigma = check_positive(sigma, 'sigma')
@@ -85,7 +84,8 @@ class LimbMask:
         self._grid_x = np.arange(map_width, dtype=np.float32)[None, None, :]
         self._grid_y = np.arange(map_height, dtype=np.float32)[None, :, None]
 
-    def encode(self, keypoints, keypoints_visible=None):
+    def encode(self, keypoints: np.ndarray,
+               keypoints_visible: Optional[np.ndarray] = None) -> dict:
         """Keypoints in input pixels -> composed limb masks.
 
         Args:

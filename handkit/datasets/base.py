@@ -42,16 +42,6 @@ def pipeline_steps(pipeline):
     return [step for step in steps if step is not None]
 
 
-def project_points(points, cam_K):
-    """Pinhole projection of (..., K, 3) camera-frame points to (..., K, 2).
-
-    ``cam_K`` is (3, 3) or batched (..., 3, 3) intrinsics matching the leading
-    dimensions of ``points``.
-    """
-    uvw = np.asarray(points) @ np.swapaxes(np.asarray(cam_K), -1, -2)
-    return uvw[..., :2] / uvw[..., 2:]
-
-
 def load_json(path):
     """Parsed JSON of ``path``; an :class:`AnnotationError` naming it if
     malformed."""

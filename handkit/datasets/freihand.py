@@ -25,7 +25,8 @@ import re
 import numpy as np
 
 from handkit.datasets.base import (AnnotationError, BaseHandDataset,
-                                   load_json, project_points)
+                                   load_json)
+from handkit.geometry import project_points
 from handkit.registry import DATASETS
 from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
 

@@ -33,8 +33,8 @@ import cv2
 import numpy as np
 import scipy.io
 
-from handkit.datasets.base import (AnnotationError, BaseHandDataset,
-                                   project_points)
+from handkit.datasets.base import AnnotationError, BaseHandDataset
+from handkit.geometry import project_points
 from handkit.registry import DATASETS
 from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
 

@@ -30,9 +30,9 @@ import os.path as osp
 
 import numpy as np
 
-from handkit.datasets.base import (AnnotationError, BaseHandDataset,
-                                   project_points)
+from handkit.datasets.base import AnnotationError, BaseHandDataset
 from handkit.datasets.ganerated import read_number_file, seeded_group_split
+from handkit.geometry import project_points
 from handkit.registry import DATASETS
 from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
 

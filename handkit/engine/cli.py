@@ -6,12 +6,15 @@ import importlib.util
 import os
 import os.path as osp
 import sys
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
+from handkit.codecs.base import BaseCodec
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
+from handkit.datasets.transforms.targets import GenerateTargets
 from handkit.engine.checkpoint import (CheckpointMismatchError,
                                        CorruptCheckpointError,
                                        UnsafeCheckpointError)
@@ -23,11 +26,17 @@ class NothingToResumeError(RuntimeError):
     """``--resume`` without a path, and the work dir has no checkpoint."""
 
 
+class CodecMismatchError(ValueError):
+    """A head decodes with other codec settings than its targets are
+    encoded with, or a codec assumes another input size than the pipeline's.
+    """
+
+
 # Errors that mean "the input is wrong", shown as a message and exit code 2.
 USER_ERRORS = (DataRootNotFoundError, AnnotationError, UnknownTypeError,
                UnsafeCheckpointError, CorruptCheckpointError,
                CheckpointMismatchError, NothingToResumeError,
-               FileNotFoundError)
+               CodecMismatchError, FileNotFoundError)
 
 
 @contextlib.contextmanager
@@ -99,19 +108,96 @@ def setup_distributed(cfg):
         broadcast_buffers=False)
 
 
+def _as_size(size) -> Tuple[float, ...]:
+    return tuple(float(side) for side in size)
+
+
+def _pipeline_codecs(transforms: Sequence
+                     ) -> Tuple[Optional[Tuple[str, tuple]], list]:
+    """``((warp step name, input size) or None, target encoders)`` of one
+    pipeline's transforms."""
+    warp, encoders = None, []
+    for transform in transforms:
+        if isinstance(transform, GenerateTargets):
+            encoders.extend(transform.encoders)
+        elif getattr(transform, 'input_size', None) is not None:
+            warp = (type(transform).__name__, _as_size(transform.input_size))
+    return warp, encoders
+
+
+def check_codecs(model, pipelines: Dict[str, Sequence]) -> None:
+    """Check that every head decodes as its targets are encoded.
+
+    For each head with a ``decoder`` (a :class:`BaseCodec`), the encoders of
+    the same type in each pipeline's ``GenerateTargets`` must include one
+    with the same :meth:`~BaseCodec.settings` (type, input_size,
+    heatmap_size, sigma, ...). Every codec's and every head's
+    ``input_size`` must be the pipeline's (``TopdownAffine`` /
+    ``DepthCubeCrop``). A config that passes its one ``codec`` dict to both
+    sides always passes; a ``--cfg-options`` that changes one side only does
+    not.
+
+    Args:
+        model: the built estimator (its ``heads`` and ``head_names``).
+        pipelines: loader name -> that loader's built transforms.
+
+    Raises:
+        CodecMismatchError: one line naming both sides and what differs.
+    """
+    heads = list(zip(getattr(model, 'head_names', []),
+                     getattr(model, 'heads', [])))
+    for loader, transforms in pipelines.items():
+        warp, encoders = _pipeline_codecs(transforms)
+        sized = [(f'target encoder {codec!r}', codec) for codec in encoders]
+        for name, head in heads:
+            decoder = getattr(head, 'decoder', None)
+            sized.append((f"head '{name}'", head))
+            if not isinstance(decoder, BaseCodec):
+                continue
+            sized.append((f"head '{name}' decoder {decoder!r}", decoder))
+            same_type = [codec for codec in encoders
+                         if type(codec) is type(decoder)]
+            if same_type and all(codec.settings() != decoder.settings()
+                                 for codec in same_type):
+                encoder = same_type[0].settings()
+                differ = ', '.join(
+                    f'{key} {value!r} vs {encoder[key]!r}'
+                    for key, value in decoder.settings().items()
+                    if value != encoder.get(key))
+                raise CodecMismatchError(
+                    f"head '{name}' decodes with {decoder!r} but {loader}'s "
+                    f'GenerateTargets encodes its targets with '
+                    f'{same_type[0]!r} ({differ}); pass the config\'s one '
+                    f'codec to both')
+        if warp is None:
+            continue
+        for what, owner in sized:
+            size = getattr(owner, 'input_size', None)
+            if size is not None and _as_size(size) != warp[1]:
+                raise CodecMismatchError(
+                    f'{what} assumes input_size {_as_size(size)} but '
+                    f"{loader}'s {warp[0]} makes {warp[1]} inputs")
+
+
 def preflight(cfg, loader_keys):
     """Build the model and the datasets once, before the Runner exists.
 
-    A missing data_root, a malformed annotation or an unknown type then stops
-    the run before a work dir, a log or a checkpoint is written.
+    A missing data_root, a malformed annotation, an unknown type or a head
+    whose decoder does not match its target encoder (:func:`check_codecs`)
+    then stops the run before a work dir, a log or a checkpoint is written.
     Returns the built model (to check a checkpoint against).
     """
     init_default_scope(cfg.get('default_scope', 'handkit'))
+    pipelines = {}
     for key in loader_keys:
         loader = cfg.get(key)
         if loader is not None:
-            DATASETS.build(loader['dataset'])
-    return MODELS.build(cfg.model)
+            dataset = DATASETS.build(loader['dataset'])
+            pipelines[key] = getattr(getattr(dataset, 'pipeline', None),
+                                     'transforms', [])
+    model = MODELS.build(cfg.model)
+    check_codecs(model, pipelines)
+    return model
 
 
 def quiet_dataloader_workers(cfg):

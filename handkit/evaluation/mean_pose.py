@@ -9,12 +9,11 @@ and mapped back into each test image through that sample's inverse
 """
 from typing import Dict, Sequence, Tuple
 
-import cv2
 import numpy as np
 from mmengine.config import Config
 
-from handkit.datasets.transforms.geometric import apply_affine
 from handkit.evaluation.functional import pck_metrics
+from handkit.geometry import apply_affine, invert_affine
 from handkit.registry import DATASETS
 
 
@@ -42,11 +41,11 @@ def mean_pose_predictions(cfg: Config, num_train: int = 300
     train = _metas(dataset_cfg, split='train', indices=num_train,
                    test_mode=False)
     test = _metas(dataset_cfg)
-    mean_crop = np.mean([apply_affine(m['keypoints'], m['warp_mat'])
-                         for m in train], axis=0)
-    pred = np.stack([apply_affine(mean_crop,
-                                  cv2.invertAffineTransform(m['warp_mat']))
-                     for m in test])
+    mean_crop = apply_affine(np.stack([m['keypoints'] for m in train]),
+                             np.stack([m['warp_mat'] for m in train])).mean(0)
+    # (K, 2) points under (N, 2, 3) matrices: one (N, K, 2) prediction
+    pred = apply_affine(mean_crop, invert_affine(
+        np.stack([m['warp_mat'] for m in test])))
     gt = np.stack([m['keypoints'] for m in test])
     visible = np.stack([m['keypoints_visible'] for m in test])
     return pred, gt, visible

@@ -9,9 +9,9 @@ import torch
 
 from handkit.apis import inference, init_model
 from handkit.datasets.collate import hand_collate
-from handkit.datasets.transforms import get_warp_matrix
 from handkit.engine.checkpoint import (CheckpointMismatchError,
                                        UnsafeCheckpointError)
+from handkit.geometry import get_warp_matrix
 from handkit.registry import DATASETS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,9 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
-from handkit.datasets.base import project_points
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.datasets.freihand import FreiHANDDataset
+from handkit.geometry import project_points
 
 K = [[500.0, 0.0, 112.0], [0.0, 502.0, 110.0], [0.0, 0.0, 1.0]]
 

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from handkit.datasets.base import project_points
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.datasets.ganerated import (GANERATED_CAMERA, GANeratedDataset,
                                         read_number_file, seeded_group_split)
+from handkit.geometry import project_points
 
 FULL_K = np.array([[GANERATED_CAMERA['fx'], 0.0, GANERATED_CAMERA['cx']],
                    [0.0, GANERATED_CAMERA['fy'], GANERATED_CAMERA['cy']],

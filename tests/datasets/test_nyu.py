@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import scipy.io
 
-from handkit.datasets.base import project_points
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.datasets.nyu import (NYU_CAMERA, NYU_EVAL_JOINTS,
                                   NYU_JOINT_NAMES, NYUHandDataset,
                                   load_nyu_depth)
+from handkit.geometry import project_points
 
 NUM_FRAMES = 3
 THUMB_TIP = 24  # TH_KNU3_A: position 8 of the 14 evaluation joints

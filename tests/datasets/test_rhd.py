@@ -4,9 +4,9 @@ import pickle
 import numpy as np
 import pytest
 
-from handkit.datasets.base import project_points
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.datasets.rhd import RHDDataset
+from handkit.geometry import project_points
 
 K = np.array([[280.0, 0.0, 160.0], [0.0, 281.0, 158.0], [0.0, 0.0, 1.0]])
 # RHD, per hand: wrist, then each finger tip -> MCP; tips at 1, 5, 9, 13, 17.

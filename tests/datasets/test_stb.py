@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import scipy.io
 
-from handkit.datasets.base import project_points
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.datasets.stb import (STB_SK_ROTATION_VECTOR,
                                   STB_SK_TRANSLATION_MM, STB_SPLIT_SEQUENCES,
                                   STBDataset)
+from handkit.geometry import project_points
 
 NUM_FRAMES = 2
 # STB order: palm, little MCP..tip, ring, middle, index, thumb (base first).

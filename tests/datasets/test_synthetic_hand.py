@@ -5,9 +5,10 @@ import pytest
 from handkit.datasets.synthetic.hand_model import (
     BONE_JITTER_RANGE, DEG, FINGER_RATIO_RANGE, LIMITS, REFERENCE_BASES,
     REFERENCE_BONE_LENGTHS, REFERENCE_JOINT_RADII, SIZE_RANGE,
-    forward_kinematics, project, sample_hands)
+    forward_kinematics, sample_hands)
 from handkit.datasets.synthetic.renderer import (OCCLUSION_TOLERANCE_MM,
                                                  render_hand)
+from handkit.geometry import project_points
 from handkit.skeleton import LIMBS
 
 SIZE = (96, 96)
@@ -93,7 +94,7 @@ def test_joint_angles_within_limits():
 
 def test_hand_fills_the_requested_fraction_of_the_image():
     hands = _hands(500, image_size=(128, 96))
-    pixels = project(hands['keypoints_3d'], hands['cam_K'])
+    pixels = project_points(hands['keypoints_3d'], hands['cam_K'])
     fill = (pixels.max(1) - pixels.min(1)).max(1) / 96
     # The target is met unless the near limit (nearest joint 60 mm from the
     # camera) keeps a hand that points at the camera from coming closer.

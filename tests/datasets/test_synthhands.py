@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from handkit.datasets.base import project_points
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.datasets.synthhands import (SYNTHHANDS_SUBSETS,
                                          SynthHandsDataset)
+from handkit.geometry import project_points
 
 FOLDERS = ('female_noobject/seq01/cam01/01', 'female_noobject/seq01/cam02/01',
            'male_object/seq03/cam05/02')

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from mmengine.visualization import Visualizer
 
-from handkit.datasets.transforms import get_warp_matrix
+from handkit.geometry import get_warp_matrix
 from handkit.registry import VISUALIZERS
 from handkit.skeleton import FINGER_COLORS_BGR, WRIST_COLOR_BGR, limb_color
 from handkit.visualization.draw import (caption_height, colorize,

@@ -5,6 +5,11 @@ dataset_type = 'PanopticHandDataset'
 data_root = 'data/hand143_panopticdb/'
 input_size = (368, 368)
 heatmap_size = (46, 46)
+# The one KCM codec of the Panoptic / OneHand10K configs (NSRM eq. 6, sigma 1
+# map pixel): the training targets use it here, and every config that builds
+# a keypoint head passes it as the head's decoder (decoder=_base_.codec).
+codec = dict(type='KeypointConfidenceMap', input_size=input_size,
+             heatmap_size=heatmap_size, sigma=1.0)
 
 train_pipeline = dict(
     load=dict(type='LoadImage'),
@@ -15,11 +20,7 @@ train_pipeline = dict(
                 scale_range=(0.85, 1.15), shift_ratio=0.05, prob=0.0),
     warp=dict(type='TopdownAffine', input_size=input_size),
     color=dict(type='PhotometricJitter', prob=0.0),
-    targets=dict(
-        type='GenerateTargets',
-        encoders=dict(kcm=dict(
-            type='KeypointConfidenceMap', input_size=input_size,
-            heatmap_size=heatmap_size, sigma=1.0))),
+    targets=dict(type='GenerateTargets', encoders=dict(kcm=codec)),
     pack=dict(type='PackHandInputs'),
 )
 test_pipeline = dict(

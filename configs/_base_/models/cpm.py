@@ -1,5 +1,7 @@
 # CPM baseline (NSRM Section 4.2): VGG19 to conv4_4 + 3 convs (128 channels,
-# stride 8), then a keypoint-confidence-map head of 6 stages.
+# stride 8), then a keypoint-confidence-map head of 6 stages. Its decoder is
+# the dataset's codec: each config sets
+# model.heads.keypoints.decoder=_base_.codec (configs/_base_/datasets/).
 model = dict(
     type='CascadeEstimator',
     data_preprocessor=dict(
@@ -10,7 +12,5 @@ model = dict(
     heads=dict(
         keypoints=dict(
             type='KeypointMapHead', in_channels=128, num_keypoints=21,
-            num_stages=6, loss=dict(type='HeatmapMSELoss'),
-            decoder=dict(type='KeypointConfidenceMap', input_size=(368, 368),
-                         heatmap_size=(46, 46), sigma=1.0))),
+            num_stages=6, loss=dict(type='HeatmapMSELoss'))),
 )

@@ -3,7 +3,10 @@
 # head reads 2D joints off the final maps by a soft-argmax with a learnable
 # beta per joint (eq. 1-2; coordinate L1 + intermediate heatmap MSE), then the
 # bone-tree head regresses the 20 bones (eq. 3) with the bone L2 loss (eq. 4).
-# Heads run in order: the bone head receives the 2D head's latent maps.
+# Heads run in order: the bone head receives the 2D head's latent maps. Each
+# config gives the 2D head the dataset's input size
+# (model.heads.keypoints2d.input_size=_base_.input_size), which its
+# soft-argmax decodes to.
 model = dict(
     type='CascadeEstimator',
     data_preprocessor=dict(
@@ -28,8 +31,7 @@ model = dict(
         # (measured on the synthetic set: coordinate L1 after 25 steps on
         # one batch 14.5 px with beta 1, 7.3 px with beta 10).
         keypoints2d=dict(
-            type='LatentHeatmapHead', num_keypoints=21, input_size=(128, 128),
-            beta_init=10.0,
+            type='LatentHeatmapHead', num_keypoints=21, beta_init=10.0,
             loss=dict(type='CoordL1Loss'), loss_weight=1.0,
             heatmap_loss=dict(type='HeatmapMSELoss'),
             heatmap_loss_weight=1.0),

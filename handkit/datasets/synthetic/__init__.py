@@ -6,12 +6,12 @@ keypoints, occlusion flags and camera intrinsics; ``SyntheticHandDataset``
 See docs/synthetic.md.
 """
 from handkit.datasets.synthetic.hand_model import (LIMITS, forward_kinematics,
-                                                   project, sample_hands)
+                                                   sample_hands)
 from handkit.datasets.synthetic.renderer import (MODALITIES,
                                                  OCCLUSION_TOLERANCE_MM,
                                                  render_hand)
 
 __all__ = [
     'LIMITS', 'MODALITIES', 'OCCLUSION_TOLERANCE_MM', 'forward_kinematics',
-    'project', 'render_hand', 'sample_hands'
+    'render_hand', 'sample_hands'
 ]

@@ -37,7 +37,6 @@ centre shifted off the image centre by up to 8% of the side.
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from handkit.datasets.base import project_points
 from handkit.skeleton import LIMBS
 
 DEG = np.pi / 180.0
@@ -385,8 +384,6 @@ def sample_camera(rng, joints, image_size, fill_range=FILL_RANGE,
     return dict(rotation=rotation, translation=translation, cam_K=cam_K,
                 fill=fill)
 
-
-project = project_points  # the adapters' pinhole projection
 
 
 def sample_hands(rng, num, image_size, fill_range=FILL_RANGE,

@@ -35,8 +35,8 @@ hand, the forearm or an occluder is in front of it).
 import cv2
 import numpy as np
 
-from handkit.datasets.synthetic.hand_model import (FILL_RANGE, project,
-                                                   sample_hands)
+from handkit.datasets.synthetic.hand_model import FILL_RANGE, sample_hands
+from handkit.geometry import project_points
 
 MODALITIES = ('rgb', 'depth')
 OCCLUSION_TOLERANCE_MM = 1.0
@@ -470,7 +470,7 @@ def render_hand(rng, image_size=(368, 368), modality='rgb', occlusion=0.0,
     canvas = _Canvas(width, height, cam_K, light=light / np.linalg.norm(light),
                      ambient=rng.uniform(0.3, 0.5))
     _draw_hand(canvas, hand, rng)
-    keypoints = project(hand['keypoints_3d'], cam_K)
+    keypoints = project_points(hand['keypoints_3d'], cam_K)
     occluder_colours = _draw_occluders(canvas, rng, keypoints, occlusion)
     skin, nail, forearm, palm = _skin_palette(rng)
 

@@ -6,14 +6,12 @@ section 2.
 """
 from .depth import DepthCubeCrop, LoadDepth
 from .formatting import PackHandInputs
-from .geometric import (HandCrop, RandomAffine, TopdownAffine, apply_affine,
-                        get_warp_matrix)
+from .geometric import HandCrop, RandomAffine, TopdownAffine
 from .loading import LoadImage
 from .photometric import PhotometricJitter
 from .targets import GenerateTargets
 
 __all__ = [
-    'LoadImage', 'LoadDepth', 'DepthCubeCrop', 'HandCrop', 'RandomAffine', 'TopdownAffine',
-    'PhotometricJitter', 'GenerateTargets', 'PackHandInputs',
-    'get_warp_matrix', 'apply_affine'
+    'LoadImage', 'LoadDepth', 'DepthCubeCrop', 'HandCrop', 'RandomAffine',
+    'TopdownAffine', 'PhotometricJitter', 'GenerateTargets', 'PackHandInputs'
 ]

@@ -3,11 +3,30 @@
 Paper 002 ("Definition of hand joints"): "One joint annotation is used as the
 location prior of the hand ... The depth values and the joint coordinates are
 normalized to [-1, 1]." :class:`LoadDepth` reads the depth map in mm;
-:class:`DepthCubeCrop` calls the :class:`~handkit.codecs.depth_cube.DepthCube`
-codec around a reference centre and leaves the sample in the shape the rest of
-the pipeline expects (``img``, ``warp_mat``, ``transformed_keypoints``,
-``targets['joints_cube']``), so ``GenerateTargets`` (e.g. KCM maps for a
-structure head) and ``PackHandInputs`` run unchanged after it.
+:class:`DepthCubeCrop` crops the depth image to a cube around a reference
+centre (:func:`crop_depth_cube`), encodes the joints with the
+:class:`~handkit.codecs.depth_cube.DepthCube` codec and leaves the sample in
+the shape the rest of the pipeline expects (``img``, ``warp_mat``,
+``transformed_keypoints``, ``targets['joints_cube']``), so
+``GenerateTargets`` (e.g. KCM maps for a structure head) and
+``PackHandInputs`` run unchanged after it.
+
+The crop, written out (DeepPrior++ / V2V-PoseNet practice):
+
+* a cube of edge ``cube_size`` mm is centred on the reference point
+  ``center = (X, Y, Z)`` mm in the camera frame;
+* the image window is the cube's projection at the centre's depth
+  (:func:`handkit.geometry.cube_window`): centred on ``(u_c, v_c)``,
+  half-width ``r_x = (cube_size / 2) fx / Z`` and half-height ``r_y =
+  (cube_size / 2) fy / Z`` pixels;
+* the window is resampled to ``input_size`` with nearest-neighbour (depth
+  must not be blended across edges). With integer pixel centres, the
+  window's outer edges map to the outer edges of the input: input pixel
+  ``i`` samples image coordinate ``u_c + (i - (w - 1) / 2) * 2 r_x / w``
+  (``warp_mat``, :func:`handkit.geometry.window_warp_matrix`);
+* depth ``d`` becomes ``(d - Z) / (cube_size / 2)``; missing depth (0, also
+  outside the image) and everything behind the cube become 1 (background),
+  and everything in front of it is clipped to -1.
 
 Reference centre. The cube is centred on the dataset's ``center_3d`` when the
 sample has one (NYU with the DeepPrior++ / V2V-PoseNet reference centres),
@@ -16,15 +35,17 @@ ground truth: evaluating with it is the common "oracle centre" protocol (the
 hand is assumed localised), which reads lower errors than a detected centre.
 """
 import os.path as osp
+from typing import Tuple
 
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from handkit.codecs.depth_cube import DepthCube
+from handkit.codecs.utils import check_cube_center
 from handkit.datasets.nyu import load_nyu_depth
-from handkit.datasets.transforms.geometric import (apply_affine,
-                                                   warp_hand_mask)
+from handkit.datasets.transforms.geometric import warp_hand_mask
+from handkit.geometry import apply_affine, cube_window, window_warp_matrix
 from handkit.registry import TRANSFORMS
 
 
@@ -41,6 +62,42 @@ def read_depth_png_mm(path):
             f'{image.dtype} with {channels} channel(s) (NYU files need '
             f"LoadDepth(encoding='nyu_rgb'))")
     return image.astype(np.float32)
+
+
+def crop_depth_cube(depth: np.ndarray, center: np.ndarray, cube_size: float,
+                    input_size: Tuple[int, int], cam_K: np.ndarray) -> dict:
+    """Crop a depth image to a cube and normalise it to [-1, 1].
+
+    The recipe is the module docstring's.
+
+    Args:
+        depth: (H, W) depth in mm, 0 where missing.
+        center: (3,) mm, the cube's centre in the camera frame.
+        cube_size: edge of the cube in mm.
+        input_size: (w, h) of the network input.
+        cam_K: (3, 3) skew-free intrinsics of the depth camera.
+
+    Returns:
+        dict: ``depth_input`` float32 (1, h, w) in [-1, 1], ``crop_window``
+        float32 (4,) (u0, v0, u1, v1) image pixels and ``warp_mat`` float32
+        (2, 3) image -> input pixels.
+    """
+    depth = np.asarray(depth)
+    if depth.ndim != 2:
+        raise ValueError(f'crop_depth_cube: depth must be an (H, W) image in '
+                         f'mm, got shape {depth.shape}')
+    center = check_cube_center(center, 'crop_depth_cube')
+    window = cube_window(center, cube_size, cam_K)
+    warp_mat = window_warp_matrix(window, input_size)
+    crop = cv2.warpAffine(
+        depth.astype(np.float32), warp_mat, tuple(input_size),
+        flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0.0)
+    normalised = (crop - center[2]) / (cube_size / 2)
+    normalised[(crop <= 0) | (normalised > 1)] = 1.0  # missing or far
+    normalised = np.maximum(normalised, -1.0)  # in front of the cube
+    return {'depth_input': normalised[None].astype(np.float32),
+            'crop_window': window, 'warp_mat': warp_mat}
 
 
 @TRANSFORMS.register_module()
@@ -118,8 +175,9 @@ class DepthCubeCrop(BaseTransform):
     Reads ``depth`` (H, W) mm, ``cam_K`` (3, 3), ``keypoints_3d`` (J, 3) mm
     (optional with ``center='center_3d'`` and a ``center_3d``),
     ``keypoints`` (J, 2) px and ``keypoints_visible`` (optional). Writes
-    ``img`` float32 (h, w, 1) in [-1, 1] (PackHandInputs packs it as
-    (1, h, w)), ``targets['joints_cube']`` (J, 3) when joints are known,
+    ``img`` float32 (h, w, 1) in [-1, 1] (:func:`crop_depth_cube`;
+    PackHandInputs packs it as (1, h, w)), ``targets['joints_cube']`` (J, 3)
+    when joints are known (the :class:`DepthCube` codec),
     ``cube_center`` float32 (3,), ``cube_size``, ``warp_mat`` (2, 3) image ->
     input pixels, ``crop_window``, ``input_size``, ``img_shape`` and, with
     ``keypoints``, ``transformed_keypoints`` (J, 2) input pixels.
@@ -133,10 +191,8 @@ class DepthCubeCrop(BaseTransform):
         if center not in self.CENTERS:
             raise ValueError(f'DepthCubeCrop: center must be one of '
                              f'{self.CENTERS}, got {center!r}')
-        if not cube_size > 0:
-            raise ValueError(f'DepthCubeCrop: cube_size must be positive '
-                             f'(mm), got {cube_size!r}')
-        self.cube_size = float(cube_size)
+        self.codec = DepthCube(cube_size)
+        self.cube_size = self.codec.cube_size
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.center = center
 
@@ -165,22 +221,24 @@ class DepthCubeCrop(BaseTransform):
         if cam_k.shape != (3, 3):
             raise ValueError(f'DepthCubeCrop: cam_K must be (3, 3), got '
                              f'{cam_k.shape} (sample {sample})')
-        codec = DepthCube(self.cube_size, self.input_size, fx=cam_k[0, 0],
-                          fy=cam_k[1, 1], cx=cam_k[0, 2], cy=cam_k[1, 2])
-        encoded = codec.encode(results['depth'], results.get('keypoints_3d'),
-                               self._reference_center(results, sample))
-        results['img'] = encoded['depth_input'].transpose(1, 2, 0)  # (h, w, 1)
+        center = check_cube_center(self._reference_center(results, sample),
+                                   'DepthCubeCrop')
+        crop = crop_depth_cube(results['depth'], center, self.cube_size,
+                               self.input_size, cam_k)
+        results['img'] = crop['depth_input'].transpose(1, 2, 0)  # (h, w, 1)
         results['img_shape'] = results['img'].shape[:2]
         results['input_size'] = self.input_size
-        for key in ('warp_mat', 'crop_window', 'cube_center', 'cube_size'):
-            results[key] = encoded[key]
-        warp_hand_mask(results, encoded['warp_mat'], self.input_size)
-        if 'joints_cube' in encoded:
-            results.setdefault('targets', {})['joints_cube'] = \
-                encoded['joints_cube']
+        results['warp_mat'] = crop['warp_mat']
+        results['crop_window'] = crop['crop_window']
+        results['cube_center'] = center.astype(np.float32)
+        results['cube_size'] = self.cube_size
+        warp_hand_mask(results, crop['warp_mat'], self.input_size)
+        if results.get('keypoints_3d') is not None:
+            results.setdefault('targets', {}).update(self.codec.encode(
+                results['keypoints_3d'], center))
         if 'keypoints' in results:
             results['transformed_keypoints'] = apply_affine(
-                np.asarray(results['keypoints'])[:, :2], encoded['warp_mat'])
+                np.asarray(results['keypoints'])[:, :2], crop['warp_mat'])
         return results
 
     def __repr__(self):

@@ -14,50 +14,15 @@ Pipeline steps 2-4 of docs/architecture.md:
 Coordinates: pixel centres sit at integer coordinates, so an image of width
 ``w`` spans ``[-0.5, w - 0.5]`` and its centre is ``(w - 1) / 2``. A square of
 side ``bbox_size`` centred on ``bbox_center`` is mapped exactly onto the input
-rectangle ``[-0.5, W - 0.5] x [-0.5, H - 0.5]``.
+rectangle ``[-0.5, W - 0.5] x [-0.5, H - 0.5]``; the matrix and the point
+maps are :mod:`handkit.geometry`'s.
 """
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from handkit.geometry import apply_affine, get_warp_matrix
 from handkit.registry import TRANSFORMS
-
-
-def get_warp_matrix(center, size, rotation, input_size, flip=False):
-    """Affine matrix (2, 3) float32 from original pixels to input pixels.
-
-    Args:
-        center: (2,) x, y of the crop centre in original pixels; it goes to
-            the input centre ``((W - 1) / 2, (H - 1) / 2)``.
-        size: side of the square crop in original pixels; x is scaled by
-            ``W / size`` and y by ``H / size`` so the square fills the input.
-        rotation: degrees; a positive angle turns the image content
-            counter-clockwise as displayed (y pointing down), i.e. the crop
-            square is turned clockwise over the original image. A point right
-            of the centre lands above the input centre for +90.
-        input_size: (W, H) of the network input.
-        flip: mirror the result horizontally about the input centre (the
-            mirror is applied after the rotation, so the flipped input is the
-            left-right mirror image of the unflipped one).
-    """
-    input_w, input_h = input_size
-    theta = np.deg2rad(rotation)
-    cos, sin = np.cos(theta), np.sin(theta)
-    # Counter-clockwise as displayed: with y down, (1, 0) goes to (0, -1).
-    rotate = np.array([[cos, sin], [-sin, cos]])
-    mirror = np.diag([-1.0 if flip else 1.0, 1.0])
-    scale = np.diag([input_w / size, input_h / size])
-    linear = scale @ mirror @ rotate
-    input_center = np.array([(input_w - 1) / 2, (input_h - 1) / 2])
-    shift = input_center - linear @ np.asarray(center, dtype=np.float64)
-    return np.concatenate([linear, shift[:, None]], axis=1).astype(np.float32)
-
-
-def apply_affine(points, warp_mat):
-    """Map (N, 2) points with a (2, 3) affine matrix; float32 (N, 2)."""
-    points = np.asarray(points, dtype=np.float64)
-    warp_mat = np.asarray(warp_mat, dtype=np.float64)
-    return (points @ warp_mat[:, :2].T + warp_mat[:, 2]).astype(np.float32)
 
 
 def warp_hand_mask(results, warp_mat, input_size):
@@ -184,7 +149,7 @@ class RandomAffine(BaseTransform):
     """Random rotation, scale and shift of the crop square (train only).
 
     With probability ``prob``: rotation uniform in ``[-rotate_range,
-    rotate_range]`` degrees (sign convention of :func:`get_warp_matrix`),
+    rotate_range]`` degrees (sign convention of :func:`~handkit.geometry.get_warp_matrix`),
     ``bbox_size`` multiplied by a factor uniform in ``scale_range``, and
     ``bbox_center`` shifted per axis by a value uniform in ``[-shift_ratio,
     shift_ratio] x bbox_size``. Without a preceding HandCrop the image square
@@ -256,7 +221,7 @@ class RandomAffine(BaseTransform):
 class TopdownAffine(BaseTransform):
     """Warp the crop square to the network input (NSRM Section 4.2: 368x368).
 
-    Builds ``warp_mat`` with :func:`get_warp_matrix` from ``bbox_center``,
+    Builds ``warp_mat`` with :func:`~handkit.geometry.get_warp_matrix` from ``bbox_center``,
     ``bbox_size``, ``bbox_rotation`` (default 0) and ``bbox_flip`` (default
     False); without ``bbox_center`` the whole image is used as HandCrop's
     'image' mode does. The image is warped with bilinear interpolation and a

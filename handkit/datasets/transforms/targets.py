@@ -9,10 +9,8 @@ transform merges them into ``results['targets']``.
 """
 from mmcv.transforms import BaseTransform
 
+from handkit.codecs.base import BaseCodec
 from handkit.registry import CODECS, TRANSFORMS
-
-# What a codec's encode takes unless it declares ``encode_inputs``.
-DEFAULT_ENCODE_INPUTS = ('transformed_keypoints', 'keypoints_visible')
 
 
 @TRANSFORMS.register_module()
@@ -24,16 +22,18 @@ class GenerateTargets(BaseTransform):
             ...)``), a list of them, or a dict of named codec configs
             (``dict(kcm=dict(type=...), lpm=dict(type=...))``, so that a
             config can override one codec by name); each is built once with
-            ``CODECS.build``, in order.
+            ``CODECS.build``, in order; each must be a
+            :class:`~handkit.codecs.base.BaseCodec`.
 
     Calls ``codec.encode(*(results[key] for key in codec.encode_inputs))``
     for each codec in order and merges the returned dicts into
-    ``results['targets']`` (created when absent). A codec without an
-    ``encode_inputs`` class attribute takes ``('transformed_keypoints',
-    'keypoints_visible')``; ``BoneTree`` declares ``('keypoints_3d',
-    'keypoints_visible')``.
+    ``results['targets']`` (created when absent). ``encode_inputs`` is
+    ``('transformed_keypoints', 'keypoints_visible')`` unless the codec
+    declares others (``BoneTree``: ``('keypoints_3d',
+    'keypoints_visible')``).
 
     Raises:
+        TypeError: a codec is not a ``BaseCodec``.
         KeyError: ``results`` lack a key a codec takes (names both).
         ValueError: two codecs (or a codec and an earlier transform) produce
             the same target name.
@@ -53,11 +53,17 @@ class GenerateTargets(BaseTransform):
                             f'dict of named ones, got {encoders!r}')
         self.encoder_cfgs = encoders
         self.encoders = [CODECS.build(cfg) for cfg in configs]
+        for cfg, codec in zip(configs, self.encoders):
+            if not isinstance(codec, BaseCodec):
+                raise TypeError(
+                    f"GenerateTargets: codec {cfg.get('type')!r} is a "
+                    f'{type(codec).__name__}, not a BaseCodec subclass '
+                    '(handkit/codecs/base.py)')
 
     def transform(self, results):
         targets = results.setdefault('targets', {})
         for codec in self.encoders:
-            inputs = getattr(codec, 'encode_inputs', DEFAULT_ENCODE_INPUTS)
+            inputs = codec.encode_inputs
             for key in inputs:
                 if key not in results:
                     hint = ('; run TopdownAffine first'

@@ -19,6 +19,7 @@ import torch
 from mmengine.model import BaseModel
 from torch import nn
 
+from handkit.geometry import apply_affine, invert_affine
 from handkit.models.heads.base_head import BaseHead
 from handkit.registry import MODELS
 
@@ -73,12 +74,7 @@ def _input_to_original(keypoints, metas):
         if warp.shape != (2, 3):
             raise ValueError(f'metas[{index}] warp_mat must be (2, 3), got '
                              f'{warp.shape}')
-    warps = np.stack(warps)  # (B, 2, 3)
-    bottom = np.broadcast_to([0.0, 0.0, 1.0], (len(warps), 1, 3))
-    inverse = np.linalg.inv(np.concatenate([warps, bottom], axis=1))[:, :2]
-    mapped = np.einsum('bij,bkj->bki', inverse[:, :, :2],
-                       keypoints.astype(np.float64)) + inverse[:, None, :, 2]
-    return mapped.astype(np.float32)
+    return apply_affine(keypoints, invert_affine(np.stack(warps)))
 
 
 @MODELS.register_module()

@@ -7,9 +7,10 @@ import torch
 
 from handkit.codecs.depth_cube import DepthCube
 from handkit.datasets.collate import hand_collate
-from handkit.datasets.transforms.depth import DepthCubeCrop, LoadDepth
+from handkit.datasets.transforms.depth import (DepthCubeCrop, LoadDepth,
+                                              crop_depth_cube)
 from handkit.datasets.transforms.formatting import PackHandInputs
-from handkit.datasets.transforms.geometric import apply_affine
+from handkit.geometry import apply_affine
 from handkit.models.data_preprocessors.hand_data_preprocessor import \
     HandDataPreprocessor
 from handkit.registry import TRANSFORMS
@@ -56,6 +57,54 @@ def test_load_depth_passes_a_rendered_depth_through():
                            'depth_path': 'synthetic://test/000000'})
     assert results['depth'].dtype == np.float32
     assert results['img_shape'] == (3, 4)
+
+
+def ramp_depth():
+    """64 x 64 depth image: d = 250 + u mm, with one missing pixel."""
+    depth = np.tile(250.0 + np.arange(64, dtype=np.float32), (64, 1))
+    depth[31, 33] = 0.0
+    return depth
+
+
+def test_crop_window_and_depth_normalisation():
+    # fx = 100, centre (0, 0, 300): r = 150 * 100 / 300 = 50 px around u = 32,
+    # 100 px -> 50 input px, so input pixel i samples image u = 2 i - 17.
+    cam_K = np.array([[100.0, 0, 32], [0, 100.0, 32], [0, 0, 1]])
+    out = crop_depth_cube(ramp_depth(), np.array([0.0, 0.0, 300.0]),
+                          cube_size=300, input_size=(50, 50), cam_K=cam_K)
+    np.testing.assert_allclose(out['crop_window'], [-18, -18, 82, 82])
+    assert out['depth_input'].shape == (1, 50, 50)
+    assert out['depth_input'].dtype == np.float32
+    row = out['depth_input'][0, 24]  # image row v = 31
+    u = 2 * np.arange(50) - 17
+    inside = (u >= 0) & (u <= 63)
+    expected = np.where(inside, (250.0 + u - 300.0) / 150.0, 1.0)
+    expected[25] = 1.0  # u = 33 is the missing pixel -> background
+    np.testing.assert_allclose(row, expected, atol=1e-6)
+    assert out['depth_input'].min() >= -1 and out['depth_input'].max() <= 1
+    np.testing.assert_allclose(
+        out['warp_mat'] @ np.array([33.0, 31.0, 1.0]), [25, 24], atol=1e-5)
+
+
+def test_far_and_near_depth_clip():
+    cam_K = np.array([[50.0, 0, 8], [0, 50.0, 8], [0, 0, 1]])
+    depth = np.full((16, 16), 900.0, np.float32)  # far behind the cube
+    depth[:, :8] = 100.0  # in front of it
+    out = crop_depth_cube(depth, np.array([0.0, 0.0, 500.0]), cube_size=200,
+                          input_size=(8, 8), cam_K=cam_K)
+    np.testing.assert_array_equal(np.unique(out['depth_input']), [-1.0, 1.0])
+
+
+def test_crop_refuses_bad_inputs():
+    cam_K = np.array([[100.0, 0, 32], [0, 100.0, 32], [0, 0, 1]])
+    with pytest.raises(ValueError, match='center depth must be positive'):
+        crop_depth_cube(np.zeros((64, 64)), [0, 0, -5], 300, (128, 128),
+                        cam_K)
+    with pytest.raises(ValueError, match=r'depth must be an \(H, W\) image'):
+        crop_depth_cube(np.zeros((64, 64, 3)), [0, 0, 300], 300, (128, 128),
+                        cam_K)
+    with pytest.raises(ValueError, match='cube_size must be positive'):
+        DepthCubeCrop(cube_size=0)
 
 
 def hand_sample():

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from handkit.datasets.transforms.geometric import (HandCrop, RandomAffine,
-                                                   TopdownAffine,
-                                                   apply_affine,
-                                                   get_warp_matrix)
+                                                   TopdownAffine)
+from handkit.geometry import apply_affine, get_warp_matrix
 from handkit.registry import TRANSFORMS
 
 

@@ -2,12 +2,13 @@
 import numpy as np
 import pytest
 
+from handkit.codecs.base import BaseCodec
 from handkit.datasets.transforms.targets import GenerateTargets
 from handkit.registry import CODECS, TRANSFORMS, UnknownTypeError
 
 
 @CODECS.register_module(name='_FakeScaledKeypointCodec', force=True)
-class _FakeScaledKeypointCodec:
+class _FakeScaledKeypointCodec(BaseCodec):
     """Stands in for a real codec: keypoints times a factor, and weights."""
 
     def __init__(self, factor=1.0):
@@ -20,7 +21,7 @@ class _FakeScaledKeypointCodec:
 
 
 @CODECS.register_module(name='_FakeCountCodec', force=True)
-class _FakeCountCodec:
+class _FakeCountCodec(BaseCodec):
     """Stands in for a second codec: the number of visible keypoints."""
 
     def encode(self, keypoints, keypoints_visible):
@@ -119,3 +120,17 @@ def test_missing_input_key_names_the_codec_and_the_key():
     with pytest.raises(KeyError, match="no 'keypoints_3d' \\(needed by "
                        "BoneTree; sample None\\)"):
         GenerateTargets(dict(type='BoneTree'))(_results())
+
+
+@CODECS.register_module(name='_PlainCodec', force=True)
+class _PlainCodec:
+    """Has an encode but does not derive from BaseCodec."""
+
+    def encode(self, keypoints, keypoints_visible):
+        return {}
+
+
+def test_a_codec_outside_the_contract_is_refused():
+    with pytest.raises(TypeError, match="codec '_PlainCodec' is a "
+                       '_PlainCodec, not a BaseCodec subclass'):
+        GenerateTargets(dict(type='_PlainCodec'))
