@@ -13,6 +13,8 @@ Limb groups (NSRM Section 3.2, eq. 4):
     five wrist-to-base limbs), ordered thumb, index, middle, ring, little, palm;
   * G1G6: [G1, thumb, index, middle, ring, little, palm] = 7 channels.
 """
+from typing import Tuple
+
 import numpy as np
 
 FINGERS = ('thumb', 'index', 'middle', 'ring', 'little')
@@ -64,7 +66,7 @@ FINGER_COLORS_BGR = ((0, 0, 255), (0, 165, 255), (0, 200, 0), (255, 128, 0),
 WRIST_COLOR_BGR = (160, 160, 160)
 
 
-def group_membership(groups):
+def group_membership(groups: str) -> np.ndarray:
     """(C, 20) float32 matrix: entry [c, l] is 1 when limb l is in group c.
 
     ``groups`` is 'G1', 'G6' or 'G1G6'. Composition (eq. 4) is then a max of
@@ -79,12 +81,12 @@ def group_membership(groups):
     return member
 
 
-def limb_color(limb_index):
+def limb_color(limb_index: int) -> Tuple[int, int, int]:
     """BGR colour of a limb: the colour of its finger."""
     return FINGER_COLORS_BGR[limb_index // 4]
 
 
-def keypoint_color(keypoint_index):
+def keypoint_color(keypoint_index: int) -> Tuple[int, int, int]:
     """BGR colour of a keypoint: its finger's, grey for the wrist."""
     if keypoint_index == 0:
         return WRIST_COLOR_BGR

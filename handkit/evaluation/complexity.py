@@ -12,14 +12,16 @@ activations and soft-argmax are not counted: they are a small share of the
 work and have no agreed MAC count.
 """
 import time
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
+from mmengine.config import Config
 from torch import nn
 
 from handkit.datasets.base import pipeline_steps
 
 
-def count_parameters(model):
+def count_parameters(model: nn.Module) -> int:
     """Number of parameters (trainable or not) of ``model``."""
     return sum(parameter.numel() for parameter in model.parameters())
 
@@ -38,7 +40,7 @@ def _layer_macs(module, inputs, output):
     return module.macs(inputs, output)
 
 
-def count_macs(model, inputs):
+def count_macs(model: nn.Module, inputs: torch.Tensor) -> int:
     """MACs of one forward pass of ``model(inputs)``, per sample.
 
     Args:
@@ -67,8 +69,11 @@ def count_macs(model, inputs):
     return total[0] // len(inputs)
 
 
-def measure_fps(model, input_shape, batch_size, device=None, warmup=3,
-                min_iters=5, min_seconds=1.0):
+def measure_fps(model: nn.Module, input_shape: Sequence[int],
+                batch_size: int,
+                device: Optional[Union[str, torch.device]] = None,
+                warmup: int = 3, min_iters: int = 5,
+                min_seconds: float = 1.0) -> float:
     """Frames per second of ``model`` on random input, in ``torch.no_grad()``.
 
     Args:
@@ -106,7 +111,7 @@ def measure_fps(model, input_shape, batch_size, device=None, warmup=3,
     return batch_size * passes / elapsed
 
 
-def input_shape_from_config(cfg):
+def input_shape_from_config(cfg: Config) -> Tuple[int, int, int]:
     """(C, H, W) of the network input a config feeds its model.
 
     H, W: the ``input_size`` (w, h) of the test pipeline's step that sets it
@@ -124,7 +129,10 @@ def input_shape_from_config(cfg):
     return int(channels), int(height), int(width)
 
 
-def complexity_report(model, input_shape, batch_sizes=(1, 32), device=None):
+def complexity_report(model: nn.Module, input_shape: Sequence[int],
+                      batch_sizes: Sequence[int] = (1, 32),
+                      device: Optional[Union[str, torch.device]] = None
+                      ) -> dict:
     """Parameters, MACs per frame and FPS at each batch size, as a dict.
 
     Returns ``{'params': int, 'macs': int, 'input_shape': (C, H, W),
@@ -140,7 +148,7 @@ def complexity_report(model, input_shape, batch_sizes=(1, 32), device=None):
                      for batch in batch_sizes})
 
 
-def format_complexity(report):
+def format_complexity(report: dict) -> str:
     """Two lines: parameters and MACs, then FPS per batch size."""
     channels, height, width = report['input_shape']
     fps = '   '.join(f'batch {batch}: {value:.1f}'

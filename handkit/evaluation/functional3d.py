@@ -16,6 +16,8 @@ Thresholds compare with ``<=`` here (a joint at exactly 20 mm is correct at
 ``handkit.evaluation.functional`` uses a strict ``<`` as the NSRM paper does.
 Every function returns NaN where nothing is labelled, as the 2D ones do.
 """
+from typing import Optional, Sequence, Tuple
+
 import numpy as np
 
 
@@ -43,13 +45,14 @@ def _thresholds(thresholds_mm):
     return np.asarray(thresholds_mm, dtype=np.float64).reshape(-1)
 
 
-def joint_errors(pred, gt):
+def joint_errors(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """(N, J) Euclidean distance between predicted and true joints."""
     pred, gt = _check_pair(pred, gt)
     return np.linalg.norm(pred - gt, axis=-1)
 
 
-def epe(pred, gt, visible=None):
+def epe(pred: np.ndarray, gt: np.ndarray,
+        visible: Optional[np.ndarray] = None) -> float:
     """Mean end-point error over the visible joints (paper 004, III.B).
 
     Args:
@@ -66,7 +69,7 @@ def epe(pred, gt, visible=None):
     return float(errors[visible].mean())
 
 
-def root_relative(joints, root=0):
+def root_relative(joints: np.ndarray, root: int = 0) -> np.ndarray:
     """Joints minus their root joint, (N, J, 3) -> (N, J, 3).
 
     ``root`` is the index of the root joint (0: handkit's wrist).
@@ -80,7 +83,8 @@ def root_relative(joints, root=0):
     return joints - joints[:, root:root + 1]
 
 
-def pck_3d(pred, gt, visible, thresholds_mm):
+def pck_3d(pred: np.ndarray, gt: np.ndarray, visible: Optional[np.ndarray],
+           thresholds_mm: Sequence[float]) -> np.ndarray:
     """3D PCK: fraction of visible joints with error <= each threshold.
 
     Args:
@@ -102,7 +106,10 @@ def pck_3d(pred, gt, visible, thresholds_mm):
     return correct.sum(axis=1) / labelled
 
 
-def pck_curve_3d(pred, gt, visible=None, low=20.0, high=50.0, num=31):
+def pck_curve_3d(pred: np.ndarray, gt: np.ndarray,
+                 visible: Optional[np.ndarray] = None, low: float = 20.0,
+                 high: float = 50.0, num: int = 31
+                 ) -> Tuple[np.ndarray, np.ndarray]:
     """(thresholds (num,), 3D PCK (num,)) over ``[low, high]`` mm."""
     if not high > low:
         raise ValueError(f'threshold range must have high > low, got '
@@ -113,7 +120,9 @@ def pck_curve_3d(pred, gt, visible=None, low=20.0, high=50.0, num=31):
     return thresholds, pck_3d(pred, gt, visible, thresholds)
 
 
-def auc_3d(pred, gt, visible=None, low=20.0, high=50.0, num=31):
+def auc_3d(pred: np.ndarray, gt: np.ndarray,
+           visible: Optional[np.ndarray] = None, low: float = 20.0,
+           high: float = 50.0, num: int = 31) -> float:
     """Normalised area under the 3D PCK curve from ``low`` to ``high`` mm.
 
     The common protocol (Zimmermann & Brox 2017; paper 004, Fig. 5 "AUC
@@ -125,7 +134,8 @@ def auc_3d(pred, gt, visible=None, low=20.0, high=50.0, num=31):
     return float(np.trapezoid(curve, thresholds) / (high - low))
 
 
-def nyu_success_fraction(pred, gt, thresholds_mm):
+def nyu_success_fraction(pred: np.ndarray, gt: np.ndarray,
+                         thresholds_mm: Sequence[float]) -> np.ndarray:
     """Fraction of frames whose maximum joint error is <= each threshold.
 
     Paper 002's second metric ("percentage of frames whose maximum joint

@@ -10,7 +10,8 @@ as MMPose's heatmap heads) so untrained stages output ~0 maps.
 from torch import nn
 
 
-def init_relu_convs(module, small_output=False):
+def init_relu_convs(module: nn.Module,
+                    small_output: bool = False) -> nn.Module:
     """He-normal (fan_out, ReLU) weights and zero biases for every Conv2d.
 
     With ``small_output`` the module's last Conv2d (its raw output maps)

@@ -14,6 +14,7 @@ import argparse
 import os
 import os.path as osp
 import sys
+from typing import List, Optional
 
 import cv2
 import numpy as np
@@ -27,7 +28,7 @@ OCCLUDED_ROW_LEVEL = 0.6
 PALETTE_COLOURS = 256
 
 
-def parse_args(argv=None):
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', default='docs/images/synthetic_gallery.png')
     parser.add_argument('--rows', type=int, default=3)
@@ -42,7 +43,7 @@ def parse_args(argv=None):
     return args
 
 
-def colour_depth(depth):
+def colour_depth(depth: np.ndarray) -> np.ndarray:
     """Depth (H, W) mm -> BGR uint8, near = warm, background black."""
     hand = depth > 0
     levels = np.zeros(depth.shape, np.uint8)
@@ -54,7 +55,8 @@ def colour_depth(depth):
     return image
 
 
-def draw_skeleton(image, keypoints, visible, occluded):
+def draw_skeleton(image: np.ndarray, keypoints: np.ndarray,
+                  visible: np.ndarray, occluded: np.ndarray) -> None:
     """Limbs and keypoints over ``image`` (in place)."""
     points = np.round(keypoints).astype(np.int32)
     for limb, (parent, child) in enumerate(LIMBS):
@@ -68,7 +70,7 @@ def draw_skeleton(image, keypoints, visible, occluded):
                    cv2.LINE_AA)
 
 
-def tile(seed, row, rows, size):
+def tile(seed: int, row: int, rows: int, size: int) -> np.ndarray:
     """One rendered, annotated tile of ``size`` x ``size`` pixels."""
     depth_row = rows > 1 and row == rows - 1
     occlusion = OCCLUDED_ROW_LEVEL if row % 2 == 1 and not depth_row else 0.0
@@ -84,7 +86,7 @@ def tile(seed, row, rows, size):
     return image
 
 
-def quantise(image, colours):
+def quantise(image: np.ndarray, colours: int) -> np.ndarray:
     """Reduce ``image`` to ``colours`` colours (k-means) for a small PNG."""
     pixels = image.reshape(-1, 3).astype(np.float32)
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
@@ -94,7 +96,7 @@ def quantise(image, colours):
     return centres.astype(np.uint8)[labels.ravel()].reshape(image.shape)
 
 
-def main(argv=None):
+def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     size = args.width // args.cols
     rows = [

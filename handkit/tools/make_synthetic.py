@@ -22,6 +22,7 @@ import json
 import os
 import os.path as osp
 import sys
+from typing import Dict, List, Optional
 
 import cv2
 import numpy as np
@@ -33,7 +34,7 @@ from handkit.skeleton import KEYPOINT_NAMES, LIMBS
 JPEG_QUALITY = 95
 
 
-def parse_args(argv=None):
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument('--num', type=int, required=True,
@@ -56,7 +57,7 @@ def parse_args(argv=None):
     return args
 
 
-def coco_annotation(sample, image_id):
+def coco_annotation(sample: Dict[str, np.ndarray], image_id: int) -> dict:
     """COCO keypoint annotation of one rendered sample."""
     keypoints = sample['keypoints'].astype(np.float64)
     inside = sample['keypoints_visible'] > 0
@@ -80,7 +81,7 @@ def coco_annotation(sample, image_id):
     )
 
 
-def main(argv=None):
+def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     for folder in ('images', 'annotations') + (('depth', ) if args.depth
                                                else ()):

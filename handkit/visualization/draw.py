@@ -11,6 +11,7 @@ coordinates, and a map of stride ``s`` has map coordinate = input pixel / s.
 Points are drawn with 4 bits of sub-pixel precision.
 """
 import math
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -46,12 +47,12 @@ def _per_keypoint(values, count, name):
     return values
 
 
-def default_thickness(image_shape):
+def default_thickness(image_shape: Sequence[int]) -> int:
     """Limb thickness in pixels: grows with the image's longer side."""
     return max(2, round(max(image_shape[:2]) / 200))
 
 
-def default_radius(image_shape):
+def default_radius(image_shape: Sequence[int]) -> int:
     """Keypoint radius in pixels: grows with the image's longer side."""
     return max(2, round(max(image_shape[:2]) / 120))
 
@@ -61,7 +62,10 @@ def _fixed(point):
     return (int(round(point[0] * _ONE)), int(round(point[1] * _ONE)))
 
 
-def shown_keypoints(keypoints, visible=None, scores=None, score_threshold=0.0):
+def shown_keypoints(keypoints: np.ndarray,
+                    visible: Optional[np.ndarray] = None,
+                    scores: Optional[np.ndarray] = None,
+                    score_threshold: float = 0.0) -> np.ndarray:
     """(K,) bool: keypoints to draw.
 
     A keypoint is drawn when its coordinates are finite, it is visible
@@ -78,9 +82,14 @@ def shown_keypoints(keypoints, visible=None, scores=None, score_threshold=0.0):
     return shown
 
 
-def draw_skeleton(image, keypoints, visible=None, scores=None,
-                  score_threshold=0.0, thickness=None, radius=None,
-                  color=None):
+def draw_skeleton(image: np.ndarray, keypoints: np.ndarray,
+                  visible: Optional[np.ndarray] = None,
+                  scores: Optional[np.ndarray] = None,
+                  score_threshold: float = 0.0,
+                  thickness: Optional[int] = None,
+                  radius: Optional[int] = None,
+                  color: Optional[Tuple[int, int, int]] = None
+                  ) -> np.ndarray:
     """Draw one hand: 20 limbs in their finger's colour, then 21 keypoints.
 
     Args:
@@ -120,8 +129,12 @@ def draw_skeleton(image, keypoints, visible=None, scores=None,
     return canvas
 
 
-def draw_scores(image, keypoints, scores, visible=None, score_threshold=0.0,
-                font_scale=None, color=(255, 255, 255)):
+def draw_scores(image: np.ndarray, keypoints: np.ndarray,
+                scores: np.ndarray, visible: Optional[np.ndarray] = None,
+                score_threshold: float = 0.0,
+                font_scale: Optional[float] = None,
+                color: Tuple[int, int, int] = (255, 255, 255)
+                ) -> np.ndarray:
     """Write each keypoint's score (two decimals) just right of it.
 
     Keypoints skipped by :func:`shown_keypoints` get no label. The font
@@ -155,14 +168,18 @@ def _check_maps(maps):
     return maps
 
 
-def colorize(map_2d, colormap=cv2.COLORMAP_JET):
+def colorize(map_2d: np.ndarray,
+             colormap: int = cv2.COLORMAP_JET) -> np.ndarray:
     """(h, w) values in [0, 1] (clipped) -> BGR uint8 (h, w, 3)."""
     scaled = np.clip(np.nan_to_num(map_2d), 0.0, 1.0) * 255.0
     return cv2.applyColorMap(scaled.round().astype(np.uint8), colormap)
 
 
-def image_to_map_matrix(map_size, image_shape, warp_mat=None,
-                        input_size=None):
+def image_to_map_matrix(map_size: Sequence[int],
+                        image_shape: Sequence[int],
+                        warp_mat: Optional[np.ndarray] = None,
+                        input_size: Optional[Sequence[int]] = None
+                        ) -> np.ndarray:
     """(2, 3) affine from image pixels to map pixels.
 
     Without ``warp_mat`` the map covers the whole image: map coordinate =
@@ -188,8 +205,10 @@ def image_to_map_matrix(map_size, image_shape, warp_mat=None,
     return np.diag([map_w / input_w, map_h / input_h]) @ warp_mat
 
 
-def overlay_maps(image, maps, alpha=0.5, colormap=cv2.COLORMAP_JET,
-                 warp_mat=None, input_size=None):
+def overlay_maps(image: np.ndarray, maps: np.ndarray, alpha: float = 0.5,
+                 colormap: int = cv2.COLORMAP_JET,
+                 warp_mat: Optional[np.ndarray] = None,
+                 input_size: Optional[Sequence[int]] = None) -> np.ndarray:
     """Blend the channel-wise maximum of ``maps`` over ``image``.
 
     Args:
@@ -235,7 +254,8 @@ def overlay_maps(image, maps, alpha=0.5, colormap=cv2.COLORMAP_JET,
     return np.clip(blended.round(), 0, 255).astype(np.uint8)
 
 
-def image_grid(images, cols, pad=4, pad_value=0):
+def image_grid(images: Sequence[np.ndarray], cols: int, pad: int = 4,
+               pad_value: int = 0) -> np.ndarray:
     """Tile images row by row, ``cols`` per row, ``pad`` pixels between.
 
     Images smaller than the largest are padded at their bottom / right.
@@ -262,7 +282,8 @@ def image_grid(images, cols, pad=4, pad_value=0):
     return grid
 
 
-def side_by_side(*images, pad=4, pad_value=0):
+def side_by_side(*images: np.ndarray, pad: int = 4,
+                 pad_value: int = 0) -> np.ndarray:
     """Images left to right in one row, top-aligned, ``pad`` pixels apart.
 
     Each keeps its width; shorter ones are padded at the bottom to the
@@ -284,13 +305,14 @@ def side_by_side(*images, pad=4, pad_value=0):
     return row
 
 
-def caption_height(tile):
+def caption_height(tile: int) -> int:
     """Height in pixels of the caption strip under a tile of side ``tile``."""
     return max(12, tile // 6)
 
 
-def map_grid(maps, names=None, tile=96, cols=None, pad=4,
-             colormap=cv2.COLORMAP_JET):
+def map_grid(maps: np.ndarray, names: Optional[Sequence[str]] = None,
+             tile: int = 96, cols: Optional[int] = None, pad: int = 4,
+             colormap: int = cv2.COLORMAP_JET) -> np.ndarray:
     """One image with a colour-mapped tile per channel and its caption.
 
     For example the G1 and six G6 structure maps of NSRM (names from
@@ -332,7 +354,7 @@ def map_grid(maps, names=None, tile=96, cols=None, pad=4,
     return image_grid(tiles, cols or min(count, 7), pad=pad)
 
 
-def to_input_frame(prediction):
+def to_input_frame(prediction: dict) -> dict:
     """The keypoints of a prediction dict mapped into network-input pixels.
 
     Uses its ``warp_mat`` (original -> input). Returns a copy of
@@ -353,9 +375,12 @@ def to_input_frame(prediction):
     return frame
 
 
-def draw_prediction(image, prediction, draw_gt=True, draw_maps=True,
-                    show_scores=False, score_threshold=0.0, alpha=0.5,
-                    gt_color=GT_COLOR):
+def draw_prediction(image: np.ndarray, prediction: dict,
+                    draw_gt: bool = True, draw_maps: bool = True,
+                    show_scores: bool = False, score_threshold: float = 0.0,
+                    alpha: float = 0.5,
+                    gt_color: Tuple[int, int, int] = GT_COLOR
+                    ) -> np.ndarray:
     """Compose [image with ground truth + prediction | map overlay].
 
     Args:

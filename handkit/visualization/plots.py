@@ -8,6 +8,7 @@ box).
 """
 import os
 import os.path as osp
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -19,7 +20,11 @@ from handkit.evaluation.functional import keypoint_box_size, pck
 DEFAULT_THRESHOLDS = np.linspace(0.0, 0.2, 41)
 
 
-def pck_curve(pred, gt, visible, norm=None, thresholds=None):
+def pck_curve(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray,
+              norm: Optional[np.ndarray] = None,
+              thresholds: Optional[Union[Sequence[float],
+                                         np.ndarray]] = None
+              ) -> Tuple[np.ndarray, np.ndarray]:
     """PCK at each threshold: ``(thresholds, values)``, both (T,) arrays.
 
     Args:
@@ -37,9 +42,13 @@ def pck_curve(pred, gt, visible, norm=None, thresholds=None):
     return thresholds, pck(pred, gt, visible, norm, thresholds)
 
 
-def plot_pck_curves(curves, out_file, title=None,
-                    xlabel='normalised threshold', ylabel='PCK',
-                    size=(640, 480), dpi=100):
+def plot_pck_curves(curves: Dict[str, Tuple[np.ndarray, np.ndarray]],
+                    out_file: Union[str, os.PathLike],
+                    title: Optional[str] = None,
+                    xlabel: str = 'normalised threshold',
+                    ylabel: str = 'PCK',
+                    size: Tuple[int, int] = (640, 480),
+                    dpi: int = 100) -> Union[str, os.PathLike]:
     """Write a PNG with one PCK curve per method.
 
     Args:

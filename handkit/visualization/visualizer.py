@@ -8,8 +8,10 @@ it to a file. Set it in a config with
 """
 import os
 import os.path as osp
+from typing import Optional, Sequence, Union
 
 import cv2
+import numpy as np
 from mmengine.visualization import Visualizer
 
 from handkit.registry import VISUALIZERS
@@ -31,9 +33,12 @@ class HandVisualizer(Visualizer):
         **kwargs: passed to ``mmengine.visualization.Visualizer``.
     """
 
-    def __init__(self, name='visualizer', vis_backends=None, save_dir=None,
-                 score_threshold=0.0, alpha=0.5, gt_color=GT_COLOR,
-                 show_scores=False, **kwargs):
+    def __init__(self, name: str = 'visualizer',
+                 vis_backends: Optional[Sequence[dict]] = None,
+                 save_dir: Optional[str] = None,
+                 score_threshold: float = 0.0, alpha: float = 0.5,
+                 gt_color: Sequence[int] = GT_COLOR,
+                 show_scores: bool = False, **kwargs) -> None:
         super().__init__(name=name, vis_backends=vis_backends,
                          save_dir=save_dir, **kwargs)
         self.score_threshold = score_threshold
@@ -41,8 +46,11 @@ class HandVisualizer(Visualizer):
         self.gt_color = tuple(gt_color)
         self.show_scores = show_scores
 
-    def add_datasample(self, name, image, data_sample, draw_gt=True,
-                       draw_maps=True, step=0, out_file=None):
+    def add_datasample(self, name: str, image: np.ndarray,
+                       data_sample: dict, draw_gt: bool = True,
+                       draw_maps: bool = True, step: int = 0,
+                       out_file: Optional[Union[str, os.PathLike]] = None
+                       ) -> np.ndarray:
         """Draw one prediction and record it.
 
         Args:

@@ -34,6 +34,8 @@ distance where its keypoint box spans ``fill`` (0.4-0.9) of the shorter image
 side (unless that would bring a joint nearer than 60 mm to the camera), its
 centre shifted off the image centre by up to 8% of the side.
 """
+from typing import Dict, Optional, Sequence, Tuple
+
 import numpy as np
 from scipy.spatial.transform import Rotation
 
@@ -136,7 +138,8 @@ def _rot_z(angle):
     ], -2)
 
 
-def sample_shape(rng, num):
+def sample_shape(rng: np.random.Generator,
+                 num: int) -> Dict[str, np.ndarray]:
     """Per-hand proportions.
 
     Returns a dict: ``scale`` (N,) overall size, ``bases`` (N, 5, 3) finger
@@ -163,7 +166,9 @@ def sample_shape(rng, num):
     )
 
 
-def sample_pose(rng, num, pose_mix=None):
+def sample_pose(rng: np.random.Generator, num: int,
+                pose_mix: Optional[Dict[str, float]] = None
+                ) -> Dict[str, np.ndarray]:
     """Joint angles (radians) within ``LIMITS``, as a mixture of pose styles.
 
     ``pose_mix`` maps style names (those of ``POSE_MIX``) to their weights;
@@ -247,7 +252,9 @@ def sample_pose(rng, num, pose_mix=None):
     )
 
 
-def forward_kinematics(shape, pose):
+def forward_kinematics(shape: Dict[str, np.ndarray],
+                       pose: Dict[str, np.ndarray]
+                       ) -> Tuple[np.ndarray, np.ndarray]:
     """Joints of ``N`` hands in the hand frame (mm).
 
     Each finger is a chain: a base rotation (fingers: fan + MCP abduction
@@ -284,7 +291,8 @@ def forward_kinematics(shape, pose):
     return np.concatenate([wrist, joints.reshape(num, 20, 3)], 1), frames
 
 
-def sample_view(rng, num, max_view_angle=None):
+def sample_view(rng: np.random.Generator, num: int,
+                max_view_angle: Optional[float] = None) -> np.ndarray:
     """Rotations (N, 3, 3) from the hand frame to the camera frame.
 
     None: uniformly random over all rotations (every viewpoint). An angle in
@@ -313,8 +321,11 @@ def sample_view(rng, num, max_view_angle=None):
             * side).as_matrix()
 
 
-def sample_camera(rng, joints, image_size, fill_range=FILL_RANGE,
-                  max_view_angle=None):
+def sample_camera(rng: np.random.Generator, joints: np.ndarray,
+                  image_size: Sequence[int],
+                  fill_range: Tuple[float, float] = FILL_RANGE,
+                  max_view_angle: Optional[float] = None
+                  ) -> Dict[str, np.ndarray]:
     """Place ``N`` hands in front of a random pinhole camera.
 
     Args:
@@ -386,8 +397,12 @@ def sample_camera(rng, joints, image_size, fill_range=FILL_RANGE,
 
 
 
-def sample_hands(rng, num, image_size, fill_range=FILL_RANGE,
-                 left_ratio=0.5, pose_mix=None, max_view_angle=None):
+def sample_hands(rng: np.random.Generator, num: int,
+                 image_size: Sequence[int],
+                 fill_range: Tuple[float, float] = FILL_RANGE,
+                 left_ratio: float = 0.5,
+                 pose_mix: Optional[Dict[str, float]] = None,
+                 max_view_angle: Optional[float] = None) -> dict:
     """Sample ``num`` complete hands seen by their cameras.
 
     Returns a dict of camera-frame quantities (mm unless stated):

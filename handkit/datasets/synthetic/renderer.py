@@ -32,6 +32,8 @@ when the rendered depth at its pixel is nearer than the joint depth minus the
 finger's radius there minus ``OCCLUSION_TOLERANCE_MM`` (another part of the
 hand, the forearm or an occluder is in front of it).
 """
+from typing import Dict, Optional, Sequence, Tuple, Union
+
 import cv2
 import numpy as np
 
@@ -81,7 +83,8 @@ def _as_generator(rng):
                      f'int seed, got {type(rng).__name__}')
 
 
-def check_image_size(image_size):
+def check_image_size(image_size: Union[int, Sequence[int]]
+                     ) -> Tuple[int, int]:
     """(width, height) from an int or a pair; ValueError naming the argument.
     """
     size = (image_size, image_size) if np.isscalar(image_size) else image_size
@@ -417,9 +420,15 @@ def _skin_palette(rng):
     return skin, nail, forearm, palm
 
 
-def render_hand(rng, image_size=(368, 368), modality='rgb', occlusion=0.0,
-                fill_range=FILL_RANGE, left_ratio=0.5, pose_mix=None,
-                max_view_angle=None):
+def render_hand(rng: Union[int, np.random.SeedSequence,
+                           np.random.Generator],
+                image_size: Union[int, Sequence[int]] = (368, 368),
+                modality: str = 'rgb', occlusion: float = 0.0,
+                fill_range: Tuple[float, float] = FILL_RANGE,
+                left_ratio: float = 0.5,
+                pose_mix: Optional[Dict[str, float]] = None,
+                max_view_angle: Optional[float] = None
+                ) -> Dict[str, np.ndarray]:
     """Render one random hand.
 
     Args:

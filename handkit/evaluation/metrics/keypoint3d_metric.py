@@ -8,6 +8,8 @@ joint error is under a threshold. The numbers come from
 ``handkit.evaluation.functional3d``; these classes only collect the
 estimator's per-sample predictions (docs/architecture.md, section 5).
 """
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
@@ -80,9 +82,12 @@ class Keypoint3DMetric(BaseMetric):
     default_prefix = ''
     MODES = ('joints', 'bone')
 
-    def __init__(self, root_relative=True, root_index=0,
-                 pck_thresholds_mm=None, auc_range=(20, 50), mode='joints',
-                 mean_pose_baseline=False, joint_indices=None, **kwargs):
+    def __init__(self, root_relative: bool = True, root_index: int = 0,
+                 pck_thresholds_mm: Optional[Sequence[float]] = None,
+                 auc_range: Sequence[float] = (20, 50),
+                 mode: str = 'joints', mean_pose_baseline: bool = False,
+                 joint_indices: Optional[Sequence[int]] = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         if mode not in self.MODES:
             raise ValueError(f'Keypoint3DMetric: mode must be one of '
@@ -102,7 +107,8 @@ class Keypoint3DMetric(BaseMetric):
         self.mean_pose_baseline = mean_pose_baseline
         self.joint_indices = joint_indices
 
-    def process(self, data_batch, data_samples):
+    def process(self, data_batch: Any,
+                data_samples: Sequence[dict]) -> None:
         name = type(self).__name__
         for sample in data_samples:
             gt = _sample_array(sample, 'gt_keypoints_3d', name)
@@ -117,7 +123,7 @@ class Keypoint3DMetric(BaseMetric):
                 record['gt_2d'] = _sample_array(sample, 'gt_keypoints', name)
             self.results.append(record)
 
-    def resolved_thresholds(self):
+    def resolved_thresholds(self) -> List[float]:
         if self.pck_thresholds_mm is not None:
             return self.pck_thresholds_mm
         meta = self.dataset_meta or {}
@@ -140,7 +146,7 @@ class Keypoint3DMetric(BaseMetric):
                 gt[:, child] - gt[:, parent],
                 visible[:, child] * visible[:, parent])
 
-    def compute_metrics(self, results):
+    def compute_metrics(self, results: list) -> Dict[str, float]:
         pred = np.stack([r['pred'] for r in results])
         gt = np.stack([r['gt'] for r in results])
         visible = np.stack([r['visible'] for r in results])
@@ -194,20 +200,24 @@ class NYUMetric(BaseMetric):
 
     default_prefix = ''
 
-    def __init__(self, thresholds_mm=(10, 20, 30, 40, 50, 60, 70, 80),
-                 joint_indices=None, **kwargs):
+    def __init__(self,
+                 thresholds_mm: Sequence[float] = (10, 20, 30, 40, 50, 60, 70,
+                                                   80),
+                 joint_indices: Optional[Sequence[int]] = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.thresholds_mm = [float(t) for t in thresholds_mm]
         self.joint_indices = joint_indices
 
-    def process(self, data_batch, data_samples):
+    def process(self, data_batch: Any,
+                data_samples: Sequence[dict]) -> None:
         name = type(self).__name__
         for sample in data_samples:
             self.results.append((
                 _sample_array(sample, 'pred_keypoints_3d', name),
                 _sample_array(sample, 'gt_keypoints_3d', name)))
 
-    def compute_metrics(self, results):
+    def compute_metrics(self, results: list) -> Dict[str, float]:
         pred, gt = (np.stack(column) for column in zip(*results))
         joints = _evaluated_joints(self, pred.shape[1])
         pred, gt = pred[:, joints], gt[:, joints]
@@ -218,7 +228,9 @@ class NYUMetric(BaseMetric):
         return metrics
 
 
-def format_3d_table(rows, thresholds_mm=(20, 30, 40, 50), auc_key='AUC_20-50'):
+def format_3d_table(rows: Sequence[Tuple[str, Dict[str, float]]],
+                    thresholds_mm: Sequence[float] = (20, 30, 40, 50),
+                    auc_key: str = 'AUC_20-50') -> str:
     """Text table of Keypoint3DMetric results (EPE mm, AUC, 3D PCK in %).
 
     Args:
@@ -236,7 +248,7 @@ def format_3d_table(rows, thresholds_mm=(20, 30, 40, 50), auc_key='AUC_20-50'):
     return _align(lines)
 
 
-def format_nyu_table(rows):
+def format_nyu_table(rows: Sequence[Tuple[str, Dict[str, float]]]) -> str:
     """Text table of NYUMetric results: mean error, % frames within t mm."""
     thresholds = [key for key in rows[0][1] if key.startswith(
         'frames_within_')]

@@ -5,7 +5,7 @@ segmentation masks. :class:`MaskIoUMetric` measures it: the IoU of the
 predicted G1 map, thresholded, with the true hand mask (the renderer's for
 synthetic hands, the release's mask PNGs for OneHand10K).
 """
-from typing import Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -57,7 +57,7 @@ class MaskIoUMetric(BaseMetric):
 
     def __init__(self, channel: int = 0, threshold: float = 0.5,
                  thresholds: Optional[Sequence[float]] = None,
-                 map_key: str = 'structure_maps', **kwargs):
+                 map_key: str = 'structure_maps', **kwargs) -> None:
         super().__init__(**kwargs)
         self.channel = int(channel)
         self.threshold = float(threshold)
@@ -66,7 +66,8 @@ class MaskIoUMetric(BaseMetric):
         self.thresholds = np.unique(np.append(grid, self.threshold))
         self.map_key = map_key
 
-    def process(self, data_batch, data_samples):
+    def process(self, data_batch: Any,
+                data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             for key in (self.map_key, 'gt_hand_mask'):
                 if key not in sample:
@@ -84,7 +85,7 @@ class MaskIoUMetric(BaseMetric):
                                                self.thresholds)
             self.results.append((intersection[0], union[0]))
 
-    def compute_metrics(self, results):
+    def compute_metrics(self, results: list) -> Dict[str, float]:
         intersection, union = (np.stack(column) for column in zip(*results))
         iou = np.where(union > 0, intersection / np.maximum(union, 1), 1.0)
         mean = iou.mean(axis=0)  # (T,)

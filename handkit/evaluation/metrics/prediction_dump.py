@@ -1,5 +1,6 @@
 """Write every prediction to a JSON file (``tools/test.py --out``)."""
 import json
+from typing import Any, Dict, Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
@@ -24,11 +25,12 @@ class PredictionDump(BaseMetric):
 
     default_prefix = ''
 
-    def __init__(self, out_file, **kwargs):
+    def __init__(self, out_file: str, **kwargs) -> None:
         super().__init__(**kwargs)
         self.out_file = out_file
 
-    def process(self, data_batch, data_samples):
+    def process(self, data_batch: Any,
+                data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             self.results.append({
                 key: np.asarray(sample[key]).tolist()
@@ -36,7 +38,7 @@ class PredictionDump(BaseMetric):
                 for key in self.KEYS if key in sample
             })
 
-    def compute_metrics(self, results):
+    def compute_metrics(self, results: list) -> Dict[str, float]:
         with open(self.out_file, 'w') as file:
             json.dump(dict(predictions=results), file)
         return {}

@@ -19,6 +19,7 @@ follows Newell et al.'s stacked-hourglass conventions, which the paper's
 * output: a 1x1 conv + BN + ReLU after the hourglass (Newell's "lin" layer),
   so the regression head reads normalised, non-negative features.
 """
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -28,7 +29,7 @@ from handkit.registry import MODELS
 class PreActBottleneck(nn.Module):
     """Pre-activation bottleneck residual block, C -> C channels."""
 
-    def __init__(self, channels):
+    def __init__(self, channels: int) -> None:
         super().__init__()
         mid = max(1, channels // 2)
         self.residual = nn.Sequential(
@@ -39,14 +40,14 @@ class PreActBottleneck(nn.Module):
             nn.BatchNorm2d(mid), nn.ReLU(inplace=True),
             nn.Conv2d(mid, channels, 1, bias=False))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.residual(x)
 
 
 class Hourglass(nn.Module):
     """Recursive hourglass; each order halves the resolution once more."""
 
-    def __init__(self, order, channels):
+    def __init__(self, order: int, channels: int) -> None:
         super().__init__()
         self.skip = PreActBottleneck(channels)
         self.down = PreActBottleneck(channels)
@@ -54,7 +55,7 @@ class Hourglass(nn.Module):
                       if order > 1 else PreActBottleneck(channels))
         self.up = PreActBottleneck(channels)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         low = self.down(F.max_pool2d(x, 2))
         low = self.up(self.inner(low))
         return self.skip(x) + F.interpolate(low, scale_factor=2,
@@ -78,7 +79,8 @@ class ResidualHourglass(nn.Module):
     must be multiples of ``4 * 2**order`` (32 for order 3).
     """
 
-    def __init__(self, in_channels=1, channels=128, order=3, num_residual=2):
+    def __init__(self, in_channels: int = 1, channels: int = 128,
+                 order: int = 3, num_residual: int = 2) -> None:
         super().__init__()
         if order < 1 or num_residual < 1:
             raise ValueError(f'ResidualHourglass: order and num_residual must '
@@ -97,7 +99,7 @@ class ResidualHourglass(nn.Module):
             nn.Conv2d(channels, channels, 1, bias=False),
             nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         multiple = 4 * 2**self.order
         if x.shape[-1] % multiple or x.shape[-2] % multiple:
             raise ValueError(f'ResidualHourglass: input height and width must '

@@ -18,6 +18,7 @@ reads as the last convolution mapping 64 channels to 21 maps: a 64 x 64 output
 would need the final upsampling to be dropped, which the text does not do.
 """
 import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -39,7 +40,8 @@ class BasicBlock(nn.Module):
     conv1, bn1, relu, conv2, bn2, downsample: a torchvision state dict loads.
     """
 
-    def __init__(self, in_channels, channels, stride=1):
+    def __init__(self, in_channels: int, channels: int,
+                 stride: int = 1) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(channels)
@@ -52,14 +54,14 @@ class BasicBlock(nn.Module):
                 nn.Conv2d(in_channels, channels, 1, stride, bias=False),
                 nn.BatchNorm2d(channels))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         return self.relu(out + identity)
 
 
-def conv_bn_relu(in_channels, out_channels):
+def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
@@ -69,15 +71,16 @@ class UnetBlock(nn.Module):
     """Unet-Block: bilinear x2 upsampling, concatenation with the skip,
     two 3x3 conv + BN + ReLU, and a 1x1 conv to intermediate heatmaps."""
 
-    def __init__(self, in_channels, skip_channels, out_channels,
-                 num_keypoints):
+    def __init__(self, in_channels: int, skip_channels: int,
+                 out_channels: int, num_keypoints: int) -> None:
         super().__init__()
         self.convs = nn.Sequential(
             conv_bn_relu(in_channels + skip_channels, out_channels),
             conv_bn_relu(out_channels, out_channels))
         self.heatmap = nn.Conv2d(out_channels, num_keypoints, 1)
 
-    def forward(self, x, skip):
+    def forward(self, x: torch.Tensor,
+                skip: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         x = F.interpolate(x, size=skip.shape[-2:], mode='bilinear',
                           align_corners=False)
         x = self.convs(torch.cat([x, skip], dim=1))
@@ -112,8 +115,10 @@ class ResNet34UNet(nn.Module):
       (B, Cd[3], 64, 64).
     """
 
-    def __init__(self, in_channels=3, num_keypoints=21, pretrained=None,
-                 decoder_channels=(256, 128, 64, 64), width_multiplier=1.0):
+    def __init__(self, in_channels: int = 3, num_keypoints: int = 21,
+                 pretrained: Optional[str] = None,
+                 decoder_channels: Sequence[int] = (256, 128, 64, 64),
+                 width_multiplier: float = 1.0) -> None:
         super().__init__()
         if not width_multiplier > 0:
             raise ValueError(f'ResNet34UNet: width_multiplier must be '
@@ -152,13 +157,13 @@ class ResNet34UNet(nn.Module):
         if pretrained is not None:
             self.load_pretrained(pretrained)
 
-    def encoder_state_keys(self):
+    def encoder_state_keys(self) -> List[str]:
         """The state-dict keys a torchvision resnet34 file must provide."""
         prefixes = ('conv1.', 'bn1.', 'layer1.', 'layer2.', 'layer3.',
                     'layer4.')
         return [k for k in self.state_dict() if k.startswith(prefixes)]
 
-    def load_pretrained(self, path):
+    def load_pretrained(self, path: str) -> None:
         """Load the encoder from a local torchvision resnet34 state dict."""
         if not osp.isfile(path):
             raise FileNotFoundError(f'ResNet34UNet: pretrained weights not '
@@ -183,7 +188,8 @@ class ResNet34UNet(nn.Module):
                     f'width_multiplier=1.0 and in_channels=3)')
         self.load_state_dict({k: state[k] for k in keys}, strict=False)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor
+                ) -> Dict[str, Union[torch.Tensor, List[torch.Tensor]]]:
         if x.shape[-1] % 32 or x.shape[-2] % 32:
             raise ValueError(f'ResNet34UNet: input height and width must be '
                              f'multiples of 32, got {tuple(x.shape[-2:])}')

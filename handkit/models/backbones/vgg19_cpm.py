@@ -59,7 +59,7 @@ class VGG19CPM(nn.Module):
                  width_multiplier: float = 1.0,
                  pretrained: Optional[str] = None,
                  output_stride: int = 8,
-                 norm_cfg: Optional[dict] = None):
+                 norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
         if width_multiplier <= 0:
             raise ValueError(f'width_multiplier must be positive, got '

@@ -7,6 +7,9 @@ coordinates); handkit averages it over the batch, so the value does not grow
 with the batch size. Optional per-bone weights (0 for a bone with an
 unlabelled end) multiply each bone's term.
 """
+from typing import Optional
+
+import torch
 import torch.nn as nn
 
 from handkit.registry import MODELS
@@ -19,7 +22,8 @@ class BoneL2Loss(nn.Module):
     ``weights``: (B, 20) per-bone weights, or None for all ones.
     """
 
-    def forward(self, pred, target, weights=None):
+    def forward(self, pred: torch.Tensor, target: torch.Tensor,
+                weights: Optional[torch.Tensor] = None) -> torch.Tensor:
         if pred.shape != target.shape or pred.ndim != 3:
             raise ValueError(f'BoneL2Loss: pred {tuple(pred.shape)} and '
                              f'target {tuple(target.shape)} must both be '

@@ -7,6 +7,9 @@ The mean absolute coordinate error over the labelled keypoints:
 (2 coordinates per keypoint; the clamp keeps a batch with no labelled
 keypoint at loss 0 instead of dividing by zero).
 """
+from typing import Optional
+
+import torch
 import torch.nn as nn
 
 from handkit.registry import MODELS
@@ -19,7 +22,8 @@ class CoordL1Loss(nn.Module):
     ``weights``: (B, K) keypoint weights, or None for all ones.
     """
 
-    def forward(self, pred, target, weights=None):
+    def forward(self, pred: torch.Tensor, target: torch.Tensor,
+                weights: Optional[torch.Tensor] = None) -> torch.Tensor:
         if pred.shape != target.shape or pred.ndim != 3:
             raise ValueError(f'CoordL1Loss: pred {tuple(pred.shape)} and '
                              f'target {tuple(target.shape)} must both be '

@@ -1,4 +1,6 @@
 """HeatmapMSELoss: the sum-of-squared-error KCM loss of NSRM (eq. 7)."""
+from typing import Optional, Sequence
+
 import torch
 from torch import nn
 
@@ -17,7 +19,9 @@ class HeatmapMSELoss(nn.Module):
     error, so an invisible keypoint contributes nothing.
     """
 
-    def forward(self, stage_outputs, target, weights=None):
+    def forward(self, stage_outputs: Sequence[torch.Tensor],
+                target: torch.Tensor,
+                weights: Optional[torch.Tensor] = None) -> torch.Tensor:
         """
         Args:
             stage_outputs: list of T predicted maps, each (B, K, h, w).

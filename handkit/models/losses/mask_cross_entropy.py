@@ -1,4 +1,6 @@
 """MaskCrossEntropyLoss: the structure-mask cross-entropy of NSRM (eq. 5)."""
+from typing import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -19,7 +21,8 @@ class MaskCrossEntropyLoss(nn.Module):
     be soft (LPM, eq. 3) or 0/1 (LDM, eq. 2).
     """
 
-    def forward(self, stage_logits, target):
+    def forward(self, stage_logits: Sequence[torch.Tensor],
+                target: torch.Tensor) -> torch.Tensor:
         """
         Args:
             stage_logits: list of T raw (pre-sigmoid) maps, each (B, C, h, w).

@@ -8,6 +8,7 @@ For each of the N samples only its worst coordinate (of its 3M = 3J) is
 penalised, scaled by 3M so the loss stays on the scale of a summed smooth L1;
 the paper uses it to fine-tune towards the most error-prone joints.
 """
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -18,7 +19,8 @@ from handkit.registry import MODELS
 class MaxOutSmoothL1Loss(nn.Module):
     """``forward(pred (B, J, 3), target (B, J, 3))``: L_MOSL1, a scalar."""
 
-    def forward(self, pred, target):
+    def forward(self, pred: torch.Tensor,
+                target: torch.Tensor) -> torch.Tensor:
         if pred.shape != target.shape or pred.ndim < 2:
             raise ValueError(f'MaxOutSmoothL1Loss: pred {tuple(pred.shape)} '
                              f'and target {tuple(target.shape)} must have '
