@@ -8,13 +8,15 @@ import os.path as osp
 import sys
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.engine.checkpoint import (CheckpointMismatchError,
                                        CorruptCheckpointError,
                                        UnsafeCheckpointError)
+from handkit.engine.config import (ConfigError, check_cfg_options,
+                                   load_config_file)
 from handkit.registry import DATASETS, MODELS, UnknownTypeError
 
 
@@ -26,7 +28,7 @@ class NothingToResumeError(RuntimeError):
 # Errors that mean "the input is wrong", shown as a message and exit code 2.
 USER_ERRORS = (DataRootNotFoundError, AnnotationError, UnknownTypeError,
                UnsafeCheckpointError, CorruptCheckpointError,
-               CheckpointMismatchError, NothingToResumeError,
+               CheckpointMismatchError, NothingToResumeError, ConfigError,
                FileNotFoundError)
 
 
@@ -52,10 +54,14 @@ def add_common_args(parser):
 
 
 def load_config(args):
-    """Config from the command line, with work_dir and launcher resolved."""
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config not found: {args.config}')
-    cfg = Config.fromfile(args.config)
+    """Config from the command line, with work_dir and launcher resolved.
+
+    A syntax error in the config and a ``--cfg-options`` key that the config
+    cannot take are one-line :class:`ConfigError` s
+    (:mod:`handkit.engine.config`), given before anything runs.
+    """
+    cfg = load_config_file(args.config)
+    check_cfg_options(cfg, args.cfg_options)
     cfg.merge_from_dict(args.cfg_options)
     if args.work_dir:
         cfg.work_dir = args.work_dir
