@@ -2,10 +2,13 @@
 check that catches bad input before anything is written, CPU-friendly
 distributed launch, and one-paragraph errors instead of tracebacks."""
 import contextlib
+import errno
+import fcntl
 import importlib.util
 import os
 import os.path as osp
 import sys
+from typing import Iterable, Iterator
 
 import torch
 from mmengine.config import DictAction
@@ -25,11 +28,20 @@ class NothingToResumeError(RuntimeError):
     """``--resume`` without a path, and the work dir has no checkpoint."""
 
 
+class OutputError(ValueError):
+    """An output path that would overwrite an input or cannot be written."""
+
+
+class WorkDirInUseError(RuntimeError):
+    """Another training holds the lock of the work dir."""
+
+
 # Errors that mean "the input is wrong", shown as a message and exit code 2.
 USER_ERRORS = (DataRootNotFoundError, AnnotationError, UnknownTypeError,
                UnsafeCheckpointError, CorruptCheckpointError,
                CheckpointMismatchError, NothingToResumeError, ConfigError,
-               FileNotFoundError)
+               OutputError, WorkDirInUseError, FileNotFoundError,
+               PermissionError)
 
 
 @contextlib.contextmanager
@@ -40,6 +52,103 @@ def user_errors_exit():
     except USER_ERRORS as error:
         print(f'handkit: error: {error}', file=sys.stderr)
         sys.exit(2)
+    except OSError as error:  # e.g. a read-only file system
+        if error.errno not in (errno.EROFS, errno.EACCES):
+            raise
+        print(f'handkit: error: {error}', file=sys.stderr)
+        sys.exit(2)
+
+
+def _existing_ancestor(path: str) -> str:
+    """``path`` or its nearest ancestor that exists."""
+    path = osp.abspath(path)
+    while not osp.exists(path):
+        path = osp.dirname(path)
+    return path
+
+
+def check_writable_dir(path: str, what: str = 'work dir') -> None:
+    """:class:`OutputError` unless folder ``path`` can be written (or
+    created: its nearest existing ancestor is a writable folder)."""
+    existing = _existing_ancestor(path)
+    if not osp.isdir(existing):
+        raise OutputError(f'{what} {path}: {existing} is a file, not a '
+                          'folder')
+    if not os.access(existing, os.W_OK | os.X_OK):
+        shown = ('' if existing == osp.abspath(path) else
+                 f' ({existing} cannot be written to create it)')
+        raise OutputError(f'{what} {path} is read-only{shown}')
+
+
+def check_output_file(path: str, inputs: Iterable[str]) -> str:
+    """Check an output file before anything runs; return its absolute path.
+
+    Refused (:class:`OutputError`): a path that is one of ``inputs`` (the
+    config, the checkpoint, ...), an existing folder, or one whose folder
+    cannot be written. A missing folder is fine: the caller creates it
+    (:func:`make_parent_dir`) once the other checks passed.
+    """
+    refuse_overwriting_inputs([path], inputs, option='--out')
+    if osp.isdir(path):
+        raise OutputError(f'--out {path} is a folder; give a file name, e.g. '
+                          f'{osp.join(path, "results.json")}')
+    check_writable_dir(osp.dirname(osp.abspath(path)), 'folder of --out')
+    return osp.abspath(path)
+
+
+def make_parent_dir(path: str) -> None:
+    """Create the folder of the file ``path`` if it does not exist."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+
+
+def refuse_overwriting_inputs(outputs: Iterable[str], inputs: Iterable[str],
+                              option: str = '--out') -> None:
+    """:class:`OutputError` when an output path is one of the inputs
+    (compared as real paths, so links and ``./`` do not hide it)."""
+    inputs = {osp.realpath(str(path)): str(path) for path in inputs}
+    for output in outputs:
+        if osp.realpath(str(output)) in inputs:
+            raise OutputError(
+                f'the output {output} would overwrite the input '
+                f'{inputs[osp.realpath(str(output))]}; choose another '
+                f'{option}')
+
+
+@contextlib.contextmanager
+def work_dir_lock(work_dir: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``work_dir`` while training.
+
+    ``fcntl.flock`` on ``<work_dir>/.handkit_train.lock``, which holds the
+    pid of the process that has it; the kernel releases it when the process
+    ends, however it ends. Only the first process of a distributed run
+    locks (the others share the work dir with it).
+
+    Raises:
+        WorkDirInUseError: another process holds it (its pid is named).
+    """
+    if int(os.environ.get('RANK', '0')) != 0:
+        yield
+        return
+    os.makedirs(work_dir, exist_ok=True)
+    path = osp.join(work_dir, '.handkit_train.lock')
+    file = open(path, 'a+')
+    try:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            owner = file.read().strip() or 'unknown'
+            raise WorkDirInUseError(
+                f'work dir {work_dir} is in use by another training (pid '
+                f'{owner}); wait for it to end or choose another '
+                '--work-dir') from None
+        file.seek(0)
+        file.truncate()
+        file.write(f'{os.getpid()}\n')
+        file.flush()
+        yield
+    finally:
+        file.close()  # releases the lock
 
 
 def add_common_args(parser):

@@ -28,7 +28,7 @@ import cv2
 
 from handkit.apis import inference, init_model
 from handkit.datasets.transforms import LoadImage
-from handkit.engine.cli import user_errors_exit
+from handkit.engine.cli import refuse_overwriting_inputs, user_errors_exit
 from handkit.skeleton import GROUP_NAMES, KEYPOINT_NAMES
 from handkit.visualization.draw import (draw_scores, draw_skeleton, map_grid,
                                         side_by_side)
@@ -110,17 +110,6 @@ def output_paths(inputs: list, out_dir: str) -> dict:
     return outputs
 
 
-def check_no_input_overwritten(outputs: dict, others: list) -> None:
-    """ValueError when an output path is one of the inputs (or ``others``:
-    the config and the checkpoint)."""
-    inputs = {osp.realpath(path): path for path in list(outputs) + others}
-    for out_file in outputs.values():
-        if osp.realpath(out_file) in inputs:
-            raise ValueError(
-                f'the output {out_file} would overwrite the input '
-                f'{inputs[osp.realpath(out_file)]}; choose another --out')
-
-
 def run_image(model, path, args, image=None):
     if image is None:
         image = load_image(path)
@@ -185,8 +174,9 @@ def main(argv=None):
             if not osp.exists(args.input):
                 raise FileNotFoundError(f'input not found: {args.input}')
             args.outputs = output_paths(list_inputs(args.input), args.out)
-            check_no_input_overwritten(args.outputs,
-                                       [args.config, args.checkpoint])
+            refuse_overwriting_inputs(
+                args.outputs.values(),
+                list(args.outputs) + [args.config, args.checkpoint])
             model = init_model(args.config, args.checkpoint,
                                device=args.device)
             os.makedirs(args.out, exist_ok=True)

@@ -9,8 +9,9 @@ from handkit.engine import HandRunner
 from handkit.engine.checkpoint import (check_state_dict_fits,
                                        load_checkpoint_file, state_dict_of)
 from handkit.engine.cli import (NothingToResumeError, add_common_args,
-                                load_config, preflight,
-                                quiet_dataloader_workers, user_errors_exit)
+                                check_writable_dir, load_config, preflight,
+                                quiet_dataloader_workers, user_errors_exit,
+                                work_dir_lock)
 
 
 def parse_args(argv=None):
@@ -35,6 +36,7 @@ def main(argv=None):
     args = parse_args(argv)
     with user_errors_exit():
         cfg = load_config(args)
+        check_writable_dir(cfg.work_dir)
         if args.amp:
             if torch.cuda.is_available():
                 cfg.optim_wrapper.type = 'AmpOptimWrapper'
@@ -61,8 +63,9 @@ def main(argv=None):
             check_state_dict_fits(model, state_dict_of(
                 load_checkpoint_file(cfg.load_from), cfg.load_from),
                 cfg.load_from)
-        runner = HandRunner.from_cfg(cfg)
-        runner.train()
+        with work_dir_lock(cfg.work_dir):
+            runner = HandRunner.from_cfg(cfg)
+            runner.train()
 
 
 if __name__ == '__main__':

@@ -1,0 +1,113 @@
+"""The tools never overwrite an input, never share a work dir, and stop with
+one line (exit 2) on an output they cannot write (docs/reliability.md)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from handkit.engine import cli
+from handkit.tools import test as test_tool
+from handkit.tools import train
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def exit_code(main, argv):
+    try:
+        main([str(arg) for arg in argv])
+    except SystemExit as exit_:
+        return exit_.code
+    return 0
+
+
+def test_test_out_never_overwrites_the_checkpoint_or_config(
+        tiny_trained, tmp_path, capsys):
+    _, config, checkpoint = tiny_trained
+    before = checkpoint.read_bytes(), config.read_text()
+    for target in (checkpoint, config):
+        assert exit_code(test_tool.main, [
+            config, checkpoint, '--work-dir', tmp_path / 'work', '--out',
+            target]) == 2
+        assert capsys.readouterr().err.strip() == (
+            f'handkit: error: the output {target} would overwrite the input '
+            f'{target}; choose another --out')
+    assert (checkpoint.read_bytes(), config.read_text()) == before
+    assert not (tmp_path / 'work').exists()
+
+
+def test_test_out_into_a_missing_folder_creates_it(tiny_trained, tmp_path):
+    _, config, checkpoint = tiny_trained
+    out = tmp_path / 'results' / 'deeper' / 'tiny.json'
+    assert exit_code(test_tool.main, [
+        config, checkpoint, '--work-dir', tmp_path / 'work', '--out',
+        out]) == 0
+    assert out.is_file() and '"predictions"' in out.read_text()
+
+
+def test_test_out_that_is_a_folder_is_refused_first(tiny_trained, tmp_path,
+                                                    capsys):
+    _, config, checkpoint = tiny_trained
+    assert exit_code(test_tool.main, [
+        config, checkpoint, '--work-dir', tmp_path / 'work', '--out',
+        tmp_path]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f'handkit: error: --out {tmp_path} is a folder; give a file name, '
+        f"e.g. {tmp_path / 'results.json'}")
+
+
+def test_read_only_work_dir_is_one_line(tiny_trained, tmp_path, capsys,
+                                        monkeypatch):
+    _, config, _ = tiny_trained
+    locked = tmp_path / 'read_only'
+    locked.mkdir()
+    locked.chmod(0o555)
+    if os.geteuid() == 0:  # root writes anyway: see it as a user would
+        real_access = os.access
+        monkeypatch.setattr(cli.os, 'access', lambda path, mode: (
+            Path(path) != locked and real_access(path, mode)))
+    try:
+        for main, extra in ((train.main, []),
+                            (test_tool.main, [tiny_trained[2]])):
+            assert exit_code(main, [config, *extra, '--work-dir',
+                                    locked / 'work']) == 2
+            assert capsys.readouterr().err.strip() == (
+                f"handkit: error: work dir {locked / 'work'} is read-only "
+                f'({locked} cannot be written to create it)')
+    finally:
+        locked.chmod(0o755)
+    assert list(locked.iterdir()) == []
+
+
+_HOLD_THE_LOCK = """
+import sys, time
+from handkit.engine.cli import work_dir_lock
+with work_dir_lock(sys.argv[1]):
+    print('locked', flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_second_training_in_the_same_work_dir_is_refused(
+        tiny_trained, tmp_path, capsys):
+    _, config, _ = tiny_trained
+    work_dir = tmp_path / 'work'
+    other = subprocess.Popen(
+        [sys.executable, '-c', _HOLD_THE_LOCK, str(work_dir)], cwd=ROOT,
+        stdout=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1'))
+    try:
+        assert other.stdout.readline().strip() == 'locked'
+        assert exit_code(train.main, [config, '--work-dir', work_dir]) == 2
+        assert capsys.readouterr().err.strip() == (
+            f'handkit: error: work dir {work_dir} is in use by another '
+            f'training (pid {other.pid}); wait for it to end or choose '
+            'another --work-dir')
+        assert sorted(p.name for p in work_dir.iterdir()) == [
+            '.handkit_train.lock']
+    finally:
+        other.kill()
+        other.wait()
+    # Released when its holder ends, however it ends.
+    with cli.work_dir_lock(str(work_dir)):
+        assert (work_dir / '.handkit_train.lock').read_text().strip() == \
+            str(os.getpid())
