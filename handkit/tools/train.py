@@ -12,6 +12,7 @@ from handkit.engine.cli import (NothingToResumeError, add_common_args,
                                 check_writable_dir, load_config, preflight,
                                 quiet_dataloader_workers, user_errors_exit,
                                 work_dir_lock)
+from handkit.engine.hooks import NonFiniteLossError
 
 
 def parse_args(argv=None):
@@ -65,7 +66,12 @@ def main(argv=None):
                 cfg.load_from)
         with work_dir_lock(cfg.work_dir):
             runner = HandRunner.from_cfg(cfg)
-            runner.train()
+            try:
+                runner.train()
+            except NonFiniteLossError as error:
+                # Not bad input: the run diverged (exit 1, one line).
+                print(f'handkit: error: {error}', file=sys.stderr)
+                sys.exit(1)
 
 
 if __name__ == '__main__':

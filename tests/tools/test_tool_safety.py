@@ -111,3 +111,47 @@ def test_a_second_training_in_the_same_work_dir_is_refused(
     with cli.work_dir_lock(str(work_dir)):
         assert (work_dir / '.handkit_train.lock').read_text().strip() == \
             str(os.getpid())
+
+
+# A training whose keypoint loss turns NaN at its third iteration (epoch 2;
+# 2 iterations per epoch of the tiny config).
+_NAN_AT_ITERATION_3 = """
+import runpy, sys
+from handkit.models.heads.keypoint_map_head import KeypointMapHead
+loss, calls = KeypointMapHead.loss, []
+def nan_from_the_third(self, *args, **kwargs):
+    calls.append(1)
+    losses = loss(self, *args, **kwargs)
+    if len(calls) >= 3:
+        losses = {key: value * float('nan') for key, value in losses.items()}
+    return losses
+KeypointMapHead.loss = nan_from_the_third
+sys.argv = ['tools/train.py'] + sys.argv[1:]
+runpy.run_path('tools/train.py', run_name='__main__')
+"""
+
+
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(
+        tiny_trained, tmp_path):
+    _, config, _ = tiny_trained
+    work_dir = tmp_path / 'work'
+    result = subprocess.run(
+        [sys.executable, '-c', _NAN_AT_ITERATION_3, str(config),
+         '--work-dir', str(work_dir), '--cfg-options',
+         'train_cfg.max_epochs=3'], cwd=ROOT, capture_output=True, text=True,
+        timeout=300, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert 'Traceback' not in result.stderr
+    errors = [line for line in result.stderr.splitlines()
+              if line.startswith('handkit: error:')]
+    assert len(errors) == 1
+    assert errors[0].startswith(
+        'handkit: error: non-finite loss at iteration 3 (epoch 2): loss=nan')
+    assert 'loss_kcm=nan' in errors[0]
+    assert 'loss_structure_g1=' in errors[0]
+    assert errors[0].endswith(
+        f"training stopped and the last good checkpoint "
+        f"{work_dir / 'epoch_1.pth'} is kept")
+    assert (work_dir / 'last_checkpoint').read_text() == str(
+        work_dir / 'epoch_1.pth')
+    assert not list(work_dir.glob('epoch_2*.pth'))
