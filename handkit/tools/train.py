@@ -58,12 +58,14 @@ def main(argv=None):
             cfg.resume, cfg.load_from = True, args.resume
         quiet_dataloader_workers(cfg)
         model = preflight(cfg, ['train_dataloader', 'val_dataloader'])
-        if cfg.resume and cfg.load_from:
-            # A checkpoint of another model fails in the optimiser step,
-            # after the work dir exists: check it before anything is written.
-            check_state_dict_fits(model, state_dict_of(
-                load_checkpoint_file(cfg.load_from), cfg.load_from),
-                cfg.load_from)
+        if cfg.load_from:
+            # A corrupt file, or (when resuming) a checkpoint of another
+            # model, would fail after the work dir exists (the latter in the
+            # optimiser step): check it before anything is written.
+            weights = state_dict_of(load_checkpoint_file(cfg.load_from),
+                                    cfg.load_from)
+            if cfg.resume:
+                check_state_dict_fits(model, weights, cfg.load_from)
         with work_dir_lock(cfg.work_dir):
             runner = HandRunner.from_cfg(cfg)
             try:

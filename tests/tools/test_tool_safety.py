@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import torch
+
 from handkit.engine import cli
+from handkit.tools import demo
 from handkit.tools import test as test_tool
 from handkit.tools import train
 
@@ -155,3 +159,64 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(
     assert (work_dir / 'last_checkpoint').read_text() == str(
         work_dir / 'epoch_1.pth')
     assert not list(work_dir.glob('epoch_2*.pth'))
+
+
+def _corrupt(kind, checkpoint, path):
+    """A damaged checkpoint: empty, truncated, text, or a bare tensor."""
+    if kind == 'empty':
+        path.write_bytes(b'')
+    elif kind == 'truncated':
+        path.write_bytes(checkpoint.read_bytes()[:5000])
+    elif kind == 'text':
+        path.write_text('not a checkpoint\n')
+    else:
+        torch.save(torch.zeros(3), path)
+    return path
+
+
+@pytest.mark.parametrize('kind, reason', [
+    ('empty', 'is empty'), ('truncated', 'the file is truncated or damaged'),
+    ('text', 'is not a PyTorch checkpoint'), ('tensor', 'holds a Tensor')])
+def test_a_corrupt_load_from_is_one_line_before_the_work_dir(
+        tiny_trained, tmp_path, capsys, kind, reason):
+    _, config, checkpoint = tiny_trained
+    bad = _corrupt(kind, checkpoint, tmp_path / 'bad.pth')
+    assert exit_code(train.main, [config, '--work-dir', tmp_path / 'work',
+                                  '--cfg-options', f'load_from={bad}']) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'handkit: error: checkpoint {bad} ') and \
+        reason in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / 'work').exists()
+
+
+def test_a_corrupt_checkpoint_in_test_and_demo_is_one_line(
+        tiny_trained, tmp_path, capsys):
+    _, config, checkpoint = tiny_trained
+    bad = _corrupt('truncated', checkpoint, tmp_path / 'bad.pth')
+    image = ROOT / 'tests' / 'data' / 'onehand10k_coco' / '9.jpg'
+    for main, args in ((test_tool.main, [config, bad, '--work-dir',
+                                         tmp_path / 'work']),
+                       (demo.main, [config, bad, '--input', image, '--out',
+                                    tmp_path / 'demo'])):
+        assert exit_code(main, args) == 2
+        assert capsys.readouterr().err.strip() == (
+            f'handkit: error: checkpoint {bad} cannot be read: the file is '
+            'truncated or damaged')
+    assert not (tmp_path / 'work').exists()
+
+
+def test_a_ddp_prefixed_state_dict_is_tested_like_the_plain_one(
+        tiny_trained, tmp_path):
+    # DDP saves 'module.backbone...'; tools/test.py strips the prefix, as
+    # mmengine's load_checkpoint does.
+    _, config, checkpoint = tiny_trained
+    weights = torch.load(checkpoint, weights_only=True)['state_dict']
+    prefixed = tmp_path / 'ddp.pth'
+    torch.save(dict(state_dict={f'module.{key}': value
+                                for key, value in weights.items()}),
+               prefixed)
+    plain = test_tool.main([str(config), str(checkpoint), '--work-dir',
+                            str(tmp_path / 'plain')])
+    stripped = test_tool.main([str(config), str(prefixed), '--work-dir',
+                               str(tmp_path / 'ddp')])
+    assert stripped == plain
