@@ -15,6 +15,7 @@ from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
+from handkit.datasets.check import find_bad_samples
 from handkit.engine.checkpoint import (CheckpointMismatchError,
                                        CorruptCheckpointError,
                                        UnsafeCheckpointError)
@@ -214,18 +215,23 @@ def setup_distributed(cfg):
         broadcast_buffers=False)
 
 
-def preflight(cfg, loader_keys):
+def preflight(cfg, loader_keys, check_first: int = 0):
     """Build the model and the datasets once, before the Runner exists.
 
     A missing data_root, a malformed annotation or an unknown type then stops
-    the run before a work dir, a log or a checkpoint is written.
+    the run before a work dir, a log or a checkpoint is written. With
+    ``check_first`` N > 0 the first N images of each dataset are also decoded
+    and checked (:func:`handkit.datasets.check.find_bad_samples`); the first
+    bad one is an :class:`AnnotationError`.
     Returns the built model (to check a checkpoint against).
     """
     init_default_scope(cfg.get('default_scope', 'handkit'))
     for key in loader_keys:
         loader = cfg.get(key)
         if loader is not None:
-            DATASETS.build(loader['dataset'])
+            dataset = DATASETS.build(loader['dataset'])
+            for problem in find_bad_samples(dataset, check_first or 0):
+                raise AnnotationError(f'{key}: {problem}')
     return MODELS.build(cfg.model)
 
 

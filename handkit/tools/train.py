@@ -28,6 +28,10 @@ def parse_args(argv=None):
         '--auto-resume', action='store_true',
         help='resume from the latest checkpoint of the work dir if there is '
         'one, else start from scratch')
+    parser.add_argument(
+        '--check-data', type=int, default=0, metavar='N',
+        help='before training, decode the first N images of each split and '
+        'check their sizes and boxes (tools/check_data.py checks them all)')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision training (CUDA only)')
     return parser.parse_args(argv)
@@ -57,7 +61,8 @@ def main(argv=None):
         elif args.resume:
             cfg.resume, cfg.load_from = True, args.resume
         quiet_dataloader_workers(cfg)
-        model = preflight(cfg, ['train_dataloader', 'val_dataloader'])
+        model = preflight(cfg, ['train_dataloader', 'val_dataloader'],
+                          check_first=args.check_data)
         if cfg.load_from:
             # A corrupt file, or (when resuming) a checkpoint of another
             # model, would fail after the work dir exists (the latter in the

@@ -12,16 +12,9 @@ from handkit.engine import cli
 from handkit.tools import demo
 from handkit.tools import test as test_tool
 from handkit.tools import train
+from tiny_setup import exit_code
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def exit_code(main, argv):
-    try:
-        main([str(arg) for arg in argv])
-    except SystemExit as exit_:
-        return exit_.code
-    return 0
 
 
 def test_test_out_never_overwrites_the_checkpoint_or_config(
