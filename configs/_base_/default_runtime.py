@@ -14,6 +14,10 @@ default_hooks = dict(
         type='SafeCheckpointHook', interval=1, save_best='PCK_ave',
         rule='greater', max_keep_ckpts=2, save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Stops at the first NaN / inf loss, naming the iteration and the loss
+    # terms, before the NaN weights can be saved (handkit/engine/hooks/
+    # non_finite_loss_hook.py).
+    non_finite_loss=dict(type='NonFiniteLossHook'),
 )
 # HandVisualizationHook writes a few validation predictions (skeletons and
 # predicted maps) to <work_dir>/vis each validation, and to TensorBoard when

@@ -10,7 +10,6 @@ preprocessor and the estimator's 'predict' mode, exactly as ``tools/test.py``
 runs a sample, so keypoints come back in the pixels of the given image.
 """
 import copy
-import os.path as osp
 
 import numpy as np
 import torch
@@ -22,6 +21,7 @@ from handkit.datasets.collate import hand_collate
 from handkit.datasets.transforms import (HandCrop, LoadImage, PackHandInputs,
                                          TopdownAffine)
 from handkit.engine.checkpoint import load_weights_into
+from handkit.engine.config import check_cfg_options, load_config_file
 from handkit.registry import MODELS
 
 # Side of the square crop around a user-given box, as a multiple of the
@@ -49,6 +49,8 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
 
     Raises:
         FileNotFoundError: the config or the checkpoint does not exist.
+        ConfigError: the config has a syntax error, or ``cfg_options``
+            names a key it cannot take (one line each).
         UnsafeCheckpointError: the checkpoint holds objects beyond tensors
             and builtins (nothing in it is executed).
         CorruptCheckpointError: it is empty, truncated or not a checkpoint.
@@ -57,10 +59,9 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
     if isinstance(config, Config):
         cfg = copy.deepcopy(config)
     else:
-        if not osp.isfile(str(config)):
-            raise FileNotFoundError(f'config not found: {config}')
-        cfg = Config.fromfile(str(config))
+        cfg = load_config_file(str(config))
     if cfg_options:
+        check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'handkit'))
     model = MODELS.build(cfg.model)

@@ -44,9 +44,12 @@ class LimbMask(BaseCodec):
 
     A zero-length limb (A == B) is the disk of radius ``width`` (LDM) or the
     Gaussian blob around the point (LPM). A limb with an invisible or
-    unlabelled end point has a zero map (the OneHand10K rule, Section 4.1).
-    Each output channel is the per-pixel max over the limbs of one group
-    (eq. 4), groups as in :mod:`handkit.skeleton`.
+    unlabelled end point has no mask (the OneHand10K rule, Section 4.1):
+    its map is zero, and since a zero there would teach "no limb" where the
+    limb may well be, every group channel holding such a limb gets weight 0
+    in ``limb_mask_weights`` (the structure loss then leaves it out). Each
+    output channel is the per-pixel max over the limbs of one group (eq. 4),
+    groups as in :mod:`handkit.skeleton`.
 
     Args:
         kind: 'lpm' or 'ldm'.
@@ -93,7 +96,10 @@ class LimbMask(BaseCodec):
             keypoints_visible: (21,) or None (all visible).
 
         Returns:
-            dict: ``limb_masks`` float32 (C, H, W), C = 1, 6 or 7.
+            dict: ``limb_masks`` float32 (C, H, W), C = 1, 6 or 7, and
+            ``limb_mask_weights`` float32 (C,): 1 for a group whose limbs
+            all have both end points visible, 0 for a group with a limb
+            that has no mask.
         """
         keypoints, weights = check_keypoints(keypoints, keypoints_visible,
                                              NUM_KEYPOINTS)
@@ -119,7 +125,10 @@ class LimbMask(BaseCodec):
             [limb_maps[limbs].max(axis=0) for limbs in self._group_limbs])
         if self.kind == 'lpm':
             limb_masks[limb_masks <= _FLOOR_VALUE] = 0
-        return dict(limb_masks=limb_masks)
+        weights = np.array([limb_valid[limbs].min()
+                            for limbs in self._group_limbs], np.float32)
+        return dict(limb_masks=limb_masks,
+                    limb_mask_weights=(weights > 0).astype(np.float32))
 
     def _deterministic(self, from_x, from_y, projection, delta_x, delta_y,
                        length2):

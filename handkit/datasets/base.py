@@ -31,6 +31,10 @@ class AnnotationError(ValueError):
     """An annotation file holds a value handkit cannot use."""
 
 
+class EmptySplitError(AnnotationError):
+    """An adapter found no sample for the requested split."""
+
+
 def pipeline_steps(pipeline):
     """The transform configs of a pipeline given as a list or an ordered dict.
 
@@ -85,7 +89,25 @@ class BaseHandDataset(BaseDataset):
             raise ValueError(f'{type(self).__name__}: split must be one of '
                              f'{self.SPLITS}, got {split!r}')
         self.split = split
+        # What the split was cut from, for the empty-split error; adapters
+        # that divide a release themselves set it in load_data_list.
+        self.split_origin = ''
         super().__init__(pipeline=pipeline_steps(pipeline), **kwargs)
+
+    def _serialize_data(self):
+        """mmengine's serialisation, after refusing an empty split.
+
+        mmengine would fail here with "need at least one array to
+        concatenate"; the split, the count and the files are named instead.
+        """
+        if not self.data_list:
+            source = self.ann_file or self.data_root or '(no data_root)'
+            origin = f' {self.split_origin}' if self.split_origin else ''
+            raise EmptySplitError(
+                f'{type(self).__name__}: the {self.split!r} split{origin} '
+                f'has 0 samples ({source}); check the files, the split or '
+                'its indices')
+        return super()._serialize_data()
 
     # -- helpers for subclasses -------------------------------------------
     def check_exists(self, path, what='file'):

@@ -2,10 +2,11 @@
 
 MMPose converts OneHand10K, CMU Panoptic, RHD and FreiHAND to one COCO-style
 JSON per split: ``images`` (file_name, width, height, id) and ``annotations``
-(image_id, bbox [x, y, w, h], keypoints 21 x (x, y, v) flat, optionally
-num_keypoints and iscrowd). The NSRM experiments (Section 4.1) can be rerun on
-these files: OneHand10K's keep the release's train / test division, Panoptic's
-are MMPose's own division.
+(image_id, bbox [x, y, w, h], keypoints 21 x (x, y, v) flat, or nested as
+21 x [x, y, v] in MMPose's RHD file, optionally num_keypoints and iscrowd).
+The NSRM experiments (Section 4.1) can be rerun on these files: OneHand10K's
+keep the release's train / test division, Panoptic's are MMPose's own
+division.
 """
 import contextlib
 import io
@@ -150,17 +151,23 @@ Train/source/0.jpg ...              (data_prefix.img + file_name)
         return coco
 
     def _keypoint_triplets(self, values, source):
-        """(21, 3) float32 x, y, v in handkit order from a flat COCO list."""
+        """(21, 3) float32 x, y, v in handkit order from a COCO keypoint list.
+
+        Accepts the flat list of the COCO format (x1, y1, v1, x2, ...) and
+        the nested 21 x [x, y, v] of MMPose's published RHD file, as MMPose's
+        loader does (it reshapes either to (-1, 3)).
+        """
         try:
-            flat = np.asarray(values, dtype=np.float32)
+            array = np.asarray(values, dtype=np.float32)
         except (TypeError, ValueError) as error:
-            raise AnnotationError(f'{source}: keypoints are not a flat list '
-                                  f'of numbers ({error})') from error
-        if flat.ndim != 1 or flat.size % 3:
+            raise AnnotationError(f'{source}: keypoints are not a list of '
+                                  f'numbers ({error})') from error
+        if not ((array.ndim == 1 and array.size % 3 == 0) or
+                (array.ndim == 2 and array.shape[1] == 3)):
             raise AnnotationError(
-                f'{source}: keypoints must be a flat list of (x, y, v) '
-                f'triplets, got shape {flat.shape}')
-        triplets = self.check_keypoints(flat.reshape(-1, 3),
+                f'{source}: keypoints must be (x, y, v) triplets, flat or '
+                f'nested as K x [x, y, v], got shape {array.shape}')
+        triplets = self.check_keypoints(array.reshape(-1, 3),
                                         source,
                                         num_coords=3)
         if self.keypoint_order is not None:
@@ -182,6 +189,10 @@ Train/source/0.jpg ...              (data_prefix.img + file_name)
         if box.shape != (4, ) or not np.isfinite(box).all():
             raise AnnotationError(f'{source}: bbox must be [x, y, w, h], got '
                                   f'{ann["bbox"]!r}')
+        if box[2] <= 0 or box[3] <= 0:
+            raise AnnotationError(
+                f'{source}: bbox [x, y, w, h] = {ann["bbox"]!r} has a zero '
+                'or negative width or height')
         return np.concatenate([box[:2], box[:2] + box[2:] - 1])
 
     def load_data_list(self):

@@ -2,8 +2,10 @@
 
 The NSRM code release (github.com/HowieMa/NSRMhand) trains on Panoptic hands
 already cropped as the paper describes (Section 4.1: a square of 2.2 x the
-largest side of the tightest keypoint box, 368 x 368 in their release) and
-divided 80/10/10 into train / valid / test lists.
+largest side of the tightest keypoint box) and divided 80/10/10 into train /
+valid / test lists. The crops keep their own sizes (the released samples are
+236 x 236 and 238 x 237 pixels); the authors' loader resizes each to the
+network's 368 x 368 input when loading, as handkit's ``TopdownAffine`` does.
 """
 import os.path as osp
 
@@ -43,7 +45,7 @@ class NSRMHandDataset(BaseHandDataset):
         pck_thresholds=[0.04, 0.06, 0.08, 0.10, 0.12],
     )
     LAYOUT = """
-imgs/00000001.jpg ...   (cropped hands, 368 x 368)
+imgs/00000001.jpg ...   (cropped hands, each its own size, e.g. 236 x 236)
 labels.json             {"00000001.jpg": 21 x [x, y], ...}
 partitions.json         {"train": [names], "valid": [names], "test": [names]}
 """

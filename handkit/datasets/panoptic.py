@@ -148,6 +148,8 @@ or hand_labels (hand_labels_synth likewise, with synth1/ ... synth4/):
             samples = self._load_hand143(hand143_path)
         chosen = self.split_indices(len(samples), self.split_seed,
                                     self.split_ratios)[self.split]
+        self.split_origin = (f'of {len(samples)} hands (split_ratios '
+                             f'{tuple(self.split_ratios.tolist())})')
         return [samples[index] for index in chosen]
 
     def _hand_labels_folders(self):

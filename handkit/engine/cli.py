@@ -2,22 +2,28 @@
 check that catches bad input before anything is written, CPU-friendly
 distributed launch, and one-paragraph errors instead of tracebacks."""
 import contextlib
+import errno
+import fcntl
 import importlib.util
 import os
 import os.path as osp
 import sys
-from typing import Dict, Optional, Sequence, Tuple
+from typing import (Dict, Iterable, Iterator, Optional, Sequence,
+                    Tuple)
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
 from handkit.codecs.base import BaseCodec
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
+from handkit.datasets.check import find_bad_samples
 from handkit.datasets.transforms.targets import GenerateTargets
 from handkit.engine.checkpoint import (CheckpointMismatchError,
                                        CorruptCheckpointError,
                                        UnsafeCheckpointError)
+from handkit.engine.config import (ConfigError, check_cfg_options,
+                                   load_config_file)
 from handkit.registry import DATASETS, MODELS, UnknownTypeError
 
 
@@ -32,11 +38,20 @@ class CodecMismatchError(ValueError):
     """
 
 
+class OutputError(ValueError):
+    """An output path that would overwrite an input or cannot be written."""
+
+
+class WorkDirInUseError(RuntimeError):
+    """Another training holds the lock of the work dir."""
+
+
 # Errors that mean "the input is wrong", shown as a message and exit code 2.
 USER_ERRORS = (DataRootNotFoundError, AnnotationError, UnknownTypeError,
                UnsafeCheckpointError, CorruptCheckpointError,
-               CheckpointMismatchError, NothingToResumeError,
-               CodecMismatchError, FileNotFoundError)
+               CheckpointMismatchError, NothingToResumeError, ConfigError,
+               CodecMismatchError, OutputError, WorkDirInUseError,
+               FileNotFoundError, PermissionError)
 
 
 @contextlib.contextmanager
@@ -47,6 +62,103 @@ def user_errors_exit():
     except USER_ERRORS as error:
         print(f'handkit: error: {error}', file=sys.stderr)
         sys.exit(2)
+    except OSError as error:  # e.g. a read-only file system
+        if error.errno not in (errno.EROFS, errno.EACCES):
+            raise
+        print(f'handkit: error: {error}', file=sys.stderr)
+        sys.exit(2)
+
+
+def _existing_ancestor(path: str) -> str:
+    """``path`` or its nearest ancestor that exists."""
+    path = osp.abspath(path)
+    while not osp.exists(path):
+        path = osp.dirname(path)
+    return path
+
+
+def check_writable_dir(path: str, what: str = 'work dir') -> None:
+    """:class:`OutputError` unless folder ``path`` can be written (or
+    created: its nearest existing ancestor is a writable folder)."""
+    existing = _existing_ancestor(path)
+    if not osp.isdir(existing):
+        raise OutputError(f'{what} {path}: {existing} is a file, not a '
+                          'folder')
+    if not os.access(existing, os.W_OK | os.X_OK):
+        shown = ('' if existing == osp.abspath(path) else
+                 f' ({existing} cannot be written to create it)')
+        raise OutputError(f'{what} {path} is read-only{shown}')
+
+
+def check_output_file(path: str, inputs: Iterable[str]) -> str:
+    """Check an output file before anything runs; return its absolute path.
+
+    Refused (:class:`OutputError`): a path that is one of ``inputs`` (the
+    config, the checkpoint, ...), an existing folder, or one whose folder
+    cannot be written. A missing folder is fine: the caller creates it
+    (:func:`make_parent_dir`) once the other checks passed.
+    """
+    refuse_overwriting_inputs([path], inputs, option='--out')
+    if osp.isdir(path):
+        raise OutputError(f'--out {path} is a folder; give a file name, e.g. '
+                          f'{osp.join(path, "results.json")}')
+    check_writable_dir(osp.dirname(osp.abspath(path)), 'folder of --out')
+    return osp.abspath(path)
+
+
+def make_parent_dir(path: str) -> None:
+    """Create the folder of the file ``path`` if it does not exist."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+
+
+def refuse_overwriting_inputs(outputs: Iterable[str], inputs: Iterable[str],
+                              option: str = '--out') -> None:
+    """:class:`OutputError` when an output path is one of the inputs
+    (compared as real paths, so links and ``./`` do not hide it)."""
+    inputs = {osp.realpath(str(path)): str(path) for path in inputs}
+    for output in outputs:
+        if osp.realpath(str(output)) in inputs:
+            raise OutputError(
+                f'the output {output} would overwrite the input '
+                f'{inputs[osp.realpath(str(output))]}; choose another '
+                f'{option}')
+
+
+@contextlib.contextmanager
+def work_dir_lock(work_dir: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``work_dir`` while training.
+
+    ``fcntl.flock`` on ``<work_dir>/.handkit_train.lock``, which holds the
+    pid of the process that has it; the kernel releases it when the process
+    ends, however it ends. Only the first process of a distributed run
+    locks (the others share the work dir with it).
+
+    Raises:
+        WorkDirInUseError: another process holds it (its pid is named).
+    """
+    if int(os.environ.get('RANK', '0')) != 0:
+        yield
+        return
+    os.makedirs(work_dir, exist_ok=True)
+    path = osp.join(work_dir, '.handkit_train.lock')
+    file = open(path, 'a+')
+    try:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            owner = file.read().strip() or 'unknown'
+            raise WorkDirInUseError(
+                f'work dir {work_dir} is in use by another training (pid '
+                f'{owner}); wait for it to end or choose another '
+                '--work-dir') from None
+        file.seek(0)
+        file.truncate()
+        file.write(f'{os.getpid()}\n')
+        file.flush()
+        yield
+    finally:
+        file.close()  # releases the lock
 
 
 def add_common_args(parser):
@@ -61,10 +173,14 @@ def add_common_args(parser):
 
 
 def load_config(args):
-    """Config from the command line, with work_dir and launcher resolved."""
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config not found: {args.config}')
-    cfg = Config.fromfile(args.config)
+    """Config from the command line, with work_dir and launcher resolved.
+
+    A syntax error in the config and a ``--cfg-options`` key that the config
+    cannot take are one-line :class:`ConfigError` s
+    (:mod:`handkit.engine.config`), given before anything runs.
+    """
+    cfg = load_config_file(args.config)
+    check_cfg_options(cfg, args.cfg_options)
     cfg.merge_from_dict(args.cfg_options)
     if args.work_dir:
         cfg.work_dir = args.work_dir
@@ -179,12 +295,15 @@ def check_codecs(model, pipelines: Dict[str, Sequence]) -> None:
                     f"{loader}'s {warp[0]} makes {warp[1]} inputs")
 
 
-def preflight(cfg, loader_keys):
+def preflight(cfg, loader_keys, check_first: int = 0):
     """Build the model and the datasets once, before the Runner exists.
 
     A missing data_root, a malformed annotation, an unknown type or a head
     whose decoder does not match its target encoder (:func:`check_codecs`)
     then stops the run before a work dir, a log or a checkpoint is written.
+    With ``check_first`` N > 0 the first N images of each dataset are also
+    decoded and checked (:func:`handkit.datasets.check.find_bad_samples`);
+    the first bad one is an :class:`AnnotationError`.
     Returns the built model (to check a checkpoint against).
     """
     init_default_scope(cfg.get('default_scope', 'handkit'))
@@ -195,6 +314,8 @@ def preflight(cfg, loader_keys):
             dataset = DATASETS.build(loader['dataset'])
             pipelines[key] = getattr(getattr(dataset, 'pipeline', None),
                                      'transforms', [])
+            for problem in find_bad_samples(dataset, check_first or 0):
+                raise AnnotationError(f'{key}: {problem}')
     model = MODELS.build(cfg.model)
     check_codecs(model, pipelines)
     return model

@@ -4,6 +4,14 @@ PCK follows the NSRM paper, Section 4.2 "Evaluation metric": a keypoint is
 correct when its distance to the ground truth is below ``threshold x norm``,
 where ``norm`` is the maximum dimension of the tightest box enclosing the
 ground-truth keypoints (the datasets give no hand or head size).
+
+That box is degenerate (size 0) for a hand with a single labelled keypoint
+(or all labelled keypoints at one pixel). Its normaliser is then the longer
+side of the sample's hand box (``bbox``, x1, y1, x2, y2: the annotated box
+of COCO-style files), as MMPose's ``PCKAccuracy(norm_item='bbox')`` does;
+a sample whose normaliser is still 0 (no box, or a degenerate one) is left
+out of PCK, as MMPose leaves out samples with a zero normaliser, instead of
+counting its keypoints as wrong. See :func:`pck_normaliser`.
 """
 import numpy as np
 
@@ -31,19 +39,40 @@ def keypoint_box_size(gt, visible):
     return np.where(visible.any(axis=1), size, 0.0)
 
 
+def pck_normaliser(gt, visible, bbox=None):
+    """PCK normaliser per image, (N,) float64.
+
+    The max side of the tightest box of the labelled keypoints
+    (:func:`keypoint_box_size`, NSRM Section 4.2); where that is 0 (one
+    labelled keypoint), the longer side of ``bbox`` (N, 4) x1, y1, x2, y2,
+    when given (MMPose's bbox normaliser, ``max(x2 - x1, y2 - y1)``). A
+    result of 0 means the image is left out of PCK (see :func:`pck`).
+    """
+    size = keypoint_box_size(gt, visible)
+    if bbox is None:
+        return size
+    bbox = np.asarray(bbox, dtype=np.float64).reshape(-1, 4)
+    if bbox.shape[0] != size.shape[0]:
+        raise ValueError(f'bbox must be (N, 4) = ({size.shape[0]}, 4), got '
+                         f'{bbox.shape}')
+    box_size = np.maximum((bbox[:, 2:] - bbox[:, :2]).max(axis=1), 0.0)
+    return np.where(size > 0, size, box_size)
+
+
 def pck(pred, gt, visible, norm, thresholds):
     """Probability of Correct Keypoint at each threshold.
 
     Args:
         pred, gt: (N, K, 2) keypoints.
         visible: (N, K); only labelled keypoints count.
-        norm: (N,) normaliser per image (see :func:`keypoint_box_size`).
+        norm: (N,) normaliser per image (see :func:`pck_normaliser`); an
+            image whose normaliser is 0 (or less) is left out.
         thresholds: sequence of T normalised thresholds.
 
     Returns:
-        (T,) array: correct / labelled over all labelled keypoints of all
-        images, a keypoint being correct when distance < threshold x norm
-        (strictly). NaN when no keypoint is labelled.
+        (T,) array: correct / labelled over all labelled keypoints of the
+        images counted, a keypoint being correct when distance < threshold x
+        norm (strictly). NaN when no keypoint is counted.
     """
     pred, gt, visible = _check(pred, gt, visible)
     norm = np.asarray(norm, dtype=np.float64).reshape(-1)
@@ -52,6 +81,7 @@ def pck(pred, gt, visible, norm, thresholds):
                          f'{norm.shape}')
     thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
     distance = np.linalg.norm(pred - gt, axis=-1)  # (N, K)
+    visible = visible & (norm > 0)[:, None]
     labelled = visible.sum()
     if labelled == 0:
         return np.full(thresholds.shape, np.nan)
@@ -59,11 +89,13 @@ def pck(pred, gt, visible, norm, thresholds):
     return (correct & visible[None]).sum(axis=(1, 2)) / labelled
 
 
-def pck_metrics(pred, gt, visible, thresholds):
+def pck_metrics(pred, gt, visible, thresholds, bbox=None):
     """``{'PCK@t': ..., 'PCK_ave': ...}``: PCK at each threshold with the
-    tightest-box normaliser, and their mean (the "ave" of NSRM Tables 2-3).
+    tightest-box normaliser (the box ``bbox`` (N, 4) where that is
+    degenerate, :func:`pck_normaliser`), and their mean (the "ave" of NSRM
+    Tables 2-3).
     """
-    values = pck(pred, gt, visible, keypoint_box_size(gt, visible),
+    values = pck(pred, gt, visible, pck_normaliser(gt, visible, bbox),
                  thresholds)
     metrics = {f'PCK@{float(t):g}': float(v)
                for t, v in zip(thresholds, values)}

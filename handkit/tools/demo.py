@@ -6,14 +6,18 @@
     python tools/demo.py CONFIG CHECKPOINT --input clip.mp4 --out demo/ \\
         --bbox 120 80 360 330
 
-For an image ``<name>.<ext>`` it writes ``OUT/<name>.png``: the predicted
-skeleton (one colour per finger) with each keypoint's score and, with
+For an image ``<name>.<ext>`` it writes ``OUT/<name>.png`` (or
+``OUT/<name>_<ext>.png`` when several inputs share ``<name>``, e.g. ``a.jpg``
+and ``a.png``): the predicted skeleton (one colour per finger) with each
+keypoint's score and, with
 ``--show-maps``, the predicted maps beside it (NSRM's G1 / G6 structure maps,
 or the keypoint confidence maps of a model without a structure head). A
 folder is processed image by image (sorted; other files are skipped with a
 message). A video (.mp4 .avi .mov .mkv .webm) gives ``OUT/<name>.mp4`` with
 the skeleton drawn on every frame. Without ``--bbox`` the whole image (frame)
-is the hand crop, as for OneHand10K.
+is the hand crop, as for OneHand10K. An output that would overwrite an input
+(the image, the config or the checkpoint) stops the demo before anything
+runs.
 """
 import argparse
 import os
@@ -24,7 +28,7 @@ import cv2
 
 from handkit.apis import inference, init_model
 from handkit.datasets.transforms import LoadImage
-from handkit.engine.cli import user_errors_exit
+from handkit.engine.cli import refuse_overwriting_inputs, user_errors_exit
 from handkit.skeleton import GROUP_NAMES, KEYPOINT_NAMES
 from handkit.visualization.draw import (draw_scores, draw_skeleton, map_grid,
                                         side_by_side)
@@ -78,12 +82,39 @@ def load_image(path):
     return LoadImage().transform(dict(img_path=path))['img']
 
 
+def list_inputs(source: str) -> list:
+    """The files the demo reads: ``source`` itself, or a folder's files
+    (sorted; sub-folders are not entered)."""
+    if not osp.isdir(source):
+        return [source]
+    return [osp.join(source, name) for name in sorted(os.listdir(source))
+            if osp.isfile(osp.join(source, name))]
+
+
+def output_paths(inputs: list, out_dir: str) -> dict:
+    """Input path -> output path in ``out_dir``.
+
+    ``<name>.<ext>`` gives ``<name>.png`` (``<name>.mp4`` for a video), or
+    ``<name>_<ext>.png`` when several inputs share ``<name>``, so that the
+    outputs of ``a.jpg`` and ``a.png`` stay apart.
+    """
+    stems = [osp.splitext(osp.basename(path)) for path in inputs]
+    counts = {}
+    for stem, _ in stems:
+        counts[stem] = counts.get(stem, 0) + 1
+    outputs = {}
+    for path, (stem, ext) in zip(inputs, stems):
+        name = stem if counts[stem] == 1 else f'{stem}_{ext.lstrip(".")}'
+        suffix = '.mp4' if ext.lower() in VIDEO_SUFFIXES else '.png'
+        outputs[path] = osp.join(out_dir, name + suffix)
+    return outputs
+
+
 def run_image(model, path, args, image=None):
     if image is None:
         image = load_image(path)
     result = inference(model, image, bbox=args.bbox)
-    out_file = osp.join(args.out, osp.splitext(osp.basename(path))[0] +
-                        '.png')
+    out_file = args.outputs[path]
     cv2.imwrite(out_file, draw_result(image, result, args.score_thr,
                                       args.show_maps))
     print(f'{path} -> {out_file}')
@@ -91,10 +122,7 @@ def run_image(model, path, args, image=None):
 
 def run_folder(model, folder, args):
     done = 0
-    for name in sorted(os.listdir(folder)):
-        path = osp.join(folder, name)
-        if not osp.isfile(path):
-            continue
+    for path in args.outputs:
         try:
             image = load_image(path)
         except ValueError:  # LoadImage: the file does not decode
@@ -112,12 +140,7 @@ def run_video(model, path, args):
     if not ok:
         capture.release()
         raise ValueError(f'cannot open video {path}')
-    out_file = osp.join(args.out, osp.splitext(osp.basename(path))[0] +
-                        '.mp4')
-    if osp.abspath(out_file) == osp.abspath(path):
-        capture.release()
-        raise ValueError(f'the output {out_file} would overwrite the input '
-                         f'video; choose another --out')
+    out_file = args.outputs[path]
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     writer = None
@@ -150,6 +173,10 @@ def main(argv=None):
         try:
             if not osp.exists(args.input):
                 raise FileNotFoundError(f'input not found: {args.input}')
+            args.outputs = output_paths(list_inputs(args.input), args.out)
+            refuse_overwriting_inputs(
+                args.outputs.values(),
+                list(args.outputs) + [args.config, args.checkpoint])
             model = init_model(args.config, args.checkpoint,
                                device=args.device)
             os.makedirs(args.out, exist_ok=True)

@@ -13,7 +13,9 @@ import os.path as osp
 
 from handkit.engine import HandRunner
 from handkit.engine.checkpoint import load_weights_into
-from handkit.engine.cli import (add_common_args, load_config, preflight,
+from handkit.engine.cli import (add_common_args, check_output_file,
+                                check_writable_dir, load_config,
+                                make_parent_dir, preflight,
                                 quiet_dataloader_workers, user_errors_exit)
 from handkit.evaluation.complexity import (complexity_report,
                                           format_complexity,
@@ -26,7 +28,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test a hand pose model')
     add_common_args(parser)
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', help='write metrics and predictions (JSON)')
+    parser.add_argument('--out', help='write metrics and predictions (JSON); '
+                        'its folder is created if missing, and an input '
+                        '(config, checkpoint) is never overwritten')
     parser.add_argument('--name', help='row label of the printed table '
                         '(default: the config name)')
     parser.add_argument('--speed', action='store_true',
@@ -40,7 +44,10 @@ def main(argv=None):
     with user_errors_exit():
         cfg = load_config(args)
         cfg.load_from, cfg.resume = None, False
+        check_writable_dir(cfg.work_dir)
         if args.out:
+            args.out = check_output_file(args.out,
+                                         [args.config, args.checkpoint])
             evaluators = cfg.test_evaluator
             if isinstance(evaluators, dict):
                 evaluators = [evaluators]
@@ -49,6 +56,8 @@ def main(argv=None):
         quiet_dataloader_workers(cfg)
         model = preflight(cfg, ['test_dataloader'])
         load_weights_into(model, args.checkpoint)
+        if args.out:
+            make_parent_dir(args.out)
         runner = HandRunner.from_cfg(cfg)
         runner.model.load_state_dict(model.state_dict())
         metrics = runner.test()

@@ -9,8 +9,10 @@ from handkit.engine import HandRunner
 from handkit.engine.checkpoint import (check_state_dict_fits,
                                        load_checkpoint_file, state_dict_of)
 from handkit.engine.cli import (NothingToResumeError, add_common_args,
-                                load_config, preflight,
-                                quiet_dataloader_workers, user_errors_exit)
+                                check_writable_dir, load_config, preflight,
+                                quiet_dataloader_workers, user_errors_exit,
+                                work_dir_lock)
+from handkit.engine.hooks import NonFiniteLossError
 
 
 def parse_args(argv=None):
@@ -26,6 +28,10 @@ def parse_args(argv=None):
         '--auto-resume', action='store_true',
         help='resume from the latest checkpoint of the work dir if there is '
         'one, else start from scratch')
+    parser.add_argument(
+        '--check-data', type=int, default=0, metavar='N',
+        help='before training, decode the first N images of each split and '
+        'check their sizes and boxes (tools/check_data.py checks them all)')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision training (CUDA only)')
     return parser.parse_args(argv)
@@ -35,6 +41,7 @@ def main(argv=None):
     args = parse_args(argv)
     with user_errors_exit():
         cfg = load_config(args)
+        check_writable_dir(cfg.work_dir)
         if args.amp:
             if torch.cuda.is_available():
                 cfg.optim_wrapper.type = 'AmpOptimWrapper'
@@ -54,15 +61,24 @@ def main(argv=None):
         elif args.resume:
             cfg.resume, cfg.load_from = True, args.resume
         quiet_dataloader_workers(cfg)
-        model = preflight(cfg, ['train_dataloader', 'val_dataloader'])
-        if cfg.resume and cfg.load_from:
-            # A checkpoint of another model fails in the optimiser step,
-            # after the work dir exists: check it before anything is written.
-            check_state_dict_fits(model, state_dict_of(
-                load_checkpoint_file(cfg.load_from), cfg.load_from),
-                cfg.load_from)
-        runner = HandRunner.from_cfg(cfg)
-        runner.train()
+        model = preflight(cfg, ['train_dataloader', 'val_dataloader'],
+                          check_first=args.check_data)
+        if cfg.load_from:
+            # A corrupt file, or (when resuming) a checkpoint of another
+            # model, would fail after the work dir exists (the latter in the
+            # optimiser step): check it before anything is written.
+            weights = state_dict_of(load_checkpoint_file(cfg.load_from),
+                                    cfg.load_from)
+            if cfg.resume:
+                check_state_dict_fits(model, weights, cfg.load_from)
+        with work_dir_lock(cfg.work_dir):
+            runner = HandRunner.from_cfg(cfg)
+            try:
+                runner.train()
+            except NonFiniteLossError as error:
+                # Not bad input: the run diverged (exit 1, one line).
+                print(f'handkit: error: {error}', file=sys.stderr)
+                sys.exit(1)
 
 
 if __name__ == '__main__':

@@ -140,6 +140,22 @@ def test_limb_with_an_invisible_end_point_has_a_zero_map(kind):
     assert not codec.encode(keypoints, visible)['limb_masks'].any()
 
 
+def test_groups_with_a_limb_that_has_no_mask_get_zero_weight():
+    # G1G6 channels: hand, thumb, index, middle, ring, little, palm. The
+    # index tip (keypoint 8) unlabelled: the index limb 7 -> 8 has no mask,
+    # so the hand and index channels are weighted out of the loss.
+    codec = LimbMask(kind='lpm', groups='G1G6', input_size=(32, 32),
+                     heatmap_size=(32, 32))
+    keypoints = np.random.default_rng(0).uniform(4, 28, (21, 2))
+    encoded = codec.encode(keypoints, np.ones(21))
+    np.testing.assert_array_equal(encoded['limb_mask_weights'], np.ones(7))
+    visible = np.ones(21)
+    visible[8] = 0
+    weights = codec.encode(keypoints, visible)['limb_mask_weights']
+    assert weights.dtype == np.float32
+    np.testing.assert_array_equal(weights, [0, 1, 0, 1, 1, 1, 1])
+
+
 def test_stride_two_converts_input_pixels_to_map_pixels():
     codec = small_codec('ldm', input_size=(16, 16))
     mask = encode_one_limb(codec, (2, 6), (10, 6))  # map (1, 3) -> (5, 3)

@@ -151,6 +151,45 @@ def test_rhd_order_moves_tip_first_fingers_to_base_first(tmp_path):
     assert RHD_ORDER[:5] == (0, 4, 3, 2, 1)
 
 
+def test_rhd_file_with_nested_keypoints_as_mmpose_publishes_it(tmp_path):
+    # MMPose's rhd_{train,test}.json: keypoints nested as 21 x [x, y, v],
+    # plus camera_param and joint_cam per annotation.
+    file_points = np.arange(42, dtype=float).reshape(21, 2) + 10
+    nested = [[x, y, 1] for x, y in file_points.tolist()]
+    nested[3][2] = 0
+    ann = dict(id=42, image_id=0, category_id=1, iscrowd=0,
+               bbox=[10.0, 11.0, 40.0, 40.0], area=1600.0, keypoints=nested,
+               num_keypoints=20,
+               camera_param=dict(focal=[282.9, 282.9],
+                                 princpt=[160.0, 160.0]),
+               joint_cam=[[0.0, 0.0, 500.0]] * 21)
+    path = write_coco(
+        tmp_path / 'rhd_test.json', [ann],
+        images=[dict(id=0, file_name='00000.png', width=320, height=320)],
+        categories=[dict(id=1, name='hand', supercategory='hand')])
+    info = CocoHandDataset(str(path), keypoint_order='rhd')[0]
+    order = np.asarray(RHD_ORDER)
+    np.testing.assert_array_equal(info['keypoints'], file_points[order])
+    assert info['keypoints_visible'][list(order).index(3)] == 0
+    assert info['keypoints_visible'].sum() == 20
+    # The same keypoints flat give the same sample.
+    ann['keypoints'] = [value for row in nested for value in row]
+    write_coco(path, [ann], images=[dict(id=0, file_name='00000.png')],
+               categories=[dict(id=1, name='hand')])
+    flat = CocoHandDataset(str(path), keypoint_order='rhd')[0]
+    np.testing.assert_array_equal(flat['keypoints'], info['keypoints'])
+
+
+@pytest.mark.parametrize('bbox', [[5, 5, 0, 10], [5, 5, 10, -3], [0, 0, 0, 0]])
+def test_zero_or_negative_box_is_refused_at_load(tmp_path, bbox):
+    path = write_coco(tmp_path / 'a.json', [annotation(1), annotation(
+        8, bbox=bbox)])
+    with pytest.raises(AnnotationError, match=re.escape(
+            f"{path}: annotation id 8 (image 'a.jpg'): bbox [x, y, w, h] = "
+            f'{bbox!r} has a zero or negative width or height')):
+        CocoHandDataset(str(path))
+
+
 def test_explicit_order_moves_keypoints_and_visibility(tmp_path):
     v = [1] * 21
     v[20] = 0

@@ -5,7 +5,8 @@ import re
 import numpy as np
 import pytest
 
-from handkit.datasets.base import AnnotationError, DataRootNotFoundError
+from handkit.datasets.base import (AnnotationError, DataRootNotFoundError,
+                                   EmptySplitError)
 from handkit.datasets.panoptic import PanopticHandDataset
 from handkit.registry import DATASETS
 
@@ -224,3 +225,15 @@ def test_registered_and_buildable(tmp_path):
         dict(type='PanopticHandDataset', data_root=str(root), split='val'))
     assert isinstance(dataset, PanopticHandDataset)
     assert len(dataset) == 1
+
+
+def test_a_split_with_no_sample_is_one_line_naming_split_and_count(tmp_path):
+    # 3 hands cut 80/10/10: floor(2.4) train, floor(2.7) - 2 = 0 val.
+    root = write_hand143(tmp_path / 'panoptic', num_records=3)
+    assert len(PanopticHandDataset(str(root), split='train')) == 2
+    with pytest.raises(EmptySplitError) as error:
+        PanopticHandDataset(str(root), split='val')
+    assert str(error.value) == (
+        "PanopticHandDataset: the 'val' split of 3 hands (split_ratios "
+        f"(0.8, 0.1, 0.1)) has 0 samples ({root}); check the files, the "
+        'split or its indices')

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from handkit.evaluation.functional import epe, keypoint_box_size, pck, pck_auc
+from handkit.evaluation.functional import (epe, keypoint_box_size, pck,
+                                          pck_auc, pck_normaliser)
 
 
 def _one_image():
@@ -56,3 +57,17 @@ def test_shape_errors_name_the_shapes():
         epe(pred, gt, visible[:, :2])
     with pytest.raises(ValueError, match='high > low'):
         pck_auc(pred, gt, visible, [10.0], 0.2, 0.1)
+
+
+def test_normaliser_falls_back_to_the_box_for_a_single_keypoint():
+    gt = np.zeros((2, 3, 2))
+    gt[0, :, 0] = [0, 4, 10]  # three labelled, box 10 wide
+    gt[1, 0] = [5, 5]
+    visible = np.array([[1, 1, 1], [1, 0, 0]])
+    bbox = np.array([[0, 0, 80, 80], [0, 0, 40, 30]])
+    assert pck_normaliser(gt, visible).tolist() == [10.0, 0.0]
+    assert pck_normaliser(gt, visible, bbox).tolist() == [10.0, 40.0]
+    # A zero-normaliser image is left out instead of scoring 0.
+    pred = gt.copy()
+    pred[0, :, 0] += 0.5
+    assert pck(pred, gt, visible, [10.0, 0.0], [0.1]).tolist() == [1.0]

@@ -49,3 +49,40 @@ def test_table_has_the_layout_of_nsrm_table_3():
                               '0.12', 'ave']
     assert row.split() == ['LPM-G1&6', '59.73', '76.86', '84.43', '88.23',
                            '90.87', '80.03']
+
+
+def _single_keypoint_sample(error, bbox=None):
+    """One labelled keypoint (the wrist at (30, 40)): its tightest box is a
+    point, of size 0."""
+    gt = np.zeros((21, 2))
+    gt[0] = [30.0, 40.0]
+    visible = np.zeros(21)
+    visible[0] = 1
+    sample = dict(pred_keypoints=gt + [error, 0], gt_keypoints=gt,
+                  gt_keypoints_visible=visible)
+    if bbox is not None:
+        sample['bbox'] = np.asarray(bbox, np.float32)
+    return sample
+
+
+def test_single_labelled_keypoint_is_normalised_by_its_box():
+    # Box 100 x 60 -> norm 100 (its longer side, x2 - x1): an error of 5 px
+    # is correct from threshold 0.06 on; a perfect prediction everywhere.
+    metric = PCKMetric(thresholds=[0.04, 0.06])
+    metric.process({}, [_single_keypoint_sample(5.0, [0, 10, 100, 70])])
+    result = metric.compute_metrics(metric.results)
+    assert (result['PCK@0.04'], result['PCK@0.06']) == (0.0, 1.0)
+    metric = PCKMetric(thresholds=[0.04])
+    metric.process({}, [_single_keypoint_sample(0.0, [0, 10, 100, 70])])
+    assert metric.compute_metrics(metric.results)['PCK@0.04'] == 1.0
+
+
+def test_single_labelled_keypoint_without_a_box_is_left_out():
+    # No usable normaliser: the sample does not count (it used to score 0
+    # even when perfect); the other sample alone decides PCK.
+    metric = PCKMetric(thresholds=[0.1])
+    metric.process({}, [_single_keypoint_sample(0.0), _sample(5.0),
+                        _single_keypoint_sample(0.0, [30, 40, 30, 40])])
+    result = metric.compute_metrics(metric.results)
+    assert result['PCK@0.1'] == 1.0
+    assert result['EPE'] == pytest.approx(5.0 * 21 / 23)

@@ -154,6 +154,31 @@ def test_structure_loss_g1g6_uses_both_lambdas():
         pytest.approx(0.002 * 18 * LOG2, rel=1e-6)
 
 
+def test_structure_loss_leaves_out_channels_of_limbs_without_a_mask():
+    # OneHand10K rule: a limb with an invisible end point has no mask; its
+    # channels (G1, and its finger in G6) get weight 0 instead of being
+    # trained as "no limb" with full weight.
+    head = StructureMaskHead(in_channels=16, groups='G1G6', num_stages=3,
+                             stage_channels=8, loss_weight=0.1,
+                             loss_weight_g6=0.02)
+    outputs = [torch.zeros(2, 7, 2, 2)] * 3
+    weights = torch.ones(2, 7)
+    weights[1, [0, 2]] = 0  # sample 1: the index tip is invisible
+    batch = {'targets': {'limb_masks': torch.zeros(2, 7, 2, 2),
+                         'limb_mask_weights': weights}}
+    losses = head.loss(outputs, batch)
+    # zero logits cost log 2 per pixel; divisor B * h * w = 8 either way
+    assert losses['loss_structure_g1'].item() == \
+        pytest.approx(0.1 * 3 * 1 * 4 * LOG2 / 8, rel=1e-6)
+    assert losses['loss_structure_g6'].item() == \
+        pytest.approx(0.02 * 3 * 11 * 4 * LOG2 / 8, rel=1e-6)
+    # A masked-out channel gets no gradient, whatever its logits.
+    logits = torch.zeros(2, 7, 2, 2, requires_grad=True)
+    sum(head.loss([logits], batch).values()).backward()
+    assert (logits.grad[1, [0, 2]] == 0).all()
+    assert (logits.grad[0] != 0).all()
+
+
 def test_structure_loss_g1_and_g6_alone():
     g1 = StructureMaskHead(in_channels=16, groups='G1', num_stages=1,
                            stage_channels=8, loss_weight=0.5)

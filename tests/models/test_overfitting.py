@@ -10,7 +10,6 @@ the wrist-relative 3D EPE in mm.
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from handkit.tools.demo import output_paths
 from handkit.visualization.draw import caption_height
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,7 +111,8 @@ def test_video_gets_a_drawn_frame_per_frame(trained, tmp_path, capsys):
 def test_bad_inputs_exit_2_with_one_line(trained, tmp_path, capsys):
     corrupt = tmp_path / 'broken.mp4'
     corrupt.write_bytes(b'not a video' * 100)
-    assert run_demo(trained, '--input', corrupt, '--out', tmp_path) == 2
+    assert run_demo(trained, '--input', corrupt, '--out',
+                    tmp_path / 'o') == 2
     assert f'handkit: error: cannot open video {corrupt}' in \
         capsys.readouterr().err
     assert run_demo(trained, '--input', tmp_path / 'none.jpg', '--out',
@@ -120,3 +122,40 @@ def test_bad_inputs_exit_2_with_one_line(trained, tmp_path, capsys):
                     '--bbox', 500, 500, 600, 600) == 2
     assert 'lies outside the image of size 238 x 358' in \
         capsys.readouterr().err
+
+
+def test_outputs_never_overwrite_an_input(trained, tmp_path, capsys):
+    # --out is the input folder, which holds a.png: its output would be
+    # a.png itself. Refused before the model is built; nothing written.
+    folder = tmp_path / 'photos'
+    folder.mkdir()
+    shutil.copy(DATA / '9.jpg', folder / 'b.jpg')
+    cv2.imwrite(str(folder / 'a.png'), cv2.imread(str(DATA / '9.jpg')))
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert run_demo(trained, '--input', folder, '--out', folder) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"handkit: error: the output {folder / 'a.png'} would overwrite the "
+        f"input {folder / 'a.png'}; choose another --out")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    # A single image as well.
+    assert run_demo(trained, '--input', folder / 'a.png', '--out',
+                    folder) == 2
+    assert 'would overwrite the input' in capsys.readouterr().err
+
+
+def test_inputs_sharing_a_name_keep_their_outputs_apart(trained, tmp_path):
+    assert output_paths(['in/a.jpg', 'in/a.png', 'in/b.jpg', 'in/c.mp4'],
+                        'out') == {
+        'in/a.jpg': 'out/a_jpg.png', 'in/a.png': 'out/a_png.png',
+        'in/b.jpg': 'out/b.png', 'in/c.mp4': 'out/c.mp4'}
+    folder = tmp_path / 'photos'
+    folder.mkdir()
+    shutil.copy(DATA / '9.jpg', folder / 'a.jpg')
+    cv2.imwrite(str(folder / 'a.png'), cv2.imread(str(DATA / '33.jpg')))
+    assert run_demo(trained, '--input', folder, '--out', tmp_path / 'out') \
+        == 0
+    out = tmp_path / 'out'
+    assert sorted(p.name for p in out.iterdir()) == ['a_jpg.png',
+                                                     'a_png.png']
+    assert cv2.imread(str(out / 'a_jpg.png')).shape == (358, 238, 3)
+    assert cv2.imread(str(out / 'a_png.png')).shape == (346, 226, 3)

@@ -68,3 +68,13 @@ def write_tiny_config(path, data_root, epochs=3):
     path.write_text(TINY_CONFIG.format(configs=CONFIGS, data_root=data_root,
                                        epochs=epochs))
     return path
+
+
+def exit_code(main, argv):
+    """Run a tool's ``main(argv)`` in this process; its exit code (0 when it
+    returned)."""
+    try:
+        main([str(arg) for arg in argv])
+    except SystemExit as exit_:
+        return exit_.code
+    return 0

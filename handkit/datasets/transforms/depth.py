@@ -45,6 +45,7 @@ from handkit.codecs.depth_cube import DepthCube
 from handkit.codecs.utils import check_cube_center
 from handkit.datasets.nyu import load_nyu_depth
 from handkit.datasets.transforms.geometric import warp_hand_mask
+from handkit.datasets.transforms.loading import check_image_shape
 from handkit.geometry import apply_affine, cube_window, window_warp_matrix
 from handkit.registry import TRANSFORMS
 
@@ -142,6 +143,7 @@ class LoadDepth(BaseTransform):
                 raise FileNotFoundError(f'depth file not found: {path}')
             depth = (load_nyu_depth(path) if self.encoding == 'nyu_rgb' else
                      read_depth_png_mm(path))
+            check_image_shape(path, depth.shape, results.get('img_shape'))
         if depth.ndim != 2:
             raise ValueError(
                 f'LoadDepth: depth must be (H, W) mm, got shape '

@@ -29,6 +29,26 @@ def _is_truncated_jpeg(data):
     return data.rfind(_JPEG_EOI) < data.rfind(_JPEG_SOS)
 
 
+def check_image_shape(path, shape, expected):
+    """Raise ValueError when an image's (h, w) is not the annotated one.
+
+    Args:
+        path: the image file, named in the error.
+        shape: (h, w) of the decoded image.
+        expected: (h, w) the annotation states (its ``width`` / ``height``),
+            or None when it states none.
+    """
+    if expected is None:
+        return
+    height, width = (int(side) for side in shape[:2])
+    want_height, want_width = (int(side) for side in expected[:2])
+    if (height, width) != (want_height, want_width):
+        raise ValueError(
+            f'image {path} is {width} x {height} pixels (width x height) but '
+            f'its annotation says {want_width} x {want_height}: the '
+            'keypoints would not match the image')
+
+
 @TRANSFORMS.register_module()
 class LoadImage(BaseTransform):
     """Read ``results['img_path']`` as an OpenCV BGR image.
@@ -43,11 +63,15 @@ class LoadImage(BaseTransform):
             transform still sees (H, W, 3).
         to_float32: convert ``img`` to float32 (values stay in [0, 255]).
 
-    Sets ``img``, ``img_shape`` (h, w) and ``ori_shape`` (h, w).
+    Sets ``img``, ``img_shape`` (h, w) and ``ori_shape`` (h, w). When the
+    adapter gave an ``img_shape`` (the annotation's height and width), the
+    decoded image must have that size.
 
     Raises:
         FileNotFoundError: ``img_path`` does not exist.
-        ValueError: the file exists but is not a decodable (complete) image.
+        ValueError: the file exists but is not a decodable (complete) image,
+            or its size differs from the annotated ``img_shape`` (the error
+            names the file and both sizes).
     """
 
     _FLAGS = {'color': cv2.IMREAD_COLOR, 'grayscale': cv2.IMREAD_GRAYSCALE}
@@ -71,6 +95,7 @@ class LoadImage(BaseTransform):
                            self._FLAGS[self.color_type]) if data else None
         if img is None or _is_truncated_jpeg(data):
             raise ValueError(f'cannot decode image: {path}')
+        check_image_shape(path, img.shape, results.get('img_shape'))
         if self.color_type == 'grayscale':
             img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
         if self.to_float32:

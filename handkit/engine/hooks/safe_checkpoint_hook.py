@@ -22,13 +22,22 @@ Before saving, each ``HistoryBuffer`` of the message hub becomes a dict of
 lists and numpy values become Python numbers, so a checkpoint holds only
 tensors and builtins and loads with ``torch.load(weights_only=True)`` (see
 :mod:`handkit.engine.checkpoint`).
+
+Resuming is reproducible with random augmentation too: each checkpoint
+stores the states of numpy's, Python's and torch's global generators (CUDA's
+when present) as plain data under ``rng_states``, and resuming restores them
+(``load_from`` does not). Validation runs with those generators forked, so
+that it draws nothing from the training streams: a run killed after an
+epoch and resumed then ends bit-equal to one that was never interrupted.
 """
 import os
 import os.path as osp
+import random
 import re
 from typing import Any, Optional
 
 import numpy as np
+import torch
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
@@ -50,6 +59,39 @@ def plain_data(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def rng_states() -> dict:
+    """The global generators' states as tensors and builtins.
+
+    numpy's MT19937 state as ``[name, keys, pos, has_gauss, cached]``
+    (keys a list of 624 ints), Python's ``random`` state as ``[version,
+    internal state list, gauss_next]``, torch's CPU state (a uint8 tensor)
+    and, when CUDA is initialised, one state per device.
+    """
+    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    version, internal, gauss_next = random.getstate()
+    states = dict(numpy=[name, keys.tolist(), int(pos), int(has_gauss),
+                         float(cached)],
+                  python=[version, list(internal), gauss_next],
+                  torch=torch.get_rng_state())
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states['cuda'] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_rng_states(states: dict) -> None:
+    """Restore what :func:`rng_states` returned (ValueError / TypeError for
+    data of another form)."""
+    name, keys, pos, has_gauss, cached = states['numpy']
+    np.random.set_state((str(name), np.asarray(keys, dtype=np.uint32),
+                         int(pos), int(has_gauss), float(cached)))
+    version, internal, gauss_next = states['python']
+    random.setstate((int(version), tuple(int(v) for v in internal),
+                     None if gauss_next is None else float(gauss_next)))
+    torch.set_rng_state(torch.as_tensor(states['torch'], dtype=torch.uint8))
+    if 'cuda' in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(list(states['cuda']))
 
 
 def fsync_file(path: str) -> None:
@@ -100,8 +142,19 @@ class SafeCheckpointHook(CheckpointHook):
             }
             hub['runtime_info'] = plain_data(hub['runtime_info'])
         checkpoint['meta'] = plain_data(checkpoint.get('meta', {}))
+        # Inside validation (a best checkpoint), the training streams are
+        # the ones forked off in before_val.
+        checkpoint['rng_states'] = (getattr(self, '_training_rng', None)
+                                    or rng_states())
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if getattr(runner, '_resuming', False) and 'rng_states' in checkpoint:
+            try:
+                set_rng_states(checkpoint['rng_states'])
+            except (KeyError, TypeError, ValueError, RuntimeError) as error:
+                runner.logger.warning(
+                    f'ignoring the rng_states of the resumed checkpoint '
+                    f'({error}): augmentation will not repeat exactly')
         hub = checkpoint.get('message_hub')
         if hub is None:
             return
@@ -143,6 +196,16 @@ class SafeCheckpointHook(CheckpointHook):
             return self.out_dir  # before_train has already joined it
         return osp.join(self.out_dir,
                         osp.basename(runner.work_dir.rstrip(osp.sep)))
+
+    # -- validation draws nothing from the training generators -------------
+    def before_val(self, runner) -> None:
+        self._training_rng = rng_states()
+
+    def after_val(self, runner) -> None:
+        states = getattr(self, '_training_rng', None)
+        if states is not None:
+            set_rng_states(states)
+            self._training_rng = None
 
     def before_train(self, runner) -> None:
         super().before_train(runner)

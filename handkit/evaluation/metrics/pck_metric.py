@@ -2,8 +2,8 @@
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
-from handkit.evaluation.functional import (epe, keypoint_box_size, pck_auc,
-                                          pck_metrics)
+from handkit.evaluation.functional import (epe, pck_auc, pck_metrics,
+                                          pck_normaliser)
 from handkit.registry import METRICS
 
 
@@ -12,9 +12,17 @@ class PCKMetric(BaseMetric):
     """PCK at the dataset's thresholds, their mean, AUC and EPE.
 
     Reads the estimator's per-sample predictions (``pred_keypoints``,
-    ``gt_keypoints``, ``gt_keypoints_visible``), all in original-image pixels.
-    The PCK normaliser is the max side of the tightest ground-truth keypoint
-    box (NSRM Section 4.2).
+    ``gt_keypoints``, ``gt_keypoints_visible`` and ``bbox`` when present),
+    all in original-image pixels.
+
+    The PCK normaliser is the max side of the tightest box of the labelled
+    ground-truth keypoints (NSRM Section 4.2). For a hand with a single
+    labelled keypoint that box is a point (size 0); its normaliser is then
+    the longer side of the sample's ``bbox`` (the annotated hand box of
+    COCO-style files; MMPose's ``norm_item='bbox'``), and a sample whose
+    normaliser is still 0 is left out of PCK and AUC (as MMPose does),
+    never counted as wrong. EPE counts every labelled keypoint
+    (:func:`handkit.evaluation.functional.pck_normaliser`).
 
     Args:
         thresholds: normalised thresholds; default: the dataset's
@@ -38,10 +46,13 @@ class PCKMetric(BaseMetric):
 
     def process(self, data_batch, data_samples):
         for sample in data_samples:
+            bbox = sample.get('bbox')
             self.results.append((
                 np.asarray(sample['pred_keypoints'], np.float64),
                 np.asarray(sample['gt_keypoints'], np.float64),
                 np.asarray(sample['gt_keypoints_visible'], np.float64),
+                np.full(4, np.nan) if bbox is None else np.asarray(
+                    bbox, np.float64).reshape(4),
             ))
 
     def resolved_thresholds(self):
@@ -54,11 +65,13 @@ class PCKMetric(BaseMetric):
         return [float(t) for t in meta['pck_thresholds']]
 
     def compute_metrics(self, results):
-        pred, gt, visible = (np.stack(column) for column in zip(*results))
+        pred, gt, visible, bbox = (np.stack(column)
+                                   for column in zip(*results))
+        bbox = np.nan_to_num(bbox, nan=0.0)  # no box: no fallback
         thresholds = self.resolved_thresholds()
-        norm = keypoint_box_size(gt, visible)
+        norm = pck_normaliser(gt, visible, bbox)
         low, high = self.auc_range or (0.0, max(thresholds))
-        metrics = pck_metrics(pred, gt, visible, thresholds)
+        metrics = pck_metrics(pred, gt, visible, thresholds, bbox)
         metrics['AUC'] = pck_auc(pred, gt, visible, norm, low, high,
                                  self.auc_num)
         metrics['EPE'] = epe(pred, gt, visible)

@@ -91,9 +91,12 @@ class StructureMaskHead(BaseHead):
         """Weighted eq. 5 per composition (eq. 8).
 
         Returns ``loss_structure_g1`` for 'G1', ``loss_structure_g6`` for
-        'G6', both for 'G1G6'.
+        'G6', both for 'G1G6'. ``batch['targets']['limb_mask_weights']``
+        (B, C), when present (``LimbMask`` writes it), leaves out the group
+        channels of limbs that have no mask (an invisible end point).
         """
         masks = self.require_target(batch, 'limb_masks')
+        weights = batch['targets'].get('limb_mask_weights')
         if masks.shape[1] != self.out_channels:
             raise ValueError(
                 f"batch['targets']['limb_masks'] has {masks.shape[1]} "
@@ -101,13 +104,15 @@ class StructureMaskHead(BaseHead):
                 f'{self.out_channels}')
         if self.groups == 'G6':
             return {'loss_structure_g6': self.loss_weight *
-                    self.loss_module(outputs, masks)}
+                    self.loss_module(outputs, masks, weights)}
         losses = {'loss_structure_g1': self.loss_weight * self.loss_module(
-            [logits[:, :1] for logits in outputs], masks[:, :1])}
+            [logits[:, :1] for logits in outputs], masks[:, :1],
+            None if weights is None else weights[:, :1])}
         if self.groups == 'G1G6':
             losses['loss_structure_g6'] = self.loss_weight_g6 * \
                 self.loss_module([logits[:, 1:] for logits in outputs],
-                                 masks[:, 1:])
+                                 masks[:, 1:],
+                                 None if weights is None else weights[:, 1:])
         return losses
 
     def predict(self, outputs: List[torch.Tensor],

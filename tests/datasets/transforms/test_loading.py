@@ -102,3 +102,19 @@ def test_registered_and_repr():
     transform = TRANSFORMS.build(dict(type='LoadImage', to_float32=True))
     assert isinstance(transform, LoadImage)
     assert repr(transform) == "LoadImage(color_type='color', to_float32=True)"
+
+
+@pytest.mark.parametrize('stated', [(1, 1), (8000, 8000), (7, 5)])
+def test_size_other_than_the_annotated_one_names_file_and_sizes(tmp_path,
+                                                                stated):
+    path = tmp_path / 'hand.png'
+    cv2.imwrite(str(path), _bgr_image(height=5, width=7))
+    with pytest.raises(ValueError) as error:
+        LoadImage()({'img_path': str(path), 'img_shape': stated})
+    assert str(error.value) == (
+        f'image {path} is 7 x 5 pixels (width x height) but its annotation '
+        f'says {stated[1]} x {stated[0]}: the keypoints would not match the '
+        'image')
+    # The annotated size that matches passes.
+    assert LoadImage()({'img_path': str(path),
+                        'img_shape': (5, 7)})['img_shape'] == (5, 7)
