@@ -34,8 +34,10 @@ env_cfg = dict(
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 log_level = 'INFO'
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(
-    type='HandVisualizer', vis_backends=vis_backends, name='visualizer')
+# No fixed name: mmengine then names the visualizer after the run, so that
+# two runs in one process (tools/quickstart.py --with-cpm) each log to
+# their own work dir instead of sharing the first run's instance.
+visualizer = dict(type='HandVisualizer', vis_backends=vis_backends)
 load_from = None
 resume = False
 randomness = dict(seed=0)
