@@ -9,8 +9,8 @@ Each model is built from its config (random weights: speed does not depend
 on them) and timed in ``torch.no_grad()`` on random input of the config's
 input size and channels, after a warm-up, at each batch size (default 1 and
 32), on CUDA when present else the CPU (``--device``). The figures are those
-``tools/test.py --speed`` prints (``handkit.evaluation.complexity``); paper
-002 reports its hourglass at "over 910 FPS on a single GPU".
+``tools/test.py --speed`` prints (``handkit.evaluation.complexity``); Li and
+Wang report their hourglass at "over 910 FPS on a single GPU".
 """
 import argparse
 import os.path as osp

@@ -1,7 +1,7 @@
 # The NSRM structure module as an add-on to the depth hourglass (NSRM
 # Section 5): a StructureMaskHead (LPM, G1&6, lambda_1 = 0.1, lambda_2 = 0.02,
 # NSRM Section 4.2) in front of a keypoint-confidence-map head (CPM stages,
-# eq. 6-7) on the residual hourglass features (paper 002's backbone, 32 x 32
+# eq. 6-7) on the residual hourglass features (Li and Wang's backbone, 32 x 32
 # at stride 4), trained on synthetic depth crops (12 epochs, the schedule of
 # local_regression_synthetic_depth.py); 2D PCK.
 # Without the structure head (same seed, same schedule):

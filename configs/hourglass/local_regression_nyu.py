@@ -1,4 +1,4 @@
-# Local regression hourglass (paper 002) on NYU: mean 3D error and the
+# Local regression hourglass (Li and Wang) on NYU: mean 3D error and the
 # fraction of frames whose worst joint is within a threshold, on the 14
 # evaluation joints of camera 1. The network regresses all 36 annotated
 # joints (the paper: 35, all but the one it uses as the location prior,

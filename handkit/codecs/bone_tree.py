@@ -1,6 +1,7 @@
 """Bone-tree codec: 3D joints <-> the 20 bone vectors of the hand's tree.
 
-ResUnet (paper 004, Section II-A) regresses bones instead of joints:
+ResUnet (Bekiri and Babahenini, Section II-A) regresses bones instead of
+joints:
 
     B_i = J_i - J_parent(i)                                   (eq. 3)
 

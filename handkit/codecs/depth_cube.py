@@ -1,6 +1,7 @@
-"""Depth-cube codec: joints in paper 002's normalised cube (DeepPrior++ / V2V).
+"""Depth-cube codec: joints in Li and Wang's normalised cube (DeepPrior++ /
+V2V).
 
-Paper 002 ("Definition of hand joints"): "One joint annotation is used as the
+Li and Wang ("Definition of hand joints"): "One joint annotation is used as the
 location prior of the hand ... The depth values and the joint coordinates are
 normalized to [-1, 1]." A cube of edge ``cube_size`` mm is centred on the
 reference point ``center = (X, Y, Z)`` mm in the camera frame (x right, y

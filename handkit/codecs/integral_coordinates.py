@@ -1,6 +1,7 @@
 """Integral-coordinates codec: the Latent Heatmap Representation (soft-argmax).
 
-ResUnet (paper 004, Section II-A) reads 2D joints off latent maps ``F_i``:
+ResUnet (Bekiri and Babahenini, Section II-A) reads 2D joints off latent maps
+``F_i``:
 
     PM_i(p) = exp(beta_i F_i(p)) / sum_{p' in Omega} exp(beta_i F_i(p'))  (1)
     p_i     = sum_{p in Omega} PM_i(p) * p                                  (2)

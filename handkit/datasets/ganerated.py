@@ -1,10 +1,10 @@
 """Adapter for the GANerated Hands dataset (Mueller et al., CVPR 2018).
 
-GANerated (ResUnet paper 004, Section III.A: about 330,000 synthetic hand
-images "annotated in three dimensions with a model featuring 21 joints")
-translates rendered hands to realistic ones with a CycleGAN-like network.
-Each frame is a 256 x 256 crop of a 640 x 480 render, with per-frame text
-files of comma-separated numbers:
+GANerated (the ResUnet paper of Bekiri and Babahenini, Section III.A: about
+330,000 synthetic hand images "annotated in three dimensions with a model
+featuring 21 joints") translates rendered hands to realistic ones with a
+CycleGAN-like network. Each frame is a 256 x 256 crop of a 640 x 480 render,
+with per-frame text files of comma-separated numbers:
 
 * ``<frame>_joint2D.txt``: 42 numbers, (u, v) of the 21 joints in the crop;
 * ``<frame>_joint_pos_global.txt``: 63 numbers, (x, y, z) in mm in the

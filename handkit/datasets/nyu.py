@@ -1,6 +1,6 @@
 """Adapter for the NYU Hand Pose Dataset (Tompson et al., SIGGRAPH 2014).
 
-Depth frames from three Kinects with 36 annotated joints; paper 002 (Section
+Depth frames from three Kinects with 36 annotated joints; Li and Wang (Section
 "Definition of hand joints") evaluates on 14 of them with the mean 3D error
 and the fraction of frames whose worst joint is under a threshold (see
 ``handkit.evaluation.functional3d``).
@@ -39,7 +39,7 @@ NYU_JOINT_NAMES = tuple(
     for finger in ('F1', 'F2', 'F3', 'F4', 'TH')
     for segment in (3, 2, 1) for part in ('A', 'B')) + tuple(
         f'PALM_{index}' for index in range(1, 7))
-# The 14 joints of the evaluation protocol (DeepPrior, paper 002 Fig. 2).
+# The 14 joints of the evaluation protocol (DeepPrior, Li and Wang Fig. 2).
 NYU_EVAL_JOINTS = np.array(
     [0, 3, 6, 9, 12, 15, 18, 21, 24, 25, 27, 30, 31, 32], dtype=np.int64)
 NYU_JOINT_SETS = dict(eval14=NYU_EVAL_JOINTS,
@@ -85,7 +85,7 @@ class NYUHandDataset(BaseHandDataset):
         camera: 1, 2 or 3; 1 is the frontal camera, the one the protocol
             evaluates on.
         joints: 'eval14' (the protocol's 14 joints) or 'all36' (every joint,
-            as paper 002 trains; the metainfo then holds
+            as Li and Wang train; the metainfo then holds
             ``eval_keypoint_indices``, the 14 protocol joints, which
             ``NYUMetric`` / ``Keypoint3DMetric`` score by default).
         use_reference_centers: optional path of a text file with one

@@ -1,6 +1,6 @@
 """Adapter for the Rendered Hand Pose Dataset (RHD; Zimmermann & Brox 2017).
 
-RHD (introduced in the work the survey, paper 003, lists as "Zimmermann &
+RHD (introduced in the work the survey slides list as "Zimmermann &
 Brox (RHD)") renders 20 characters performing 39 actions: 41,258 training
 and 2,728 evaluation images of 320 x 320 px, each annotated with both hands.
 

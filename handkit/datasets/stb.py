@@ -1,10 +1,10 @@
 """Adapter for the Stereo Hand Pose Tracking Benchmark (STB; Zhang et al.).
 
-STB (ResUnet paper 004, Section III.A: 18,000 stereo and depth frames,
-15,000 for training and 3,000 for testing) films one hand in front of six
-backgrounds B1-B6, a 'Counting' and a 'Random' sequence of 1,500 frames each,
-with a Point Grey Bumblebee2 stereo pair (BB) and an Intel RealSense F200
-(SK, colour + depth).
+STB (the ResUnet paper of Bekiri and Babahenini, Section III.A: 18,000 stereo
+and depth frames, 15,000 for training and 3,000 for testing) films one hand in
+front of six backgrounds B1-B6, a 'Counting' and a 'Random' sequence of 1,500
+frames each, with a Point Grey Bumblebee2 stereo pair (BB) and an Intel
+RealSense F200 (SK, colour + depth).
 
 Labels. ``labels/<seq>_SK.mat`` and ``labels/<seq>_BB.mat`` each hold
 ``handPara``, 3 x 21 x N, in mm: ``_SK`` files in the SK *depth* camera frame,
@@ -13,8 +13,8 @@ joint order: palm centre, then little, ring, middle, index, thumb, each finger
 MCP, PIP, DIP, tip (base first). handkit's order is wrist, then thumb, index,
 middle, ring, little, base first, so ``STB_TO_HANDKIT`` only reverses the
 order of the fingers. As common practice does (Zimmermann & Brox 2017 and
-the methods compared in paper 004, Fig. 5), STB's palm centre takes handkit's
-wrist slot (index 0); it is *not* moved to the anatomical wrist
+the methods compared in Bekiri and Babahenini, Fig. 5), STB's palm centre takes
+handkit's wrist slot (index 0); it is *not* moved to the anatomical wrist
 (``metainfo['root_joint'] = 'palm_center'``).
 
 Cameras. 'SK' gives the RealSense colour image: its joints are moved from the

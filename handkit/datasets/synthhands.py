@@ -1,9 +1,9 @@
 """Adapter for SynthHands (Mueller et al., ICCV 2017).
 
-SynthHands (ResUnet paper 004, Section III.A: 63.5K colour and depth images
-of 640 x 480 px from five egocentric viewpoints of male and female hands,
-with and without objects) renders a tracked hand motion into an Intel
-RealSense's view. Frames live in
+SynthHands (the ResUnet paper of Bekiri and Babahenini, Section III.A: 63.5K
+colour and depth images of 640 x 480 px from five egocentric viewpoints of male
+and female hands, with and without objects) renders a tracked hand motion into
+an Intel RealSense's view. Frames live in
 ``<female|male>_<noobject|object>/seq<NN>/cam<NN>/<NN>/`` with per-frame
 files:
 

@@ -1,7 +1,7 @@
 """Model complexity: parameter count, multiply-accumulates and frames/second.
 
-What ``tools/test.py --speed`` and ``benchmarks/bench_speed.py`` print (paper
-002 reports "over 910 FPS on a single GPU"; these helpers measure the same
+What ``tools/test.py --speed`` and ``benchmarks/bench_speed.py`` print (Li and
+Wang report "over 910 FPS on a single GPU"; these helpers measure the same
 kind of figure on whatever device is at hand).
 
 MACs are counted with forward hooks on ``nn.Conv2d``, ``nn.ConvTranspose2d``

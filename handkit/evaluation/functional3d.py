@@ -3,12 +3,12 @@
 The protocols:
 
 * EPE, 3D PCK and the AUC over 20-50 mm as the ResUnet paper reports them on
-  GANerated, SynthHands and STB (paper 004, Section III.B "Metric
+  GANerated, SynthHands and STB (Bekiri and Babahenini, Section III.B "Metric
   Evaluation"; the 20-50 mm AUC is the protocol of Zimmermann & Brox 2017):
   EPE is the mean Euclidean distance between predicted and true joints, in
   mm for 3D and px for 2D; PCK is the fraction of joints within a distance
   threshold; the AUC is the area under the PCK curve over the threshold range.
-* The NYU protocol of paper 002 (Section "Results"): the mean 3D error and
+* The NYU protocol of Li and Wang (Section "Results"): the mean 3D error and
   the fraction of frames whose *maximum* joint error is below a threshold.
 
 Thresholds compare with ``<=`` here (a joint at exactly 20 mm is correct at
@@ -53,7 +53,8 @@ def joint_errors(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
 
 def epe(pred: np.ndarray, gt: np.ndarray,
         visible: Optional[np.ndarray] = None) -> float:
-    """Mean end-point error over the visible joints (paper 004, III.B).
+    """Mean end-point error over the visible joints (Bekiri and Babahenini,
+    III.B).
 
     Args:
         pred, gt: (N, J, D) joints, D = 2 (px) or 3 (mm).
@@ -125,8 +126,8 @@ def auc_3d(pred: np.ndarray, gt: np.ndarray,
            high: float = 50.0, num: int = 31) -> float:
     """Normalised area under the 3D PCK curve from ``low`` to ``high`` mm.
 
-    The common protocol (Zimmermann & Brox 2017; paper 004, Fig. 5 "AUC
-    between 20 and 50 mm"): PCK at ``num`` evenly spaced thresholds,
+    The common protocol (Zimmermann & Brox 2017; Bekiri and Babahenini, Fig. 5
+    "AUC between 20 and 50 mm"): PCK at ``num`` evenly spaced thresholds,
     integrated with the trapezoid rule and divided by ``high - low``, so a
     perfect prediction scores 1.
     """
@@ -138,7 +139,7 @@ def nyu_success_fraction(pred: np.ndarray, gt: np.ndarray,
                          thresholds_mm: Sequence[float]) -> np.ndarray:
     """Fraction of frames whose maximum joint error is <= each threshold.
 
-    Paper 002's second metric ("percentage of frames whose maximum joint
+    Li and Wang's second metric ("percentage of frames whose maximum joint
     error is below a threshold"), on NYU's 14 evaluation joints.
 
     Args:

@@ -1,8 +1,9 @@
 """Test a trained handkit model: ``python tools/test.py CONFIG CHECKPOINT``.
 
 Prints the table that fits the model's metrics: 2D PCK in the layout of the
-NSRM paper's Tables 2-3, the 3D table (EPE mm, AUC 20-50 mm, 3D PCK; paper
-004) and the NYU success table (mean error, frames within t mm; paper 002).
+NSRM paper's Tables 2-3, the 3D table (EPE mm, AUC 20-50 mm, 3D PCK; Bekiri
+and Babahenini) and the NYU success table (mean error, frames within t mm; Li
+and Wang).
 With ``--out`` it writes the metrics and every prediction to a JSON file;
 with ``--speed`` it also prints parameters, MACs and frames per second at
 batch 1 and 32 on the current device (``handkit.evaluation.complexity``).

@@ -1,4 +1,5 @@
-"""Tests of the BoneTree codec (paper 004, eq. 3 and its inverse)."""
+"""Tests of the BoneTree codec (Bekiri and Babahenini, eq. 3 and its
+inverse)."""
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Tests of the DepthCube codec (paper 002's [-1, 1] joint normalisation).
+"""Tests of the DepthCube codec (Li and Wang's [-1, 1] joint normalisation).
 
 The depth crop itself is the transform's: tests/datasets/transforms/
 test_depth.py.

@@ -1,4 +1,5 @@
-"""Tests of the IntegralCoordinates codec (LHR soft-argmax, paper 004 eq. 1-2).
+"""Tests of the IntegralCoordinates codec (LHR soft-argmax, Bekiri and
+Babahenini eq. 1-2).
 """
 import numpy as np
 import pytest

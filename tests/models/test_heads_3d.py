@@ -1,5 +1,5 @@
-"""Tests of the 3D heads: LatentHeatmapHead (paper 004 eq. 1-2), BoneTreeHead
-(eq. 3-4) and LocalRegressionHead (paper 002)."""
+"""Tests of the 3D heads: LatentHeatmapHead (Bekiri and Babahenini eq. 1-2),
+BoneTreeHead (eq. 3-4) and LocalRegressionHead (Li and Wang)."""
 import numpy as np
 import pytest
 import torch

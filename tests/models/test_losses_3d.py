@@ -1,5 +1,5 @@
-"""Tests of the 3D losses: max-out smooth L1 (paper 002), bone L2 (paper 004
-eq. 4) and coordinate L1, against hand-computed values."""
+"""Tests of the 3D losses: max-out smooth L1 (Li and Wang), bone L2 (Bekiri and
+Babahenini eq. 4) and coordinate L1, against hand-computed values."""
 import pytest
 import torch
 

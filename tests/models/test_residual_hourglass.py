@@ -1,4 +1,5 @@
-"""Tests of ResidualHourglass (paper 002): shapes, stride and input checks."""
+"""Tests of ResidualHourglass (Li and Wang): shapes, stride and input
+checks."""
 import pytest
 import torch
 

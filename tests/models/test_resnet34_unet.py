@@ -1,4 +1,5 @@
-"""Tests of ResNet34UNet (paper 004, Section II-A): shapes and weights."""
+"""Tests of ResNet34UNet (Bekiri and Babahenini, Section II-A): shapes and
+weights."""
 import pytest
 import torch
 

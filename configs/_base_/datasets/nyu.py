@@ -1,4 +1,4 @@
-# NYU Hand Pose Dataset (paper 002's benchmark): frontal camera 1, all 36
+# NYU Hand Pose Dataset (Li and Wang's benchmark): frontal camera 1, all 36
 # joints (the metrics score the 14 evaluation joints), the depth pipeline of
 # synthetic_depth.py reading NYU's 8-bit RGB-encoded depth PNGs. The cube is centred on the reference centre
 # when the dataset has one (use_reference_centers=<DeepPrior++ / V2V centre

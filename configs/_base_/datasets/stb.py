@@ -1,8 +1,9 @@
 # Stereo Hand Pose Tracking Benchmark (STB) for RGB 3D models: the RGB 3D
 # pipeline of synthetic_rgb3d.py after LoadImage. Split as Zimmermann & Brox
-# and paper 004 use it: B2-B6 train (15,000 frames), B1 test (3,000); STB has
-# no validation split, so validation runs on the test split. STB's root is
-# the palm centre (in the wrist slot): root-relative errors are palm-relative.
+# and Bekiri and Babahenini use it: B2-B6 train (15,000 frames), B1 test
+# (3,000); STB has no validation split, so validation runs on the test split.
+# STB's root is the palm centre (in the wrist slot): root-relative errors are
+# palm-relative.
 _base_ = ['./synthetic_rgb3d.py']
 dataset_type = 'STBDataset'
 data_root = 'data/stb/'

@@ -1,5 +1,5 @@
 # Synthetic depth hands (handkit's procedural generator, 21 joints), and the
-# depth pipeline of paper 002 that the NYU base reuses: a cube around the
+# depth pipeline of Li and Wang that the NYU base reuses: a cube around the
 # hand cropped to 128 x 128 and normalised to [-1, 1] (DepthCubeCrop), joints
 # in the same normalised cube as the regression target.
 _base_ = ['./synthetic_3d_loaders.py']
@@ -22,7 +22,7 @@ rendering = dict(image_size=(128, 128), modality='depth')
 train_dataloader = dict(dataset=dict(rendering, pipeline=pipeline))
 val_dataloader = dict(dataset=dict(rendering, pipeline=pipeline))
 test_dataloader = dict(dataset=dict(rendering, pipeline=pipeline))
-# Absolute camera-frame errors given the centre (paper 002's protocol) and
+# Absolute camera-frame errors given the centre (Li and Wang's protocol) and
 # the wrist-relative 3D EPE with the oracle mean-pose baseline.
 val_evaluator = [
     dict(type='NYUMetric'),

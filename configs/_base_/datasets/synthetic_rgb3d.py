@@ -1,7 +1,7 @@
 # Synthetic RGB hands with 3D joints (handkit's procedural generator), and
-# the RGB 3D pipeline of ResUnet (paper 004: 128 x 128 hand crops) that the
-# STB and RHD bases reuse. The generator renders on the fly from (seed,
-# split, index): nothing to download, the same samples on every machine.
+# the RGB 3D pipeline of ResUnet (Bekiri and Babahenini: 128 x 128 hand crops)
+# that the STB and RHD bases reuse. The generator renders on the fly from
+# (seed, split, index): nothing to download, the same samples on every machine.
 _base_ = ['./synthetic_3d_loaders.py']
 input_size = (128, 128)
 # Targets of LatentHeatmapHead: KCM maps at 64 x 64 (area-resampled to each

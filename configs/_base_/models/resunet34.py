@@ -1,10 +1,10 @@
-# ResUnet (paper 004, Section II-A, Fig. 1): a ResNet-34 encoder with four
-# Unet-Blocks on 128 x 128 RGB hand crops; the Latent Heatmap Representation
-# head reads 2D joints off the final maps by a soft-argmax with a learnable
-# beta per joint (eq. 1-2; coordinate L1 + intermediate heatmap MSE), then the
-# bone-tree head regresses the 20 bones (eq. 3) with the bone L2 loss (eq. 4).
-# Heads run in order: the bone head receives the 2D head's latent maps. Each
-# config gives the 2D head the dataset's input size
+# ResUnet (Bekiri and Babahenini, Section II-A, Fig. 1): a ResNet-34 encoder
+# with four Unet-Blocks on 128 x 128 RGB hand crops; the Latent Heatmap
+# Representation head reads 2D joints off the final maps by a soft-argmax with
+# a learnable beta per joint (eq. 1-2; coordinate L1 + intermediate heatmap
+# MSE), then the bone-tree head regresses the 20 bones (eq. 3) with the bone L2
+# loss (eq. 4). Heads run in order: the bone head receives the 2D head's latent
+# maps. Each config gives the 2D head the dataset's input size
 # (model.heads.keypoints2d.input_size=_base_.input_size), which its
 # soft-argmax decodes to.
 model = dict(

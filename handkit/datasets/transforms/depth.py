@@ -1,6 +1,6 @@
 """Depth transforms: load a depth map, crop and normalise it to a cube.
 
-Paper 002 ("Definition of hand joints"): "One joint annotation is used as the
+Li and Wang ("Definition of hand joints"): "One joint annotation is used as the
 location prior of the hand ... The depth values and the joint coordinates are
 normalized to [-1, 1]." :class:`LoadDepth` reads the depth map in mm;
 :class:`DepthCubeCrop` crops the depth image to a cube around a reference
@@ -159,7 +159,7 @@ class LoadDepth(BaseTransform):
 
 @TRANSFORMS.register_module()
 class DepthCubeCrop(BaseTransform):
-    """Crop ``depth`` to a cube around the hand and normalise it (paper 002).
+    """Crop ``depth`` to a cube around the hand and normalise it (Li and Wang).
 
     Args:
         cube_size: edge of the cube in mm (300: DeepPrior++ / V2V on NYU).

@@ -4,8 +4,8 @@ Pipeline step 6 of docs/architecture.md. Each codec (``handkit/codecs/``,
 registry ``CODECS``) turns keys of ``results`` into named float32 arrays, e.g.
 ``transformed_keypoints`` (K, 2) input pixels and ``keypoints_visible`` (K,)
 into the keypoint confidence maps and limb masks of NSRM (Section 3), or
-``keypoints_3d`` (21, 3) mm into ResUnet's bones (paper 004, eq. 3); this
-transform merges them into ``results['targets']``.
+``keypoints_3d`` (21, 3) mm into ResUnet's bones (Bekiri and Babahenini, eq.
+3); this transform merges them into ``results['targets']``.
 """
 from mmcv.transforms import BaseTransform
 

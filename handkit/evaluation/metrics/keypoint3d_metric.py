@@ -1,10 +1,10 @@
 """3D keypoint metrics: EPE / 3D PCK / AUC 20-50 mm, and the NYU protocol.
 
-:class:`Keypoint3DMetric` is the protocol of the ResUnet paper (paper 004,
-Section III.B "Metric Evaluation": EPE in mm for 3D and px for 2D, PCK and
-the AUC between 20 and 50 mm). :class:`NYUMetric` is paper 002's NYU protocol
-("Results"): the mean 3D joint error and the fraction of frames whose worst
-joint error is under a threshold. The numbers come from
+:class:`Keypoint3DMetric` is the protocol of the ResUnet paper (Bekiri and
+Babahenini, Section III.B "Metric Evaluation": EPE in mm for 3D and px for 2D,
+PCK and the AUC between 20 and 50 mm). :class:`NYUMetric` is Li and Wang's NYU
+protocol ("Results"): the mean 3D joint error and the fraction of frames whose
+worst joint error is under a threshold. The numbers come from
 ``handkit.evaluation.functional3d``; these classes only collect the
 estimator's per-sample predictions (docs/architecture.md, section 5).
 """
@@ -55,15 +55,17 @@ class Keypoint3DMetric(BaseMetric):
 
     Args:
         root_relative: subtract the root joint from prediction and ground
-            truth first (ResUnet predicts wrist-relative joints; paper 004).
+            truth first (ResUnet predicts wrist-relative joints; Bekiri and
+            Babahenini).
         root_index: index of the root joint (0: handkit's wrist).
         pck_thresholds_mm: 3D PCK thresholds; default: the dataset's
             ``pck_thresholds_mm`` metainfo, else 20, 25, ..., 50.
         auc_range: (low, high) mm of the PCK curve whose normalised area is
             ``AUC_<low>-<high>``.
         mode: 'joints' compares joint positions; 'bone' compares the 20 bone
-            vectors ``J_i - J_parent(i)`` (paper 004, eq. 3; 21-joint
-            skeletons only), each counted when both its ends are labelled.
+            vectors ``J_i - J_parent(i)`` (Bekiri and Babahenini, eq. 3;
+            21-joint skeletons only), each counted when both its ends are
+            labelled.
         mean_pose_baseline: also report ``EPE_3D_mean_pose``: the EPE of
             predicting, for every sample, the mean ground-truth pose of the
             evaluated set (root-relative when ``root_relative``). It is an
@@ -181,7 +183,7 @@ class Keypoint3DMetric(BaseMetric):
 
 @METRICS.register_module()
 class NYUMetric(BaseMetric):
-    """Paper 002's NYU protocol: mean 3D error and frames within thresholds.
+    """Li and Wang's NYU protocol: mean 3D error and frames within thresholds.
 
     Reads ``pred_keypoints_3d`` and ``gt_keypoints_3d`` (J, 3) mm (camera
     frame, not root-relative: the protocol's error is absolute given the

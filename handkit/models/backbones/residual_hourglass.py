@@ -1,4 +1,5 @@
-"""Residual hourglass feature extractor of paper 002 ("Network architecture").
+"""Residual hourglass feature extractor of Li and Wang ("Network
+architecture").
 
 "We use a 3x3 convolutional layer (followed by a batch normalization layer and
 a ReLU layer), two residual blocks and a third order hourglass block for
@@ -64,7 +65,7 @@ class Hourglass(nn.Module):
 
 @MODELS.register_module()
 class ResidualHourglass(nn.Module):
-    """Stem conv, residual blocks and one hourglass (paper 002).
+    """Stem conv, residual blocks and one hourglass (Li and Wang).
 
     A depth crop becomes stride-4 features.
 

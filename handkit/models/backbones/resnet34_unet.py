@@ -1,4 +1,4 @@
-"""ResNet34-UNet ("ResUnet") backbone of paper 004, Section II-A.
+"""ResNet34-UNet ("ResUnet") backbone of Bekiri and Babahenini, Section II-A.
 
 Contracting path: a ResNet-34 (torchvision layout and parameter names, so a
 torchvision ``resnet34`` state dict loads into it by key). Expansive path: four
@@ -91,7 +91,7 @@ class UnetBlock(nn.Module):
 class ResNet34UNet(nn.Module):
     """ResNet-34 encoder + 4 Unet-Blocks with intermediate heatmaps.
 
-    Paper 004, Section II-A and Fig. 1.
+    Bekiri and Babahenini, Section II-A and Fig. 1.
 
     Args:
         in_channels: input channels (3 for RGB crops).

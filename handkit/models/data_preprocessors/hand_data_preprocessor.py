@@ -4,7 +4,7 @@ docs/architecture.md sections 2-3: uint8 BGR images cross the data loader;
 stacking, the move to the device, BGR -> RGB and ImageNet normalisation (the
 VGG-19 backbone is ImageNet-pretrained, NSRM Section 4.2) happen here, on the
 whole batch. Depth crops arrive already normalised to [-1, 1] (float32,
-1 channel; paper 002); ``mean=None, std=None, bgr_to_rgb=False`` then only
+1 channel; Li and Wang); ``mean=None, std=None, bgr_to_rgb=False`` then only
 stacks and moves them.
 """
 from collections.abc import Mapping

@@ -1,6 +1,6 @@
 """BoneTreeHead: ResUnet's 3D branch, regressing the 20 bones of the hand.
 
-Paper 004, Section II-A.
+Bekiri and Babahenini, Section II-A.
 
 "Our network backbone structure comprises two convolutional layers. Following
 each convolutional layer with a ReLU ... produces 3D feature maps. Every two

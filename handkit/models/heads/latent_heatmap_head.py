@@ -1,6 +1,6 @@
 """LatentHeatmapHead: 2D keypoints by the Latent Heatmap Representation.
 
-Paper 004, Section II-A, eq. 1-2.
+Bekiri and Babahenini, Section II-A, eq. 1-2.
 
 ResUnet's 2D module reads each joint off its final latent map by a softmax with
 a learnable per-joint ``beta_i`` (eq. 1) and the expectation of the pixel grid

@@ -1,4 +1,4 @@
-"""LocalRegressionHead: patch-wise, then global FC regression (paper 002).
+"""LocalRegressionHead: patch-wise, then global FC regression (Li and Wang).
 
 "We slice the feature map into several patches and regress each patch
 separately. After that, we merge these regression results by concatenating

@@ -1,4 +1,4 @@
-"""Bone L2 loss of ResUnet (paper 004, eq. 4).
+"""Bone L2 loss of ResUnet (Bekiri and Babahenini, eq. 4).
 
     L_beta = 1/2 sum_{b} || beta_b^pred - beta_b^gt ||^2
 

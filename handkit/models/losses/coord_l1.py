@@ -1,4 +1,5 @@
-"""Coordinate L1 loss for ResUnet's soft-argmax keypoints (paper 004, eq. 2).
+"""Coordinate L1 loss for ResUnet's soft-argmax keypoints (Bekiri and
+Babahenini, eq. 2).
 
 The mean absolute coordinate error over the labelled keypoints:
 

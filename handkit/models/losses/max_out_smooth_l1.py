@@ -1,4 +1,4 @@
-"""Max-out smooth L1 loss (paper 002, "Loss function").
+"""Max-out smooth L1 loss (Li and Wang, "Loss function").
 
     |x|_smooth = 0.5 x^2          if |x| <= 1
                  |x| - 0.5        otherwise
