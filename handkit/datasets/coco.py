@@ -18,8 +18,7 @@ from pycocotools.coco import COCO
 from handkit.datasets.base import (AnnotationError, BaseHandDataset,
                                    load_json)
 from handkit.registry import DATASETS
-from handkit.skeleton import (KEYPOINT_NAMES, NUM_KEYPOINTS,
-                              TIP_FIRST_ORDER)
+from handkit.skeleton import NUM_KEYPOINTS, TIP_FIRST_ORDER
 
 RHD_ORDER = tuple(TIP_FIRST_ORDER.tolist())
 
@@ -84,10 +83,8 @@ class CocoHandDataset(BaseHandDataset):
     """
 
     METAINFO = dict(
+        BaseHandDataset.METAINFO,
         dataset_name='coco_hand',
-        num_keypoints=NUM_KEYPOINTS,
-        keypoint_names=list(KEYPOINT_NAMES),
-        pck_thresholds=[0.04, 0.06, 0.08, 0.10, 0.12],
     )
     LAYOUT = """
 annotations/onehand10k_train.json   (ann_file; COCO keypoints: "images", "annotations")

@@ -26,9 +26,10 @@ import numpy as np
 
 from handkit.datasets.base import (AnnotationError, BaseHandDataset,
                                    load_json)
+from handkit.datasets.utils import PCK_THRESHOLDS_MM, seeded_split
 from handkit.geometry import project_points
 from handkit.registry import DATASETS
-from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
+from handkit.skeleton import NUM_KEYPOINTS
 
 FREIHAND_IMAGE_SHAPE = (224, 224)
 _IMAGE_NAME = re.compile(r'^(\d{8})\.jpg$')
@@ -54,11 +55,9 @@ class FreiHANDDataset(BaseHandDataset):
     """
 
     METAINFO = dict(
+        BaseHandDataset.METAINFO,
         dataset_name='freihand',
-        num_keypoints=NUM_KEYPOINTS,
-        keypoint_names=list(KEYPOINT_NAMES),
-        pck_thresholds=[0.04, 0.06, 0.08, 0.10, 0.12],
-        pck_thresholds_mm=[20, 25, 30, 35, 40, 45, 50],
+        pck_thresholds_mm=PCK_THRESHOLDS_MM,
     )
     LAYOUT = """
 training_xyz.json, training_K.json   (lists of 21 x 3 m and 3 x 3)
@@ -125,10 +124,10 @@ evaluation/rgb/00000000.jpg ...
     def _holdout_mask(self, num_annotations):
         """(A,) bool: annotations held out as 'val'."""
         num_held = int(round(self.holdout_fraction * num_annotations))
-        order = np.random.default_rng(self.holdout_seed).permutation(
-            num_annotations)
+        held_out, _ = seeded_split(num_annotations, self.holdout_seed,
+                                   (num_held, num_annotations - num_held))
         held = np.zeros(num_annotations, dtype=bool)
-        held[order[:num_held]] = True
+        held[held_out] = True
         return held
 
     def load_data_list(self):

@@ -30,59 +30,19 @@ whole folders move together so that no folder feeds both.
 """
 import os
 import os.path as osp
-import re
 
 import numpy as np
 
 from handkit.datasets.base import AnnotationError, BaseHandDataset
+from handkit.datasets.utils import (PCK_THRESHOLDS_MM, read_number_file,
+                                    seeded_group_split)
 from handkit.registry import DATASETS
-from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
+from handkit.skeleton import NUM_KEYPOINTS
 
 GANERATED_CAMERA = dict(fx=617.173, fy=617.173, cx=315.453, cy=242.259)
 GANERATED_IMAGE_SHAPE = (256, 256)
 GANERATED_SUBSETS = ('noObject', 'withObject')
 _GLOBAL_SUFFIX = '_joint_pos_global.txt'
-_NUMBER_SEPARATOR = re.compile(r'[,\s]+')
-
-
-def read_number_file(path, count):
-    """(count,) float64 numbers of a comma / whitespace separated text file.
-
-    Raises AnnotationError naming the file when a field is not a number or
-    the file does not hold exactly ``count`` numbers.
-    """
-    with open(path, encoding='utf-8') as file:
-        text = file.read().strip()
-    fields = _NUMBER_SEPARATOR.split(text) if text else []
-    try:
-        numbers = np.array([float(field) for field in fields])
-    except ValueError as error:
-        raise AnnotationError(
-            f'{path}: non-numeric field ({error})') from error
-    if numbers.shape != (count, ):
-        raise AnnotationError(f'{path}: expected {count} numbers, found '
-                              f'{numbers.size}')
-    if not np.isfinite(numbers).all():
-        raise AnnotationError(f'{path}: holds NaN or inf')
-    return numbers
-
-
-def seeded_group_split(groups, split, test_fraction, seed):
-    """Sorted list of the groups (e.g. folders) that fall in ``split``.
-
-    A seeded permutation of the sorted unique groups; the first
-    ``round(test_fraction x G)`` (at least one when there are two or more
-    groups) are 'test', the others 'train'.
-    """
-    unique = sorted(set(groups))
-    if len(unique) < 2:
-        num_test = 0
-    else:
-        num_test = min(max(1, int(round(test_fraction * len(unique)))),
-                       len(unique) - 1)
-    order = np.random.default_rng(seed).permutation(len(unique))
-    chosen = order[:num_test] if split == 'test' else order[num_test:]
-    return sorted(unique[index] for index in chosen)
 
 
 @DATASETS.register_module()
@@ -105,11 +65,9 @@ class GANeratedDataset(BaseHandDataset):
     """
 
     METAINFO = dict(
+        BaseHandDataset.METAINFO,
         dataset_name='ganerated',
-        num_keypoints=NUM_KEYPOINTS,
-        keypoint_names=list(KEYPOINT_NAMES),
-        pck_thresholds=[0.04, 0.06, 0.08, 0.10, 0.12],
-        pck_thresholds_mm=[20, 25, 30, 35, 40, 45, 50],
+        pck_thresholds_mm=PCK_THRESHOLDS_MM,
     )
     LAYOUT = """
 data/noObject/0001/0001_color_composed.png     (256 x 256 crop)

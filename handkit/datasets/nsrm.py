@@ -14,7 +14,7 @@ import numpy as np
 from handkit.datasets.base import (AnnotationError, BaseHandDataset,
                                    load_json)
 from handkit.registry import DATASETS
-from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
+from handkit.skeleton import NUM_KEYPOINTS
 
 
 @DATASETS.register_module()
@@ -39,10 +39,8 @@ class NSRMHandDataset(BaseHandDataset):
     """
 
     METAINFO = dict(
+        BaseHandDataset.METAINFO,
         dataset_name='panoptic_nsrm',
-        num_keypoints=NUM_KEYPOINTS,
-        keypoint_names=list(KEYPOINT_NAMES),
-        pck_thresholds=[0.04, 0.06, 0.08, 0.10, 0.12],
     )
     LAYOUT = """
 imgs/00000001.jpg ...   (cropped hands, each its own size, e.g. 236 x 236)

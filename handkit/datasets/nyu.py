@@ -19,7 +19,6 @@ projection reproduces.
 """
 import os.path as osp
 
-import cv2
 import numpy as np
 import scipy.io
 
@@ -54,25 +53,6 @@ def nyu_camera_matrix():
     return np.array([[NYU_CAMERA['fx'], 0.0, NYU_CAMERA['cx']],
                      [0.0, NYU_CAMERA['fy'], NYU_CAMERA['cy']],
                      [0.0, 0.0, 1.0]], dtype=np.float32)
-
-
-def load_nyu_depth(path):
-    """Read one NYU depth PNG as float32 (H, W) depth in mm.
-
-    NYU stores depth in an 8-bit 3-channel PNG: the top 8 bits in green, the
-    low 8 bits in blue (OpenCV reads channels as B, G, R), so
-    ``depth = G * 256 + B``; 0 means no measurement.
-    """
-    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise FileNotFoundError(f'cannot read NYU depth image {path}')
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        channels = 1 if image.ndim == 2 else image.shape[2]
-        raise ValueError(
-            f'{path}: NYU depth must be an 8-bit 3-channel PNG (depth = '
-            f'G * 256 + B), found {image.dtype} with {channels} channel(s)')
-    blue, green = image[..., 0], image[..., 1]
-    return green.astype(np.float32) * 256.0 + blue.astype(np.float32)
 
 
 @DATASETS.register_module()

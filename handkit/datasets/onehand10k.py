@@ -11,7 +11,7 @@ import numpy as np
 
 from handkit.datasets.base import AnnotationError, BaseHandDataset
 from handkit.registry import DATASETS
-from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
+from handkit.skeleton import NUM_KEYPOINTS
 
 # Fields of a label line before the keypoints: name, width, height, hands.
 HEADER_FIELDS = 4
@@ -37,9 +37,8 @@ class OneHand10KDataset(BaseHandDataset):
     """
 
     METAINFO = dict(
+        BaseHandDataset.METAINFO,
         dataset_name='onehand10k',
-        num_keypoints=NUM_KEYPOINTS,
-        keypoint_names=list(KEYPOINT_NAMES),
         pck_thresholds=[0.10, 0.15, 0.20, 0.25, 0.30],
     )
     LAYOUT = """

@@ -13,8 +13,8 @@ import numpy as np
 
 from handkit.datasets.base import (AnnotationError, BaseHandDataset,
                                    load_json)
+from handkit.datasets.utils import seeded_split
 from handkit.registry import DATASETS
-from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
 
 HAND143_FILE = 'hands_v143_14817.json'
 # Sub-folders of the hand_labels releases: manual_train/, manual_test/ (manual
@@ -66,10 +66,8 @@ class PanopticHandDataset(BaseHandDataset):
     """
 
     METAINFO = dict(
+        BaseHandDataset.METAINFO,
         dataset_name='panoptic',
-        num_keypoints=NUM_KEYPOINTS,
-        keypoint_names=list(KEYPOINT_NAMES),
-        pck_thresholds=[0.04, 0.06, 0.08, 0.10, 0.12],
     )
     LAYOUT = f"""
 either hand143_panopticdb:
@@ -122,11 +120,11 @@ or hand_labels (hand_labels_synth likewise, with synth1/ ... synth4/):
             dict: 'train', 'val', 'test' -> sorted int64 index arrays.
         """
         ratios = PanopticHandDataset._check_ratios(split_ratios)
-        order = np.random.default_rng(split_seed).permutation(num_samples)
         # The small slack keeps e.g. (0.7 + 0.2) * 10 = 8.999... from
         # flooring to 8.
         ends = np.floor(np.cumsum(ratios)[:2] * num_samples + 1e-6).astype(int)
-        parts = np.split(order, ends)
+        sizes = np.diff(np.concatenate([[0], ends, [num_samples]]))
+        parts = seeded_split(num_samples, split_seed, sizes)
         return {
             name: np.sort(part)
             for name, part in zip(('train', 'val', 'test'), parts)

@@ -21,9 +21,9 @@ import pickle
 import numpy as np
 
 from handkit.datasets.base import AnnotationError, BaseHandDataset
+from handkit.datasets.utils import PCK_THRESHOLDS_MM
 from handkit.registry import DATASETS
-from handkit.skeleton import (KEYPOINT_NAMES, NUM_KEYPOINTS,
-                              TIP_FIRST_ORDER)
+from handkit.skeleton import NUM_KEYPOINTS, TIP_FIRST_ORDER
 
 # handkit index i takes RHD keypoint RHD_TO_HANDKIT[i] of the chosen hand.
 RHD_TO_HANDKIT = TIP_FIRST_ORDER
@@ -52,11 +52,9 @@ class RHDDataset(BaseHandDataset):
     """
 
     METAINFO = dict(
+        BaseHandDataset.METAINFO,
         dataset_name='rhd',
-        num_keypoints=NUM_KEYPOINTS,
-        keypoint_names=list(KEYPOINT_NAMES),
-        pck_thresholds=[0.04, 0.06, 0.08, 0.10, 0.12],
-        pck_thresholds_mm=[20, 25, 30, 35, 40, 45, 50],
+        pck_thresholds_mm=PCK_THRESHOLDS_MM,
     )
     LAYOUT = """
 training/anno_training.pickle  ({id: {'uv_vis', 'xyz' (m), 'K'}})

@@ -34,9 +34,10 @@ import numpy as np
 import scipy.io
 
 from handkit.datasets.base import AnnotationError, BaseHandDataset
+from handkit.datasets.utils import PCK_THRESHOLDS_MM
 from handkit.geometry import project_points
 from handkit.registry import DATASETS
-from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
+from handkit.skeleton import NUM_KEYPOINTS
 
 STB_SK_COLOR_CAMERA = dict(fx=607.92271, fy=607.88192, cx=314.78337,
                            cy=236.42484)
@@ -96,11 +97,9 @@ class STBDataset(BaseHandDataset):
     """
 
     METAINFO = dict(
+        BaseHandDataset.METAINFO,
         dataset_name='stb',
-        num_keypoints=NUM_KEYPOINTS,
-        keypoint_names=list(KEYPOINT_NAMES),
-        pck_thresholds=[0.04, 0.06, 0.08, 0.10, 0.12],
-        pck_thresholds_mm=[20, 25, 30, 35, 40, 45, 50],
+        pck_thresholds_mm=PCK_THRESHOLDS_MM,
         root_joint='palm_center',
     )
     LAYOUT = """

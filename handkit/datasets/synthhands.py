@@ -31,10 +31,11 @@ import os.path as osp
 import numpy as np
 
 from handkit.datasets.base import AnnotationError, BaseHandDataset
-from handkit.datasets.ganerated import read_number_file, seeded_group_split
+from handkit.datasets.utils import (PCK_THRESHOLDS_MM, read_number_file,
+                                    seeded_group_split)
 from handkit.geometry import project_points
 from handkit.registry import DATASETS
-from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
+from handkit.skeleton import NUM_KEYPOINTS
 
 SYNTHHANDS_DEPTH_CAMERA = dict(fx=475.62, fy=475.62, cx=311.125, cy=245.965)
 SYNTHHANDS_IMAGE_SHAPE = (480, 640)
@@ -71,11 +72,9 @@ class SynthHandsDataset(BaseHandDataset):
     """
 
     METAINFO = dict(
+        BaseHandDataset.METAINFO,
         dataset_name='synthhands',
-        num_keypoints=NUM_KEYPOINTS,
-        keypoint_names=list(KEYPOINT_NAMES),
-        pck_thresholds=[0.04, 0.06, 0.08, 0.10, 0.12],
-        pck_thresholds_mm=[20, 25, 30, 35, 40, 45, 50],
+        pck_thresholds_mm=PCK_THRESHOLDS_MM,
     )
     LAYOUT = """
 female_noobject/seq01/cam01/01/00000000_color_on_depth.png

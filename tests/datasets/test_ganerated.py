@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
-from handkit.datasets.ganerated import (GANERATED_CAMERA, GANeratedDataset,
-                                        read_number_file, seeded_group_split)
+from handkit.datasets.ganerated import GANERATED_CAMERA, GANeratedDataset
+from handkit.datasets.utils import read_number_file, seeded_group_split
 from handkit.geometry import project_points
 
 FULL_K = np.array([[GANERATED_CAMERA['fx'], 0.0, GANERATED_CAMERA['cx']],

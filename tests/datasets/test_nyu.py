@@ -5,9 +5,9 @@ import pytest
 import scipy.io
 
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
-from handkit.datasets.nyu import (NYU_CAMERA, NYU_EVAL_JOINTS,
-                                  NYU_JOINT_NAMES, NYUHandDataset,
-                                  load_nyu_depth)
+from handkit.datasets.nyu import (NYU_CAMERA, NYU_EVAL_JOINTS, NYU_JOINT_NAMES,
+                                  NYUHandDataset)
+from handkit.datasets.utils import load_nyu_depth
 from handkit.geometry import project_points
 
 NUM_FRAMES = 3

@@ -43,9 +43,9 @@ from mmcv.transforms import BaseTransform
 
 from handkit.codecs.depth_cube import DepthCube
 from handkit.codecs.utils import check_cube_center
-from handkit.datasets.nyu import load_nyu_depth
 from handkit.datasets.transforms.geometric import warp_hand_mask
 from handkit.datasets.transforms.loading import check_image_shape
+from handkit.datasets.utils import load_nyu_depth
 from handkit.geometry import apply_affine, cube_window, window_warp_matrix
 from handkit.registry import TRANSFORMS
 
@@ -111,7 +111,7 @@ class LoadDepth(BaseTransform):
     Args:
         encoding: 'uint16_mm' (a 16-bit single-channel PNG in mm, the common
             format) or 'nyu_rgb' (NYU's 8-bit PNG, ``depth = G * 256 + B``,
-            read by ``handkit.datasets.nyu.load_nyu_depth``).
+            read by ``handkit.datasets.utils.load_nyu_depth``).
 
     Sets ``depth``, ``img_shape`` and ``ori_shape`` (h, w).
 
