@@ -7,7 +7,7 @@ network-input frame (where all crops share the hand's scale and position)
 and mapped back into each test image through that sample's inverse
 ``warp_mat``, exactly as a model's prediction would be.
 """
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.config import Config
@@ -23,7 +23,8 @@ def _metas(dataset_cfg: dict, **overrides) -> list:
             for index in range(len(dataset))]
 
 
-def mean_pose_predictions(cfg: Config, num_train: int = 300
+def mean_pose_predictions(cfg: Config, num_train: int = 300,
+                          test_dataset: Optional[dict] = None
                           ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The mean training pose as a prediction for the config's test split.
 
@@ -32,6 +33,9 @@ def mean_pose_predictions(cfg: Config, num_train: int = 300
             ``split='train'``, gives the training crops (test pipeline: no
             augmentation).
         num_train: training samples the mean is taken over (the first).
+        test_dataset: the dataset config to predict for; None: the
+            config's test dataset (e.g. real photos for a model trained on
+            synthetic hands, ``benchmarks/real_photos.py``).
 
     Returns:
         ``(pred, gt, visible)``: (N, K, 2), (N, K, 2) original pixels and
@@ -40,7 +44,7 @@ def mean_pose_predictions(cfg: Config, num_train: int = 300
     dataset_cfg = cfg.test_dataloader.dataset.to_dict()
     train = _metas(dataset_cfg, split='train', indices=num_train,
                    test_mode=False)
-    test = _metas(dataset_cfg)
+    test = _metas(dataset_cfg if test_dataset is None else test_dataset)
     mean_crop = apply_affine(np.stack([m['keypoints'] for m in train]),
                              np.stack([m['warp_mat'] for m in train])).mean(0)
     # (K, 2) points under (N, 2, 3) matrices: one (N, K, 2) prediction
