@@ -52,7 +52,8 @@ def count_macs(model: nn.Module, inputs: torch.Tensor) -> int:
     """
     total = [0]
 
-    def hook(module, hook_inputs, output):
+    def hook(module: nn.Module, hook_inputs: Tuple[torch.Tensor, ...],
+             output: torch.Tensor) -> None:
         total[0] += int(_layer_macs(module, hook_inputs, output))
 
     handles = [
