@@ -69,8 +69,9 @@ evaluation/rgb/00000000.jpg ...
               'https://lmb.informatik.uni-freiburg.de/projects/freihand/')
     SPLITS = ('train', 'val', 'test')
 
-    def __init__(self, data_root, split='train', holdout_fraction=0.0,
-                 holdout_seed=0, **kwargs):
+    def __init__(self, data_root: str, split: str = 'train',
+                 holdout_fraction: float = 0.0, holdout_seed: int = 0,
+                 **kwargs) -> None:
         if not 0.0 <= holdout_fraction < 1.0:
             raise ValueError(f'FreiHANDDataset: holdout_fraction must be in '
                              f'[0, 1), got {holdout_fraction!r}')

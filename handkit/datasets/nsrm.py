@@ -53,7 +53,8 @@ partitions.json         {"train": [names], "valid": [names], "test": [names]}
     # handkit split -> key of partitions.json
     PARTITION_KEYS = dict(train='train', val='valid', test='test')
 
-    def __init__(self, data_root, split='train', **kwargs):
+    def __init__(self, data_root: str, split: str = 'train',
+                 **kwargs) -> None:
         super().__init__(split=split, data_root=data_root, **kwargs)
 
     def load_data_list(self):

@@ -18,6 +18,7 @@ adapter's ``keypoints`` are the stored ``joint_uvd`` u, v, which that
 projection reproduces.
 """
 import os.path as osp
+from typing import Optional
 
 import numpy as np
 import scipy.io
@@ -100,8 +101,10 @@ test/depth_1_0000001.png ...
               'https://jonathantompson.github.io/NYU_Hand_Pose_Dataset.htm')
     SPLITS = ('train', 'test')
 
-    def __init__(self, data_root, split='train', camera=1, joints='eval14',
-                 use_reference_centers=None, **kwargs):
+    def __init__(self, data_root: str, split: str = 'train',
+                 camera: int = 1, joints: str = 'eval14',
+                 use_reference_centers: Optional[str] = None,
+                 **kwargs) -> None:
         if camera not in range(1, NYU_NUM_CAMERAS + 1):
             raise ValueError(f'NYUHandDataset: camera must be 1, 2 or 3, '
                              f'got {camera!r}')

@@ -53,7 +53,8 @@ Test/source/0.jpg ...
     SPLITS = ('train', 'test')
     SPLIT_FOLDERS = dict(train='Train', test='Test')
 
-    def __init__(self, data_root, split='train', **kwargs):
+    def __init__(self, data_root: str, split: str = 'train',
+                 **kwargs) -> None:
         super().__init__(split=split, data_root=data_root, **kwargs)
 
     def _parse_line(self, line, source):

@@ -69,7 +69,8 @@ evaluation/color/00000.png ...
     SPLIT_SETS = dict(train='training', test='evaluation')
     HANDS = ('auto', 'left', 'right')
 
-    def __init__(self, data_root, split='train', hands='auto', **kwargs):
+    def __init__(self, data_root: str, split: str = 'train',
+                 hands: str = 'auto', **kwargs) -> None:
         if hands not in self.HANDS:
             raise ValueError(f'RHDDataset: hands must be one of {self.HANDS}, '
                              f'got {hands!r}')

@@ -27,6 +27,7 @@ the rest 'train'; whole folders move together.
 import glob
 import os
 import os.path as osp
+from typing import Sequence
 
 import numpy as np
 
@@ -86,8 +87,10 @@ female_object/..., male_noobject/..., male_object/... likewise
               'mpi-inf.mpg.de/projects/OccludedHands/SynthHands.htm')
     SPLITS = ('train', 'test')
 
-    def __init__(self, data_root, split='train', subsets=SYNTHHANDS_SUBSETS,
-                 test_fraction=0.1, split_seed=0, **kwargs):
+    def __init__(self, data_root: str, split: str = 'train',
+                 subsets: Sequence[str] = SYNTHHANDS_SUBSETS,
+                 test_fraction: float = 0.1, split_seed: int = 0,
+                 **kwargs) -> None:
         unknown = sorted(set(subsets) - set(SYNTHHANDS_SUBSETS))
         if isinstance(subsets, str) or unknown or not len(subsets):
             raise ValueError(f'SynthHandsDataset: subsets must be a non-empty '
