@@ -112,7 +112,8 @@ class KeypointConfidenceMap(BaseCodec):
         scores = flat[rows, peak]
         peak_y, peak_x = np.divmod(peak, width)
 
-        def shift(lower, upper, interior):
+        def shift(lower: np.ndarray, upper: np.ndarray,
+                  interior: np.ndarray) -> np.ndarray:
             # +-0.25 toward the higher neighbour; 0 on the border or a tie
             step = np.sign(flat[rows, upper] - flat[rows, lower])
             return 0.25 * step * interior

@@ -25,7 +25,7 @@ untrained fusion leaves the maps unchanged) adds a correction:
 ``maps + fuse(cat(maps, prior))``. ResNet34UNet's final layer stays
 untouched, so the same backbone serves the head with and without the prior.
 """
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -36,7 +36,8 @@ from handkit.models.heads.base_head import BaseHead
 from handkit.registry import MODELS
 
 
-def resample_heatmaps(heatmaps, size):
+def resample_heatmaps(heatmaps: torch.Tensor,
+                      size: Sequence[int]) -> torch.Tensor:
     """Area-resample (B, K, H, W) maps to ``size`` (h, w).
 
     Output pixel ``i`` averages a box centred on input pixel ``i * H / h``.

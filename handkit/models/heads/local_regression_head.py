@@ -12,7 +12,7 @@ The per-patch FC layers are one weight tensor (P, D_in, D_out) applied with
 Patches are numbered row-major over the grid: p = row * grid_w + col.
 """
 import math
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -97,7 +97,7 @@ class LocalRegressionHead(BaseHead):
         return {'local_features': local,
                 'joints_cube': joints.view(batch, self.num_joints, 3)}
 
-    def macs(self, inputs, output):
+    def macs(self, inputs: Sequence[torch.Tensor], output: dict) -> int:
         """Multiply-accumulates of the per-patch einsum for the whole batch
         (``handkit.evaluation.complexity``; the nn.Linear layers of
         ``global_fc`` are counted on their own)."""
