@@ -49,7 +49,7 @@ NYU_JOINT_SETS = dict(eval14=NYU_EVAL_JOINTS,
 _FLIP_Y = np.array([1.0, -1.0, 1.0], dtype=np.float32)
 
 
-def nyu_camera_matrix():
+def nyu_camera_matrix() -> np.ndarray:
     """(3, 3) float32 intrinsics of NYU's depth camera (``NYU_CAMERA``)."""
     return np.array([[NYU_CAMERA['fx'], 0.0, NYU_CAMERA['cx']],
                      [0.0, NYU_CAMERA['fy'], NYU_CAMERA['cy']],

@@ -45,7 +45,7 @@ SYNTHHANDS_SUBSETS = ('female_noobject', 'female_object', 'male_noobject',
 _JOINT_SUFFIX = '_joint_pos.txt'
 
 
-def synthhands_camera_matrix():
+def synthhands_camera_matrix() -> np.ndarray:
     """(3, 3) float32 intrinsics of SynthHands' depth camera."""
     camera = SYNTHHANDS_DEPTH_CAMERA
     return np.array([[camera['fx'], 0.0, camera['cx']],

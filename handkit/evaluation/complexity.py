@@ -95,7 +95,7 @@ def measure_fps(model: nn.Module, input_shape: Sequence[int],
     model = model.to(device).eval()
     inputs = torch.randn(batch_size, *input_shape, device=device)
 
-    def synchronise():
+    def synchronise() -> None:
         if device.type == 'cuda':
             torch.cuda.synchronize(device)
 

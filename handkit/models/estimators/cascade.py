@@ -163,7 +163,8 @@ class CascadeEstimator(BaseModel):
 
     def forward(self, inputs: torch.Tensor,
                 data_samples: Optional[dict] = None, mode: str = 'tensor',
-                output_maps: Optional[bool] = None):
+                output_maps: Optional[bool] = None
+                ) -> Union[list, Dict[str, torch.Tensor]]:
         """Run the cascade.
 
         Args:

@@ -47,10 +47,11 @@ class LocalRegressionHead(BaseHead):
     """
 
     def __init__(self, in_channels: int = 128, num_joints: int = 14,
-                 feature_size=(32, 32), patch_grid=(4, 4),
+                 feature_size: Sequence[int] = (32, 32),
+                 patch_grid: Sequence[int] = (4, 4),
                  patch_dim: int = 64, hidden: int = 1024,
                  loss: dict = dict(type='MaxOutSmoothL1Loss'),
-                 loss_weight: float = 1.0):
+                 loss_weight: float = 1.0) -> None:
         super().__init__()
         (height, width), (rows, cols) = feature_size, patch_grid
         if height % rows or width % cols:
