@@ -15,8 +15,8 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 from mmengine.config import Config
-from torch import nn
 from mmengine.registry import init_default_scope
+from torch import nn
 
 from handkit.datasets.base import pipeline_steps
 from handkit.datasets.collate import hand_collate

@@ -11,7 +11,7 @@ division.
 import contextlib
 import io
 import os.path as osp
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 from pycocotools.coco import COCO
@@ -193,7 +193,7 @@ Train/source/0.jpg ...              (data_prefix.img + file_name)
                 'or negative width or height')
         return np.concatenate([box[:2], box[:2] + box[2:] - 1])
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.ann_file, 'annotation file')
         coco = self._load_coco()
         img_dir = self.data_prefix['img']

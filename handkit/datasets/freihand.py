@@ -21,6 +21,7 @@ pose is in both) becomes 'val' and leaves 'train'.
 import os
 import os.path as osp
 import re
+from typing import List
 
 import numpy as np
 
@@ -131,7 +132,7 @@ evaluation/rgb/00000000.jpg ...
         held[held_out] = True
         return held
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         set_name = 'evaluation' if self.split == 'test' else 'training'
         xyz, cam_k = self._read_labels(set_name)

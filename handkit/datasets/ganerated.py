@@ -30,7 +30,7 @@ whole folders move together so that no folder feeds both.
 """
 import os
 import os.path as osp
-from typing import Sequence
+from typing import List, Sequence
 
 import numpy as np
 
@@ -130,7 +130,7 @@ data/withObject/0001/... likewise
              [0.0, 0.0, 1.0]], dtype=np.float32)
         return keypoints, keypoints_3d, cam_k
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         folders = seeded_group_split(self._sequence_folders(), self.split,
                                      self.test_fraction, self.split_seed)

@@ -8,6 +8,7 @@ valid / test lists. The crops keep their own sizes (the released samples are
 network's 368 x 368 input when loading, as handkit's ``TopdownAffine`` does.
 """
 import os.path as osp
+from typing import List
 
 import numpy as np
 
@@ -57,7 +58,7 @@ partitions.json         {"train": [names], "valid": [names], "test": [names]}
                  **kwargs) -> None:
         super().__init__(split=split, data_root=data_root, **kwargs)
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         img_dir = self.check_exists(osp.join(self.data_root, 'imgs'),
                                     'image folder')

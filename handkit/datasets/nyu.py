@@ -18,7 +18,7 @@ adapter's ``keypoints`` are the stored ``joint_uvd`` u, v, which that
 projection reproduces.
 """
 import os.path as osp
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 import scipy.io
@@ -171,7 +171,7 @@ test/depth_1_0000001.png ...
             centers[line_number - 1] = values
         return centers * _FLIP_Y
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         split_dir = self.check_exists(
             osp.join(self.data_root, self.split), f'{self.split} folder')

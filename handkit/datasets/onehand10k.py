@@ -6,6 +6,7 @@ unlabelled keypoints marked -1. As the paper, no crop: the whole image is the
 hand box.
 """
 import os.path as osp
+from typing import List
 
 import numpy as np
 
@@ -78,7 +79,7 @@ Test/source/0.jpg ...
                 f'{source}: image size {width} x {height} is not positive')
         return width, height, keypoints
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         split_dir = self.check_exists(
             osp.join(self.data_root, self.SPLIT_FOLDERS[self.split]),

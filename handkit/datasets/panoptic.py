@@ -8,7 +8,7 @@ divides the hands at random into training (80%), validation (10%) and testing
 """
 import glob
 import os.path as osp
-from typing import Dict, Sequence
+from typing import Dict, List, Sequence
 
 import numpy as np
 
@@ -133,7 +133,7 @@ or hand_labels (hand_labels_synth likewise, with synth1/ ... synth4/):
             for name, part in zip(('train', 'val', 'test'), parts)
         }
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         hand143_path = osp.join(self.data_root, HAND143_FILE)
         layout = self.layout

@@ -17,6 +17,7 @@ keypoints (the right hand on a tie), as common practice does; 'left' or
 """
 import os.path as osp
 import pickle
+from typing import List
 
 import numpy as np
 
@@ -94,7 +95,7 @@ evaluation/color/00000.png ...
             arrays.append(array)
         return arrays
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         set_name = self.SPLIT_SETS[self.split]
         set_dir = self.check_exists(osp.join(self.data_root, set_name),

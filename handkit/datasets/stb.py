@@ -28,7 +28,7 @@ Split. The common protocol (Zimmermann & Brox 2017): B1Counting and
 B1Random for testing, the ten B2-B6 sequences for training.
 """
 import os.path as osp
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -155,7 +155,7 @@ images/B1Counting/SK_color_0.png, SK_depth_0.png, BB_left_0.png,
             return joints - np.array([STB_BB_BASELINE_MM, 0.0, 0.0])
         return joints
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         setup = self.CAMERAS[self.camera]
         cam_k = _intrinsics(setup['intrinsics'])

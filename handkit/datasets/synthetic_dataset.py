@@ -9,7 +9,7 @@ memory-mapped, so no epoch and no later run renders again. The returned
 starts at ``HandCrop`` (no ``LoadImage``). See docs/synthetic.md for the
 hand model and the renderer.
 """
-from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -142,7 +142,7 @@ class SyntheticHandDataset(BaseHandDataset):
             split=split, pipeline=pipeline, test_mode=test_mode,
             **kwargs)
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         """One record per sample: ids and the seed, no pixels.
 
         With a ``cache_dir``, the split is rendered into the cache here if

@@ -27,7 +27,7 @@ the rest 'train'; whole folders move together.
 import glob
 import os
 import os.path as osp
-from typing import Sequence
+from typing import List, Sequence
 
 import numpy as np
 
@@ -122,7 +122,7 @@ female_object/..., male_noobject/..., male_object/... likewise
                 f'in {self.subsets}')
         return sorted(folders)
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         folders = seeded_group_split(self._frame_folders(), self.split,
                                      self.test_fraction, self.split_seed)
