@@ -13,6 +13,7 @@ Two things differ from a plain ``mmengine.Registry``:
   an ``ImportError`` (or any error) inside a module surfaces as itself.
 """
 import difflib
+from typing import List, Optional, Type
 
 from mmengine import registry as mmengine_registry
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -34,7 +35,7 @@ class UnknownTypeError(KeyError):
 class HandkitRegistry(Registry):
     """A registry whose ``get`` raises a helpful error for unknown names."""
 
-    def registered_names(self):
+    def registered_names(self) -> List[str]:
         """Names this registry resolves: its own and its ancestors'."""
         self.import_from_location()
         names, node = set(), self
@@ -43,7 +44,7 @@ class HandkitRegistry(Registry):
             node = node.parent
         return sorted(names)
 
-    def get(self, key):
+    def get(self, key: str) -> Optional[Type]:
         obj = super().get(key)
         if obj is None and isinstance(key, str):
             scope, real_key = self.split_scope_key(key)

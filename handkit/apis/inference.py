@@ -10,11 +10,13 @@ preprocessor and the estimator's 'predict' mode, exactly as ``tools/test.py``
 runs a sample, so keypoints come back in the pixels of the given image.
 """
 import copy
+from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from torch import nn
 
 from handkit.datasets.base import pipeline_steps
 from handkit.datasets.collate import hand_collate
@@ -33,7 +35,9 @@ BBOX_PADDING = 1.25
 MAP_KEYS = ('structure_maps', 'heatmaps')
 
 
-def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
+def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
+               device: Union[str, torch.device] = 'cpu',
+               cfg_options: Optional[dict] = None) -> nn.Module:
     """Build the estimator of a config, load its weights, set eval mode.
 
     Args:
@@ -73,7 +77,7 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
     return model
 
 
-def model_input_size(model):
+def model_input_size(model: nn.Module) -> Tuple[int, int]:
     """(W, H) of the network input of ``model``.
 
     Read from the ``TopdownAffine`` step of the config's test pipeline
@@ -129,7 +133,8 @@ def _load(image):
     return LoadImage().transform(dict(img_path=str(image)))
 
 
-def inference(model, image, bbox=None):
+def inference(model: nn.Module, image: Union[str, np.ndarray],
+              bbox: Optional[Sequence[float]] = None) -> dict:
     """Estimate the 21 keypoints of one hand.
 
     Args:

@@ -41,7 +41,7 @@ class DepthCube(BaseCodec):
     encode_inputs = ('keypoints_3d', 'cube_center')
     SETTINGS = ('cube_size', )
 
-    def __init__(self, cube_size: float = 300.0):
+    def __init__(self, cube_size: float = 300.0) -> None:
         if not cube_size > 0:
             raise ValueError(f'DepthCube: cube_size must be positive (mm), '
                              f'got {cube_size}')

@@ -48,7 +48,7 @@ class IntegralCoordinates(BaseCodec):
     SETTINGS = ('input_size', 'heatmap_size')
 
     def __init__(self, input_size: Sequence[float],
-                 heatmap_size: Sequence[float]):
+                 heatmap_size: Sequence[float]) -> None:
         self.input_size = self._check_size('input_size', input_size)
         self.heatmap_size = self._check_size('heatmap_size', heatmap_size)
         self.stride = self.input_size / self.heatmap_size  # (sx, sy)

@@ -43,7 +43,7 @@ class KeypointConfidenceMap(BaseCodec):
 
     def __init__(self, input_size: Sequence[int] = (368, 368),
                  heatmap_size: Sequence[int] = (46, 46), sigma: float = 1.0,
-                 subpixel: str = 'quarter'):
+                 subpixel: str = 'quarter') -> None:
         self.input_size = check_size(input_size, 'input_size')
         self.heatmap_size = check_size(heatmap_size, 'heatmap_size')
         self.sigma = check_positive(sigma, 'sigma')
@@ -77,7 +77,8 @@ class KeypointConfidenceMap(BaseCodec):
         heatmaps = gauss_y.astype(np.float32)[:, :, None] * gauss_x[:, None]
         return dict(heatmaps=heatmaps, keypoint_weights=weights)
 
-    def decode(self, heatmaps) -> Tuple[np.ndarray, np.ndarray]:
+    def decode(self,
+               heatmaps: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Maps -> keypoints in input pixels, by argmax plus refinement.
 
         'quarter': the argmax moves 0.25 map pixel toward its higher
@@ -112,7 +113,8 @@ class KeypointConfidenceMap(BaseCodec):
         scores = flat[rows, peak]
         peak_y, peak_x = np.divmod(peak, width)
 
-        def shift(lower, upper, interior):
+        def shift(lower: np.ndarray, upper: np.ndarray,
+                  interior: np.ndarray) -> np.ndarray:
             # +-0.25 toward the higher neighbour; 0 on the border or a tie
             step = np.sign(flat[rows, upper] - flat[rows, lower])
             return 0.25 * step * interior

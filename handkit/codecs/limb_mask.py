@@ -68,7 +68,7 @@ class LimbMask(BaseCodec):
     def __init__(self, kind: str = 'lpm', groups: str = 'G1',
                  input_size: Sequence[int] = (368, 368),
                  heatmap_size: Sequence[int] = (46, 46), sigma: float = 1.0,
-                 width: float = 1.0, distance: str = 'squared'):
+                 width: float = 1.0, distance: str = 'squared') -> None:
         self.kind = check_choice(kind, 'kind', KINDS)
         self.groups = check_choice(groups, 'groups', tuple(LIMB_GROUPS))
         self.distance = check_choice(distance, 'distance', DISTANCES)

@@ -8,6 +8,7 @@ file and the sample at fault.
 """
 import json
 import os.path as osp
+from typing import Any, Iterable, Mapping, Optional, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -35,7 +36,9 @@ class EmptySplitError(AnnotationError):
     """An adapter found no sample for the requested split."""
 
 
-def pipeline_steps(pipeline):
+def pipeline_steps(pipeline: Union[Iterable[Optional[dict]],
+                                   Mapping[str, Optional[dict]]]
+                   ) -> list:
     """The transform configs of a pipeline given as a list or an ordered dict.
 
     handkit's configs name their pipeline steps (``dict(load=..., crop=...)``)
@@ -46,7 +49,7 @@ def pipeline_steps(pipeline):
     return [step for step in steps if step is not None]
 
 
-def load_json(path):
+def load_json(path: str) -> Any:
     """Parsed JSON of ``path``; an :class:`AnnotationError` naming it if
     malformed."""
     with open(path, encoding='utf-8') as file:
@@ -84,7 +87,10 @@ class BaseHandDataset(BaseDataset):
     SOURCE = ''
     SPLITS = ('train', 'val', 'test')
 
-    def __init__(self, split='train', pipeline=(), **kwargs):
+    def __init__(self, split: str = 'train',
+                 pipeline: Union[Iterable[Optional[dict]],
+                                 Mapping[str, Optional[dict]]] = (),
+                 **kwargs) -> None:
         if split not in self.SPLITS:
             raise ValueError(f'{type(self).__name__}: split must be one of '
                              f'{self.SPLITS}, got {split!r}')
@@ -110,7 +116,7 @@ class BaseHandDataset(BaseDataset):
         return super()._serialize_data()
 
     # -- helpers for subclasses -------------------------------------------
-    def check_exists(self, path, what='file'):
+    def check_exists(self, path: str, what: str = 'file') -> str:
         """Raise :class:`DataRootNotFoundError` if ``path`` does not exist."""
         if osp.exists(path):
             return path
@@ -128,7 +134,8 @@ class BaseHandDataset(BaseDataset):
         raise DataRootNotFoundError(message)
 
     @staticmethod
-    def check_keypoints(keypoints, source, num_coords=2):
+    def check_keypoints(keypoints: Any, source: str,
+                        num_coords: int = 2) -> np.ndarray:
         """Validate one hand's keypoints; return them as float32.
 
         Args:
@@ -154,7 +161,8 @@ class BaseHandDataset(BaseDataset):
         return array
 
     @staticmethod
-    def keypoint_box(keypoints, visible):
+    def keypoint_box(keypoints: np.ndarray,
+                     visible: np.ndarray) -> np.ndarray:
         """Tightest box (x1, y1, x2, y2) of the labelled keypoints.
 
         The box of all keypoints when none is labelled (a degenerate case

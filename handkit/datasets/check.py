@@ -9,6 +9,7 @@ renderer's ``synthetic://`` paths, depth-only formats) are not checked.
 from typing import Iterator, Optional
 
 import numpy as np
+from mmengine.dataset import BaseDataset
 
 from handkit.datasets.transforms.loading import LoadImage
 
@@ -28,7 +29,8 @@ def _box_problem(bbox, shape) -> Optional[str]:
     return None
 
 
-def find_bad_samples(dataset, limit: Optional[int] = None) -> Iterator[str]:
+def find_bad_samples(dataset: BaseDataset,
+                     limit: Optional[int] = None) -> Iterator[str]:
     """One line per bad sample among the first ``limit`` (all: None).
 
     A sample is bad when its image is missing, does not decode (empty,

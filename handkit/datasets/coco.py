@@ -11,6 +11,7 @@ division.
 import contextlib
 import io
 import os.path as osp
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 from pycocotools.coco import COCO
@@ -98,12 +99,12 @@ Train/source/0.jpg ...              (data_prefix.img + file_name)
               'data_root.')
 
     def __init__(self,
-                 ann_file,
-                 data_root='',
-                 data_prefix=None,
-                 keypoint_order=None,
-                 split='train',
-                 **kwargs):
+                 ann_file: str,
+                 data_root: str = '',
+                 data_prefix: Optional[dict] = None,
+                 keypoint_order: Optional[Union[str, Sequence[int]]] = None,
+                 split: str = 'train',
+                 **kwargs) -> None:
         if not ann_file:
             raise ValueError('CocoHandDataset: ann_file is empty; name the '
                              'COCO-style annotation file')
@@ -192,7 +193,7 @@ Train/source/0.jpg ...              (data_prefix.img + file_name)
                 'or negative width or height')
         return np.concatenate([box[:2], box[:2] + box[2:] - 1])
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.ann_file, 'annotation file')
         coco = self._load_coco()
         img_dir = self.data_prefix['img']

@@ -21,6 +21,7 @@ pose is in both) becomes 'val' and leaves 'train'.
 import os
 import os.path as osp
 import re
+from typing import List
 
 import numpy as np
 
@@ -69,8 +70,9 @@ evaluation/rgb/00000000.jpg ...
               'https://lmb.informatik.uni-freiburg.de/projects/freihand/')
     SPLITS = ('train', 'val', 'test')
 
-    def __init__(self, data_root, split='train', holdout_fraction=0.0,
-                 holdout_seed=0, **kwargs):
+    def __init__(self, data_root: str, split: str = 'train',
+                 holdout_fraction: float = 0.0, holdout_seed: int = 0,
+                 **kwargs) -> None:
         if not 0.0 <= holdout_fraction < 1.0:
             raise ValueError(f'FreiHANDDataset: holdout_fraction must be in '
                              f'[0, 1), got {holdout_fraction!r}')
@@ -130,7 +132,7 @@ evaluation/rgb/00000000.jpg ...
         held[held_out] = True
         return held
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         set_name = 'evaluation' if self.split == 'test' else 'training'
         xyz, cam_k = self._read_labels(set_name)

@@ -30,6 +30,7 @@ whole folders move together so that no folder feeds both.
 """
 import os
 import os.path as osp
+from typing import List, Sequence
 
 import numpy as np
 
@@ -80,8 +81,10 @@ data/withObject/0001/... likewise
               'mpi-inf.mpg.de/projects/GANeratedHands/GANeratedDataset.htm')
     SPLITS = ('train', 'test')
 
-    def __init__(self, data_root, split='train', subsets=GANERATED_SUBSETS,
-                 test_fraction=0.1, split_seed=0, **kwargs):
+    def __init__(self, data_root: str, split: str = 'train',
+                 subsets: Sequence[str] = GANERATED_SUBSETS,
+                 test_fraction: float = 0.1, split_seed: int = 0,
+                 **kwargs) -> None:
         unknown = sorted(set(subsets) - set(GANERATED_SUBSETS))
         if isinstance(subsets, str) or unknown or not len(subsets):
             raise ValueError(f'GANeratedDataset: subsets must be a non-empty '
@@ -127,7 +130,7 @@ data/withObject/0001/... likewise
              [0.0, 0.0, 1.0]], dtype=np.float32)
         return keypoints, keypoints_3d, cam_k
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         folders = seeded_group_split(self._sequence_folders(), self.split,
                                      self.test_fraction, self.split_seed)

@@ -8,6 +8,7 @@ valid / test lists. The crops keep their own sizes (the released samples are
 network's 368 x 368 input when loading, as handkit's ``TopdownAffine`` does.
 """
 import os.path as osp
+from typing import List
 
 import numpy as np
 
@@ -53,10 +54,11 @@ partitions.json         {"train": [names], "valid": [names], "test": [names]}
     # handkit split -> key of partitions.json
     PARTITION_KEYS = dict(train='train', val='valid', test='test')
 
-    def __init__(self, data_root, split='train', **kwargs):
+    def __init__(self, data_root: str, split: str = 'train',
+                 **kwargs) -> None:
         super().__init__(split=split, data_root=data_root, **kwargs)
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         img_dir = self.check_exists(osp.join(self.data_root, 'imgs'),
                                     'image folder')

@@ -18,6 +18,7 @@ adapter's ``keypoints`` are the stored ``joint_uvd`` u, v, which that
 projection reproduces.
 """
 import os.path as osp
+from typing import List, Optional
 
 import numpy as np
 import scipy.io
@@ -48,7 +49,7 @@ NYU_JOINT_SETS = dict(eval14=NYU_EVAL_JOINTS,
 _FLIP_Y = np.array([1.0, -1.0, 1.0], dtype=np.float32)
 
 
-def nyu_camera_matrix():
+def nyu_camera_matrix() -> np.ndarray:
     """(3, 3) float32 intrinsics of NYU's depth camera (``NYU_CAMERA``)."""
     return np.array([[NYU_CAMERA['fx'], 0.0, NYU_CAMERA['cx']],
                      [0.0, NYU_CAMERA['fy'], NYU_CAMERA['cy']],
@@ -100,8 +101,10 @@ test/depth_1_0000001.png ...
               'https://jonathantompson.github.io/NYU_Hand_Pose_Dataset.htm')
     SPLITS = ('train', 'test')
 
-    def __init__(self, data_root, split='train', camera=1, joints='eval14',
-                 use_reference_centers=None, **kwargs):
+    def __init__(self, data_root: str, split: str = 'train',
+                 camera: int = 1, joints: str = 'eval14',
+                 use_reference_centers: Optional[str] = None,
+                 **kwargs) -> None:
         if camera not in range(1, NYU_NUM_CAMERAS + 1):
             raise ValueError(f'NYUHandDataset: camera must be 1, 2 or 3, '
                              f'got {camera!r}')
@@ -168,7 +171,7 @@ test/depth_1_0000001.png ...
             centers[line_number - 1] = values
         return centers * _FLIP_Y
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         split_dir = self.check_exists(
             osp.join(self.data_root, self.split), f'{self.split} folder')

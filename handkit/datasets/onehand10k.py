@@ -6,6 +6,7 @@ unlabelled keypoints marked -1. As the paper, no crop: the whole image is the
 hand box.
 """
 import os.path as osp
+from typing import List
 
 import numpy as np
 
@@ -53,7 +54,8 @@ Test/source/0.jpg ...
     SPLITS = ('train', 'test')
     SPLIT_FOLDERS = dict(train='Train', test='Test')
 
-    def __init__(self, data_root, split='train', **kwargs):
+    def __init__(self, data_root: str, split: str = 'train',
+                 **kwargs) -> None:
         super().__init__(split=split, data_root=data_root, **kwargs)
 
     def _parse_line(self, line, source):
@@ -77,7 +79,7 @@ Test/source/0.jpg ...
                 f'{source}: image size {width} x {height} is not positive')
         return width, height, keypoints
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         split_dir = self.check_exists(
             osp.join(self.data_root, self.SPLIT_FOLDERS[self.split]),

@@ -8,6 +8,7 @@ divides the hands at random into training (80%), validation (10%) and testing
 """
 import glob
 import os.path as osp
+from typing import Dict, List, Sequence
 
 import numpy as np
 
@@ -83,12 +84,12 @@ or hand_labels (hand_labels_synth likewise, with synth1/ ... synth4/):
     LAYOUTS = ('auto', 'hand_labels', 'hand143_panopticdb')
 
     def __init__(self,
-                 data_root,
-                 layout='auto',
-                 split='train',
-                 split_seed=0,
-                 split_ratios=(0.8, 0.1, 0.1),
-                 **kwargs):
+                 data_root: str,
+                 layout: str = 'auto',
+                 split: str = 'train',
+                 split_seed: int = 0,
+                 split_ratios: Sequence[float] = (0.8, 0.1, 0.1),
+                 **kwargs) -> None:
         if layout not in self.LAYOUTS:
             raise ValueError(f'PanopticHandDataset: layout must be one of '
                              f'{self.LAYOUTS}, got {layout!r}')
@@ -109,7 +110,9 @@ or hand_labels (hand_labels_synth likewise, with synth1/ ... synth4/):
         return ratios
 
     @staticmethod
-    def split_indices(num_samples, split_seed=0, split_ratios=(0.8, 0.1, 0.1)):
+    def split_indices(num_samples: int, split_seed: int = 0,
+                      split_ratios: Sequence[float] = (0.8, 0.1, 0.1)
+                      ) -> Dict[str, np.ndarray]:
         """Seeded train / val / test division of ``num_samples`` samples.
 
         A permutation from ``np.random.default_rng(split_seed)``: its first
@@ -130,7 +133,7 @@ or hand_labels (hand_labels_synth likewise, with synth1/ ... synth4/):
             for name, part in zip(('train', 'val', 'test'), parts)
         }
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         hand143_path = osp.join(self.data_root, HAND143_FILE)
         layout = self.layout

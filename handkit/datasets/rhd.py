@@ -17,6 +17,7 @@ keypoints (the right hand on a tie), as common practice does; 'left' or
 """
 import os.path as osp
 import pickle
+from typing import List
 
 import numpy as np
 
@@ -69,7 +70,8 @@ evaluation/color/00000.png ...
     SPLIT_SETS = dict(train='training', test='evaluation')
     HANDS = ('auto', 'left', 'right')
 
-    def __init__(self, data_root, split='train', hands='auto', **kwargs):
+    def __init__(self, data_root: str, split: str = 'train',
+                 hands: str = 'auto', **kwargs) -> None:
         if hands not in self.HANDS:
             raise ValueError(f'RHDDataset: hands must be one of {self.HANDS}, '
                              f'got {hands!r}')
@@ -93,7 +95,7 @@ evaluation/color/00000.png ...
             arrays.append(array)
         return arrays
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         set_name = self.SPLIT_SETS[self.split]
         set_dir = self.check_exists(osp.join(self.data_root, set_name),

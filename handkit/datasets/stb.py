@@ -28,6 +28,7 @@ Split. The common protocol (Zimmermann & Brox 2017): B1Counting and
 B1Random for testing, the ten B2-B6 sequences for training.
 """
 import os.path as osp
+from typing import List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -66,7 +67,7 @@ def _intrinsics(camera):
                      [0.0, 0.0, 1.0]], dtype=np.float32)
 
 
-def sk_depth_to_color(joints_depth):
+def sk_depth_to_color(joints_depth: np.ndarray) -> np.ndarray:
     """(..., 3) joints in the SK depth frame -> the SK colour frame (mm).
 
     Inverts the README's ``depth = R colour + T``: ``colour = R^T (depth -
@@ -116,8 +117,10 @@ images/B1Counting/SK_color_0.png, SK_depth_0.png, BB_left_0.png,
         BB_right=dict(label='BB', image='BB_right', intrinsics=STB_BB_CAMERA),
     )
 
-    def __init__(self, data_root, sequences=None, split='train', camera='SK',
-                 **kwargs):
+    def __init__(self, data_root: str,
+                 sequences: Optional[Sequence[str]] = None,
+                 split: str = 'train', camera: str = 'SK',
+                 **kwargs) -> None:
         if camera not in self.CAMERAS:
             raise ValueError(f'STBDataset: camera must be one of '
                              f'{sorted(self.CAMERAS)}, got {camera!r}')
@@ -152,7 +155,7 @@ images/B1Counting/SK_color_0.png, SK_depth_0.png, BB_left_0.png,
             return joints - np.array([STB_BB_BASELINE_MM, 0.0, 0.0])
         return joints
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         setup = self.CAMERAS[self.camera]
         cam_k = _intrinsics(setup['intrinsics'])

@@ -9,6 +9,8 @@ memory-mapped, so no epoch and no later run renders again. The returned
 starts at ``HandCrop`` (no ``LoadImage``). See docs/synthetic.md for the
 hand model and the renderer.
 """
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
 import numpy as np
 
 from handkit.datasets.base import BaseHandDataset
@@ -21,7 +23,7 @@ from handkit.registry import DATASETS
 SPLIT_KEYS = {'train': 0, 'val': 1, 'test': 2}
 
 
-def sample_seed(seed, split, index):
+def sample_seed(seed: int, split: str, index: int) -> int:
     """The seed of sample ``index`` of ``split``: a 64-bit int.
 
     Derived with ``np.random.SeedSequence(seed, spawn_key=(split, index))``,
@@ -79,20 +81,21 @@ class SyntheticHandDataset(BaseHandDataset):
                     pck_thresholds=[0.04, 0.06, 0.08, 0.10, 0.12])
 
     def __init__(self,
-                 num_samples=1000,
-                 split='train',
-                 seed=0,
-                 image_size=(256, 256),
-                 modality='rgb',
-                 occlusion=0.3,
-                 fill_range=FILL_RANGE,
-                 left_ratio=0.5,
-                 pose_mix=None,
-                 max_view_angle=None,
-                 cache_dir=None,
-                 pipeline=(),
-                 test_mode=False,
-                 **kwargs):
+                 num_samples: int = 1000,
+                 split: str = 'train',
+                 seed: int = 0,
+                 image_size: Union[int, Tuple[int, int]] = (256, 256),
+                 modality: str = 'rgb',
+                 occlusion: float = 0.3,
+                 fill_range: Tuple[float, float] = FILL_RANGE,
+                 left_ratio: float = 0.5,
+                 pose_mix: Optional[Dict[str, float]] = None,
+                 max_view_angle: Optional[float] = None,
+                 cache_dir: Optional[str] = None,
+                 pipeline: Union[Sequence[Optional[dict]],
+                                 Mapping[str, Optional[dict]]] = (),
+                 test_mode: bool = False,
+                 **kwargs) -> None:
         name = type(self).__name__
         if isinstance(num_samples, bool) or not isinstance(
                 num_samples, (int, np.integer)) or num_samples < 0:
@@ -139,7 +142,7 @@ class SyntheticHandDataset(BaseHandDataset):
             split=split, pipeline=pipeline, test_mode=test_mode,
             **kwargs)
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         """One record per sample: ids and the seed, no pixels.
 
         With a ``cache_dir``, the split is rendered into the cache here if
@@ -171,7 +174,7 @@ class SyntheticHandDataset(BaseHandDataset):
         # Memory maps are reopened in each process, never pickled.
         return dict(self.__dict__, _cache=None)
 
-    def get_data_info(self, idx):
+    def get_data_info(self, idx: int) -> dict:
         """Sample ``idx`` (docs/architecture.md, section 1)."""
         data_info = super().get_data_info(idx)
         sample = self._sample(data_info)

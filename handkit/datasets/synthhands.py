@@ -27,6 +27,7 @@ the rest 'train'; whole folders move together.
 import glob
 import os
 import os.path as osp
+from typing import List, Sequence
 
 import numpy as np
 
@@ -44,7 +45,7 @@ SYNTHHANDS_SUBSETS = ('female_noobject', 'female_object', 'male_noobject',
 _JOINT_SUFFIX = '_joint_pos.txt'
 
 
-def synthhands_camera_matrix():
+def synthhands_camera_matrix() -> np.ndarray:
     """(3, 3) float32 intrinsics of SynthHands' depth camera."""
     camera = SYNTHHANDS_DEPTH_CAMERA
     return np.array([[camera['fx'], 0.0, camera['cx']],
@@ -86,8 +87,10 @@ female_object/..., male_noobject/..., male_object/... likewise
               'mpi-inf.mpg.de/projects/OccludedHands/SynthHands.htm')
     SPLITS = ('train', 'test')
 
-    def __init__(self, data_root, split='train', subsets=SYNTHHANDS_SUBSETS,
-                 test_fraction=0.1, split_seed=0, **kwargs):
+    def __init__(self, data_root: str, split: str = 'train',
+                 subsets: Sequence[str] = SYNTHHANDS_SUBSETS,
+                 test_fraction: float = 0.1, split_seed: int = 0,
+                 **kwargs) -> None:
         unknown = sorted(set(subsets) - set(SYNTHHANDS_SUBSETS))
         if isinstance(subsets, str) or unknown or not len(subsets):
             raise ValueError(f'SynthHandsDataset: subsets must be a non-empty '
@@ -119,7 +122,7 @@ female_object/..., male_noobject/..., male_object/... likewise
                 f'in {self.subsets}')
         return sorted(folders)
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         self.check_exists(self.data_root, 'data_root folder')
         folders = seeded_group_split(self._frame_folders(), self.split,
                                      self.test_fraction, self.split_seed)

@@ -1,6 +1,7 @@
 """What tools/train.py and tools/test.py share: config set-up, a pre-flight
 check that catches bad input before anything is written, CPU-friendly
 distributed launch, and one-paragraph errors instead of tracebacks."""
+import argparse
 import contextlib
 import errno
 import fcntl
@@ -12,7 +13,7 @@ from typing import (Dict, Iterable, Iterator, Optional, Sequence,
                     Tuple)
 
 import torch
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 from handkit.codecs.base import BaseCodec
@@ -55,7 +56,7 @@ USER_ERRORS = (DataRootNotFoundError, AnnotationError, UnknownTypeError,
 
 
 @contextlib.contextmanager
-def user_errors_exit():
+def user_errors_exit() -> Iterator[None]:
     """Print a user error as text (no traceback) and exit with code 2."""
     try:
         yield
@@ -161,7 +162,7 @@ def work_dir_lock(work_dir: str) -> Iterator[None]:
         file.close()  # releases the lock
 
 
-def add_common_args(parser):
+def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('config', help='config file path')
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument(
@@ -172,7 +173,7 @@ def add_common_args(parser):
                         default='none', help='job launcher (torchrun: pytorch)')
 
 
-def load_config(args):
+def load_config(args: argparse.Namespace) -> Config:
     """Config from the command line, with work_dir and launcher resolved.
 
     A syntax error in the config and a ``--cfg-options`` key that the config
@@ -194,7 +195,7 @@ def load_config(args):
     return cfg
 
 
-def add_tensorboard_if_installed(cfg):
+def add_tensorboard_if_installed(cfg: Config) -> None:
     """Also log to TensorBoard when the ``tensorboard`` package is there."""
     visualizer = cfg.get('visualizer')
     if visualizer is None or importlib.util.find_spec('tensorboard') is None:
@@ -205,7 +206,7 @@ def add_tensorboard_if_installed(cfg):
             dict(type='TensorboardVisBackend')]
 
 
-def setup_distributed(cfg):
+def setup_distributed(cfg: Config) -> None:
     """Prepare torch.distributed for the Runner.
 
     mmengine 0.10's ``init_dist`` calls ``torch.cuda.set_device`` and its DDP
@@ -241,7 +242,8 @@ def _pipeline_codecs(transforms: Sequence
     return warp, encoders
 
 
-def check_codecs(model, pipelines: Dict[str, Sequence]) -> None:
+def check_codecs(model: torch.nn.Module,
+                 pipelines: Dict[str, Sequence]) -> None:
     """Check that every head decodes as its targets are encoded.
 
     For each head with a ``decoder`` (a :class:`BaseCodec`), the encoders of
@@ -295,7 +297,8 @@ def check_codecs(model, pipelines: Dict[str, Sequence]) -> None:
                     f"{loader}'s {warp[0]} makes {warp[1]} inputs")
 
 
-def preflight(cfg, loader_keys, check_first: int = 0):
+def preflight(cfg: Config, loader_keys: Iterable[str],
+              check_first: int = 0) -> torch.nn.Module:
     """Build the model and the datasets once, before the Runner exists.
 
     A missing data_root, a malformed annotation, an unknown type or a head
@@ -321,7 +324,7 @@ def preflight(cfg, loader_keys, check_first: int = 0):
     return model
 
 
-def quiet_dataloader_workers(cfg):
+def quiet_dataloader_workers(cfg: Config) -> None:
     """Use worker processes only where there are cores for them."""
     cores = len(os.sched_getaffinity(0)) if hasattr(
         os, 'sched_getaffinity') else (os.cpu_count() or 1)

@@ -10,6 +10,7 @@ AMX) the quickstart's NSRM step takes about half the float32 time
 slower, so the wrapper falls back to float32 there and says so.
 """
 from contextlib import contextmanager
+from typing import Iterator
 
 import torch
 from mmengine.logging import print_log
@@ -36,7 +37,7 @@ class AutocastOptimWrapper(OptimWrapper):
         **kwargs: ``OptimWrapper``'s (``optimizer``, ``clip_grad``, ...).
     """
 
-    def __init__(self, dtype: str = 'bfloat16', **kwargs):
+    def __init__(self, dtype: str = 'bfloat16', **kwargs) -> None:
         super().__init__(**kwargs)
         if dtype not in ('bfloat16', 'float16'):
             raise ValueError(f"AutocastOptimWrapper: dtype must be 'bfloat16' "
@@ -45,7 +46,7 @@ class AutocastOptimWrapper(OptimWrapper):
         self._announced = False
 
     @contextmanager
-    def optim_context(self, model: nn.Module):
+    def optim_context(self, model: nn.Module) -> Iterator[None]:
         device = next(model.parameters()).device.type
         enabled = device == 'cuda' or (device == 'cpu'
                                        and self.dtype == torch.bfloat16

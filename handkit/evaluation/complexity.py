@@ -52,7 +52,8 @@ def count_macs(model: nn.Module, inputs: torch.Tensor) -> int:
     """
     total = [0]
 
-    def hook(module, hook_inputs, output):
+    def hook(module: nn.Module, hook_inputs: Tuple[torch.Tensor, ...],
+             output: torch.Tensor) -> None:
         total[0] += int(_layer_macs(module, hook_inputs, output))
 
     handles = [
@@ -94,7 +95,7 @@ def measure_fps(model: nn.Module, input_shape: Sequence[int],
     model = model.to(device).eval()
     inputs = torch.randn(batch_size, *input_shape, device=device)
 
-    def synchronise():
+    def synchronise() -> None:
         if device.type == 'cuda':
             torch.cuda.synchronize(device)
 

@@ -13,6 +13,8 @@ a sample whose normaliser is still 0 (no box, or a degenerate one) is left
 out of PCK, as MMPose leaves out samples with a zero normaliser, instead of
 counting its keypoints as wrong. See :func:`pck_normaliser`.
 """
+from typing import Dict, Optional, Sequence, Tuple
+
 import numpy as np
 
 
@@ -29,7 +31,7 @@ def _check(pred, gt, visible):
     return pred, gt, visible
 
 
-def keypoint_box_size(gt, visible):
+def keypoint_box_size(gt: np.ndarray, visible: np.ndarray) -> np.ndarray:
     """Max side of the tightest box of the labelled keypoints, (N,)."""
     gt = np.asarray(gt, dtype=np.float64)
     visible = np.asarray(visible) > 0
@@ -39,7 +41,8 @@ def keypoint_box_size(gt, visible):
     return np.where(visible.any(axis=1), size, 0.0)
 
 
-def pck_normaliser(gt, visible, bbox=None):
+def pck_normaliser(gt: np.ndarray, visible: np.ndarray,
+                   bbox: Optional[np.ndarray] = None) -> np.ndarray:
     """PCK normaliser per image, (N,) float64.
 
     The max side of the tightest box of the labelled keypoints
@@ -59,7 +62,8 @@ def pck_normaliser(gt, visible, bbox=None):
     return np.where(size > 0, size, box_size)
 
 
-def pck(pred, gt, visible, norm, thresholds):
+def pck(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray,
+        norm: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
     """Probability of Correct Keypoint at each threshold.
 
     Args:
@@ -89,7 +93,9 @@ def pck(pred, gt, visible, norm, thresholds):
     return (correct & visible[None]).sum(axis=(1, 2)) / labelled
 
 
-def pck_metrics(pred, gt, visible, thresholds, bbox=None):
+def pck_metrics(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray,
+                thresholds: Sequence[float],
+                bbox: Optional[np.ndarray] = None) -> Dict[str, float]:
     """``{'PCK@t': ..., 'PCK_ave': ...}``: PCK at each threshold with the
     tightest-box normaliser (the box ``bbox`` (N, 4) where that is
     degenerate, :func:`pck_normaliser`), and their mean (the "ave" of NSRM
@@ -103,7 +109,9 @@ def pck_metrics(pred, gt, visible, thresholds, bbox=None):
     return metrics
 
 
-def pck_auc(pred, gt, visible, norm, low=0.0, high=0.2, num=41):
+def pck_auc(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray,
+            norm: np.ndarray, low: float = 0.0, high: float = 0.2,
+            num: int = 41) -> float:
     """Area under the PCK curve from ``low`` to ``high``, normalised to 1."""
     if not high > low:
         raise ValueError(f'AUC range must have high > low, got '
@@ -113,7 +121,7 @@ def pck_auc(pred, gt, visible, norm, low=0.0, high=0.2, num=41):
     return float(np.trapezoid(curve, thresholds) / (high - low))
 
 
-def epe(pred, gt, visible):
+def epe(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray) -> float:
     """Mean end-point error (Euclidean distance) over labelled keypoints."""
     pred, gt, visible = _check(pred, gt, visible)
     if not visible.any():
@@ -121,7 +129,9 @@ def epe(pred, gt, visible):
     return float(np.linalg.norm(pred - gt, axis=-1)[visible].mean())
 
 
-def mask_overlap(probability, mask, thresholds):
+def mask_overlap(probability: np.ndarray, mask: np.ndarray,
+                 thresholds: Sequence[float]
+                 ) -> Tuple[np.ndarray, np.ndarray]:
     """Intersection and union of thresholded maps with true masks.
 
     Args:

@@ -23,8 +23,11 @@ import argparse
 import os
 import os.path as osp
 import sys
+from typing import List, Optional, Sequence
 
 import cv2
+import numpy as np
+from torch import nn
 
 from handkit.apis import inference, init_model
 from handkit.datasets.transforms import LoadImage
@@ -37,7 +40,7 @@ VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
 PROGRESS_EVERY = 25  # frames between progress lines
 
 
-def parse_args(argv=None):
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Draw hand pose predictions on images or a video')
     parser.add_argument('config', help='config file path')
@@ -56,14 +59,15 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def map_names(maps):
+def map_names(maps: np.ndarray) -> Optional[Sequence[str]]:
     """Captions of the map tiles: limb groups or keypoint names."""
     by_count = {len(names): names for names in GROUP_NAMES.values()}
     by_count[len(KEYPOINT_NAMES)] = KEYPOINT_NAMES
     return by_count.get(len(maps))
 
 
-def draw_result(image, result, score_thr, show_maps):
+def draw_result(image: np.ndarray, result: dict, score_thr: float,
+                show_maps: bool) -> np.ndarray:
     """The skeleton and scores on ``image`` [| the predicted maps]."""
     drawn = draw_skeleton(image, result['keypoints'], scores=result['scores'],
                           score_threshold=score_thr)
@@ -77,7 +81,7 @@ def draw_result(image, result, score_thr, show_maps):
     return side_by_side(drawn, map_grid(maps, names=map_names(maps)))
 
 
-def load_image(path):
+def load_image(path: str) -> np.ndarray:
     """BGR uint8 image of ``path`` (LoadImage: ValueError if not an image)."""
     return LoadImage().transform(dict(img_path=path))['img']
 
@@ -110,7 +114,8 @@ def output_paths(inputs: list, out_dir: str) -> dict:
     return outputs
 
 
-def run_image(model, path, args, image=None):
+def run_image(model: nn.Module, path: str, args: argparse.Namespace,
+              image: Optional[np.ndarray] = None) -> None:
     if image is None:
         image = load_image(path)
     result = inference(model, image, bbox=args.bbox)
@@ -120,7 +125,8 @@ def run_image(model, path, args, image=None):
     print(f'{path} -> {out_file}')
 
 
-def run_folder(model, folder, args):
+def run_folder(model: nn.Module, folder: str,
+               args: argparse.Namespace) -> None:
     done = 0
     for path in args.outputs:
         try:
@@ -134,7 +140,8 @@ def run_folder(model, folder, args):
         raise ValueError(f'no images in {folder}')
 
 
-def run_video(model, path, args):
+def run_video(model: nn.Module, path: str,
+              args: argparse.Namespace) -> None:
     capture = cv2.VideoCapture(path)
     ok, frame = capture.read() if capture.isOpened() else (False, None)
     if not ok:
@@ -167,7 +174,7 @@ def run_video(model, path, args):
     print(f'{path}: {index} frames -> {out_file}')
 
 
-def main(argv=None):
+def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     with user_errors_exit():
         try:

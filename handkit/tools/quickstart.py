@@ -46,7 +46,7 @@ RUNS = {
 }
 
 
-def parse_args(argv=None):
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/quickstart')
     parser.add_argument('--with-cpm', action='store_true',
@@ -89,7 +89,8 @@ def validation_curve(run_dir: Path) -> Tuple[np.ndarray, np.ndarray]:
     return points[:, 0], points[:, 1]
 
 
-def curve_of(results_file: Path, max_threshold: float):
+def curve_of(results_file: Path,
+             max_threshold: float) -> Tuple[np.ndarray, np.ndarray]:
     """(thresholds, PCK) from 0 to ``max_threshold`` of a --out file."""
     predictions = json.loads(Path(results_file).read_text())['predictions']
     pred, gt, visible = (np.array([p[key] for p in predictions])

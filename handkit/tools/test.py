@@ -11,6 +11,7 @@ batch 1 and 32 on the current device (``handkit.evaluation.complexity``).
 import argparse
 import json
 import os.path as osp
+from typing import Dict, List, Optional
 
 from handkit.engine import HandRunner
 from handkit.engine.checkpoint import load_weights_into
@@ -25,7 +26,7 @@ from handkit.evaluation.metrics import (format_3d_table, format_nyu_table,
                                         format_pck_table)
 
 
-def parse_args(argv=None):
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test a hand pose model')
     add_common_args(parser)
     parser.add_argument('checkpoint', help='checkpoint file')
@@ -40,7 +41,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
+def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     with user_errors_exit():
         cfg = load_config(args)
@@ -81,7 +82,7 @@ def main(argv=None):
     return metrics
 
 
-def print_3d_tables(name, metrics):
+def print_3d_tables(name: str, metrics: Dict[str, float]) -> None:
     """The 3D table when EPE_3D is present, the NYU table for mean_error."""
     if 'EPE_3D' in metrics:
         auc_key = next(key for key in metrics if key.startswith('AUC_'))

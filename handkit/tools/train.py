@@ -1,6 +1,7 @@
 """Train a handkit model: ``python tools/train.py CONFIG [options]``."""
 import argparse
 import sys
+from typing import List, Optional
 
 import torch
 from mmengine.runner import find_latest_checkpoint
@@ -15,7 +16,7 @@ from handkit.engine.cli import (NothingToResumeError, add_common_args,
 from handkit.engine.hooks import NonFiniteLossError
 
 
-def parse_args(argv=None):
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a hand pose model')
     add_common_args(parser)
     resume = parser.add_mutually_exclusive_group()
@@ -37,7 +38,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
+def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     with user_errors_exit():
         cfg = load_config(args)

@@ -34,7 +34,7 @@ distance where its keypoint box spans ``fill`` (0.4-0.9) of the shorter image
 side (unless that would bring a joint nearer than 60 mm to the camera), its
 centre shifted off the image centre by up to 8% of the side.
 """
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -190,7 +190,8 @@ def sample_pose(rng: np.random.Generator, num: int,
     style = rng.choice(len(styles), num, p=weights / weights.sum())
     is_style = {name: (style == i)[:, None] for i, name in enumerate(styles)}
 
-    def uniform(low, high, shape=(num, 4)):
+    def uniform(low: float, high: float,
+                shape: Union[int, Tuple[int, ...]] = (num, 4)) -> np.ndarray:
         return rng.uniform(low, high, shape)
 
     # Uniform within the limits, then each style overrides its own share.
@@ -223,7 +224,8 @@ def sample_pose(rng: np.random.Generator, num: int,
     abduction *= 1.0 - 0.7 * np.clip(mcp, 0, 90) / 90.0
     abduction = np.clip(abduction, *lim['mcp_abduction'])
 
-    def thumb(name, overrides):
+    def thumb(name: str,
+              overrides: Dict[str, Tuple[float, float]]) -> np.ndarray:
         values = rng.uniform(*lim[name], num)
         for style_name, (low, high) in overrides.items():
             values = np.where(is_style[style_name][:, 0],
@@ -361,14 +363,15 @@ def sample_camera(rng: np.random.Generator, joints: np.ndarray,
     rotated = np.einsum('nij,nkj->nki', rotation, joints - box_centre[:, None])
     nearest = NEAR_PLANE_MM + 30.0 - rotated[..., 2].min(1)
 
-    def box(distance, ray):
+    def box(distance: np.ndarray,
+            ray: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Projected keypoint box with the hand centre at distance * ray."""
         points = rotated + (distance[:, None] * ray)[:, None]
         pixels = (points[..., :2] / points[..., 2:]) * focal[:, None, None] \
             + centre[:, None]
         return pixels.min(1), pixels.max(1)
 
-    def fit_distance(ray):
+    def fit_distance(ray: np.ndarray) -> np.ndarray:
         """Bisect (in log space) the distance where the box spans the fill."""
         near, far = nearest.copy(), nearest * 100.0
         for _ in range(BISECTION_STEPS):

@@ -103,7 +103,8 @@ def check_image_size(image_size: Union[int, Sequence[int]]
 class _Canvas:
     """Z-buffer, shade and material buffers of one image."""
 
-    def __init__(self, width, height, cam_K, light, ambient):
+    def __init__(self, width: int, height: int, cam_K: np.ndarray,
+                 light: np.ndarray, ambient: float) -> None:
         self.zbuf = np.full((height, width), np.inf, np.float32)
         self.shade = np.zeros((height, width), np.float32)
         self.material = np.zeros((height, width), np.uint8)
@@ -113,7 +114,8 @@ class _Canvas:
         self.light = light
         self.ambient = float(ambient)
 
-    def window(self, low, high):
+    def window(self, low: np.ndarray, high: np.ndarray
+               ) -> Optional[Tuple[int, int, int, int]]:
         """Integer pixel window [x0, x1) x [y0, y1) covering a float box."""
         x0 = max(int(np.floor(low[0])), 0)
         y0 = max(int(np.floor(low[1])), 0)
@@ -123,12 +125,15 @@ class _Canvas:
             return None
         return x0, y0, x1, y1
 
-    def lambert(self, nx, ny, nz):
+    def lambert(self, nx: np.ndarray, ny: np.ndarray,
+                nz: np.ndarray) -> np.ndarray:
         lx, ly, lz = (float(v) for v in self.light)
         lit = np.minimum(np.maximum(nx * lx + ny * ly + nz * lz, 0.0), 1.0)
         return self.ambient + (1.0 - self.ambient) * lit
 
-    def write(self, box, inside, depth, shade, material):
+    def write(self, box: Tuple[int, int, int, int], inside: np.ndarray,
+              depth: np.ndarray, shade: np.ndarray,
+              material: Union[int, np.ndarray]) -> None:
         """Z-test the window's pixels and keep the nearer ones."""
         x0, y0, x1, y1 = box
         zbuf = self.zbuf[y0:y1, x0:x1]
@@ -141,8 +146,11 @@ class _Canvas:
         else:
             material_window[nearer] = material[nearer]
 
-    def capsule(self, start, end, radius_start, radius_end, material,
-                nail_axis=None, palm_axis=None):
+    def capsule(self, start: np.ndarray, end: np.ndarray,
+                radius_start: float, radius_end: float,
+                material: Union[int, np.ndarray],
+                nail_axis: Optional[np.ndarray] = None,
+                palm_axis: Optional[np.ndarray] = None) -> None:
         """Draw a tapered capsule between two camera-frame points (mm).
 
         ``nail_axis`` (unit, camera frame): the segment's dorsal direction;
@@ -220,7 +228,9 @@ class _Canvas:
             material = np.where((dorsal > 0.55) & (t > 0.35), NAIL, material)
         self.write(box, inside, depth, shade, material)
 
-    def triangle(self, vertices, half_thickness, normals, material):
+    def triangle(self, vertices: np.ndarray, half_thickness: np.ndarray,
+                 normals: np.ndarray,
+                 material: Union[int, np.ndarray]) -> None:
         """Draw a planar triangle (3, 3) mm, offset toward the camera.
 
         The surface depth is the plane's depth (1/z interpolated linearly in

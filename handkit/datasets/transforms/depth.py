@@ -50,7 +50,7 @@ from handkit.geometry import apply_affine, cube_window, window_warp_matrix
 from handkit.registry import TRANSFORMS
 
 
-def read_depth_png_mm(path):
+def read_depth_png_mm(path: str) -> np.ndarray:
     """(H, W) float32 depth in mm from a single-channel 16-bit PNG (0: none).
     """
     image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
@@ -123,14 +123,14 @@ class LoadDepth(BaseTransform):
 
     ENCODINGS = ('uint16_mm', 'nyu_rgb')
 
-    def __init__(self, encoding='uint16_mm'):
+    def __init__(self, encoding: str = 'uint16_mm') -> None:
         super().__init__()
         if encoding not in self.ENCODINGS:
             raise ValueError(f'LoadDepth: encoding must be one of '
                              f'{self.ENCODINGS}, got {encoding!r}')
         self.encoding = encoding
 
-    def transform(self, results):
+    def transform(self, results: dict) -> dict:
         if 'depth' in results:
             depth = np.asarray(results['depth'], dtype=np.float32)
         else:
@@ -187,8 +187,9 @@ class DepthCubeCrop(BaseTransform):
 
     CENTERS = ('center_3d', 'keypoints_mean', 'root')
 
-    def __init__(self, cube_size=300.0, input_size=(128, 128),
-                 center='center_3d'):
+    def __init__(self, cube_size: float = 300.0,
+                 input_size: Tuple[int, int] = (128, 128),
+                 center: str = 'center_3d') -> None:
         super().__init__()
         if center not in self.CENTERS:
             raise ValueError(f'DepthCubeCrop: center must be one of '
@@ -213,7 +214,7 @@ class DepthCubeCrop(BaseTransform):
         labelled = joints[visible] if visible.any() else joints
         return labelled.mean(axis=0)
 
-    def transform(self, results):
+    def transform(self, results: dict) -> dict:
         sample = results.get('depth_path', results.get('img_path'))
         for key in ('depth', 'cam_K'):
             if key not in results:

@@ -5,6 +5,8 @@ crosses the data loader as uint8 BGR (3, H, W); normalisation and BGR -> RGB
 happen on the batch in ``HandDataPreprocessor``. A normalised depth crop
 (``DepthCubeCrop``) crosses as float32 (1, H, W), already in [-1, 1].
 """
+from typing import Sequence
+
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
@@ -34,15 +36,16 @@ class PackHandInputs(BaseTransform):
     """
 
     def __init__(self,
-                 meta_keys=('img_path', 'img_id', 'ori_shape', 'input_size',
-                            'warp_mat', 'bbox', 'keypoints',
-                            'keypoints_visible', 'keypoints_3d', 'cam_K',
-                            'cube_center', 'cube_size', 'depth_path',
-                            'hand_mask', 'occluded')):
+                 meta_keys: Sequence[str] = (
+                     'img_path', 'img_id', 'ori_shape', 'input_size',
+                     'warp_mat', 'bbox', 'keypoints', 'keypoints_visible',
+                     'keypoints_3d', 'cam_K', 'cube_center', 'cube_size',
+                     'depth_path', 'hand_mask', 'occluded')
+                 ) -> None:
         super().__init__()
         self.meta_keys = tuple(meta_keys)
 
-    def transform(self, results):
+    def transform(self, results: dict) -> dict:
         if 'img' not in results:
             raise KeyError("PackHandInputs: results have no 'img' (sample "
                            f"{results.get('img_path')})")

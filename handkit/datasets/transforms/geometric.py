@@ -17,6 +17,8 @@ side ``bbox_size`` centred on ``bbox_center`` is mapped exactly onto the input
 rectangle ``[-0.5, W - 0.5] x [-0.5, H - 0.5]``; the matrix and the point
 maps are :mod:`handkit.geometry`'s.
 """
+from typing import Sequence, Tuple
+
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -25,7 +27,8 @@ from handkit.geometry import apply_affine, get_warp_matrix
 from handkit.registry import TRANSFORMS
 
 
-def warp_hand_mask(results, warp_mat, input_size):
+def warp_hand_mask(results: dict, warp_mat: np.ndarray,
+                   input_size: Sequence[int]) -> None:
     """Warp ``results['hand_mask']`` (H, W) bool, when present, to the input.
 
     Nearest-neighbour, outside = background; the mask then lines up with the
@@ -89,7 +92,8 @@ class HandCrop(BaseTransform):
 
     MODES = ('keypoints', 'bbox', 'image')
 
-    def __init__(self, mode='keypoints', padding=2.2):
+    def __init__(self, mode: str = 'keypoints',
+                 padding: float = 2.2) -> None:
         super().__init__()
         if mode not in self.MODES:
             raise ValueError(
@@ -99,7 +103,7 @@ class HandCrop(BaseTransform):
         self.mode = mode
         self.padding = padding
 
-    def transform(self, results):
+    def transform(self, results: dict) -> dict:
         if self.mode == 'image':
             center, size = _image_square(results, type(self).__name__)
         else:
@@ -170,8 +174,10 @@ class RandomAffine(BaseTransform):
     ``np.random``.
     """
 
-    def __init__(self, rotate_range=40.0, scale_range=(0.8, 1.2),
-                 shift_ratio=0.1, prob=1.0, flip=False):
+    def __init__(self, rotate_range: float = 40.0,
+                 scale_range: Tuple[float, float] = (0.8, 1.2),
+                 shift_ratio: float = 0.1, prob: float = 1.0,
+                 flip: bool = False) -> None:
         super().__init__()
         if not rotate_range >= 0:
             raise ValueError(f'RandomAffine: rotate_range must be >= 0, got '
@@ -191,7 +197,7 @@ class RandomAffine(BaseTransform):
         self.prob = prob
         self.flip = flip
 
-    def transform(self, results):
+    def transform(self, results: dict) -> dict:
         center, size = _crop_square(results, type(self).__name__)
         rotation = 0.0
         if np.random.rand() < self.prob:
@@ -237,7 +243,7 @@ class TopdownAffine(BaseTransform):
     image (nearest neighbour).
     """
 
-    def __init__(self, input_size=(368, 368)):
+    def __init__(self, input_size: Tuple[int, int] = (368, 368)) -> None:
         super().__init__()
         if (len(input_size) != 2
                 or not all(int(side) == side > 0 for side in input_size)):
@@ -245,7 +251,7 @@ class TopdownAffine(BaseTransform):
                              f'integers (W, H), got {input_size!r}')
         self.input_size = tuple(int(side) for side in input_size)
 
-    def transform(self, results):
+    def transform(self, results: dict) -> dict:
         if 'img' not in results:
             raise KeyError("TopdownAffine: results have no 'img'; run "
                            'LoadImage first')

@@ -4,6 +4,7 @@ First step of the pipeline (docs/architecture.md, section 2.1): turns
 ``img_path`` into ``img`` (H, W, 3) uint8 BGR plus its shape.
 """
 import os.path as osp
+from typing import Optional, Sequence
 
 import cv2
 import numpy as np
@@ -29,7 +30,8 @@ def _is_truncated_jpeg(data):
     return data.rfind(_JPEG_EOI) < data.rfind(_JPEG_SOS)
 
 
-def check_image_shape(path, shape, expected):
+def check_image_shape(path: str, shape: Sequence[int],
+                      expected: Optional[Sequence[int]]) -> None:
     """Raise ValueError when an image's (h, w) is not the annotated one.
 
     Args:
@@ -76,7 +78,8 @@ class LoadImage(BaseTransform):
 
     _FLAGS = {'color': cv2.IMREAD_COLOR, 'grayscale': cv2.IMREAD_GRAYSCALE}
 
-    def __init__(self, color_type='color', to_float32=False):
+    def __init__(self, color_type: str = 'color',
+                 to_float32: bool = False) -> None:
         super().__init__()
         if color_type not in self._FLAGS:
             raise ValueError(f'LoadImage: color_type must be one of '
@@ -84,7 +87,7 @@ class LoadImage(BaseTransform):
         self.color_type = color_type
         self.to_float32 = to_float32
 
-    def transform(self, results):
+    def transform(self, results: dict) -> dict:
         path = results['img_path']
         if not osp.isfile(path):
             raise FileNotFoundError(f'image file not found: {path}')

@@ -48,8 +48,9 @@ class PhotometricJitter(BaseTransform):
         prob: probability of jittering an image at all.
     """
 
-    def __init__(self, brightness=0.2, contrast=0.2, saturation=0.2,
-                 hue=0.05, prob=1.0):
+    def __init__(self, brightness: float = 0.2, contrast: float = 0.2,
+                 saturation: float = 0.2, hue: float = 0.05,
+                 prob: float = 1.0) -> None:
         super().__init__()
         for name, value, high in (('brightness', brightness, 1.0),
                                   ('contrast', contrast, 1.0),
@@ -64,7 +65,7 @@ class PhotometricJitter(BaseTransform):
         self.hue = hue
         self.prob = prob
 
-    def transform(self, results):
+    def transform(self, results: dict) -> dict:
         img = results['img']
         if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
             raise ValueError(f'PhotometricJitter: img must be uint8 (H, W, 3) '

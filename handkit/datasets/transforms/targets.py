@@ -7,6 +7,8 @@ into the keypoint confidence maps and limb masks of NSRM (Section 3), or
 ``keypoints_3d`` (21, 3) mm into ResUnet's bones (Bekiri and Babahenini, eq.
 3); this transform merges them into ``results['targets']``.
 """
+from typing import Sequence, Union
+
 from mmcv.transforms import BaseTransform
 
 from handkit.codecs.base import BaseCodec
@@ -39,7 +41,7 @@ class GenerateTargets(BaseTransform):
             the same target name.
     """
 
-    def __init__(self, encoders):
+    def __init__(self, encoders: Union[dict, Sequence[dict]]) -> None:
         super().__init__()
         if isinstance(encoders, dict):
             configs = ([encoders] if 'type' in encoders else
@@ -60,7 +62,7 @@ class GenerateTargets(BaseTransform):
                     f'{type(codec).__name__}, not a BaseCodec subclass '
                     '(handkit/codecs/base.py)')
 
-    def transform(self, results):
+    def transform(self, results: dict) -> dict:
         targets = results.setdefault('targets', {})
         for codec in self.encoders:
             inputs = codec.encode_inputs

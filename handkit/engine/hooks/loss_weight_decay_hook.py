@@ -1,8 +1,13 @@
 """Step decay of auxiliary loss weights (NSRM's decayed loss schedule)."""
+from typing import TYPE_CHECKING, Optional, Sequence
+
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from handkit.registry import HOOKS
+
+if TYPE_CHECKING:
+    from mmengine.runner import Runner
 
 
 @HOOKS.register_module()
@@ -28,9 +33,11 @@ class LossWeightDecayHook(Hook):
 
     priority = 'NORMAL'
 
-    def __init__(self, head_types=('StructureMaskHead', ),
-                 attributes=('loss_weight', 'loss_weight_g6'), gamma=0.1,
-                 step=20, by_epoch=True):
+    def __init__(self, head_types: Sequence[str] = ('StructureMaskHead', ),
+                 attributes: Sequence[str] = ('loss_weight',
+                                              'loss_weight_g6'),
+                 gamma: float = 0.1, step: int = 20,
+                 by_epoch: bool = True) -> None:
         if step <= 0:
             raise ValueError(f'LossWeightDecayHook: step must be > 0, '
                              f'got {step}')
@@ -54,7 +61,7 @@ class LossWeightDecayHook(Hook):
         return [(head, name) for head in heads for name in self.attributes
                 if hasattr(head, name)]
 
-    def before_train(self, runner):
+    def before_train(self, runner: 'Runner') -> None:
         self._initial = [(head, name, float(getattr(head, name)))
                          for head, name in self._decayed_weights(runner)]
 
@@ -63,10 +70,11 @@ class LossWeightDecayHook(Hook):
         for head, name, initial in self._initial:
             setattr(head, name, initial * factor)
 
-    def before_train_epoch(self, runner):
+    def before_train_epoch(self, runner: 'Runner') -> None:
         if self.by_epoch:
             self._apply(runner.epoch)
 
-    def before_train_iter(self, runner, batch_idx, data_batch=None):
+    def before_train_iter(self, runner: 'Runner', batch_idx: int,
+                          data_batch: Optional[dict] = None) -> None:
         if not self.by_epoch:
             self._apply(runner.iter)

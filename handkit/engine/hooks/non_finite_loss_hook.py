@@ -10,12 +10,15 @@ written before stays the work dir's ``last_checkpoint``.
 """
 import math
 import os.path as osp
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import torch
 from mmengine.hooks import Hook
 
 from handkit.registry import HOOKS
+
+if TYPE_CHECKING:
+    from mmengine.runner import Runner
 
 
 class NonFiniteLossError(RuntimeError):
@@ -39,7 +42,7 @@ class NonFiniteLossHook(Hook):
 
     priority = 'VERY_HIGH'
 
-    def after_train_iter(self, runner, batch_idx: int,
+    def after_train_iter(self, runner: 'Runner', batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
         if not outputs:

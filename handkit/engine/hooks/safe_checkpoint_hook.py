@@ -34,7 +34,7 @@ import os
 import os.path as osp
 import random
 import re
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 import torch
@@ -44,6 +44,9 @@ from mmengine.hooks import CheckpointHook
 from mmengine.logging import HistoryBuffer
 
 from handkit.registry import HOOKS
+
+if TYPE_CHECKING:
+    from mmengine.runner import Runner
 
 _TEMPORARY = re.compile(r'\..+\.\d+\.tmp')
 
@@ -130,7 +133,8 @@ class SafeCheckpointHook(CheckpointHook):
     priority = 'VERY_LOW'
 
     # -- plain data in, plain data out ---------------------------------------
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+    def before_save_checkpoint(self, runner: 'Runner',
+                               checkpoint: dict) -> None:
         hub = checkpoint.get('message_hub')
         if hub is not None:
             hub['log_scalars'] = {
@@ -147,7 +151,8 @@ class SafeCheckpointHook(CheckpointHook):
         checkpoint['rng_states'] = (getattr(self, '_training_rng', None)
                                     or rng_states())
 
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+    def after_load_checkpoint(self, runner: 'Runner',
+                              checkpoint: dict) -> None:
         if getattr(runner, '_resuming', False) and 'rng_states' in checkpoint:
             try:
                 set_rng_states(checkpoint['rng_states'])
@@ -168,7 +173,7 @@ class SafeCheckpointHook(CheckpointHook):
         if isinstance(info, dict):
             self._drop_foreign_paths(runner, info)
 
-    def _drop_foreign_paths(self, runner, info: dict) -> None:
+    def _drop_foreign_paths(self, runner: 'Runner', info: dict) -> None:
         """Keep only the stored paths and ids that this hook could write."""
         out_dir = osp.abspath(self._final_out_dir(runner))
         for key in [key for key in info if key.startswith('best_ckpt')]:
@@ -188,7 +193,7 @@ class SafeCheckpointHook(CheckpointHook):
                 'not a list of integers')
             info.pop('keep_ckpt_ids')
 
-    def _final_out_dir(self, runner) -> str:
+    def _final_out_dir(self, runner: 'Runner') -> str:
         """The folder mmengine's ``before_train`` will settle on."""
         if self.out_dir is None or self.out_dir == runner.work_dir:
             return runner.work_dir
@@ -198,16 +203,16 @@ class SafeCheckpointHook(CheckpointHook):
                         osp.basename(runner.work_dir.rstrip(osp.sep)))
 
     # -- validation draws nothing from the training generators -------------
-    def before_val(self, runner) -> None:
+    def before_val(self, runner: 'Runner') -> None:
         self._training_rng = rng_states()
 
-    def after_val(self, runner) -> None:
+    def after_val(self, runner: 'Runner') -> None:
         states = getattr(self, '_training_rng', None)
         if states is not None:
             set_rng_states(states)
             self._training_rng = None
 
-    def before_train(self, runner) -> None:
+    def before_train(self, runner: 'Runner') -> None:
         super().before_train(runner)
         if not isinstance(self.file_backend, LocalBackend):
             raise ValueError(
@@ -220,7 +225,7 @@ class SafeCheckpointHook(CheckpointHook):
                     os.remove(osp.join(self.out_dir, name))
 
     # -- writing -------------------------------------------------------------
-    def _write(self, runner, filename: str, **kwargs) -> None:
+    def _write(self, runner: 'Runner', filename: str, **kwargs) -> None:
         """``runner.save_checkpoint`` into a temporary file, then a rename."""
         temporary = f'.{filename}.{os.getpid()}.tmp'
         path = osp.join(self.out_dir, filename)
@@ -237,7 +242,8 @@ class SafeCheckpointHook(CheckpointHook):
                     osp.join(self.out_dir, temporary)):
                 os.remove(osp.join(self.out_dir, temporary))
 
-    def _remove_own(self, runner, path: Optional[str], keep: str) -> None:
+    def _remove_own(self, runner: 'Runner', path: Optional[str],
+                    keep: str) -> None:
         """Delete ``path`` if it is one of this hook's files and not ``keep``.
         """
         if (not path or not is_main_process()
@@ -248,7 +254,7 @@ class SafeCheckpointHook(CheckpointHook):
         os.remove(path)
         runner.logger.info(f'removed the outdated checkpoint {path}')
 
-    def _save_checkpoint_with_step(self, runner, step: int,
+    def _save_checkpoint_with_step(self, runner: 'Runner', step: int,
                                    meta: dict) -> None:
         filename = self.filename_tmpl.format(step)
         path = osp.join(self.out_dir, filename)
@@ -275,7 +281,7 @@ class SafeCheckpointHook(CheckpointHook):
                 runner, osp.join(self.out_dir,
                                  self.filename_tmpl.format(outdated)), path)
 
-    def _save_best_checkpoint(self, runner, metrics: dict) -> None:
+    def _save_best_checkpoint(self, runner: 'Runner', metrics: dict) -> None:
         if not self.save_best:
             return
         step = runner.epoch if self.by_epoch else runner.iter

@@ -10,6 +10,7 @@ to every configured backend
 this hook never imports TensorBoard itself).
 """
 import os.path as osp
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 import torch
@@ -21,6 +22,9 @@ from handkit.datasets.transforms import LoadImage
 from handkit.registry import HOOKS
 from handkit.visualization.draw import to_input_frame
 from handkit.visualization.visualizer import HandVisualizer
+
+if TYPE_CHECKING:
+    from mmengine.runner import Runner
 
 
 @HOOKS.register_module()
@@ -48,8 +52,9 @@ class HandVisualizationHook(Hook):
 
     priority = 'NORMAL'
 
-    def __init__(self, interval=1, num_samples=4, out_dir='vis',
-                 draw_maps=True, score_threshold=0.0):
+    def __init__(self, interval: int = 1, num_samples: int = 4,
+                 out_dir: str = 'vis', draw_maps: bool = True,
+                 score_threshold: float = 0.0) -> None:
         if int(interval) != interval or interval < 1:
             raise ValueError(f'HandVisualizationHook: interval must be an '
                              f'integer >= 1, got {interval!r}')
@@ -70,7 +75,7 @@ class HandVisualizationHook(Hook):
     def _drawing(self, runner):
         return runner.epoch % self.interval == 0
 
-    def before_run(self, runner):
+    def before_run(self, runner: 'Runner') -> None:
         if not isinstance(runner.visualizer, HandVisualizer):
             raise ValueError(
                 'HandVisualizationHook draws through HandVisualizer.'
@@ -78,8 +83,9 @@ class HandVisualizationHook(Hook):
                 f'{type(runner.visualizer).__name__} (set visualizer=dict('
                 "type='HandVisualizer', ...))")
 
-    def after_val_iter(self, runner, batch_idx, data_batch=None,
-                       outputs=None):
+    def after_val_iter(self, runner: 'Runner', batch_idx: int,
+                       data_batch: Optional[dict] = None,
+                       outputs: Optional[Sequence[dict]] = None) -> None:
         if (batch_idx != 0 or not self._drawing(runner)
                 or not is_main_process()):
             return

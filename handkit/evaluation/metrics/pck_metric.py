@@ -1,4 +1,6 @@
 """PCK / AUC / EPE metric for 2D hand keypoints (NSRM Tables 2 and 3)."""
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
@@ -37,14 +39,17 @@ class PCKMetric(BaseMetric):
 
     default_prefix = ''  # metric names stay 'PCK@0.04', 'PCK_ave', ...
 
-    def __init__(self, thresholds=None, auc_range=None, auc_num=41, **kwargs):
+    def __init__(self, thresholds: Optional[Sequence[float]] = None,
+                 auc_range: Optional[Tuple[float, float]] = None,
+                 auc_num: int = 41, **kwargs) -> None:
         super().__init__(**kwargs)
         self.thresholds = None if thresholds is None else [
             float(t) for t in thresholds]
         self.auc_range = auc_range
         self.auc_num = auc_num
 
-    def process(self, data_batch, data_samples):
+    def process(self, data_batch: Any,
+                data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             bbox = sample.get('bbox')
             self.results.append((
@@ -55,7 +60,7 @@ class PCKMetric(BaseMetric):
                     bbox, np.float64).reshape(4),
             ))
 
-    def resolved_thresholds(self):
+    def resolved_thresholds(self) -> List[float]:
         if self.thresholds is not None:
             return self.thresholds
         meta = self.dataset_meta or {}
@@ -64,7 +69,7 @@ class PCKMetric(BaseMetric):
                              'metainfo has no pck_thresholds')
         return [float(t) for t in meta['pck_thresholds']]
 
-    def compute_metrics(self, results):
+    def compute_metrics(self, results: list) -> Dict[str, float]:
         pred, gt, visible, bbox = (np.stack(column)
                                    for column in zip(*results))
         bbox = np.nan_to_num(bbox, nan=0.0)  # no box: no fallback
@@ -78,7 +83,8 @@ class PCKMetric(BaseMetric):
         return metrics
 
 
-def format_pck_table(rows, thresholds):
+def format_pck_table(rows: Sequence[Tuple[str, Dict[str, float]]],
+                     thresholds: Sequence[float]) -> str:
     """Text table in the layout of NSRM Tables 2-3 (PCK in %).
 
     Args:

@@ -70,7 +70,7 @@ class VGG19CPM(nn.Module):
         self.out_channels = out_channels
         self.output_stride = output_stride
 
-        def scaled(width):
+        def scaled(width: int) -> int:
             return max(1, round(width * width_multiplier))
 
         layers, channels, pools = [], in_channels, 0

@@ -8,6 +8,7 @@ whole batch. Depth crops arrive already normalised to [-1, 1] (float32,
 stacks and moves them.
 """
 from collections.abc import Mapping
+from typing import Optional, Sequence
 
 import torch
 from mmengine.model import BaseDataPreprocessor
@@ -39,9 +40,11 @@ class HandDataPreprocessor(BaseDataPreprocessor):
             oneDNN (docs/training_on_cpu.md). The values are the same.
     """
 
-    def __init__(self, mean=(123.675, 116.28, 103.53),
-                 std=(58.395, 57.12, 57.375), bgr_to_rgb=True,
-                 channels_last=False):
+    def __init__(self,
+                 mean: Optional[Sequence[float]] = (123.675, 116.28, 103.53),
+                 std: Optional[Sequence[float]] = (58.395, 57.12, 57.375),
+                 bgr_to_rgb: bool = True,
+                 channels_last: bool = False) -> None:
         super().__init__()
         self.channels_last = channels_last
         if (mean is None) != (std is None):
@@ -64,7 +67,7 @@ class HandDataPreprocessor(BaseDataPreprocessor):
             'std', torch.tensor(std, dtype=torch.float32).view(
                 1, channels, 1, 1), persistent=False)
 
-    def forward(self, data, training=False):
+    def forward(self, data: dict, training: bool = False) -> dict:
         inputs = data['inputs']
         if not isinstance(inputs, torch.Tensor):
             shapes = {tuple(image.shape) for image in inputs}

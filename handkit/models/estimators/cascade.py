@@ -12,7 +12,7 @@ config says which of them each head receives (``head_features``): the
 heads never read a backbone's keys themselves.
 """
 import copy
-from typing import Optional
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -116,8 +116,13 @@ class CascadeEstimator(BaseModel):
     ``input_size`` are carried along, to place the maps on the image.
     """
 
-    def __init__(self, backbone, heads, neck=None, data_preprocessor=None,
-                 init_cfg=None, test_cfg=None, head_features=None):
+    def __init__(self, backbone: dict,
+                 heads: Union[Sequence[dict], Dict[str, Optional[dict]]],
+                 neck: Optional[dict] = None,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 test_cfg: Optional[dict] = None,
+                 head_features: Optional[dict] = None) -> None:
         if isinstance(data_preprocessor, dict):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor,
@@ -152,13 +157,14 @@ class CascadeEstimator(BaseModel):
             raise ValueError(f'head_features names heads {unknown} that the '
                              f'cascade does not have ({self.head_names})')
 
-    def extract_feat(self, inputs):
+    def extract_feat(self, inputs: torch.Tensor) -> Any:
         feats = self.backbone(inputs)
         return self.neck(feats) if self.neck is not None else feats
 
     def forward(self, inputs: torch.Tensor,
                 data_samples: Optional[dict] = None, mode: str = 'tensor',
-                output_maps: Optional[bool] = None):
+                output_maps: Optional[bool] = None
+                ) -> Union[list, Dict[str, torch.Tensor]]:
         """Run the cascade.
 
         Args:

@@ -23,7 +23,7 @@ selects from the backbone's outputs, and the cascade's prior):
   feature (B, 512, 4, 4) (the "intermediate features"), flattened, and two
   FC layers (ReLU between) give (B, 20, 3).
 """
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -60,10 +60,12 @@ class BoneTreeHead(BaseHead):
     """
 
     def __init__(self, in_channels: int = 64, feature_channels: int = 512,
-                 num_bones: int = 20, hidden=(256, ), prior_channels: int = 0,
-                 conv_channels=(64, 128, 128, 128), feature_size=(4, 4),
+                 num_bones: int = 20, hidden: Sequence[int] = (256, ),
+                 prior_channels: int = 0,
+                 conv_channels: Sequence[int] = (64, 128, 128, 128),
+                 feature_size: Sequence[int] = (4, 4),
                  loss: dict = dict(type='BoneL2Loss'),
-                 loss_weight: float = 1.0):
+                 loss_weight: float = 1.0) -> None:
         super().__init__()
         if num_bones != NUM_LIMBS:
             raise ValueError(f'BoneTreeHead: num_bones must be {NUM_LIMBS} '

@@ -55,7 +55,8 @@ class KeypointMapHead(BaseHead):
                  loss_weight: float = 1.0,
                  decoder: dict = dict(type='KeypointConfidenceMap',
                                       input_size=(368, 368),
-                                      heatmap_size=(46, 46), sigma=1.0)):
+                                      heatmap_size=(46, 46), sigma=1.0)
+                 ) -> None:
         super().__init__()
         if num_stages < 1:
             raise ValueError(f'num_stages must be >= 1, got {num_stages}')

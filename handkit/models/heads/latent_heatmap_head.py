@@ -25,7 +25,7 @@ untrained fusion leaves the maps unchanged) adds a correction:
 ``maps + fuse(cat(maps, prior))``. ResNet34UNet's final layer stays
 untouched, so the same backbone serves the head with and without the prior.
 """
-from typing import Dict, Optional
+from typing import Any, Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -36,7 +36,8 @@ from handkit.models.heads.base_head import BaseHead
 from handkit.registry import MODELS
 
 
-def resample_heatmaps(heatmaps, size):
+def resample_heatmaps(heatmaps: torch.Tensor,
+                      size: Sequence[int]) -> torch.Tensor:
     """Area-resample (B, K, H, W) maps to ``size`` (h, w).
 
     Output pixel ``i`` averages a box centred on input pixel ``i * H / h``.
@@ -85,13 +86,14 @@ class LatentHeatmapHead(BaseHead):
     px, 'scores': (B, K)}`` numpy, the score being the peak of ``PM_i``.
     """
 
-    def __init__(self, num_keypoints: int = 21, input_size=(128, 128),
+    def __init__(self, num_keypoints: int = 21,
+                 input_size: Sequence[int] = (128, 128),
                  beta_init: float = 1.0,
                  loss: dict = dict(type='CoordL1Loss'),
                  loss_weight: float = 1.0,
                  heatmap_loss: Optional[dict] = dict(type='HeatmapMSELoss'),
                  heatmap_loss_weight: float = 1.0, prior_channels: int = 0,
-                 fusion_channels: int = 32):
+                 fusion_channels: int = 32) -> None:
         super().__init__()
         self.num_keypoints = num_keypoints
         self.out_channels = num_keypoints
@@ -123,7 +125,8 @@ class LatentHeatmapHead(BaseHead):
                               align_corners=False)
         return maps + self.prior_fusion(torch.cat([maps, prior], dim=1))
 
-    def forward(self, feats, prior: Optional[torch.Tensor] = None) -> dict:
+    def forward(self, feats: Union[torch.Tensor, Dict[str, Any]],
+                prior: Optional[torch.Tensor] = None) -> dict:
         if isinstance(feats, dict):
             if 'maps' not in feats:
                 raise ValueError(

@@ -12,7 +12,7 @@ The per-patch FC layers are one weight tensor (P, D_in, D_out) applied with
 Patches are numbered row-major over the grid: p = row * grid_w + col.
 """
 import math
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -47,10 +47,11 @@ class LocalRegressionHead(BaseHead):
     """
 
     def __init__(self, in_channels: int = 128, num_joints: int = 14,
-                 feature_size=(32, 32), patch_grid=(4, 4),
+                 feature_size: Sequence[int] = (32, 32),
+                 patch_grid: Sequence[int] = (4, 4),
                  patch_dim: int = 64, hidden: int = 1024,
                  loss: dict = dict(type='MaxOutSmoothL1Loss'),
-                 loss_weight: float = 1.0):
+                 loss_weight: float = 1.0) -> None:
         super().__init__()
         (height, width), (rows, cols) = feature_size, patch_grid
         if height % rows or width % cols:
@@ -97,7 +98,7 @@ class LocalRegressionHead(BaseHead):
         return {'local_features': local,
                 'joints_cube': joints.view(batch, self.num_joints, 3)}
 
-    def macs(self, inputs, output):
+    def macs(self, inputs: Sequence[torch.Tensor], output: dict) -> int:
         """Multiply-accumulates of the per-patch einsum for the whole batch
         (``handkit.evaluation.complexity``; the nn.Linear layers of
         ``global_fc`` are counted on their own)."""

@@ -49,7 +49,8 @@ class StructureMaskHead(BaseHead):
                  num_stages: int = 3, prior_channels: int = 0,
                  stage_channels: int = 128, norm_cfg: Optional[dict] = None,
                  loss: dict = dict(type='MaskCrossEntropyLoss'),
-                 loss_weight: float = 1.0, loss_weight_g6: float = 0.0):
+                 loss_weight: float = 1.0, loss_weight_g6: float = 0.0
+                 ) -> None:
         super().__init__()
         if groups not in LIMB_GROUPS:
             raise ValueError(f'unknown limb groups {groups!r}; expected one '
