@@ -1,6 +1,6 @@
 # CPM baseline of NSRM Tables 2.
 _base_ = [
-    '../_base_/default_runtime.py', '../_base_/schedules/adam_1e-4_100e.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/adam_1e-4_80e.py',
     '../_base_/datasets/onehand10k.py', '../_base_/models/cpm.py'
 ]
 # The dataset's KCM codec decodes the keypoint maps.

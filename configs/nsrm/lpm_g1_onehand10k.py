@@ -1,6 +1,6 @@
 # NSRM LPM G1 on onehand10k (Table 2); loss weights of Section 4.2.
 _base_ = [
-    '../_base_/nsrm_runtime.py', '../_base_/schedules/adam_1e-4_100e.py',
+    '../_base_/nsrm_runtime.py', '../_base_/schedules/adam_1e-4_80e.py',
     '../_base_/datasets/onehand10k.py', '../_base_/models/nsrm.py'
 ]
 # The limb-mask codec of the structure targets (LimbMask's sizes are the

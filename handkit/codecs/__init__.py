@@ -8,11 +8,12 @@ Each codec derives from :class:`BaseCodec` (``encode_inputs``, ``encode``,
 from .base import BaseCodec
 from .bone_tree import BoneTree
 from .depth_cube import DepthCube
+from .hand_mask import HandMask
 from .integral_coordinates import IntegralCoordinates
 from .keypoint_confidence_map import KeypointConfidenceMap
 from .limb_mask import LimbMask
 
 __all__ = [
-    'BaseCodec', 'BoneTree', 'DepthCube', 'IntegralCoordinates',
+    'BaseCodec', 'BoneTree', 'DepthCube', 'HandMask', 'IntegralCoordinates',
     'KeypointConfidenceMap', 'LimbMask'
 ]

@@ -27,14 +27,23 @@ class OneHand10KDataset(BaseHandDataset):
     keypoint order; a pair holding -1 marks an unlabelled keypoint (stored as
     (0, 0), visible 0). The release has a train and a test split only.
 
+    The release also holds each image's hand segmentation mask,
+    ``mask/<image stem>.png`` (non-zero = hand), the "Real Mask" of NSRM
+    Table 2 (Wang et al.'s Mask-pose Cascaded CNN trains on them).
+
     Args:
         data_root: folder holding ``Train/`` and ``Test/``.
         split: 'train' or 'test'.
+        with_masks: also give each sample its ``mask_path`` (``LoadImage``
+            reads it into ``hand_mask``), for real-mask targets
+            (``HandMask``) and ``MaskIoUMetric``; a missing mask folder or
+            file is an error naming it.
         **kwargs: passed to ``BaseHandDataset`` / mmengine's ``BaseDataset``.
 
     Each ``data_info`` holds ``img_path``, ``img_id`` (the image name),
     ``keypoints`` (21, 2), ``keypoints_visible`` (21,), ``bbox`` = the whole
-    image (0, 0, w - 1, h - 1) and ``img_shape`` (h, w) from the label line.
+    image (0, 0, w - 1, h - 1) and ``img_shape`` (h, w) from the label line;
+    with ``with_masks``, ``mask_path``.
     """
 
     METAINFO = dict(
@@ -45,8 +54,10 @@ class OneHand10KDataset(BaseHandDataset):
     LAYOUT = """
 Train/label_joint.txt   (name,width,height,hands,x0,y0,...,x20,y20; -1 = missing)
 Train/source/0.jpg ...
+Train/mask/0.png ...    (with_masks=True only; non-zero = hand)
 Test/label_joint.txt
 Test/source/0.jpg ...
+Test/mask/0.png ...
 """
     SOURCE = ('OneHand10K, Wang et al., "Mask-pose cascaded CNN", '
               'https://www.yangangwang.com/papers/WANG-MCC-2018-10.html '
@@ -54,8 +65,11 @@ Test/source/0.jpg ...
     SPLITS = ('train', 'test')
     SPLIT_FOLDERS = dict(train='Train', test='Test')
 
+    MASK_FOLDER = 'mask'
+
     def __init__(self, data_root: str, split: str = 'train',
-                 **kwargs) -> None:
+                 with_masks: bool = False, **kwargs) -> None:
+        self.with_masks = bool(with_masks)
         super().__init__(split=split, data_root=data_root, **kwargs)
 
     def _parse_line(self, line, source):
@@ -112,7 +126,7 @@ Test/source/0.jpg ...
         boxes = np.zeros((len(names), 4), dtype=np.float32)
         boxes[:, 2] = sizes[:, 1] - 1
         boxes[:, 3] = sizes[:, 0] - 1
-        return [
+        data_list = [
             dict(img_path=osp.join(img_dir, name),
                  img_id=name,
                  keypoints=keypoints[index],
@@ -121,3 +135,13 @@ Test/source/0.jpg ...
                  img_shape=(int(sizes[index, 0]), int(sizes[index, 1])))
             for index, name in enumerate(names)
         ]
+        if self.with_masks:
+            mask_dir = self.check_exists(
+                osp.join(split_dir, self.MASK_FOLDER),
+                'mask folder (with_masks=True)')
+            for info in data_list:
+                stem = osp.splitext(info['img_id'])[0]
+                info['mask_path'] = self.check_exists(
+                    osp.join(mask_dir, stem + '.png'),
+                    f"mask of {info['img_id']}")
+        return data_list

@@ -7,7 +7,7 @@ network-input frame (where all crops share the hand's scale and position)
 and mapped back into each test image through that sample's inverse
 ``warp_mat``, exactly as a model's prediction would be.
 """
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.config import Config
@@ -41,6 +41,34 @@ def mean_pose_predictions(cfg: Config, num_train: int = 300,
         ``(pred, gt, visible)``: (N, K, 2), (N, K, 2) original pixels and
         (N, K) of the N test samples.
     """
+    pred, test = _mean_pose(cfg, num_train, test_dataset)
+    gt = np.stack([m['keypoints'] for m in test])
+    visible = np.stack([m['keypoints_visible'] for m in test])
+    return pred, gt, visible
+
+
+def mean_pose_samples(cfg: Config, num_train: int = 300,
+                      test_dataset: Optional[dict] = None) -> List[dict]:
+    """:func:`mean_pose_predictions` as the per-sample dicts a metric's
+    ``process`` reads (``pred_keypoints``, ``gt_keypoints``,
+    ``gt_keypoints_visible``, ``bbox`` and, when the dataset has them,
+    ``gt_occluded``), so ``PCKMetric`` scores the mean pose exactly as it
+    scores a model, occluded / visible split included."""
+    pred, test = _mean_pose(cfg, num_train, test_dataset)
+    samples = []
+    for prediction, meta in zip(pred, test):
+        sample = dict(pred_keypoints=prediction,
+                      gt_keypoints=meta['keypoints'],
+                      gt_keypoints_visible=meta['keypoints_visible'])
+        for key, name in (('bbox', 'bbox'), ('occluded', 'gt_occluded')):
+            if key in meta:
+                sample[name] = meta[key]
+        samples.append(sample)
+    return samples
+
+
+def _mean_pose(cfg, num_train, test_dataset):
+    """(N, K, 2) mean-pose predictions and the N test metas."""
     dataset_cfg = cfg.test_dataloader.dataset.to_dict()
     train = _metas(dataset_cfg, split='train', indices=num_train,
                    test_mode=False)
@@ -50,9 +78,7 @@ def mean_pose_predictions(cfg: Config, num_train: int = 300,
     # (K, 2) points under (N, 2, 3) matrices: one (N, K, 2) prediction
     pred = apply_affine(mean_crop, invert_affine(
         np.stack([m['warp_mat'] for m in test])))
-    gt = np.stack([m['keypoints'] for m in test])
-    visible = np.stack([m['keypoints_visible'] for m in test])
-    return pred, gt, visible
+    return pred, test
 
 
 def mean_pose_pck(cfg: Config, thresholds: Sequence[float],

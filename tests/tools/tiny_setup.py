@@ -36,7 +36,7 @@ def write_nsrm_layout(root, num_images=12, size=64, seed=0):
 TINY_CONFIG = """
 _base_ = [
     '{configs}/_base_/nsrm_runtime.py',
-    '{configs}/_base_/schedules/adam_1e-4_100e.py',
+    '{configs}/_base_/schedules/adam_1e-4_80e.py',
     '{configs}/_base_/datasets/panoptic.py', '{configs}/_base_/models/nsrm.py'
 ]
 size, maps = (64, 64), (8, 8)

@@ -1,7 +1,8 @@
 """Loading transforms: read the RGB image of a sample from disk.
 
 First step of the pipeline (docs/architecture.md, section 2.1): turns
-``img_path`` into ``img`` (H, W, 3) uint8 BGR plus its shape.
+``img_path`` into ``img`` (H, W, 3) uint8 BGR plus its shape, and a
+``mask_path`` (a dataset's hand mask PNG) into ``hand_mask`` (H, W) bool.
 """
 import os.path as osp
 from typing import Optional, Sequence
@@ -51,6 +52,20 @@ def check_image_shape(path: str, shape: Sequence[int],
             'keypoints would not match the image')
 
 
+def _read_image(path: str, flags: int) -> np.ndarray:
+    """Decode one image file; a missing, empty or truncated file raises."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'image file not found: {path}')
+    with open(path, 'rb') as file:
+        data = file.read()
+    # cv2.imdecode asserts on an empty buffer instead of returning None.
+    img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8),
+                       flags) if data else None
+    if img is None or _is_truncated_jpeg(data):
+        raise ValueError(f'cannot decode image: {path}')
+    return img
+
+
 @TRANSFORMS.register_module()
 class LoadImage(BaseTransform):
     """Read ``results['img_path']`` as an OpenCV BGR image.
@@ -67,7 +82,10 @@ class LoadImage(BaseTransform):
 
     Sets ``img``, ``img_shape`` (h, w) and ``ori_shape`` (h, w). When the
     adapter gave an ``img_shape`` (the annotation's height and width), the
-    decoded image must have that size.
+    decoded image must have that size. When it gave a ``mask_path`` (e.g.
+    ``OneHand10KDataset(with_masks=True)``), that file is read as a grey
+    image too and ``hand_mask`` (H, W) bool = its non-zero pixels; it must
+    have the image's size.
 
     Raises:
         FileNotFoundError: ``img_path`` does not exist.
@@ -89,16 +107,16 @@ class LoadImage(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         path = results['img_path']
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'image file not found: {path}')
-        with open(path, 'rb') as file:
-            data = file.read()
-        # cv2.imdecode asserts on an empty buffer instead of returning None.
-        img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8),
-                           self._FLAGS[self.color_type]) if data else None
-        if img is None or _is_truncated_jpeg(data):
-            raise ValueError(f'cannot decode image: {path}')
+        img = _read_image(path, self._FLAGS[self.color_type])
         check_image_shape(path, img.shape, results.get('img_shape'))
+        if results.get('mask_path') is not None:
+            mask = _read_image(results['mask_path'], cv2.IMREAD_GRAYSCALE)
+            if mask.shape[:2] != img.shape[:2]:
+                raise ValueError(
+                    f"mask {results['mask_path']} is {mask.shape[1]} x "
+                    f'{mask.shape[0]} pixels but its image {path} is '
+                    f'{img.shape[1]} x {img.shape[0]}')
+            results['hand_mask'] = mask > 0
         if self.color_type == 'grayscale':
             img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
         if self.to_float32:

@@ -1,0 +1,393 @@
+"""Run a grid of configs x seeds, evaluate each on several test sets, tabulate.
+
+    python tools/study.py configs/studies/nsrm_synthetic.py
+    python tools/study.py STUDY [--work-dir DIR] [--seeds 0 1] [--cells a b]
+                                [--dry-run]
+
+A study file is a Python config with:
+
+* ``cells``: ``{name: dict(config=PATH, options={key: value})}`` in table
+  order; ``options`` are merged into the config as ``--cfg-options`` would
+  (dotted keys, list indices allowed: ``custom_hooks.1.step``);
+* ``options``: merged into every cell first (the study's budget);
+* ``seeds``: the training seeds (``randomness.seed``; the data stay the
+  same);
+* ``evaluations``: ``{name: {key: value}}``, each a test set made by
+  merging its options into the cell's config (e.g. the synthetic test split
+  at another occlusion level); the first is the headline;
+* optionally ``baseline_cell``: the cell the "improvement" column compares
+  with, and ``mean_pose``: True (the first cell) or a list of cells whose
+  training crops' mean pose is scored on every evaluation, a row each (2D
+  PCK; :mod:`handkit.evaluation.mean_pose`).
+
+Each (cell, seed) gets ``WORK_DIR/<cell>/seed_<k>/`` with its merged
+``config.json``; it is trained once (``tools/train.py``, in a subprocess, with
+``--auto-resume``, so an interrupted cell continues) and then tested on each
+evaluation (``tools/test.py --out``). What is finished is skipped on a
+rerun: a cell whose ``train_done.json`` exists is not trained again, an
+evaluation whose ``eval_<name>.json`` exists is not run again. The tables
+(laid out like NSRM Tables 2-3, mean +- std over seeds, plus the occluded /
+visible PCK and the structure-map IoU where the metrics give them) are
+printed and written to ``WORK_DIR/table.md``, the per-seed figures to
+``WORK_DIR/results.json`` and a plot of PCK against each evaluation to
+``WORK_DIR/study.png``.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from mmengine.config import Config
+
+from handkit.engine.config import ConfigError, load_config_file
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SPEC_KEYS = ('cells', 'seeds', 'evaluations')
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Train a grid of configs x seeds once each, test each on '
+        'several test sets, print the tables (skips what is finished)')
+    parser.add_argument('study', help='study file (configs/studies/*.py)')
+    parser.add_argument('--work-dir', help='default: work_dirs/studies/'
+                        '<study name>')
+    parser.add_argument('--seeds', type=int, nargs='+',
+                        help="override the study's seeds")
+    parser.add_argument('--cells', nargs='+',
+                        help='run only these cells (the table shows all '
+                        'finished ones)')
+    parser.add_argument('--dry-run', action='store_true',
+                        help='write and check every cell config, run '
+                        'nothing')
+    return parser.parse_args(argv)
+
+
+def load_study(path: str) -> Config:
+    """The study file, its keys checked (one-line errors naming the key)."""
+    if not osp.isfile(path):
+        raise ConfigError(f'study file not found: {path}')
+    study = load_config_file(path)
+    for key in SPEC_KEYS:
+        if not study.get(key):
+            raise ConfigError(f'{path}: the study has no {key!r} (it needs '
+                              f'{", ".join(SPEC_KEYS)})')
+    for name, cell in study.cells.items():
+        if 'config' not in cell:
+            raise ConfigError(f'{path}: cell {name!r} has no config')
+        if not osp.isfile(_from_root(cell['config'])):
+            raise ConfigError(f"{path}: cell {name!r}: config "
+                              f"{cell['config']} not found")
+    mean_pose = study.get('mean_pose', False)
+    if isinstance(mean_pose, (list, tuple)):
+        unknown = [cell for cell in mean_pose if cell not in study.cells]
+        if unknown:
+            raise ConfigError(f'{path}: mean_pose names {unknown}, not '
+                              f'cells ({", ".join(study.cells)})')
+    baseline = study.get('baseline_cell')
+    if baseline is not None and baseline not in study.cells:
+        raise ConfigError(f'{path}: baseline_cell {baseline!r} is not a '
+                          f'cell ({", ".join(study.cells)})')
+    return study
+
+
+def cell_config(study: Config, name: str, seed: int, work_dir: str) -> Config:
+    """The cell's config: its file, the study's and the cell's options, the
+    seed and the work dir."""
+    cell = study.cells[name]
+    cfg = load_config_file(_from_root(cell['config']))
+    for options in (study.get('options', {}), cell.get('options', {})):
+        cfg.merge_from_dict(dict(options), allow_list_keys=True)
+    cfg.merge_from_dict({'randomness.seed': int(seed)})
+    cfg.work_dir = work_dir
+    return cfg
+
+
+def run_study(study_path: str, work_dir: Optional[str] = None,
+              seeds: Optional[Sequence[int]] = None,
+              cells: Optional[Sequence[str]] = None,
+              dry_run: bool = False) -> dict:
+    """Train and evaluate what is missing; return ``{cell: {seed: {eval:
+    metrics}}}`` of everything finished."""
+    study = load_study(study_path)
+    name = osp.splitext(osp.basename(study_path))[0]
+    work_dir = work_dir or osp.join('work_dirs', 'studies', name)
+    seeds = list(seeds if seeds is not None else study.seeds)
+    chosen = list(cells) if cells else list(study.cells)
+    unknown = [cell for cell in chosen if cell not in study.cells]
+    if unknown:
+        raise ConfigError(f'--cells: {unknown} not in the study '
+                          f'({", ".join(study.cells)})')
+    grid = [(cell, seed) for cell in chosen for seed in seeds]
+    for index, (cell, seed) in enumerate(grid, start=1):
+        cell_dir = osp.join(work_dir, cell, f'seed_{seed}')
+        os.makedirs(cell_dir, exist_ok=True)
+        cfg = cell_config(study, cell, seed, cell_dir)
+        # JSON keeps the order of named pipeline steps (a .py dump sorts
+        # keys, which would reorder them)
+        config_path = osp.join(cell_dir, 'config.json')
+        cfg.dump(config_path)
+        if dry_run:
+            Config.fromfile(config_path)  # the dump must load back
+            print(f'[{index}/{len(grid)}] {cell} seed {seed}: {config_path}')
+            continue
+        _train(cell_dir, config_path, cfg, f'[{index}/{len(grid)}] {cell} '
+               f'seed {seed}')
+        for evaluation, options in study.evaluations.items():
+            _evaluate(cell_dir, config_path, evaluation, dict(options))
+    results = collect_results(study, work_dir, seeds)
+    if not dry_run:
+        for label, cell in mean_pose_rows(study).items():
+            results[label] = mean_pose_results(study, work_dir, cell)
+        write_report(study, results, work_dir)
+    return results
+
+
+def _from_root(path: str) -> str:
+    return path if osp.isabs(path) or osp.exists(path) else osp.join(
+        ROOT, path)
+
+
+def _tool(name: str) -> List[str]:
+    return [sys.executable, '-c',
+            f'import sys; from handkit.tools.{name} import main; '
+            f'main(sys.argv[1:])']
+
+
+def _train(cell_dir: str, config_path: str, cfg: Config, label: str) -> None:
+    done = osp.join(cell_dir, 'train_done.json')
+    if osp.exists(done):
+        print(f'{label}: trained (skipped; {done})', flush=True)
+        return
+    print(f'{label}: training ...', flush=True)
+    start = time.time()
+    _run(_tool('train') + [config_path, '--work-dir', cell_dir,
+                           '--auto-resume'], osp.join(cell_dir, 'train.log'))
+    checkpoint = osp.join(cell_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
+    if not osp.exists(checkpoint):
+        raise RuntimeError(f'{label}: training ended without {checkpoint} '
+                           f'(see {cell_dir}/train.log)')
+    with open(done, 'w') as file:
+        json.dump(dict(checkpoint=checkpoint,
+                       seconds=round(time.time() - start, 1)), file)
+    print(f'{label}: trained in {time.time() - start:.0f} s', flush=True)
+
+
+def _evaluate(cell_dir: str, config_path: str, evaluation: str,
+              options: dict) -> None:
+    result = osp.join(cell_dir, f'eval_{evaluation}.json')
+    if osp.exists(result):
+        return
+    with open(osp.join(cell_dir, 'train_done.json')) as file:
+        checkpoint = json.load(file)['checkpoint']
+    dump = osp.join(cell_dir, f'predictions_{evaluation}.json')
+    argv = _tool('test') + [config_path, checkpoint, '--work-dir',
+                            osp.join(cell_dir, f'test_{evaluation}'),
+                            '--out', dump]
+    if options:
+        argv += ['--cfg-options'] + [f'{key}={value!r}' if isinstance(
+            value, str) else f'{key}={value}' for key, value in
+            options.items()]
+    _run(argv, osp.join(cell_dir, f'test_{evaluation}.log'))
+    with open(dump) as file:
+        metrics = json.load(file)['metrics']
+    os.remove(dump)  # the predictions are large; the metrics are kept
+    with open(result, 'w') as file:
+        json.dump(metrics, file, indent=1)
+
+
+def _run(argv: List[str], log_path: str) -> None:
+    """Run a tool, its output to ``log_path``; a failure names the log."""
+    with open(log_path, 'w') as log:
+        code = subprocess.call(argv, stdout=log, stderr=subprocess.STDOUT,
+                               cwd=os.getcwd())
+    if code != 0:
+        with open(log_path) as log:
+            tail = log.read().strip().splitlines()[-5:]
+        raise RuntimeError(f'{" ".join(argv[3:5])} exited {code}; last lines '
+                           f'of {log_path}:\n' + '\n'.join(tail))
+
+
+def collect_results(study: Config, work_dir: str,
+                    seeds: Sequence[int]) -> dict:
+    """``{cell: {seed: {evaluation: metrics}}}`` of the finished runs."""
+    results = {}
+    for cell in study.cells:
+        for seed in seeds:
+            cell_dir = osp.join(work_dir, cell, f'seed_{seed}')
+            for evaluation in study.evaluations:
+                path = osp.join(cell_dir, f'eval_{evaluation}.json')
+                if osp.exists(path):
+                    with open(path) as file:
+                        results.setdefault(cell, {}).setdefault(
+                            seed, {})[evaluation] = json.load(file)
+    return results
+
+
+def mean_pose_rows(study: Config) -> Dict[str, str]:
+    """``{row label: cell}`` of the mean-pose rows: ``mean_pose = True``
+    scores the first cell's data, a list of cells each of theirs."""
+    chosen = study.get('mean_pose', False)
+    if not chosen:
+        return {}
+    cells = [next(iter(study.cells))] if chosen is True else list(chosen)
+    if len(cells) == 1:
+        return {'mean pose': cells[0]}
+    return {f'mean pose ({cell})': cell for cell in cells}
+
+
+def mean_pose_results(study: Config, work_dir: str, cell: str) -> dict:
+    """The mean pose of ``cell``'s training crops on each evaluation, scored
+    by its ``PCKMetric`` (``{0: {evaluation: metrics}}``)."""
+    from mmengine.registry import init_default_scope
+
+    from handkit.evaluation.mean_pose import mean_pose_samples
+    from handkit.evaluation.metrics import PCKMetric
+    path = osp.join(work_dir, f'mean_pose_{cell}.json')
+    if osp.exists(path):
+        with open(path) as file:
+            return {0: json.load(file)}
+    init_default_scope('handkit')
+    scores = {}
+    for evaluation, options in study.evaluations.items():
+        cfg = cell_config(study, cell, 0, work_dir)
+        cfg.merge_from_dict(dict(options))
+        evaluators = cfg.test_evaluator
+        pck_cfg = next(e for e in (evaluators if isinstance(
+            evaluators, (list, tuple)) else [evaluators])
+            if e['type'] == 'PCKMetric')
+        metric = PCKMetric(**{k: v for k, v in pck_cfg.items()
+                              if k != 'type'})
+        metric.process(None, mean_pose_samples(cfg))
+        scores[evaluation] = metric.compute_metrics(metric.results)
+    with open(path, 'w') as file:
+        json.dump(scores, file, indent=1)
+    return {0: scores}
+
+
+def _stats(results: dict, cell: str, evaluation: str,
+           key: str) -> Optional[np.ndarray]:
+    values = [runs[evaluation][key] for runs in results.get(cell, {}).values()
+              if evaluation in runs and key in runs[evaluation]]
+    return np.asarray(values, np.float64) if values else None
+
+
+def _cell(values: Optional[np.ndarray], scale: float = 100.0,
+          digits: int = 2) -> str:
+    if values is None:
+        return '-'
+    mean = scale * values.mean()
+    if len(values) == 1:
+        return f'{mean:.{digits}f}'
+    return f'{mean:.{digits}f} ± {scale * values.std(ddof=1):.{digits}f}'
+
+
+def format_tables(study: Config, results: dict) -> str:
+    """The headline table (Tables 2-3 layout) and the per-evaluation table,
+    Markdown."""
+    evaluations = list(study.evaluations)
+    head = evaluations[0]
+    rows = [cell for cell in list(study.cells) + list(mean_pose_rows(study))
+            if cell in results]
+    any_runs = next(iter(results[rows[0]].values())) if rows else {}
+    thresholds = sorted(float(key.split('@')[1]) for key in
+                        any_runs.get(head, {}) if key.startswith('PCK@'))
+    baseline = study.get('baseline_cell')
+    seeds = {cell: len(results[cell]) for cell in rows}
+    lines = [f'PCK (%) on `{head}`, mean ± std over seeds:', '',
+             '| model | seeds | ' + ' | '.join(f'{t:g}' for t in thresholds)
+             + ' | ave | vs ' + (baseline or '-') + ' | IoU@0.5 | IoU best |',
+             '|' + ' --- |' * (len(thresholds) + 6)]
+    base = _stats(results, baseline, head, 'PCK_ave') if baseline else None
+    for cell in rows:
+        ave = _stats(results, cell, head, 'PCK_ave')
+        delta = ('-' if base is None or ave is None or cell == baseline
+                 else f'{100 * (ave.mean() - base.mean()):+.2f}')
+        lines.append(
+            f'| {cell} | {seeds[cell]} | '
+            + ' | '.join(_cell(_stats(results, cell, head, f'PCK@{t:g}'))
+                         for t in thresholds)
+            + f' | **{_cell(ave)}** | {delta} | '
+            + _cell(_stats(results, cell, head, 'IoU@0.5'), 1, 3) + ' | '
+            + _cell(_stats(results, cell, head, 'IoU_best'), 1, 3) + ' |')
+    lines += ['', 'PCK_ave (%) on each test set: all / occluded / visible '
+              'keypoints:', '',
+              '| model | ' + ' | '.join(f'{e} all | {e} occluded | '
+                                        f'{e} visible' for e in evaluations)
+              + ' |', '|' + ' --- |' * (3 * len(evaluations) + 1)]
+    for cell in rows:
+        lines.append(f'| {cell} | ' + ' | '.join(
+            ' | '.join(_cell(_stats(results, cell, evaluation, key))
+                       for key in ('PCK_ave', 'PCK_ave_occluded',
+                                   'PCK_ave_visible'))
+            for evaluation in evaluations) + ' |')
+    occluded = [_stats(results, rows[0], e, 'occluded_fraction')
+                for e in evaluations] if rows else []
+    if occluded and all(value is not None for value in occluded):
+        lines += ['', 'occluded share of the labelled keypoints: ' + ', '.join(
+            f'{e} {100 * v.mean():.1f} %'
+            for e, v in zip(evaluations, occluded))]
+    return '\n'.join(lines)
+
+
+def write_report(study: Config, results: dict, work_dir: str) -> None:
+    """Print the tables; write table.md, results.json and study.png."""
+    if not results:
+        print('no finished runs yet')
+        return
+    tables = format_tables(study, results)
+    print(tables)
+    with open(osp.join(work_dir, 'table.md'), 'w') as file:
+        file.write(tables + '\n')
+    with open(osp.join(work_dir, 'results.json'), 'w') as file:
+        json.dump({cell: {str(seed): runs for seed, runs in seeds.items()}
+                   for cell, seeds in results.items()}, file, indent=1)
+    plot_study(study, results, osp.join(work_dir, 'study.png'))
+
+
+def plot_study(study: Config, results: dict, path: str) -> None:
+    """PCK_ave of all and of occluded keypoints against each evaluation,
+    one line per cell, error bars one std over seeds."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    evaluations = list(study.evaluations)
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for axis, key, title in ((axes[0], 'PCK_ave', 'all keypoints'),
+                             (axes[1], 'PCK_ave_occluded',
+                              'occluded keypoints')):
+        for cell in results:
+            stats = [_stats(results, cell, e, key) for e in evaluations]
+            if any(value is None for value in stats):
+                continue
+            axis.errorbar(range(len(evaluations)),
+                          [100 * v.mean() for v in stats],
+                          yerr=[100 * v.std(ddof=1) if len(v) > 1 else 0
+                                for v in stats],
+                          marker='o', capsize=3, label=cell,
+                          linestyle='--' if cell.startswith('mean pose')
+                          else '-')
+        axis.set_xticks(range(len(evaluations)), evaluations)
+        axis.set_title(f'PCK_ave, {title}')
+        axis.set_xlabel('test set')
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel('PCK_ave (%)')
+    axes[0].legend(fontsize=8, loc='best')
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    args = parse_args(argv)
+    try:
+        return run_study(args.study, args.work_dir, args.seeds, args.cells,
+                         args.dry_run)
+    except ConfigError as error:
+        print(f'error: {error}', file=sys.stderr)
+        sys.exit(2)
