@@ -19,8 +19,9 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 ROOT = Path(__file__).resolve().parents[1]
+# configs/studies/ holds study files (tools/study.py), not model configs
 CONFIGS = sorted(path for path in (ROOT / 'configs').glob('*/*.py')
-                 if path.parent.name != '_base_')
+                 if path.parent.name not in ('_base_', 'studies'))
 SNAPSHOT = ROOT / 'tests' / 'data' / 'config_snapshot.json'
 
 

@@ -24,6 +24,10 @@ EXPECTED = {
     'lpm_g1g6_panoptic': (7, 3, 3, 0.1, 0.02),
     'ldm_g1_onehand10k': (1, 3, 3, 1.0, None),
     'lpm_g1_onehand10k': (1, 3, 3, 0.5, None),
+    'realmask_onehand10k': (1, 3, 3, 1.0, None),
+    'realmask_pp_onehand10k': (1, 3, 3, 1.0, None),
+    'realmask_synthetic': (1, 3, 3, 1.0, None),
+    'realmask_pp_synthetic': (1, 3, 3, 1.0, None),
 }
 
 
@@ -52,8 +56,15 @@ def test_config_builds_and_runs_at_368(path):
             assert structure_head.loss_weight_g6 == lambda_2
         limb_codec = cfg.train_dataloader.dataset.pipeline.targets.encoders[
             'limbs']
-        assert limb_codec.kind == path.stem[:3]
-        assert limb_codec.groups == ('G1G6' if channels == 7 else 'G1')
+        if path.stem.startswith('realmask'):
+            # NSRM Table 2: "Real Mask" has no decayed schedule, "++" has
+            assert limb_codec.type == 'HandMask'
+            decays = [hook for hook in cfg.custom_hooks
+                      if hook['type'] == 'LossWeightDecayHook']
+            assert len(decays) == ('_pp_' in path.stem)
+        else:
+            assert limb_codec.kind == path.stem[:3]
+            assert limb_codec.groups == ('G1G6' if channels == 7 else 'G1')
     else:
         assert len(outputs) == 1
     # The pipelines build (their transforms and codecs are registered).

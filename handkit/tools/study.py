@@ -123,7 +123,8 @@ def run_study(study_path: str, work_dir: Optional[str] = None,
     if unknown:
         raise ConfigError(f'--cells: {unknown} not in the study '
                           f'({", ".join(study.cells)})')
-    grid = [(cell, seed) for cell in chosen for seed in seeds]
+    # seed-major: a study stopped half-way has every cell of the first seed
+    grid = [(cell, seed) for seed in seeds for cell in chosen]
     for index, (cell, seed) in enumerate(grid, start=1):
         cell_dir = osp.join(work_dir, cell, f'seed_{seed}')
         os.makedirs(cell_dir, exist_ok=True)

@@ -10,8 +10,9 @@ from handkit.registry import CODECS
 def test_every_codec_derives_from_the_base():
     names = sorted(name for name in CODECS.module_dict
                    if not name.startswith('_'))
-    assert names == ['BoneTree', 'DepthCube', 'IntegralCoordinates',
-                     'KeypointConfidenceMap', 'LimbMask']
+    assert names == ['BoneTree', 'DepthCube', 'HandMask',
+                     'IntegralCoordinates', 'KeypointConfidenceMap',
+                     'LimbMask']
     for name in names:
         assert issubclass(CODECS.get(name), BaseCodec), name
 

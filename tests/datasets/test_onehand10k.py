@@ -141,3 +141,85 @@ def test_non_positive_image_size(tmp_path):
     with pytest.raises(AnnotationError,
                        match=r"'z.jpg': image size 0.0 x 32.0"):
         OneHand10KDataset(str(root))
+
+
+def write_masks(root, names, shapes, folder='Train'):
+    """The release's mask PNGs: ``mask/<stem>.png``, hand = non-zero."""
+    import cv2
+    (root / folder / 'mask').mkdir(exist_ok=True)
+    for name, (height, width) in zip(names, shapes):
+        mask = np.zeros((height, width), np.uint8)
+        mask[10:20, 30:60] = 255  # a 10 x 30 hand
+        cv2.imwrite(str(root / folder / 'mask' / (name[:-4] + '.png')), mask)
+        image = np.full((height, width, 3), 90, np.uint8)
+        cv2.imwrite(str(root / folder / 'source' / name), image)
+
+
+def test_with_masks_gives_mask_paths_and_load_image_reads_them(tmp_path):
+    from handkit.datasets.transforms.loading import LoadImage
+    root = write_release(tmp_path)
+    write_masks(root, ['0.jpg', '1.jpg'], [(240, 320), (200, 100)])
+    train = OneHand10KDataset(str(root), split='train', with_masks=True)
+    info = train[0]
+    assert info['mask_path'] == str(root / 'Train' / 'mask' / '0.png')
+    results = LoadImage().transform(dict(info))
+    mask = results['hand_mask']
+    assert mask.dtype == bool and mask.shape == (240, 320)
+    assert mask.sum() == 300 and mask[10:20, 30:60].all()
+    # without with_masks nothing about masks is read or required
+    assert 'mask_path' not in OneHand10KDataset(str(root), 'train')[0]
+
+
+def test_missing_mask_folder_or_file_is_named(tmp_path):
+    root = write_release(tmp_path)
+    with pytest.raises(DataRootNotFoundError,
+                       match=r'mask folder \(with_masks=True\) not found: '
+                       + re.escape(str(root / 'Train' / 'mask'))):
+        OneHand10KDataset(str(root), split='train', with_masks=True)
+    write_masks(root, ['0.jpg'], [(240, 320)])
+    with pytest.raises(DataRootNotFoundError,
+                       match=r"mask of 1.jpg not found: .*1\.png"):
+        OneHand10KDataset(str(root), split='train', with_masks=True)
+
+
+def test_mask_of_another_size_than_its_image_is_refused(tmp_path):
+    from handkit.datasets.transforms.loading import LoadImage
+    root = write_release(tmp_path)
+    write_masks(root, ['0.jpg', '1.jpg'], [(240, 320), (200, 100)])
+    import cv2
+    cv2.imwrite(str(root / 'Train' / 'mask' / '1.png'),
+                np.zeros((20, 10), np.uint8))
+    info = OneHand10KDataset(str(root), split='train', with_masks=True)[1]
+    with pytest.raises(ValueError, match=r'mask .*1\.png is 10 x 20 pixels '
+                       r'but its image .*1\.jpg is 100 x 200'):
+        LoadImage().transform(dict(info))
+
+
+def test_real_mask_config_trains_on_the_release_masks(tmp_path):
+    """configs/nsrm/realmask_onehand10k.py on a tiny copy of the release:
+    the mask, warped with the image to 368, becomes the G1 target at 46 and
+    reaches the test samples for MaskIoUMetric."""
+    from pathlib import Path
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from handkit.registry import DATASETS
+    root = write_release(tmp_path)
+    write_masks(root, ['0.jpg', '1.jpg'], [(240, 320), (200, 100)])
+    write_masks(root, ['7.jpg'], [(48, 64)], folder='Test')
+    config = (Path(__file__).resolve().parents[2] / 'configs' / 'nsrm' /
+              'realmask_onehand10k.py')
+    cfg = Config.fromfile(str(config))
+    init_default_scope('handkit')
+    train_cfg = dict(cfg.train_dataloader.dataset, data_root=str(root))
+    sample = DATASETS.build(train_cfg)[0]['data_samples']
+    target = sample['targets']['limb_masks']
+    assert tuple(target.shape) == (1, 46, 46)
+    assert 0 < float(target.sum()) < 46 * 46 and float(target.max()) <= 1
+    test_cfg = dict(cfg.test_dataloader.dataset, data_root=str(root))
+    mask = DATASETS.build(test_cfg)[0]['data_samples']['meta']['hand_mask']
+    assert mask.shape == (368, 368) and mask.dtype == bool
+    # a 10 x 30 hand in a 64 x 48 image, scaled by 368 / 64 (the image is
+    # padded to a square): about 10 x 30 x 5.75^2 pixels
+    assert abs(mask.sum() / (300 * 5.75 ** 2) - 1) < 0.1

@@ -86,3 +86,33 @@ def test_single_labelled_keypoint_without_a_box_is_left_out():
     result = metric.compute_metrics(metric.results)
     assert result['PCK@0.1'] == 1.0
     assert result['EPE'] == pytest.approx(5.0 * 21 / 23)
+
+
+def test_occluded_and_visible_keypoints_are_scored_apart():
+    # thresholds 0.1, 0.2; norm 95, the box of the 20 labelled keypoints.
+    gt = np.zeros((21, 2))
+    gt[:, 0] = np.arange(21) * 5.0
+    pred = gt.copy()
+    occluded = np.zeros(21, bool)
+    occluded[:4] = True
+    pred[:4, 1] += 15.0   # occluded ones 15 px off: right at 0.2 only
+    pred[4:6, 1] += 25.0  # two visible ones 25 px off: never right
+    visible = np.ones(21)
+    visible[20] = 0       # unlabelled: in neither part
+    sample = dict(pred_keypoints=pred, gt_keypoints=gt,
+                  gt_keypoints_visible=visible, gt_occluded=occluded)
+    metric = PCKMetric(thresholds=[0.1, 0.2])
+    metric.process({}, [sample])
+    result = metric.compute_metrics(metric.results)
+    assert result['PCK_ave_occluded'] == pytest.approx((0 + 1) / 2)
+    # 16 labelled visible keypoints, 14 right at both thresholds
+    assert result['PCK_ave_visible'] == pytest.approx(14 / 16)
+    assert result['occluded_fraction'] == pytest.approx(4 / 20)
+    # the normaliser stays that of all labelled keypoints (9.5 / 19 px)
+    assert result['PCK@0.2'] == pytest.approx(18 / 20)
+
+
+def test_no_occlusion_flags_no_split():
+    metric = PCKMetric(thresholds=[0.1])
+    metric.process({}, [_sample(1.0)])
+    assert 'PCK_ave_occluded' not in metric.compute_metrics(metric.results)

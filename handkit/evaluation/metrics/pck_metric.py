@@ -4,8 +4,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
-from handkit.evaluation.functional import (epe, pck, pck_auc, pck_metrics,
-                                          pck_normaliser)
+from handkit.evaluation.functional import (epe, pck, pck_auc,
+                                           pck_metrics, pck_normaliser)
 from handkit.registry import METRICS
 
 
