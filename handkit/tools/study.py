@@ -36,6 +36,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import signal
 import subprocess
 import sys
 import time
@@ -203,10 +204,18 @@ def _evaluate(cell_dir: str, config_path: str, evaluation: str,
 
 
 def _run(argv: List[str], log_path: str) -> None:
-    """Run a tool, its output to ``log_path``; a failure names the log."""
+    """Run a tool, its output to ``log_path``; a failure names the log. A
+    study stopped by Ctrl-C or SIGTERM stops the tool too (no orphan keeps
+    training)."""
     with open(log_path, 'w') as log:
-        code = subprocess.call(argv, stdout=log, stderr=subprocess.STDOUT,
-                               cwd=os.getcwd())
+        process = subprocess.Popen(argv, stdout=log,
+                                   stderr=subprocess.STDOUT, cwd=os.getcwd())
+        try:
+            code = process.wait()
+        except BaseException:
+            process.terminate()
+            process.wait()
+            raise
     if code != 0:
         with open(log_path) as log:
             tail = log.read().strip().splitlines()[-5:]
@@ -384,8 +393,13 @@ def plot_study(study: Config, results: dict, path: str) -> None:
     plt.close(figure)
 
 
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         return run_study(args.study, args.work_dir, args.seeds, args.cells,
                          args.dry_run)
