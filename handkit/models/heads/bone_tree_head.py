@@ -23,7 +23,7 @@ selects from the backbone's outputs, and the cascade's prior):
   feature (B, 512, 4, 4) (the "intermediate features"), flattened, and two
   FC layers (ReLU between) give (B, 20, 3).
 """
-from typing import Dict, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -128,6 +128,12 @@ class BoneTreeHead(BaseHead):
             bones, target.to(bones),
             None if weights is None else weights.to(bones))}
 
-    def predict(self, outputs: dict, batch: Optional[dict] = None) -> dict:
-        return {name: outputs[name].detach().float().cpu().numpy()
-                for name in ('bones', 'keypoints_3d')}
+    def predict_tensors(self, outputs: dict) -> Dict[str, torch.Tensor]:
+        """``bones`` (B, 20, 3) and ``keypoints_3d`` (B, 21, 3)."""
+        return {name: outputs[name] for name in ('bones', 'keypoints_3d')}
+
+    def decode(self, tensors: Mapping[str, np.ndarray],
+               batch: Optional[dict] = None) -> dict:
+        """The bones and joints as they are (the tree sum is in the
+        network, ``bones_to_joints``)."""
+        return {name: tensors[name] for name in ('bones', 'keypoints_3d')}
