@@ -36,6 +36,20 @@ from handkit.registry import MODELS
 from handkit.skeleton import NUM_LIMBS
 
 
+def _max_pool_to(maps: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """Adaptive max pooling of (B, C, H, W) ``maps`` to ``size`` (h, w).
+
+    For H, W multiples of h, w this is ``max_pool2d`` with kernel = stride =
+    the ratio (the same values), which ONNX exports whatever is known of
+    the shapes; other sizes take ``adaptive_max_pool2d``.
+    """
+    (height, width), (out_h, out_w) = maps.shape[-2:], size
+    if height % out_h or width % out_w:
+        return F.adaptive_max_pool2d(maps, (int(out_h), int(out_w)))
+    factor = (int(height // out_h), int(width // out_w))
+    return F.max_pool2d(maps, factor, stride=factor)
+
+
 @MODELS.register_module()
 class BoneTreeHead(BaseHead):
     """Bones (B, 20, 3) and root-relative joints (B, 21, 3) from ResUnet.
@@ -105,7 +119,7 @@ class BoneTreeHead(BaseHead):
                 "encoder=('features', -1))")
         maps = feats['maps']  # (B, C, 64, 64)
         if prior is not None:
-            heatmaps = F.adaptive_max_pool2d(prior, maps.shape[-2:])
+            heatmaps = _max_pool_to(prior, maps.shape[-2:])
             maps = torch.cat([maps, heatmaps], dim=1)  # (B, C + K, 64, 64)
         maps = self.convs(maps)  # (B, conv_channels[-1], 4, 4)
         encoder = feats['encoder']  # (B, 512, 4, 4)
