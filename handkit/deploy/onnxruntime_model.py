@@ -10,7 +10,7 @@ ONNX Runtime's.
 onnx and onnxruntime are optional (``requirements/optional.txt``); a missing
 one is a :class:`MissingDependencyError` of one line.
 """
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch

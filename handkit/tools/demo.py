@@ -17,9 +17,9 @@ message). A video (.mp4 .avi .mov .mkv .webm) gives ``OUT/<name>.mp4`` with
 the skeleton drawn on every frame. Without ``--bbox`` the whole image (frame)
 is the hand crop, as for OneHand10K. ``--backend onnxruntime`` runs the
 ``.onnx`` file of ``tools/export_onnx.py`` (given as CHECKPOINT) with ONNX
-Runtime, through the same pre-processing and decoding (docs/deployment.md). An output that would overwrite an input
-(the image, the config or the checkpoint) stops the demo before anything
-runs.
+Runtime, through the same pre-processing and decoding (docs/deployment.md).
+An output that would overwrite an input (the image, the config or the
+checkpoint) stops the demo before anything runs.
 """
 import argparse
 import os

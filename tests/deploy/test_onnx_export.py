@@ -2,7 +2,6 @@
 parity it prints, and its one-line errors (an operator ONNX cannot export,
 a head that cannot be decoded outside PyTorch)."""
 import re
-from pathlib import Path
 
 import numpy as np
 import onnx
@@ -11,7 +10,6 @@ import torch
 from torch import nn
 
 import handkit.tools.export_onnx as export_tool
-from handkit.apis import init_model
 from handkit.deploy import (NotExportableError, UnsupportedOpError,
                             export_onnx, find_op_caller)
 from handkit.deploy.onnx_export import META_INPUT_SHAPE
@@ -30,8 +28,8 @@ OUTPUTS = {
 
 
 @pytest.mark.parametrize('family', sorted(FAMILIES))
-def test_each_family_exports_and_matches_eager_within_1e4(family, tmp_path,
-                                                         capsys):
+def test_each_family_exports_and_matches_eager_within_1e4(
+        family, tmp_path, capsys):
     config, options, _ = FAMILIES[family]
     model = tiny_checkpoint(family, tmp_path / 'tiny.pth')
     shape = input_shape_from_config(model.cfg)
@@ -117,8 +115,8 @@ def test_an_unsupported_op_names_the_op_and_the_module(tmp_path, capfd):
     assert 'Torch IR graph' not in captured.out + captured.err
 
 
-def test_the_tool_gives_the_unsupported_op_in_one_line(tmp_path, capsys,
-                                                      monkeypatch):
+def test_the_tool_gives_the_unsupported_op_in_one_line(
+        tmp_path, capsys, monkeypatch):
     config, options, _ = FAMILIES['cpm']
     tiny_checkpoint('cpm', tmp_path / 'cpm.pth')
     monkeypatch.setattr(export_tool, 'init_model',

@@ -31,6 +31,8 @@ FAMILIES = {
             model=dict(backbone=dict(channels=16),
                        heads=dict(joints=dict(in_channels=16)))), 1.0),
 }
+
+
 def dotted(options, prefix=''):
     """Nested overrides -> ``{'a.b.c': value}``, as ``cfg_options``."""
     items = {}
