@@ -126,15 +126,18 @@ def time_alternating(runs: Dict[str, Callable[[], object]], repeats: int,
     return times
 
 
-def format_table(rows: List[tuple]) -> str:
-    header = ('config', 'input', 'variant', 'median ms', 'range ms',
-              'x eager')  # ms per pass (of --batch-size frames)
+def format_table(rows: List[tuple], batch_size: int = 1) -> str:
+    """Rows ``(config, input, variant, seconds per pass, eager median)``:
+    ms per pass (median, range), frames per second, speed-up."""
+    header = ('config', 'input', 'variant', 'median ms', 'range ms', 'FPS',
+              'x eager')
     lines = [header] + [
         (config, shape, name, f'{statistics.median(values) * 1e3:.1f}',
          f'{min(values) * 1e3:.1f} - {max(values) * 1e3:.1f}',
+         f'{batch_size / statistics.median(values):.1f}',
          f'{eager / statistics.median(values):.2f}')
         for config, shape, name, values, eager in rows]
-    widths = [max(len(line[i]) for line in lines) for i in range(6)]
+    widths = [max(len(line[i]) for line in lines) for i in range(7)]
     return '\n'.join('  '.join(cell.ljust(widths[i]) if i < 3 else
                                cell.rjust(widths[i])
                                for i, cell in enumerate(line))
@@ -173,7 +176,7 @@ def main(argv=None):
           f'{platform.processor() or platform.machine()}, '
           f'{os.cpu_count()} cores; load average '
           f'{load_before[0]:.2f} before, {load_after[0]:.2f} after')
-    print(format_table(rows))
+    print(format_table(rows, args.batch_size))
     return {(row[0], row[2]): np.median(row[3]) for row in rows}
 
 

@@ -8,6 +8,11 @@ The image goes through the test-time steps of docs/architecture.md section 2
 (``HandCrop`` -> ``TopdownAffine`` -> ``PackHandInputs``), the model's data
 preprocessor and the estimator's 'predict' mode, exactly as ``tools/test.py``
 runs a sample, so keypoints come back in the pixels of the given image.
+
+    model = init_model(config, 'model.onnx', backend='onnxruntime')
+
+runs the export of ``tools/export_onnx.py`` with ONNX Runtime instead, with
+the same pre-processing and decoding (docs/deployment.md).
 """
 import copy
 from typing import Optional, Sequence, Tuple, Union

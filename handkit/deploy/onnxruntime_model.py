@@ -21,6 +21,7 @@ from mmengine.registry import init_default_scope
 from handkit.deploy.onnx_export import (INPUT_NAME, META_INPUT_SHAPE,
                                         META_VERSION)
 from handkit.deploy.optional import import_optional
+from handkit.evaluation.complexity import input_shape_from_config
 from handkit.registry import MODELS
 
 # SessionOptions.graph_optimization_level by name.
@@ -138,8 +139,14 @@ class OnnxRuntimeModel(BaseModel):
     def head_names(self) -> List[str]:
         return self.estimator.head_names
 
+    @property
+    def device_type(self) -> str:
+        """'cuda' when the session runs on the CUDA provider, else 'cpu'
+        (where the network runs, whatever device the inputs come from)."""
+        return ('cuda' if 'CUDAExecutionProvider' in
+                self.session.get_providers() else 'cpu')
+
     def _check_against_config(self) -> None:
-        from handkit.evaluation.complexity import input_shape_from_config
         exported = sorted({name.rpartition('.')[0]
                            for name in self.output_names})
         if exported != sorted(self.head_names):

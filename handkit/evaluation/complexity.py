@@ -144,7 +144,8 @@ def complexity_report(model: nn.Module, input_shape: Sequence[int],
         device: default CUDA when available, else the CPU.
         timed: the model to time instead, e.g. the
             :class:`~handkit.deploy.OnnxRuntimeModel` of ``model``'s export
-            (the same network); its ``describe()`` names the backend.
+            (the same network); its ``describe()`` names the backend and
+            its ``device_type`` where it runs.
 
     Returns ``{'params': int, 'macs': int, 'input_shape': (C, H, W),
     'device': str, 'backend': str, 'fps': {batch_size: float}}``.
@@ -155,7 +156,8 @@ def complexity_report(model: nn.Module, input_shape: Sequence[int],
     macs = count_macs(model, torch.randn(1, *input_shape, device=device))
     if timed is None:
         timed, backend = model, f'eager pytorch ({device})'
-    else:
+    else:  # where the runtime runs, e.g. ONNX Runtime's CPU provider
+        device = getattr(timed, 'device_type', device)
         backend = timed.describe().removeprefix('backend: ')
     return dict(params=count_parameters(model), macs=macs,
                 input_shape=tuple(input_shape), device=str(device),
