@@ -163,6 +163,7 @@ def test_a_head_overriding_predict_alone_is_refused(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.filterwarnings('ignore:Exporting to ONNX opset version 99')
 def test_unknown_opset_and_bad_atol_are_user_errors(tmp_path, capsys):
     config, options, _ = FAMILIES['cpm']
     tiny_checkpoint('cpm', tmp_path / 'cpm.pth')
