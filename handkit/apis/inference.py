@@ -8,6 +8,11 @@ The image goes through the test-time steps of docs/architecture.md section 2
 (``HandCrop`` -> ``TopdownAffine`` -> ``PackHandInputs``), the model's data
 preprocessor and the estimator's 'predict' mode, exactly as ``tools/test.py``
 runs a sample, so keypoints come back in the pixels of the given image.
+
+    model = init_model(config, 'model.onnx', backend='onnxruntime')
+
+runs the export of ``tools/export_onnx.py`` with ONNX Runtime instead, with
+the same pre-processing and decoding (docs/deployment.md).
 """
 import copy
 from typing import Optional, Sequence, Tuple, Union
@@ -35,17 +40,28 @@ BBOX_PADDING = 1.25
 MAP_KEYS = ('structure_maps', 'heatmaps')
 
 
+BACKENDS = ('pytorch', 'onnxruntime')
+
+
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
                device: Union[str, torch.device] = 'cpu',
-               cfg_options: Optional[dict] = None) -> nn.Module:
+               cfg_options: Optional[dict] = None,
+               backend: str = 'pytorch') -> nn.Module:
     """Build the estimator of a config, load its weights, set eval mode.
 
     Args:
         config: path of a config file, or an ``mmengine.Config``.
         checkpoint: checkpoint file (handkit's, or a plain state dict saved
-            with ``torch.save``); None keeps the initial weights.
-        device: 'cpu', 'cuda', 'cuda:1', ...
+            with ``torch.save``); None keeps the initial weights. With
+            ``backend='onnxruntime'``: the ``.onnx`` file of
+            ``tools/export_onnx.py`` (required).
+        device: 'cpu', 'cuda', 'cuda:1', ... (onnxruntime: 'cpu', or
+            'cuda' where onnxruntime-gpu provides CUDA).
         cfg_options: dict of config overrides, as ``--cfg-options`` takes.
+        backend: 'pytorch' (eager) or 'onnxruntime': an
+            :class:`handkit.deploy.OnnxRuntimeModel` with the same
+            pre-processing and decoding around ONNX Runtime's network
+            (docs/deployment.md).
 
     Returns:
         The estimator (e.g. ``CascadeEstimator``) in eval mode, on
@@ -59,7 +75,12 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
             and builtins (nothing in it is executed).
         CorruptCheckpointError: it is empty, truncated or not a checkpoint.
         CheckpointMismatchError: its weights do not fit this config's model.
+        MissingDependencyError: onnxruntime is not installed (one line).
+        OnnxModelMismatchError: the ONNX file is not this config's export.
     """
+    if backend not in BACKENDS:
+        raise ValueError(f'backend must be one of {BACKENDS}, got '
+                         f'{backend!r}')
     if isinstance(config, Config):
         cfg = copy.deepcopy(config)
     else:
@@ -68,13 +89,36 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
         check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'handkit'))
-    model = MODELS.build(cfg.model)
-    if checkpoint is not None:
-        load_weights_into(model, checkpoint)
+    if backend == 'onnxruntime':
+        model = _onnxruntime_model(cfg, checkpoint, device)
+    else:
+        model = MODELS.build(cfg.model)
+        if checkpoint is not None:
+            load_weights_into(model, checkpoint)
     model.cfg = cfg
     model.to(device)
     model.eval()
     return model
+
+
+def _onnxruntime_model(cfg: Config, onnx_file: Optional[str],
+                       device: Union[str, torch.device]) -> nn.Module:
+    """``OnnxRuntimeModel`` of ``onnx_file`` on ``device``'s provider."""
+    from handkit.deploy import OnnxRuntimeModel, import_optional
+    ort = import_optional('onnxruntime', "backend='onnxruntime'")
+    if onnx_file is None:
+        raise ValueError("backend='onnxruntime' needs the .onnx file of "
+                         'tools/export_onnx.py as the checkpoint')
+    providers = ['CPUExecutionProvider']
+    if torch.device(device).type == 'cuda':
+        if 'CUDAExecutionProvider' not in ort.get_available_providers():
+            raise ValueError(
+                f"device {device!r}: this onnxruntime has no "
+                f'CUDAExecutionProvider (it has '
+                f'{ort.get_available_providers()}); install onnxruntime-gpu '
+                "or use device='cpu'")
+        providers.insert(0, 'CUDAExecutionProvider')
+    return OnnxRuntimeModel(onnx_file, cfg, providers=providers)
 
 
 def model_input_size(model: nn.Module) -> Tuple[int, int]:
@@ -133,6 +177,30 @@ def _load(image):
     return LoadImage().transform(dict(img_path=str(image)))
 
 
+def prepare_inputs(model: nn.Module, image: Union[str, np.ndarray],
+                   bbox: Optional[Sequence[float]] = None) -> dict:
+    """The batch of one image that :func:`inference` hands the model.
+
+    The test-time steps (``HandCrop`` -> ``TopdownAffine`` at the model's
+    input size -> ``PackHandInputs``), ``hand_collate`` and the model's data
+    preprocessor: ``{'inputs': float (1, 3, H, W) normalised,
+    'data_samples': {'targets': {}, 'metas': [meta]}}``, the meta holding
+    ``warp_mat``. ``image`` and ``bbox`` as for :func:`inference`, with the
+    same errors.
+    """
+    results = _load(image)
+    if bbox is not None:
+        results['bbox'] = _check_bbox(bbox, results['img'].shape)
+    input_size = model_input_size(model)
+    steps = (HandCrop(mode='image' if bbox is None else 'bbox',
+                      padding=BBOX_PADDING),
+             TopdownAffine(input_size=input_size), PackHandInputs())
+    for step in steps:
+        results = step.transform(results)
+    with torch.no_grad():
+        return model.data_preprocessor(hand_collate([results]), False)
+
+
 def inference(model: nn.Module, image: Union[str, np.ndarray],
               bbox: Optional[Sequence[float]] = None) -> dict:
     """Estimate the 21 keypoints of one hand.
@@ -158,17 +226,8 @@ def inference(model: nn.Module, image: Union[str, np.ndarray],
         ValueError: the file is not an image, the array is not BGR uint8,
             or the bbox is malformed or lies outside the image.
     """
-    results = _load(image)
-    if bbox is not None:
-        results['bbox'] = _check_bbox(bbox, results['img'].shape)
-    input_size = model_input_size(model)
-    steps = (HandCrop(mode='image' if bbox is None else 'bbox',
-                      padding=BBOX_PADDING),
-             TopdownAffine(input_size=input_size), PackHandInputs())
-    for step in steps:
-        results = step.transform(results)
+    data = prepare_inputs(model, image, bbox)
     with torch.no_grad():
-        data = model.data_preprocessor(hand_collate([results]), False)
         prediction = model(**data, mode='predict', output_maps=True)[0]
     output = dict(
         keypoints=np.asarray(prediction['pred_keypoints'], np.float32),

@@ -20,6 +20,8 @@ from handkit.codecs.base import BaseCodec
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.datasets.check import find_bad_samples
 from handkit.datasets.transforms.targets import GenerateTargets
+from handkit.deploy import (MissingDependencyError, NotExportableError,
+                            OnnxModelMismatchError, UnsupportedOpError)
 from handkit.engine.checkpoint import (CheckpointMismatchError,
                                        CorruptCheckpointError,
                                        UnsafeCheckpointError)
@@ -52,7 +54,9 @@ USER_ERRORS = (DataRootNotFoundError, AnnotationError, UnknownTypeError,
                UnsafeCheckpointError, CorruptCheckpointError,
                CheckpointMismatchError, NothingToResumeError, ConfigError,
                CodecMismatchError, OutputError, WorkDirInUseError,
-               FileNotFoundError, PermissionError)
+               FileNotFoundError, PermissionError, MissingDependencyError,
+               UnsupportedOpError, NotExportableError,
+               OnnxModelMismatchError)
 
 
 @contextlib.contextmanager

@@ -132,28 +132,75 @@ def input_shape_from_config(cfg: Config) -> Tuple[int, int, int]:
 
 def complexity_report(model: nn.Module, input_shape: Sequence[int],
                       batch_sizes: Sequence[int] = (1, 32),
-                      device: Optional[Union[str, torch.device]] = None
-                      ) -> dict:
+                      device: Optional[Union[str, torch.device]] = None,
+                      timed: Optional[nn.Module] = None) -> dict:
     """Parameters, MACs per frame and FPS at each batch size, as a dict.
 
+    Args:
+        model: the PyTorch estimator (parameters and MACs are counted on
+            it; it is timed unless ``timed`` is given).
+        input_shape: (C, H, W).
+        batch_sizes: frames per timed pass.
+        device: default CUDA when available, else the CPU.
+        timed: the model to time instead, e.g. the
+            :class:`~handkit.deploy.OnnxRuntimeModel` of ``model``'s export
+            (the same network); its ``describe()`` names the backend and
+            its ``device_type`` where it runs.
+
     Returns ``{'params': int, 'macs': int, 'input_shape': (C, H, W),
-    'device': str, 'fps': {batch_size: float}}``.
+    'device': str, 'backend': str, 'fps': {batch_size: float}}``.
     """
     if device is None:
         device = 'cuda' if torch.cuda.is_available() else 'cpu'
     model = model.to(device).eval()
     macs = count_macs(model, torch.randn(1, *input_shape, device=device))
+    if timed is None:
+        timed, backend = model, f'eager pytorch ({device})'
+    else:  # where the runtime runs, e.g. ONNX Runtime's CPU provider
+        device = getattr(timed, 'device_type', device)
+        backend = timed.describe().removeprefix('backend: ')
     return dict(params=count_parameters(model), macs=macs,
                 input_shape=tuple(input_shape), device=str(device),
-                fps={batch: measure_fps(model, input_shape, batch, device)
+                backend=backend,
+                fps={batch: measure_fps(timed, input_shape, batch, device)
                      for batch in batch_sizes})
 
 
-def format_complexity(report: dict) -> str:
-    """Two lines: parameters and MACs, then FPS per batch size."""
+# Speeds the papers report for a model, keyed by the type of its last
+# head: (frames per second, the source and its words). Li and Wang ("Local
+# Regression Based Hourglass Network for Hand Pose Estimation from a Single
+# Depth Image") state neither the GPU nor the batch size.
+PAPER_SPEEDS = {
+    'LocalRegressionHead': (
+        910.0, 'Li and Wang, abstract: "over 910 FPS on a single GPU"'),
+}
+
+
+def paper_speed(model: nn.Module) -> Optional[tuple]:
+    """``PAPER_SPEEDS`` entry of the model's last head, or None."""
+    heads = getattr(model, 'heads', None) or ()
+    if len(heads) == 0:
+        return None
+    return PAPER_SPEEDS.get(type(heads[-1]).__name__)
+
+
+def format_complexity(report: dict, model: Optional[nn.Module] = None
+                      ) -> str:
+    """Parameters and MACs, the backend, FPS per batch size; with
+    ``model``, the paper's figure beside ours when ``PAPER_SPEEDS`` has
+    one."""
     channels, height, width = report['input_shape']
     fps = '   '.join(f'batch {batch}: {value:.1f}'
                      for batch, value in report['fps'].items())
-    return (f"Params {report['params'] / 1e6:.3f} M   MACs "
-            f"{report['macs'] / 1e9:.3f} G per {channels}x{height}x{width} "
-            f'input\nFPS ({report["device"]}) {fps}')
+    lines = [f"Params {report['params'] / 1e6:.3f} M   MACs "
+             f"{report['macs'] / 1e9:.3f} G per {channels}x{height}x{width} "
+             f'input',
+             f"backend: {report.get('backend', 'eager pytorch')}",
+             f'FPS ({report["device"]}) {fps}']
+    paper = paper_speed(model) if model is not None else None
+    if paper is not None:
+        batch, best = max(report['fps'].items(), key=lambda item: item[1])
+        lines.append(f'paper: {paper[0]:.0f} FPS, here {best:.1f} FPS '
+                     f"(batch {batch}, {report['device']}): "
+                     f'{best / paper[0]:.2f} x [{paper[1]}]')
+    return '\n'.join(lines)

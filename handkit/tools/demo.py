@@ -15,9 +15,11 @@ or the keypoint confidence maps of a model without a structure head). A
 folder is processed image by image (sorted; other files are skipped with a
 message). A video (.mp4 .avi .mov .mkv .webm) gives ``OUT/<name>.mp4`` with
 the skeleton drawn on every frame. Without ``--bbox`` the whole image (frame)
-is the hand crop, as for OneHand10K. An output that would overwrite an input
-(the image, the config or the checkpoint) stops the demo before anything
-runs.
+is the hand crop, as for OneHand10K. ``--backend onnxruntime`` runs the
+``.onnx`` file of ``tools/export_onnx.py`` (given as CHECKPOINT) with ONNX
+Runtime, through the same pre-processing and decoding (docs/deployment.md).
+An output that would overwrite an input (the image, the config or the
+checkpoint) stops the demo before anything runs.
 """
 import argparse
 import os
@@ -30,6 +32,7 @@ import numpy as np
 from torch import nn
 
 from handkit.apis import inference, init_model
+from handkit.apis.inference import BACKENDS
 from handkit.datasets.transforms import LoadImage
 from handkit.engine.cli import refuse_overwriting_inputs, user_errors_exit
 from handkit.skeleton import GROUP_NAMES, KEYPOINT_NAMES
@@ -44,7 +47,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Draw hand pose predictions on images or a video')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file (the .onnx file '
+                        'with --backend onnxruntime)')
     parser.add_argument('--input', required=True,
                         help='an image, a folder of images or a video')
     parser.add_argument('--out', required=True, help='output folder')
@@ -56,6 +60,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--score-thr', type=float, default=0.2,
                         help='keypoints scoring lower are not drawn')
     parser.add_argument('--device', default='cpu', help="e.g. 'cuda:0'")
+    parser.add_argument('--backend', choices=BACKENDS, default='pytorch',
+                        help='eager pytorch, or onnxruntime on an exported '
+                        'model (default: pytorch)')
     return parser.parse_args(argv)
 
 
@@ -185,7 +192,7 @@ def main(argv: Optional[List[str]] = None) -> None:
                 args.outputs.values(),
                 list(args.outputs) + [args.config, args.checkpoint])
             model = init_model(args.config, args.checkpoint,
-                               device=args.device)
+                               device=args.device, backend=args.backend)
             os.makedirs(args.out, exist_ok=True)
             if osp.isdir(args.input):
                 run_folder(model, args.input, args)

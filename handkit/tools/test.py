@@ -5,14 +5,21 @@ NSRM paper's Tables 2-3, the 3D table (EPE mm, AUC 20-50 mm, 3D PCK; Bekiri
 and Babahenini) and the NYU success table (mean error, frames within t mm; Li
 and Wang).
 With ``--out`` it writes the metrics and every prediction to a JSON file;
-with ``--speed`` it also prints parameters, MACs and frames per second at
-batch 1 and 32 on the current device (``handkit.evaluation.complexity``).
+with ``--speed`` it also prints parameters, MACs, the backend and frames per
+second at batch 1 and 32 on the current device
+(``handkit.evaluation.complexity``), and for Li and Wang's hourglass their
+"over 910 FPS on a single GPU" beside ours. ``--backend onnxruntime`` tests
+the ``.onnx`` file of ``tools/export_onnx.py`` (given as CHECKPOINT) with
+ONNX Runtime: the same data, pre-processing, decoding and metrics
+(docs/deployment.md).
 """
 import argparse
 import json
 import os.path as osp
 from typing import Dict, List, Optional
 
+from handkit.apis import init_model
+from handkit.apis.inference import BACKENDS
 from handkit.engine import HandRunner
 from handkit.engine.checkpoint import load_weights_into
 from handkit.engine.cli import (add_common_args, check_output_file,
@@ -29,15 +36,20 @@ from handkit.evaluation.metrics import (format_3d_table, format_nyu_table,
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test a hand pose model')
     add_common_args(parser)
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file (the .onnx file '
+                        'with --backend onnxruntime)')
     parser.add_argument('--out', help='write metrics and predictions (JSON); '
                         'its folder is created if missing, and an input '
                         '(config, checkpoint) is never overwritten')
     parser.add_argument('--name', help='row label of the printed table '
                         '(default: the config name)')
     parser.add_argument('--speed', action='store_true',
-                        help='after testing, print parameters, MACs and FPS '
-                        'at batch 1 and 32 on the current device')
+                        help='after testing, print parameters, MACs, the '
+                        'backend and FPS at batch 1 and 32 on the current '
+                        'device')
+    parser.add_argument('--backend', choices=BACKENDS, default='pytorch',
+                        help='eager pytorch, or onnxruntime on an exported '
+                        'model (default: pytorch)')
     return parser.parse_args(argv)
 
 
@@ -57,11 +69,18 @@ def main(argv: Optional[List[str]] = None) -> dict:
                 dict(type='PredictionDump', out_file=args.out)]
         quiet_dataloader_workers(cfg)
         model = preflight(cfg, ['test_dataloader'])
-        load_weights_into(model, args.checkpoint)
+        runtime = None
+        if args.backend == 'onnxruntime':
+            runtime = init_model(cfg, args.checkpoint, backend=args.backend)
+        else:
+            load_weights_into(model, args.checkpoint)
         if args.out:
             make_parent_dir(args.out)
         runner = HandRunner.from_cfg(cfg)
-        runner.model.load_state_dict(model.state_dict())
+        if runtime is not None:
+            runner.model = runtime
+        else:
+            runner.model.load_state_dict(model.state_dict())
         metrics = runner.test()
     name = args.name or osp.splitext(osp.basename(args.config))[0]
     thresholds = [float(key.split('@')[1]) for key in metrics
@@ -72,7 +91,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     print_3d_tables(name, metrics)
     if args.speed:
         print(format_complexity(complexity_report(
-            runner.model, input_shape_from_config(cfg))))
+            model, input_shape_from_config(cfg), timed=runtime), model))
     if args.out:
         with open(args.out) as file:
             predictions = json.load(file)['predictions']

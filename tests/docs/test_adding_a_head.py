@@ -55,5 +55,7 @@ def test_the_documented_head_trains_and_predicts(tmp_path, monkeypatch):
         predictions = model(inputs, batch, mode='predict')
         assert predictions[0]['pred_keypoints'].shape == (21, 2)
         assert predictions[0]['pred_scores'].shape == (21, )
+        # split into predict_tensors + decode, the head exports to ONNX
+        assert all(head.exportable() for head in model.heads)
     finally:
         sys.modules.pop('my_heads', None)

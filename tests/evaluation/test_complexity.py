@@ -47,6 +47,22 @@ def test_complexity_report_and_input_shape_from_config():
                                device='cpu')
     assert report['macs'] == 5000 and report['params'] == 789
     assert set(report['fps']) == {1, 4} and min(report['fps'].values()) > 0
-    params_line, fps_line = format_complexity(report).splitlines()
+    params_line, backend_line, fps_line = format_complexity(
+        report).splitlines()
     assert params_line == 'Params 0.001 M   MACs 0.000 G per 2x5x5 input'
+    assert backend_line == 'backend: eager pytorch (cpu)'
     assert fps_line.startswith('FPS (cpu) batch 1: ')
+
+
+def test_the_hourglass_speed_line_puts_the_paper_beside_ours():
+    model = nn.Module()
+    model.heads = nn.ModuleList([LocalRegressionHead(
+        in_channels=2, num_joints=1, feature_size=(4, 4), patch_grid=(2, 2),
+        patch_dim=3, hidden=5)])
+    report = dict(params=10, macs=20, input_shape=(1, 4, 4), device='cpu',
+                  backend='eager pytorch (cpu)', fps={1: 100.0, 32: 455.0})
+    assert format_complexity(report, model).splitlines()[-1] == (
+        'paper: 910 FPS, here 455.0 FPS (batch 32, cpu): 0.50 x [Li and '
+        'Wang, abstract: "over 910 FPS on a single GPU"]')
+    # other models have no paper figure
+    assert len(format_complexity(report, tiny_net()).splitlines()) == 3

@@ -7,7 +7,7 @@ import torch
 from handkit.codecs.bone_tree import BoneTree, bones_to_joints
 from handkit.models.backbones.resnet34_unet import ResNet34UNet
 from handkit.models.estimators.cascade import CascadeEstimator
-from handkit.models.heads.bone_tree_head import BoneTreeHead
+from handkit.models.heads.bone_tree_head import BoneTreeHead, _max_pool_to
 from handkit.models.heads.latent_heatmap_head import (LatentHeatmapHead,
                                                       resample_heatmaps)
 from handkit.models.heads.local_regression_head import LocalRegressionHead
@@ -236,3 +236,11 @@ def test_lhr_prior_fusion_starts_as_identity_and_learns():
         head(feats)
     with pytest.raises(ValueError, match=r'the prior must be \(B, 3, h, w\)'):
         head(feats, torch.zeros(1, 2, 4, 4))
+
+
+def test_bone_tree_pooling_is_adaptive_max_pooling():
+    maps = torch.randn(2, 3, 8, 12)
+    for size in ((4, 6), (2, 3), (3, 5)):  # (3, 5): not a divisor
+        torch.testing.assert_close(
+            _max_pool_to(maps, size),
+            torch.nn.functional.adaptive_max_pool2d(maps, size))

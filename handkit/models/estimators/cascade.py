@@ -12,7 +12,7 @@ config says which of them each head receives (``head_features``): the
 heads never read a backbone's keys themselves.
 """
 import copy
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -203,6 +203,58 @@ class CascadeEstimator(BaseModel):
         raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got "
                          f'{mode!r}')
 
+    def predict_tensors(self, inputs: torch.Tensor
+                        ) -> Dict[str, torch.Tensor]:
+        """The tensors the heads decode, named ``'<head>.<tensor>'``.
+
+        Args:
+            inputs: float (B, C, H, W), normalised (the data preprocessor's
+                output).
+
+        Returns:
+            dict in cascade order, e.g. ``{'structure.structure_maps':
+            (B, 7, h, w), 'keypoints.heatmaps': (B, 21, h, w)}`` for NSRM:
+            each head's :meth:`BaseHead.predict_tensors`.
+        """
+        tensors = {}
+        for name, head, outputs in zip(self.head_names, self.heads,
+                                       self(inputs, mode='tensor')):
+            for key, tensor in head.predict_tensors(outputs).items():
+                tensors[f'{name}.{key}'] = tensor
+        return tensors
+
+    def decode(self, tensors: Mapping[str, np.ndarray],
+               data_samples: Optional[dict] = None,
+               output_maps: Optional[bool] = None) -> List[dict]:
+        """Prediction dicts, as ``mode='predict'`` returns them, from the
+        numpy arrays of :meth:`predict_tensors` (e.g. the outputs of an ONNX
+        Runtime session), through each head's :meth:`BaseHead.decode`.
+
+        Args:
+            tensors: ``'<head>.<tensor>'`` -> (B, ...) array.
+            data_samples: the batch dict (its metas: ``warp_mat``, the cube
+                of a depth crop); None for bare inputs.
+            output_maps: keep the maps; None: as ``test_cfg`` says.
+        """
+        per_head = {name: {} for name in self.head_names}
+        for key, array in tensors.items():
+            head_name, _, tensor_name = key.rpartition('.')
+            if head_name not in per_head:
+                raise ValueError(f'decode: tensor {key!r} names no head of '
+                                 f'the cascade ({self.head_names})')
+            per_head[head_name][tensor_name] = np.asarray(array)
+        empty = [name for name, arrays in per_head.items() if not arrays]
+        if empty:
+            raise ValueError(f'decode: no tensors for the heads {empty}; '
+                             f'got {sorted(tensors)}')
+        if output_maps is None:
+            output_maps = bool(self.test_cfg.get('output_maps', False))
+        batch_size = len(next(iter(tensors.values())))
+        preds = self._merge_heads('decode', list(per_head.values()),
+                                  data_samples, 'predict')
+        return self._format_predictions(preds, data_samples, batch_size,
+                                        output_maps)
+
     def _merge_heads(self, method, head_outputs, batch, what):
         """Union of ``head.<method>(outputs, batch)`` over the heads; a name
         two heads both give is an error."""
@@ -222,6 +274,12 @@ class CascadeEstimator(BaseModel):
 
     def _predict(self, head_outputs, batch, batch_size, output_maps):
         preds = self._merge_heads('predict', head_outputs, batch, 'predict')
+        return self._format_predictions(preds, batch, batch_size,
+                                        output_maps)
+
+    def _format_predictions(self, preds, batch, batch_size, output_maps):
+        """Merged head predictions -> one dict per sample (original-image
+        keypoints, ``pred_<key>``, maps with ``output_maps``, metas)."""
         metas = (batch or {}).get('metas') or [{}] * batch_size
         if len(metas) != batch_size:
             raise ValueError(f'got {len(metas)} metas for a batch of '

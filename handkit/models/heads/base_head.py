@@ -11,20 +11,29 @@ front of any head (docs/architecture.md).
 A new head subclasses this, sets ``out_channels`` (the channels of the prior
 it hands on, 0 when it hands on none) and ``prior_channels`` (the channels it
 expects, 0 when it opens the cascade; the estimator fills it in from the head
-before), and implements the three abstract methods::
+before), and implements forward, loss and the two halves of predict::
 
     @MODELS.register_module()
     class MyHead(BaseHead):
         def forward(self, feats, prior=None): ...        # -> outputs
         def loss(self, outputs, batch): ...               # -> {'loss_x': t}
-        def predict(self, outputs, batch=None): ...       # -> {'keypoints': a}
+        def predict_tensors(self, outputs): ...           # -> {'maps': t}
+        def decode(self, tensors, batch=None): ...        # -> {'keypoints': a}
+
+``predict(outputs, batch)`` is ``decode`` of ``predict_tensors`` turned into
+numpy. The split is the seam of the deployment path (docs/deployment.md): an
+ONNX export holds the network up to ``predict_tensors`` (maps, coordinates),
+and ONNX Runtime's outputs go through the same numpy ``decode``. A head may
+override ``predict`` alone instead; it then runs in PyTorch but cannot be
+exported.
 
 ``loss_weight`` and any other weight are plain float attributes, so that
 schedules (``LossWeightDecayHook``) can change them.
 """
 from abc import ABCMeta, abstractmethod
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -53,13 +62,37 @@ class BaseHead(nn.Module, metaclass=ABCMeta):
         """Named, weighted losses of ``outputs`` against
         ``batch['targets']``; each name unique in the cascade."""
 
-    @abstractmethod
+    def predict_tensors(self, outputs: Any) -> Dict[str, torch.Tensor]:
+        """The named tensors of ``outputs`` that :meth:`decode` reads, each
+        batched (B, ...): the outputs of an ONNX export."""
+        raise TypeError(f'{type(self).__name__} implements neither '
+                        'predict_tensors + decode nor predict '
+                        '(handkit/models/heads/base_head.py)')
+
+    def decode(self, tensors: Mapping[str, np.ndarray],
+               batch: Optional[dict] = None) -> Dict[str, Any]:
+        """Decoded predictions of the batch, from :meth:`predict_tensors`
+        as float32 numpy arrays: ``keypoints`` (B, K, 2) input pixels and
+        ``scores`` (B, K) for a 2D head; other keys become ``pred_<key>``;
+        keys ending in ``maps`` are maps (kept only when asked for)."""
+        raise TypeError(f'{type(self).__name__} implements neither '
+                        'predict_tensors + decode nor predict '
+                        '(handkit/models/heads/base_head.py)')
+
     def predict(self, outputs: Any, batch: Optional[dict] = None
                 ) -> Dict[str, Any]:
-        """Decoded predictions of the batch: ``keypoints`` (B, K, 2) input
-        pixels and ``scores`` (B, K) for a 2D head; other keys become
-        ``pred_<key>``; keys ending in ``maps`` are maps (kept only when
-        asked for)."""
+        """:meth:`decode` of :meth:`predict_tensors` (detached, float32,
+        on the CPU): the eager PyTorch path."""
+        return self.decode(tensors_to_numpy(self.predict_tensors(outputs)),
+                           batch)
+
+    def exportable(self) -> bool:
+        """Whether :meth:`predict` is ``decode(predict_tensors(...))``, so
+        that an ONNX export of this head decodes as PyTorch does."""
+        cls = type(self)
+        return (cls.predict is BaseHead.predict
+                and cls.predict_tensors is not BaseHead.predict_tensors
+                and cls.decode is not BaseHead.decode)
 
     def prior_maps(self, outputs: Any) -> torch.Tensor:
         """The (B, out_channels, h, w) prior handed to the next head.
@@ -97,3 +130,10 @@ class BaseHead(nn.Module, metaclass=ABCMeta):
                 f"{type(self).__name__}.loss needs batch['targets']"
                 f"['{name}']{purpose}; targets hold {sorted(targets)}")
         return targets[name]
+
+
+def tensors_to_numpy(tensors: Mapping[str, torch.Tensor]
+                     ) -> Dict[str, np.ndarray]:
+    """Detached float32 numpy copies, on the CPU, of named tensors."""
+    return {name: tensor.detach().float().cpu().numpy()
+            for name, tensor in tensors.items()}

@@ -23,7 +23,7 @@ selects from the backbone's outputs, and the cascade's prior):
   feature (B, 512, 4, 4) (the "intermediate features"), flattened, and two
   FC layers (ReLU between) give (B, 20, 3).
 """
-from typing import Dict, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -34,6 +34,20 @@ from handkit.codecs.bone_tree import bones_to_joints
 from handkit.models.heads.base_head import BaseHead
 from handkit.registry import MODELS
 from handkit.skeleton import NUM_LIMBS
+
+
+def _max_pool_to(maps: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """Adaptive max pooling of (B, C, H, W) ``maps`` to ``size`` (h, w).
+
+    For H, W multiples of h, w this is ``max_pool2d`` with kernel = stride =
+    the ratio (the same values), which ONNX exports whatever is known of
+    the shapes; other sizes take ``adaptive_max_pool2d``.
+    """
+    (height, width), (out_h, out_w) = maps.shape[-2:], size
+    if height % out_h or width % out_w:
+        return F.adaptive_max_pool2d(maps, (int(out_h), int(out_w)))
+    factor = (int(height // out_h), int(width // out_w))
+    return F.max_pool2d(maps, factor, stride=factor)
 
 
 @MODELS.register_module()
@@ -105,7 +119,7 @@ class BoneTreeHead(BaseHead):
                 "encoder=('features', -1))")
         maps = feats['maps']  # (B, C, 64, 64)
         if prior is not None:
-            heatmaps = F.adaptive_max_pool2d(prior, maps.shape[-2:])
+            heatmaps = _max_pool_to(prior, maps.shape[-2:])
             maps = torch.cat([maps, heatmaps], dim=1)  # (B, C + K, 64, 64)
         maps = self.convs(maps)  # (B, conv_channels[-1], 4, 4)
         encoder = feats['encoder']  # (B, 512, 4, 4)
@@ -128,6 +142,12 @@ class BoneTreeHead(BaseHead):
             bones, target.to(bones),
             None if weights is None else weights.to(bones))}
 
-    def predict(self, outputs: dict, batch: Optional[dict] = None) -> dict:
-        return {name: outputs[name].detach().float().cpu().numpy()
-                for name in ('bones', 'keypoints_3d')}
+    def predict_tensors(self, outputs: dict) -> Dict[str, torch.Tensor]:
+        """``bones`` (B, 20, 3) and ``keypoints_3d`` (B, 21, 3)."""
+        return {name: outputs[name] for name in ('bones', 'keypoints_3d')}
+
+    def decode(self, tensors: Mapping[str, np.ndarray],
+               batch: Optional[dict] = None) -> dict:
+        """The bones and joints as they are (the tree sum is in the
+        network, ``bones_to_joints``)."""
+        return {name: tensors[name] for name in ('bones', 'keypoints_3d')}

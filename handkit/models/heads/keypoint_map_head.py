@@ -5,7 +5,7 @@ Section 4.2 and Figure 5). Plain CPM is this head alone with 6 stages; NSRM
 puts a StructureMaskHead in front of it and gives this head 3 stages whose
 inputs include the last structure stage.
 """
-from typing import Dict, List, Optional
+from typing import Dict, List, Mapping, Optional
 
 import numpy as np
 import torch
@@ -96,15 +96,20 @@ class KeypointMapHead(BaseHead):
         return {'loss_kcm': self.loss_weight *
                 self.loss_module(outputs, heatmaps, weights)}
 
-    def predict(self, outputs: List[torch.Tensor],
-                batch: Optional[dict] = None) -> dict:
-        """Decode the last stage (batched).
+    def predict_tensors(self, outputs: List[torch.Tensor]
+                        ) -> Dict[str, torch.Tensor]:
+        """``{'heatmaps': the last stage (B, K, h, w)}``."""
+        return {'heatmaps': outputs[-1]}
+
+    def decode(self, tensors: Mapping[str, np.ndarray],
+               batch: Optional[dict] = None) -> dict:
+        """Decode the last stage's maps (batched) with the codec.
 
         Returns:
             dict: ``keypoints`` float32 (B, K, 2) in input pixels, ``scores``
-            (B, K) and ``heatmaps`` the last stage's (B, K, h, w) tensor.
+            (B, K) and ``heatmaps`` the (B, K, h, w) maps.
         """
-        last = outputs[-1].detach()
-        keypoints, scores = self.decoder.decode(last.float().cpu().numpy())
+        heatmaps = tensors['heatmaps']
+        keypoints, scores = self.decoder.decode(heatmaps)
         return {'keypoints': keypoints.astype(np.float32), 'scores': scores,
-                'heatmaps': last}
+                'heatmaps': heatmaps}

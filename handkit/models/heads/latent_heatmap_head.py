@@ -25,8 +25,9 @@ untrained fusion leaves the maps unchanged) adds a correction:
 ``maps + fuse(cat(maps, prior))``. ResNet34UNet's final layer stays
 untouched, so the same backbone serves the head with and without the prior.
 """
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -83,7 +84,9 @@ class LatentHeatmapHead(BaseHead):
     ``loss`` -> ``{'loss_coord', 'loss_heatmap'}`` from ``targets``
     ``keypoint_coords`` (B, K, 2) input px, ``coord_weights`` (B, K) and
     ``heatmaps`` (B, K, H, W). ``predict`` -> ``{'keypoints': (B, K, 2) input
-    px, 'scores': (B, K)}`` numpy, the score being the peak of ``PM_i``.
+    px, 'scores': (B, K)}`` numpy, the score being the peak of ``PM_i``
+    (computed in ``predict_tensors``, so an ONNX export outputs (B, K)
+    scores, not the (B, K, h, w) probabilities).
     """
 
     def __init__(self, num_keypoints: int = 21,
@@ -173,9 +176,14 @@ class LatentHeatmapHead(BaseHead):
                     weights) for maps in intermediate)
         return losses
 
-    def predict(self, outputs: dict, batch: Optional[dict] = None) -> dict:
-        scores = outputs['probs'].detach().flatten(2).amax(dim=-1)
-        return {
-            'keypoints': outputs['coords'].detach().float().cpu().numpy(),
-            'scores': scores.float().cpu().numpy(),
-        }
+    def predict_tensors(self, outputs: dict) -> Dict[str, torch.Tensor]:
+        """``{'coords': (B, K, 2) input px, 'scores': (B, K)}``, the score
+        being the peak of ``PM_i``."""
+        return {'coords': outputs['coords'],
+                'scores': outputs['probs'].flatten(2).amax(dim=-1)}
+
+    def decode(self, tensors: Mapping[str, np.ndarray],
+               batch: Optional[dict] = None) -> dict:
+        """``{'keypoints': (B, K, 2) input px, 'scores': (B, K)}``: the
+        soft-argmax (eq. 2) already gave the coordinates."""
+        return {'keypoints': tensors['coords'], 'scores': tensors['scores']}

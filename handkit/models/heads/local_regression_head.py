@@ -12,7 +12,7 @@ The per-patch FC layers are one weight tensor (P, D_in, D_out) applied with
 Patches are numbered row-major over the grid: p = row * grid_w + col.
 """
 import math
-from typing import Dict, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -110,17 +110,24 @@ class LocalRegressionHead(BaseHead):
         return {'loss_joints': self.loss_weight * self.loss_module(
             pred, target.to(pred))}
 
-    def predict(self, outputs: dict, batch: Optional[dict] = None) -> dict:
-        joints_cube = outputs['joints_cube'].detach().float().cpu().numpy()
+    def predict_tensors(self, outputs: dict) -> Dict[str, torch.Tensor]:
+        """``{'joints_cube': (B, J, 3)}`` in the normalised cube."""
+        return {'joints_cube': outputs['joints_cube']}
+
+    def decode(self, tensors: Mapping[str, np.ndarray],
+               batch: Optional[dict] = None) -> dict:
+        """Cube coordinates to mm in the camera frame, with each meta's
+        ``cube_center`` and ``cube_size``."""
+        joints_cube = tensors['joints_cube']
         metas = (batch or {}).get('metas') or []
         if len(metas) != len(joints_cube):
-            raise ValueError(f'LocalRegressionHead.predict needs one meta per '
+            raise ValueError(f'LocalRegressionHead.decode needs one meta per '
                              f'sample (with cube_center, cube_size); got '
                              f'{len(metas)} for {len(joints_cube)} samples')
         for index, meta in enumerate(metas):
             for key in ('cube_center', 'cube_size'):
                 if key not in meta:
-                    raise ValueError(f"LocalRegressionHead.predict: metas"
+                    raise ValueError(f"LocalRegressionHead.decode: metas"
                                      f"[{index}] has no '{key}'")
         centers = np.stack([np.asarray(m['cube_center'], np.float64)
                             for m in metas])  # (B, 3)

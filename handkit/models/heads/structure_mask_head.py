@@ -5,8 +5,9 @@ G1 (whole hand), G6 (five fingers and the palm) or G1&6 limb-mask
 compositions (eq. 4) of LDM / LPM masks, supervised by the cross-entropy of
 eq. 5 and weighted by the lambdas of eq. 8.
 """
-from typing import Dict, List, Optional
+from typing import Dict, List, Mapping, Optional
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -116,7 +117,12 @@ class StructureMaskHead(BaseHead):
                                  None if weights is None else weights[:, 1:])
         return losses
 
-    def predict(self, outputs: List[torch.Tensor],
-                batch: Optional[dict] = None) -> dict:
-        """``{'structure_maps': sigmoid(last stage)}``, (B, C, h, w) tensor."""
-        return {'structure_maps': torch.sigmoid(outputs[-1].detach())}
+    def predict_tensors(self, outputs: List[torch.Tensor]
+                        ) -> Dict[str, torch.Tensor]:
+        """``{'structure_maps': sigmoid(last stage)}``, (B, C, h, w)."""
+        return {'structure_maps': torch.sigmoid(outputs[-1])}
+
+    def decode(self, tensors: Mapping[str, np.ndarray],
+               batch: Optional[dict] = None) -> dict:
+        """The structure maps as they are (there is nothing to decode)."""
+        return {'structure_maps': tensors['structure_maps']}

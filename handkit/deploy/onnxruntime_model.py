@@ -1,0 +1,211 @@
+"""Run an exported handkit model with ONNX Runtime, decoded as in PyTorch.
+
+:class:`OnnxRuntimeModel` stands where the PyTorch estimator stands: the
+same data preprocessor before the network and the same numpy ``decode`` of
+each head after it (:meth:`CascadeEstimator.decode`), so
+:func:`handkit.apis.inference`, ``tools/demo.py`` and ``tools/test.py`` run
+it unchanged (``backend='onnxruntime'``). Only the network between them is
+ONNX Runtime's.
+
+onnx and onnxruntime are optional (``requirements/optional.txt``); a missing
+one is a :class:`MissingDependencyError` of one line.
+"""
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.model import BaseModel
+from mmengine.registry import init_default_scope
+
+from handkit.deploy.onnx_export import (INPUT_NAME, META_INPUT_SHAPE,
+                                        META_VERSION)
+from handkit.deploy.optional import import_optional
+from handkit.evaluation.complexity import input_shape_from_config
+from handkit.registry import MODELS
+
+# SessionOptions.graph_optimization_level by name.
+GRAPH_OPTIMIZATIONS = {'disable': 'ORT_DISABLE_ALL',
+                       'basic': 'ORT_ENABLE_BASIC',
+                       'extended': 'ORT_ENABLE_EXTENDED',
+                       'all': 'ORT_ENABLE_ALL'}
+
+
+class OnnxModelMismatchError(ValueError):
+    """An ONNX file was not exported from the given config."""
+
+
+def create_session(onnx_file: str, num_threads: Optional[int] = None,
+                   graph_optimization: str = 'all',
+                   providers: Optional[Sequence[str]] = None) -> Any:
+    """An ``onnxruntime.InferenceSession`` on ``onnx_file``.
+
+    Args:
+        onnx_file: an exported model.
+        num_threads: intra-op threads; None: ``torch.get_num_threads()``, so
+            that ONNX Runtime and PyTorch use the same cores.
+        graph_optimization: 'disable', 'basic', 'extended' or 'all'
+            (``GraphOptimizationLevel``; 'all' adds layout optimisations).
+        providers: execution providers; None: ``CPUExecutionProvider``.
+    """
+    ort = import_optional('onnxruntime', "backend='onnxruntime'")
+    if graph_optimization not in GRAPH_OPTIMIZATIONS:
+        raise ValueError(f'graph_optimization must be one of '
+                         f'{sorted(GRAPH_OPTIMIZATIONS)}, got '
+                         f'{graph_optimization!r}')
+    options = ort.SessionOptions()
+    options.graph_optimization_level = getattr(
+        ort.GraphOptimizationLevel, GRAPH_OPTIMIZATIONS[graph_optimization])
+    options.intra_op_num_threads = int(num_threads or
+                                       torch.get_num_threads())
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only
+    try:
+        return ort.InferenceSession(
+            str(onnx_file), sess_options=options,
+            providers=list(providers or ['CPUExecutionProvider']))
+    except Exception as error:  # onnxruntime's own exception types
+        if 'NO_SUCHFILE' in str(error) or 'No such file' in str(error):
+            raise FileNotFoundError(f'ONNX file not found: {onnx_file}'
+                                    ) from None
+        raise ValueError(f'ONNX Runtime cannot load {onnx_file}: '
+                         f'{str(error).splitlines()[0]}') from None
+
+
+def _build_decoder(cfg: Config) -> tuple:
+    """(estimator without weights, its data preprocessor) of ``cfg``.
+
+    The estimator only decodes (its heads' codecs), so it is built on the
+    meta device: no memory for weights it never uses. The data
+    preprocessor, which runs, is built on the CPU.
+    """
+    init_default_scope(cfg.get('default_scope', 'handkit'))
+    with torch.device('meta'):
+        estimator = MODELS.build(cfg.model)
+    preprocessor = cfg.model.get('data_preprocessor')
+    preprocessor = (MODELS.build(preprocessor) if preprocessor is not None
+                    else None)
+    return estimator, preprocessor
+
+
+class OnnxRuntimeModel(BaseModel):
+    """An exported estimator run by ONNX Runtime, decoded by handkit.
+
+    Args:
+        onnx_file: the file of ``tools/export_onnx.py``.
+        cfg: the config it was exported from (its heads decode, its data
+            preprocessor normalises).
+        num_threads, graph_optimization, providers: see
+            :func:`create_session`.
+
+    ``model(inputs, data_samples, mode)``, as the PyTorch estimator:
+    'predict' -> the list of prediction dicts of
+    :meth:`CascadeEstimator.decode`; 'tensor' -> ``{'<head>.<tensor>':
+    tensor}``, the network outputs. There is no 'loss': train in PyTorch.
+
+    Raises:
+        MissingDependencyError: onnxruntime is not installed.
+        FileNotFoundError: no such file.
+        OnnxModelMismatchError: the file's outputs are not those of the
+            config's heads, or its input shape is not the config's.
+    """
+
+    backend = 'onnxruntime'
+
+    def __init__(self, onnx_file: str, cfg: Config,
+                 num_threads: Optional[int] = None,
+                 graph_optimization: str = 'all',
+                 providers: Optional[Sequence[str]] = None) -> None:
+        estimator, preprocessor = _build_decoder(cfg)
+        super().__init__(data_preprocessor=preprocessor)
+        self.session = create_session(onnx_file, num_threads,
+                                      graph_optimization, providers)
+        self.onnx_file = str(onnx_file)
+        self.cfg = cfg
+        # Kept out of the module tree: its parameters are on the meta device
+        # and must not move with ``.to()`` nor count as this model's.
+        self.__dict__['estimator'] = estimator
+        self.output_names = [out.name for out in self.session.get_outputs()]
+        self.metadata = dict(
+            self.session.get_modelmeta().custom_metadata_map)
+        self._check_against_config()
+
+    @property
+    def heads(self) -> Any:
+        """The config's heads (their codecs decode)."""
+        return self.estimator.heads
+
+    @property
+    def head_names(self) -> List[str]:
+        return self.estimator.head_names
+
+    @property
+    def device_type(self) -> str:
+        """'cuda' when the session runs on the CUDA provider, else 'cpu'
+        (where the network runs, whatever device the inputs come from)."""
+        return ('cuda' if 'CUDAExecutionProvider' in
+                self.session.get_providers() else 'cpu')
+
+    def _check_against_config(self) -> None:
+        exported = sorted({name.rpartition('.')[0]
+                           for name in self.output_names})
+        if exported != sorted(self.head_names):
+            raise OnnxModelMismatchError(
+                f'{self.onnx_file} outputs {self.output_names}, but the '
+                f'config\'s heads are {self.head_names}: export it from '
+                f'this config (tools/export_onnx.py)')
+        shape = self.metadata.get(META_INPUT_SHAPE)
+        expected = tuple(input_shape_from_config(self.cfg))
+        if shape is None:
+            raise OnnxModelMismatchError(
+                f'{self.onnx_file} has no {META_INPUT_SHAPE} metadata: '
+                'export it with tools/export_onnx.py')
+        shape = tuple(int(side) for side in shape.split(','))
+        if shape != expected:
+            raise OnnxModelMismatchError(
+                f'{self.onnx_file} takes (C, H, W) inputs {shape}, the '
+                f'config feeds {expected}: export it from this config')
+
+    def run(self, inputs: Union[torch.Tensor, np.ndarray]
+            ) -> Dict[str, np.ndarray]:
+        """Network outputs ``{'<head>.<tensor>': array}`` for float
+        (B, C, H, W) inputs (the data preprocessor's output)."""
+        if isinstance(inputs, torch.Tensor):
+            inputs = inputs.detach().cpu().contiguous().numpy()
+        inputs = np.ascontiguousarray(inputs, dtype=np.float32)
+        expected = self.session.get_inputs()[0].shape  # ['batch', C, H, W]
+        if inputs.ndim != len(expected) or any(
+                isinstance(side, int) and side != got
+                for side, got in zip(expected, inputs.shape)):
+            fixed = isinstance(expected[0], int)
+            shown = tuple(side if isinstance(side, int) else 'B'
+                          for side in expected)
+            raise ValueError(
+                f"{self.onnx_file} takes inputs {shown}"
+                f"{' (exported without --dynamic-batch)' if fixed else ''}, "
+                f'got {tuple(inputs.shape)}')
+        outputs = self.session.run(self.output_names, {INPUT_NAME: inputs})
+        return dict(zip(self.output_names, outputs))
+
+    def forward(self, inputs: torch.Tensor,
+                data_samples: Optional[dict] = None, mode: str = 'tensor',
+                output_maps: Optional[bool] = None
+                ) -> Union[List[dict], Dict[str, torch.Tensor]]:
+        arrays = self.run(inputs)
+        if mode == 'tensor':
+            return {name: torch.from_numpy(array)
+                    for name, array in arrays.items()}
+        if mode == 'predict':
+            return self.estimator.decode(arrays, data_samples, output_maps)
+        raise ValueError(f"OnnxRuntimeModel runs mode 'predict' or "
+                         f"'tensor', got {mode!r} (train the PyTorch model)")
+
+    def describe(self) -> str:
+        """One line: the backend, its provider and threads, the file."""
+        ort = import_optional('onnxruntime', "backend='onnxruntime'")
+        options = self.session.get_session_options()
+        return (f'backend: onnxruntime {ort.__version__} '
+                f"({', '.join(self.session.get_providers())}, "
+                f'threads {options.intra_op_num_threads}) on '
+                f'{self.onnx_file} (exported by handkit '
+                f"{self.metadata.get(META_VERSION, '?')})")
