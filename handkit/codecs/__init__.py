@@ -11,8 +11,9 @@ from .depth_cube import DepthCube
 from .integral_coordinates import IntegralCoordinates
 from .keypoint_confidence_map import KeypointConfidenceMap
 from .limb_mask import LimbMask
+from .location_map import LocationMap
 
 __all__ = [
     'BaseCodec', 'BoneTree', 'DepthCube', 'IntegralCoordinates',
-    'KeypointConfidenceMap', 'LimbMask'
+    'KeypointConfidenceMap', 'LimbMask', 'LocationMap'
 ]
