@@ -150,10 +150,14 @@ def complexity_report(model: nn.Module, input_shape: Sequence[int],
 
 
 def format_complexity(report: dict) -> str:
-    """Two lines: parameters and MACs, then FPS per batch size."""
-    channels, height, width = report['input_shape']
+    """Two lines: parameters and MACs, then FPS per batch size.
+
+    The input shape is written as its sizes joined by 'x' (3x128x128 for an
+    image, 84x3 for IKNet's joints).
+    """
+    shape = 'x'.join(str(side) for side in report['input_shape'])
     fps = '   '.join(f'batch {batch}: {value:.1f}'
                      for batch, value in report['fps'].items())
     return (f"Params {report['params'] / 1e6:.3f} M   MACs "
-            f"{report['macs'] / 1e9:.3f} G per {channels}x{height}x{width} "
+            f"{report['macs'] / 1e9:.3f} G per {shape} "
             f'input\nFPS ({report["device"]}) {fps}')
