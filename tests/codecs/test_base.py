@@ -11,7 +11,7 @@ def test_every_codec_derives_from_the_base():
     names = sorted(name for name in CODECS.module_dict
                    if not name.startswith('_'))
     assert names == ['BoneTree', 'DepthCube', 'IntegralCoordinates',
-                     'KeypointConfidenceMap', 'LimbMask']
+                     'KeypointConfidenceMap', 'LimbMask', 'LocationMap']
     for name in names:
         assert issubclass(CODECS.get(name), BaseCodec), name
 
