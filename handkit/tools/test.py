@@ -2,8 +2,9 @@
 
 Prints the table that fits the model's metrics: 2D PCK in the layout of the
 NSRM paper's Tables 2-3, the 3D table (EPE mm, AUC 20-50 mm, 3D PCK; Bekiri
-and Babahenini) and the NYU success table (mean error, frames within t mm; Li
-and Wang).
+and Babahenini; one row per protocol, e.g. DetNet's unaligned and
+``[aligned]`` rows) and the NYU success table (mean error, frames within t
+mm; Li and Wang).
 With ``--out`` it writes the metrics and every prediction to a JSON file;
 with ``--speed`` it also prints parameters, MACs and frames per second at
 batch 1 and 32 on the current device (``handkit.evaluation.complexity``).
