@@ -19,9 +19,16 @@ CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
 
 LHR_BONES = {0: {'coords': (1, 21, 2), 'heatmaps': (1, 21, 128, 128)},
              1: {'bones': (1, 20, 3), 'keypoints_3d': (1, 21, 3)}}
+# DetNet (Zhou et al.): heatmaps, delta maps and location maps at 32 x 32
+DETNET = {0: {'heatmaps': (1, 21, 32, 32)},
+          1: {'delta_maps': (1, 21, 3, 32, 32)},
+          2: {'location_maps': (1, 21, 3, 32, 32)}}
 # config -> (input (C, H, W), {head index: {output key (or -1 for the last
 # stage of a list): shape}})
 EXPECTED = {
+    'zhou/detnet_stb.py': ((3, 128, 128), DETNET),
+    'zhou/detnet_rhd.py': ((3, 128, 128), DETNET),
+    'zhou/detnet_synthetic.py': ((3, 128, 128), DETNET),
     'resunet/resunet34_lhr_bonetree_stb.py': ((3, 128, 128), LHR_BONES),
     'resunet/resunet34_lhr_bonetree_rhd.py': ((3, 128, 128), LHR_BONES),
     'resunet/resunet34_lhr_bonetree_synthetic.py': ((3, 128, 128),
@@ -46,10 +53,36 @@ def load(name):
 
 
 def test_every_3d_config_is_listed():
-    found = {str(path.relative_to(CONFIGS)) for folder in ('resunet',
-                                                           'hourglass')
-             for path in (CONFIGS / folder).glob('*.py')}
+    # iknet_*.py configs train with tools/train_iknet.py (tests/tools/
+    # test_train_iknet.py)
+    found = {str(path.relative_to(CONFIGS))
+             for folder in ('resunet', 'hourglass', 'zhou')
+             for path in (CONFIGS / folder).glob('*.py')
+             if not path.name.startswith('iknet_')}
     assert found == set(EXPECTED)
+
+
+@pytest.mark.parametrize('name', [n for n in EXPECTED if 'detnet' in n])
+def test_detnet_configs_state_one_codec_and_both_protocols(name):
+    cfg = load(name)
+    codec = cfg.train_dataloader.dataset.pipeline.targets.encoders.location
+    heads = cfg.model.heads
+    assert heads.heatmaps.codec == codec == heads.locations.codec
+    assert [(m.type, m.get('prefix'), m.get('scale_bone'))
+            for m in cfg.test_evaluator] == [
+        ('Keypoint3DMetric', None, None),
+        ('Keypoint3DMetric', 'aligned', (0, 9)), ('PCKMetric', None, None)]
+
+
+def test_detnet_pipeline_names_a_missing_3d_label():
+    cfg = load('zhou/detnet_synthetic.py')
+    targets = TRANSFORMS.build(cfg.train_dataloader.dataset.pipeline.targets)
+    results = dict(img_path='hand.png',
+                   transformed_keypoints=np.full((21, 2), 64.0),
+                   keypoints_visible=np.ones(21))
+    with pytest.raises(KeyError, match="results have no 'keypoints_3d' "
+                       r'\(needed by LocationMap; sample hand.png\)'):
+        targets(results)
 
 
 @pytest.mark.parametrize('name', sorted(EXPECTED))

@@ -12,8 +12,9 @@ from .hand_mask import HandMask
 from .integral_coordinates import IntegralCoordinates
 from .keypoint_confidence_map import KeypointConfidenceMap
 from .limb_mask import LimbMask
+from .location_map import LocationMap
 
 __all__ = [
     'BaseCodec', 'BoneTree', 'DepthCube', 'HandMask', 'IntegralCoordinates',
-    'KeypointConfidenceMap', 'LimbMask'
+    'KeypointConfidenceMap', 'LimbMask', 'LocationMap'
 ]

@@ -9,7 +9,7 @@ import importlib.util
 import os
 import os.path as osp
 import sys
-from typing import (Dict, Iterable, Iterator, Optional, Sequence,
+from typing import (Any, Dict, Iterable, Iterator, Optional, Sequence,
                     Tuple)
 
 import torch
@@ -27,7 +27,7 @@ from handkit.engine.checkpoint import (CheckpointMismatchError,
                                        UnsafeCheckpointError)
 from handkit.engine.config import (ConfigError, check_cfg_options,
                                    load_config_file)
-from handkit.registry import DATASETS, MODELS, UnknownTypeError
+from handkit.registry import DATASETS, METRICS, MODELS, UnknownTypeError
 
 
 
@@ -301,13 +301,64 @@ def check_codecs(model: torch.nn.Module,
                     f"{loader}'s {warp[0]} makes {warp[1]} inputs")
 
 
+# Labels a dataset adapter must provide (no transform computes them): a
+# codec that encodes them, or a metric that scores against them, needs them
+# in every sample's data_info.
+LABEL_KEYS = ('keypoints_3d', 'cam_K')
+# The evaluator that scores each loader's predictions.
+EVALUATOR_OF = dict(val_dataloader='val_evaluator',
+                    test_dataloader='test_evaluator')
+
+
+def _needed_labels(cfg: Config, loader: str,
+                   transforms: Sequence) -> Dict[str, str]:
+    """label key -> who needs it (a target codec or a metric)."""
+    needed = {}
+    for codec in _pipeline_codecs(transforms)[1]:
+        for key in codec.encode_inputs:
+            if key in LABEL_KEYS:
+                needed.setdefault(key, f'the target codec '
+                                  f'{type(codec).__name__}')
+    evaluators = cfg.get(EVALUATOR_OF.get(loader, ''), None) or []
+    if isinstance(evaluators, dict):
+        evaluators = [evaluators]
+    for metric in evaluators:
+        metric_class = METRICS.get(metric.get('type')) if isinstance(
+            metric.get('type'), str) else None
+        for key in getattr(metric_class, 'required_labels', ()):
+            needed.setdefault(key, f'the metric {metric["type"]}')
+    return needed
+
+
+def check_labels(cfg: Config, loader: str, dataset: Any,
+                 transforms: Sequence) -> None:
+    """:class:`AnnotationError` when the loader's codecs or metrics need a
+    label (``keypoints_3d``, ``cam_K``) that the dataset's first sample
+    lacks: one line naming the loader, the dataset, the key and who needs
+    it, before anything is written (not a KeyError deep in a data loader).
+    """
+    needed = _needed_labels(cfg, loader, transforms)
+    if not needed or len(dataset) == 0:
+        return
+    info = dataset.get_data_info(0)
+    for key, user in needed.items():
+        if info.get(key) is None:
+            raise AnnotationError(
+                f'{loader}: {type(dataset).__name__} sample 0 '
+                f"({info.get('img_path')}) has no '{key}', which {user} "
+                f'needs; use a dataset that has {key} labels (3D formats: '
+                f'docs/datasets_3d.md)')
+
+
 def preflight(cfg: Config, loader_keys: Iterable[str],
               check_first: int = 0) -> torch.nn.Module:
     """Build the model and the datasets once, before the Runner exists.
 
-    A missing data_root, a malformed annotation, an unknown type or a head
-    whose decoder does not match its target encoder (:func:`check_codecs`)
-    then stops the run before a work dir, a log or a checkpoint is written.
+    A missing data_root, a malformed annotation, a label the codecs or
+    metrics need that the dataset lacks (:func:`check_labels`), an unknown
+    type or a head whose decoder does not match its target encoder
+    (:func:`check_codecs`) then stops the run before a work dir, a log or a
+    checkpoint is written.
     With ``check_first`` N > 0 the first N images of each dataset are also
     decoded and checked (:func:`handkit.datasets.check.find_bad_samples`);
     the first bad one is an :class:`AnnotationError`.
@@ -321,6 +372,7 @@ def preflight(cfg: Config, loader_keys: Iterable[str],
             dataset = DATASETS.build(loader['dataset'])
             pipelines[key] = getattr(getattr(dataset, 'pipeline', None),
                                      'transforms', [])
+            check_labels(cfg, key, dataset, pipelines[key])
             for problem in find_bad_samples(dataset, check_first or 0):
                 raise AnnotationError(f'{key}: {problem}')
     model = MODELS.build(cfg.model)

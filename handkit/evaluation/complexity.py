@@ -188,13 +188,13 @@ def format_complexity(report: dict, model: Optional[nn.Module] = None
                       ) -> str:
     """Parameters and MACs, the backend, FPS per batch size; with
     ``model``, the paper's figure beside ours when ``PAPER_SPEEDS`` has
-    one."""
-    channels, height, width = report['input_shape']
+    one. The input shape is written as its sizes joined by 'x' (3x128x128
+    for an image, 84x3 for IKNet's joints)."""
+    shape = 'x'.join(str(side) for side in report['input_shape'])
     fps = '   '.join(f'batch {batch}: {value:.1f}'
                      for batch, value in report['fps'].items())
     lines = [f"Params {report['params'] / 1e6:.3f} M   MACs "
-             f"{report['macs'] / 1e9:.3f} G per {channels}x{height}x{width} "
-             f'input',
+             f"{report['macs'] / 1e9:.3f} G per {shape} input",
              f"backend: {report.get('backend', 'eager pytorch')}",
              f'FPS ({report["device"]}) {fps}']
     paper = paper_speed(model) if model is not None else None
@@ -203,4 +203,5 @@ def format_complexity(report: dict, model: Optional[nn.Module] = None
         lines.append(f'paper: {paper[0]:.0f} FPS, here {best:.1f} FPS '
                      f"(batch {batch}, {report['device']}): "
                      f'{best / paper[0]:.2f} x [{paper[1]}]')
-    return '\n'.join(lines)
+    return '
+'.join(lines)

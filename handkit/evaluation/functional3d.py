@@ -10,6 +10,8 @@ The protocols:
   threshold; the AUC is the area under the PCK curve over the threshold range.
 * The NYU protocol of Li and Wang (Section "Results"): the mean 3D error and
   the fraction of frames whose *maximum* joint error is below a threshold.
+* Joint rotations (Zhou et al.'s IKNet): the angle between predicted and
+  true quaternions.
 
 Thresholds compare with ``<=`` here (a joint at exactly 20 mm is correct at
 20 mm), as the 3D hand pose literature's PCK curves do; handkit's 2D PCK in
@@ -157,3 +159,23 @@ def nyu_success_fraction(pred: np.ndarray, gt: np.ndarray,
         raise ValueError('pred and gt hold no joints (J = 0)')
     worst = errors.max(axis=1)  # (N,)
     return (worst[None] <= thresholds[:, None]).mean(axis=1)
+
+
+def rotation_errors_deg(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Angles (degrees) of the rotations between quaternion pairs.
+
+    Args:
+        pred, gt: (..., 4) quaternions (any component order, the same for
+            both), normalised here; q and -q are the same rotation.
+
+    Returns:
+        (...) float64: ``2 acos(|<q^, q^GT>|)``, in [0, 180].
+    """
+    pred = np.asarray(pred, np.float64)
+    gt = np.asarray(gt, np.float64)
+    if pred.shape != gt.shape or pred.shape[-1] != 4:
+        raise ValueError(f'pred and gt must both be (..., 4) quaternions; '
+                         f'got {pred.shape} and {gt.shape}')
+    dot = np.abs((pred * gt).sum(-1)) / (np.linalg.norm(pred, axis=-1)
+                                         * np.linalg.norm(gt, axis=-1))
+    return np.degrees(2 * np.arccos(np.clip(dot, 0.0, 1.0)))

@@ -1,4 +1,5 @@
-"""handkit's models: backbones, heads, losses, estimators, data preprocessors.
+"""handkit's models: backbones, heads, losses, estimators, data preprocessors
+and the inverse-kinematics network.
 
 Importing this package registers every model class in
 ``handkit.registry.MODELS``.
@@ -7,6 +8,8 @@ from . import backbones
 from . import data_preprocessors
 from . import estimators
 from . import heads
+from . import ik
 from . import losses
 
-__all__ = ['backbones', 'data_preprocessors', 'estimators', 'heads', 'losses']
+__all__ = ['backbones', 'data_preprocessors', 'estimators', 'heads', 'ik',
+           'losses']

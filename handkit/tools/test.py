@@ -2,8 +2,9 @@
 
 Prints the table that fits the model's metrics: 2D PCK in the layout of the
 NSRM paper's Tables 2-3, the 3D table (EPE mm, AUC 20-50 mm, 3D PCK; Bekiri
-and Babahenini) and the NYU success table (mean error, frames within t mm; Li
-and Wang).
+and Babahenini; one row per protocol, e.g. DetNet's unaligned and
+``[aligned]`` rows) and the NYU success table (mean error, frames within t
+mm; Li and Wang).
 With ``--out`` it writes the metrics and every prediction to a JSON file;
 with ``--speed`` it also prints parameters, MACs, the backend and frames per
 second at batch 1 and 32 on the current device
@@ -102,17 +103,31 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
 
 def print_3d_tables(name: str, metrics: Dict[str, float]) -> None:
-    """The 3D table when EPE_3D is present, the NYU table for mean_error."""
-    if 'EPE_3D' in metrics:
-        auc_key = next(key for key in metrics if key.startswith('AUC_'))
-        print(format_3d_table([(name, metrics)], auc_key=auc_key))
-        extras = [f"EPE_2D {metrics['EPE_2D']:.2f} px"] if (
-            'EPE_2D' in metrics) else []
-        if 'EPE_3D_mean_pose' in metrics:
-            extras.append(f"mean-pose EPE_3D {metrics['EPE_3D_mean_pose']:.2f}"
+    """The 3D table when EPE_3D is present, the NYU table for mean_error.
+
+    A 3D metric with a ``prefix`` (``aligned/EPE_3D``: another protocol,
+    e.g. ``Keypoint3DMetric(scale_bone=(0, 9), prefix='aligned')``) adds a
+    row labelled ``<name> [<prefix>]``.
+    """
+    groups: Dict[str, Dict[str, float]] = {}
+    for key, value in metrics.items():
+        prefix, _, metric = key.rpartition('/')
+        groups.setdefault(prefix, {})[metric] = value
+    rows = [(f'{name} [{prefix}]' if prefix else name, group)
+            for prefix, group in groups.items() if 'EPE_3D' in group]
+    if rows:
+        auc_key = next(key for key in rows[0][1] if key.startswith('AUC_'))
+        print(format_3d_table(rows, auc_key=auc_key))
+    for prefix, group in groups.items():
+        if 'EPE_3D' not in group:
+            continue
+        extras = [f"EPE_2D {group['EPE_2D']:.2f} px"] if (
+            'EPE_2D' in group and not prefix) else []
+        if 'EPE_3D_mean_pose' in group:
+            extras.append(f"mean-pose EPE_3D {group['EPE_3D_mean_pose']:.2f}"
                           ' mm (oracle baseline)')
         if extras:
-            print('   '.join(extras))
+            print(f'[{prefix}] ' * bool(prefix) + '   '.join(extras))
     if 'mean_error' in metrics:
         print(format_nyu_table([(name, metrics)]))
 

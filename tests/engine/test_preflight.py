@@ -1,6 +1,11 @@
-"""preflight's codec check: each head decodes as its targets are encoded."""
+"""preflight's codec check: each head decodes as its targets are encoded;
+its label check: a dataset without the 3D labels a config needs is one line.
+"""
+import json
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -68,3 +73,63 @@ def test_a_limb_mask_on_another_input_is_refused():
                        r'input_size \(256.0, 256.0\) but train_dataloader\'s '
                        r'TopdownAffine makes \(128.0, 128.0\) inputs$'):
         _check(cfg)
+
+
+def write_2d_layout(root):
+    """Four 2D-labelled images in the NSRM authors' layout (no 3D)."""
+    (root / 'imgs').mkdir(parents=True)
+    names = [f'{index:04d}.jpg' for index in range(4)]
+    for name in names:
+        cv2.imwrite(str(root / 'imgs' / name), np.zeros((64, 64, 3),
+                                                        np.uint8))
+    keypoints = np.random.default_rng(0).uniform(10, 50, (21, 2)).tolist()
+    (root / 'labels.json').write_text(json.dumps(
+        {name: keypoints for name in names}))
+    (root / 'partitions.json').write_text(json.dumps(
+        dict(train=names[:2], valid=names[2:3], test=names[3:])))
+
+
+MISSING_3D_CONFIG = """
+_base_ = ['{configs}/zhou/detnet_synthetic.py']
+data = dict(_delete_=True, type='NSRMHandDataset', data_root='{data_root}')
+load = dict(load=dict(type='LoadImage'))
+train_dataloader = dict(dataset=dict(
+    data, split='train',
+    pipeline=dict(load, **_base_.train_dataloader.dataset.pipeline)))
+val_dataloader = dict(dataset=dict(
+    data, split='val', test_mode=True,
+    pipeline=dict(load, **_base_.val_dataloader.dataset.pipeline)))
+test_dataloader = val_dataloader
+"""
+
+
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_a_2d_dataset_under_a_3d_config_is_one_line(tmp_path, capsys, tool):
+    """DetNet's LocationMap codec (training) and Keypoint3DMetric (testing)
+    need keypoints_3d: a 2D-only dataset stops before anything is
+    written."""
+    from handkit.tools import test as test_tool
+    from handkit.tools import train as train_tool
+    write_2d_layout(tmp_path / 'data')
+    config = tmp_path / 'detnet_on_2d.py'
+    config.write_text(MISSING_3D_CONFIG.format(
+        configs=CONFIGS, data_root=tmp_path / 'data'))
+    work_dir = tmp_path / 'work'
+    args = [str(config), '--work-dir', str(work_dir)]
+    with pytest.raises(SystemExit) as exit_info:
+        if tool == 'train':
+            train_tool.main(args)
+        else:
+            test_tool.main(args[:1] + [str(tmp_path / 'none.pth')] + args[1:])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    loader, image, user = (
+        ('train_dataloader', '0000.jpg', 'the target codec LocationMap')
+        if tool == 'train' else
+        ('test_dataloader', '0002.jpg', 'the metric Keypoint3DMetric'))
+    assert err == [f'handkit: error: {loader}: NSRMHandDataset sample 0 '
+                   f"({tmp_path / 'data' / 'imgs' / image}) has no "
+                   f"'keypoints_3d', which {user} needs; use a dataset that "
+                   'has keypoints_3d labels (3D formats: '
+                   'docs/datasets_3d.md)']
+    assert not work_dir.exists()

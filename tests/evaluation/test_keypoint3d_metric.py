@@ -138,3 +138,38 @@ def test_tables():
     nyu = format_nyu_table([('HG', {'mean_error': 12.36,
                                     'frames_within_10mm': 0.25})])
     assert nyu.splitlines()[1].split() == ['HG', '12.36', '25.00']
+
+
+def test_scale_bone_aligns_each_prediction_to_the_true_bone():
+    """Zimmermann & Brox's root-and-scale alignment (Zhou et al.'s AUC)."""
+    gt = np.array([[0, 0, 0], [0, 80, 0], [30, 80, 0]], np.float64)
+    # the right shape at half the size, shifted: aligned, no error at all
+    half = gt / 2 + [7, 7, 7]
+    # twice the size, then joint 2 off by 10 mm (5 mm after the scaling)
+    double = gt * 2
+    double[2, 0] += 10
+    samples = [dict(pred_keypoints_3d=pred, gt_keypoints_3d=gt,
+                    gt_keypoints_visible=np.ones(3))
+               for pred in (half, double)]
+    aligned = evaluate(Keypoint3DMetric(scale_bone=(0, 1),
+                                        pck_thresholds_mm=(20, )), samples)
+    assert aligned['EPE_3D'] == pytest.approx(5 / 6)
+    plain = evaluate(Keypoint3DMetric(pck_thresholds_mm=(20, )), samples)
+    assert plain['EPE_3D'] > 40
+    # a prefix reports it beside the unaligned metric
+    metric = Keypoint3DMetric(scale_bone=(0, 1), prefix='aligned')
+    metric.process({}, samples)
+    assert 'aligned/EPE_3D' in metric.evaluate(2)
+
+
+def test_scale_bone_arguments_are_checked():
+    with pytest.raises(ValueError, match='needs root_relative=True'):
+        Keypoint3DMetric(root_relative=False, scale_bone=(0, 9))
+    with pytest.raises(ValueError, match='mean_pose_baseline=False'):
+        Keypoint3DMetric(scale_bone=(0, 9), mean_pose_baseline=True)
+    with pytest.raises(ValueError, match='two different joints'):
+        Keypoint3DMetric(scale_bone=(9, 9))
+    metric = Keypoint3DMetric(scale_bone=(0, 9))
+    with pytest.raises(ValueError, match=r'scale_bone \(0, 9\) does not fit '
+                       '3 joints'):
+        evaluate(metric, two_samples())

@@ -75,6 +75,17 @@ class Keypoint3DMetric(BaseMetric):
             subtracted); default: the dataset's ``eval_keypoint_indices``
             metainfo (NYU's 14 protocol joints of a 36-joint model), else
             every joint.
+        scale_bone: (a, b) joints, or None. Given, each root-relative
+            prediction is scaled so that its bone a -> b is as long as the
+            ground truth's: the root-and-scale alignment of Zimmermann &
+            Brox ("Learning to Estimate 3D Hand Pose from Single RGB
+            Images", ICCV 2017), the protocol of Zhou et al.'s STB / RHD
+            AUC ((0, 9): wrist -> middle MCP). Needs ``root_relative`` and
+            mode 'joints', and takes no ``mean_pose_baseline`` (a constant
+            pose has no scale of its own to align: the mean of differently
+            turned hands has a short bone, which the alignment would
+            inflate); give the metric a ``prefix`` (e.g. 'aligned') to
+            report it beside an unaligned one, which has the baseline.
 
     Metrics: ``EPE_3D``, ``AUC_20-50``, ``PCK3D@<t>mm`` per threshold (in
     [0, 1]), ``EPE_2D`` (px, with 2D predictions) and ``EPE_3D_mean_pose``;
@@ -83,14 +94,26 @@ class Keypoint3DMetric(BaseMetric):
 
     default_prefix = ''
     MODES = ('joints', 'bone')
+    # dataset labels it scores against (handkit.engine.cli.check_labels)
+    required_labels = ('keypoints_3d', )
 
     def __init__(self, root_relative: bool = True, root_index: int = 0,
                  pck_thresholds_mm: Optional[Sequence[float]] = None,
                  auc_range: Sequence[float] = (20, 50),
                  mode: str = 'joints', mean_pose_baseline: bool = False,
                  joint_indices: Optional[Sequence[int]] = None,
+                 scale_bone: Optional[Sequence[int]] = None,
                  **kwargs) -> None:
         super().__init__(**kwargs)
+        if scale_bone is not None and (
+                not root_relative or mode != 'joints' or mean_pose_baseline
+                or len(scale_bone) != 2 or scale_bone[0] == scale_bone[1]):
+            raise ValueError(
+                f'Keypoint3DMetric: scale_bone must be two different joints '
+                f"(a, b) and needs root_relative=True, mode='joints' and "
+                f'mean_pose_baseline=False; got {scale_bone!r} with '
+                f'root_relative={root_relative}, mode={mode!r}, '
+                f'mean_pose_baseline={mean_pose_baseline}')
         if mode not in self.MODES:
             raise ValueError(f'Keypoint3DMetric: mode must be one of '
                              f'{self.MODES}, got {mode!r}')
@@ -108,6 +131,8 @@ class Keypoint3DMetric(BaseMetric):
         self.mode = mode
         self.mean_pose_baseline = mean_pose_baseline
         self.joint_indices = joint_indices
+        self.scale_bone = (None if scale_bone is None else
+                           (int(scale_bone[0]), int(scale_bone[1])))
 
     def process(self, data_batch: Any,
                 data_samples: Sequence[dict]) -> None:
@@ -132,11 +157,30 @@ class Keypoint3DMetric(BaseMetric):
         return [float(t) for t in meta.get('pck_thresholds_mm',
                                            DEFAULT_PCK_THRESHOLDS_MM)]
 
+    def _scale_to_gt(self, pred, gt):
+        """Root-relative (N, J, 3) ``pred`` scaled so its ``scale_bone``
+        is as long as ``gt``'s (a zero-length predicted bone stays)."""
+        first, second = self.scale_bone
+        if max(first, second) >= pred.shape[1]:
+            raise ValueError(f'Keypoint3DMetric: scale_bone {self.scale_bone}'
+                             f' does not fit {pred.shape[1]} joints')
+
+        def length(joints):
+            return np.linalg.norm(joints[:, second] - joints[:, first],
+                                  axis=-1)
+
+        pred_length = length(pred)
+        ratio = np.where(pred_length > 0, length(gt) / np.maximum(
+            pred_length, 1e-12), 1.0)
+        return pred * ratio[:, None, None]
+
     def _compared(self, pred, gt, visible):
         """What is compared: (N, M, 3) points and their (N, M) mask."""
         if self.root_relative:
             pred = root_relative(pred, self.root_index)
             gt = root_relative(gt, self.root_index)
+        if self.scale_bone is not None:
+            pred = self._scale_to_gt(pred, gt)
         if self.mode == 'joints':
             joints = _evaluated_joints(self, pred.shape[1])
             return pred[:, joints], gt[:, joints], visible[:, joints]
@@ -201,6 +245,7 @@ class NYUMetric(BaseMetric):
     """
 
     default_prefix = ''
+    required_labels = ('keypoints_3d', )
 
     def __init__(self,
                  thresholds_mm: Sequence[float] = (10, 20, 30, 40, 50, 60, 70,

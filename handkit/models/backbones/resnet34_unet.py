@@ -17,48 +17,19 @@ the last block with a size of 64"). The final bilinear upsampling then gives
 reads as the last convolution mapping 64 channels to 21 maps: a 64 x 64 output
 would need the final upsampling to be dropped, which the text does not do.
 """
-import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from handkit.models.backbones.resnet import (BasicBlock,
+                                             load_torchvision_weights,
+                                             make_res_layer, scaled_width)
 from handkit.registry import MODELS
 
 RESNET34_BLOCKS = (3, 4, 6, 3)
 RESNET34_WIDTHS = (64, 128, 256, 512)
-
-
-def _scaled(channels, width_multiplier):
-    return max(1, int(round(channels * width_multiplier)))
-
-
-class BasicBlock(nn.Module):
-    """torchvision's ResNet BasicBlock, with its attribute names.
-
-    conv1, bn1, relu, conv2, bn2, downsample: a torchvision state dict loads.
-    """
-
-    def __init__(self, in_channels: int, channels: int,
-                 stride: int = 1) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(channels)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(channels)
-        self.downsample = None
-        if stride != 1 or in_channels != channels:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(in_channels, channels, 1, stride, bias=False),
-                nn.BatchNorm2d(channels))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return self.relu(out + identity)
 
 
 def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -126,8 +97,9 @@ class ResNet34UNet(nn.Module):
         if len(decoder_channels) != 4:
             raise ValueError(f'ResNet34UNet: decoder_channels needs 4 entries '
                              f'(one per Unet-Block), got {decoder_channels}')
-        widths = [_scaled(c, width_multiplier) for c in RESNET34_WIDTHS]
-        decoder = [_scaled(c, width_multiplier) for c in decoder_channels]
+        widths = [scaled_width(c, width_multiplier) for c in RESNET34_WIDTHS]
+        decoder = [scaled_width(c, width_multiplier)
+                   for c in decoder_channels]
 
         # Encoder: torchvision's names, so that its state dict loads by key.
         self.conv1 = nn.Conv2d(in_channels, widths[0], 7, 2, 3, bias=False)
@@ -138,9 +110,8 @@ class ResNet34UNet(nn.Module):
         for index, (num_blocks, width) in enumerate(
                 zip(RESNET34_BLOCKS, widths)):
             stride = 1 if index == 0 else 2
-            blocks = [BasicBlock(in_width, width, stride)]
-            blocks += [BasicBlock(width, width) for _ in range(num_blocks - 1)]
-            self.add_module(f'layer{index + 1}', nn.Sequential(*blocks))
+            self.add_module(f'layer{index + 1}', make_res_layer(
+                BasicBlock, in_width, width, num_blocks, stride))
             in_width = width
 
         # Decoder: skips F3, F2, F1, then the stem (stride 2).
@@ -165,28 +136,9 @@ class ResNet34UNet(nn.Module):
 
     def load_pretrained(self, path: str) -> None:
         """Load the encoder from a local torchvision resnet34 state dict."""
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'ResNet34UNet: pretrained weights not '
-                                    f'found: {path}')
-        state = torch.load(path, map_location='cpu', weights_only=True)
-        if isinstance(state, dict) and isinstance(state.get('state_dict'),
-                                                  dict):
-            state = state['state_dict']
-        own = self.state_dict()
-        keys = self.encoder_state_keys()
-        missing = [k for k in keys if k not in state]
-        if missing:
-            raise ValueError(
-                f'ResNet34UNet: {path} lacks {len(missing)} resnet34 keys, '
-                f'e.g. {missing[:3]} (expected torchvision resnet34 names)')
-        for key in keys:
-            if tuple(state[key].shape) != tuple(own[key].shape):
-                raise ValueError(
-                    f'ResNet34UNet: {path}: {key} has shape '
-                    f'{tuple(state[key].shape)}, the model expects '
-                    f'{tuple(own[key].shape)} (pretrained weights need '
-                    f'width_multiplier=1.0 and in_channels=3)')
-        self.load_state_dict({k: state[k] for k in keys}, strict=False)
+        load_torchvision_weights(
+            self, path, self.encoder_state_keys(), 'resnet34',
+            'pretrained weights need width_multiplier=1.0 and in_channels=3')
 
     def forward(self, x: torch.Tensor
                 ) -> Dict[str, Union[torch.Tensor, List[torch.Tensor]]]:

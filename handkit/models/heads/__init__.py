@@ -1,12 +1,16 @@
 """Heads: features (+ the previous head's outputs) -> maps, losses, preds."""
 from .base_head import BaseHead
 from .bone_tree_head import BoneTreeHead
+from .delta_map_head import DeltaMapHead
+from .detnet_heatmap_head import DetNetHeatmapHead
 from .keypoint_map_head import KeypointMapHead
 from .latent_heatmap_head import LatentHeatmapHead
 from .local_regression_head import LocalRegressionHead
+from .location_map_head import LocationMapHead
 from .structure_mask_head import StructureMaskHead
 
 __all__ = [
-    'BaseHead', 'BoneTreeHead', 'KeypointMapHead', 'LatentHeatmapHead',
-    'LocalRegressionHead', 'StructureMaskHead'
+    'BaseHead', 'BoneTreeHead', 'DeltaMapHead', 'DetNetHeatmapHead',
+    'KeypointMapHead', 'LatentHeatmapHead', 'LocalRegressionHead',
+    'LocationMapHead', 'StructureMaskHead'
 ]

@@ -3,9 +3,11 @@ from .bone_l2 import BoneL2Loss
 from .coord_l1 import CoordL1Loss
 from .heatmap_mse import HeatmapMSELoss
 from .mask_cross_entropy import MaskCrossEntropyLoss
+from .masked_map_l2 import MaskedMapL2Loss
 from .max_out_smooth_l1 import MaxOutSmoothL1Loss
+from .quaternion_loss import QuaternionLoss
 
 __all__ = [
     'BoneL2Loss', 'CoordL1Loss', 'HeatmapMSELoss', 'MaskCrossEntropyLoss',
-    'MaxOutSmoothL1Loss'
+    'MaskedMapL2Loss', 'MaxOutSmoothL1Loss', 'QuaternionLoss'
 ]

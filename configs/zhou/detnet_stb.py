@@ -1,0 +1,24 @@
+# DetNet (Zhou et al., CVPR 2020, Section 4.1) on STB (SK colour camera;
+# B2-B6 train, B1 test): the full-size model, 128 x 128 crops, 3D EPE, AUC
+# 20-50 mm and 3D PCK in two protocols (root-relative in the model's mm,
+# and scaled to the true root -> middle-MCP bone), 2D EPE and PCK. The
+# paper's 0.898 STB AUC is of its model trained without STB (Table 1).
+# Departures: the paper trains on several data sets at once with its own
+# schedule; this config trains on STB alone with handkit's shared schedule
+# (Adam, lr 1e-4, 100 epochs); ImageNet weights with
+# model.backbone.pretrained=/path/resnet50.pth (a local torchvision file).
+# STB's root is the palm centre (in the wrist slot), so the reference bone
+# (0, 9) is palm centre -> middle MCP, about half a wrist -> middle-MCP
+# bone: set model.heads.locations.reference_bone_mm to your training
+# split's mean for the unaligned mm (84.5, the synthetic wrist bone, is far
+# off there); the aligned protocol does not use it.
+_base_ = [
+    '../_base_/default_runtime.py', '../_base_/schedules/adam_1e-4_100e.py',
+    '../_base_/datasets/stb.py', '../_base_/models/detnet.py'
+]
+train_dataloader = dict(dataset=dict(pipeline=dict(
+    targets=dict(_base_.detnet_targets, _delete_=True))))
+val_evaluator = _base_.detnet_evaluator
+test_evaluator = val_evaluator
+# 3D models keep the checkpoint with the lowest 3D EPE.
+default_hooks = dict(checkpoint=dict(save_best='EPE_3D', rule='less'))

@@ -1,0 +1,87 @@
+"""DeltaMapHead: the delta maps of Zhou et al.'s DetNet (3D detector, 1/2).
+
+Zhou, Habermann, Xu, Habibie, Theobalt and Xu, "Monocular Real-time Hand
+Shape and Motion Capture using Multi-modal Data", CVPR 2020, Section 4.1:
+from the features F and the heatmaps H a 2-layer CNN predicts delta maps
+``D_j``, each pixel the 3D direction of the bone parent(j) -> j, supervised
+with ``L_delta = ||H^GT (.) (D^GT - D)||_F^2``. The location maps are then
+predicted from F, H and D: this head hands on ``cat(H, D)``, so a
+``LocationMapHead`` after it receives both (its prior's first K channels
+are the heatmaps it reads the joints at).
+"""
+from typing import Dict, Optional
+
+import torch
+
+from handkit.models.heads.base_head import BaseHead
+from handkit.models.layers import two_layer_cnn
+from handkit.registry import MODELS
+
+
+@MODELS.register_module()
+class DeltaMapHead(BaseHead):
+    """Delta maps D (B, K, 3, h, w) from ``cat(F, H)``.
+
+    Args:
+        in_channels: channels of the features F (256).
+        num_keypoints: K (21); one delta map per joint (the wrist's target
+            is 0: it ends no bone).
+        hidden_channels: width of the 3x3 convolution.
+        prior_channels: channels of the prior, the heatmaps H (K; the
+            estimator fills it in from the head before).
+        loss: L_delta config (``MaskedMapL2Loss``).
+        loss_weight: weight of ``loss_delta``.
+
+    ``forward(feats (B, C, h, w), prior H (B, K, h, w))`` -> ``{'delta_maps':
+    (B, K, 3, h, w), 'heatmaps_in': H}``; the prior it hands on is
+    ``cat(H, D)`` (B, K + 3K, h, w). ``loss`` -> ``{'loss_delta'}`` from
+    ``targets['deltas']`` (B, K, 3) masked by ``targets['heatmaps']``.
+    ``predict`` -> ``{'delta_maps': D}`` (a map: kept only with
+    ``output_maps``).
+    """
+
+    def __init__(self, in_channels: int = 256, num_keypoints: int = 21,
+                 hidden_channels: int = 256, prior_channels: int = 21,
+                 loss: dict = dict(type='MaskedMapL2Loss'),
+                 loss_weight: float = 1.0) -> None:
+        super().__init__()
+        if prior_channels != num_keypoints:
+            raise ValueError(f'DeltaMapHead needs the {num_keypoints} '
+                             f'heatmaps of a DetNetHeatmapHead as its prior, '
+                             f'got prior_channels={prior_channels}')
+        self.in_channels = in_channels
+        self.num_keypoints = num_keypoints
+        self.prior_channels = prior_channels
+        self.out_channels = num_keypoints * 4
+        self.layers = two_layer_cnn(in_channels + prior_channels,
+                                    hidden_channels, num_keypoints * 3)
+        self.loss_module = MODELS.build(loss)
+        self.loss_weight = float(loss_weight)
+
+    def forward(self, feats: torch.Tensor,
+                prior: Optional[torch.Tensor] = None) -> dict:
+        self.check_prior(prior)
+        if feats.ndim != 4 or feats.shape[1] != self.in_channels:
+            raise ValueError(f'DeltaMapHead: features must be (B, '
+                             f'{self.in_channels}, h, w), got '
+                             f'{tuple(feats.shape)}')
+        maps = self.layers(torch.cat([feats, prior], 1))
+        batch, _, height, width = maps.shape
+        return {'delta_maps': maps.view(batch, self.num_keypoints, 3, height,
+                                        width),
+                'heatmaps_in': prior}
+
+    def prior_maps(self, outputs: dict) -> torch.Tensor:
+        deltas = outputs['delta_maps']
+        return torch.cat([outputs['heatmaps_in'], deltas.flatten(1, 2)], 1)
+
+    def loss(self, outputs: dict, batch: dict) -> Dict[str, torch.Tensor]:
+        target = self.require_target(batch, 'deltas', 'L_delta')
+        mask = self.require_target(batch, 'heatmaps', 'L_delta mask')
+        weights = self.require_target(batch, 'keypoint_weights', 'L_delta')
+        return {'loss_delta': self.loss_weight * self.loss_module(
+            outputs['delta_maps'], target, mask, weights)}
+
+    def predict(self, outputs: dict, batch: Optional[dict] = None) -> dict:
+        return {'delta_maps': outputs['delta_maps'].detach().float().cpu()
+                .numpy()}

@@ -1,0 +1,81 @@
+"""DetNetHeatmapHead: the 2D detector of Zhou et al.'s DetNet.
+
+Zhou, Habermann, Xu, Habibie, Theobalt and Xu, "Monocular Real-time Hand
+Shape and Motion Capture using Multi-modal Data", CVPR 2020, Section 4.1:
+a 2-layer CNN on the feature volume F (32 x 32 x 256) gives one heatmap
+``H_j`` per joint, supervised with ``L_heat = ||H^GT - H||_F^2``. It opens
+DetNet's cascade (heatmaps -> delta maps -> location maps, the
+``DeltaMapHead`` and ``LocationMapHead``); the prior it hands on is H.
+
+The output layer is linear (the paper names no activation; the released
+model ends in a sigmoid): an untrained head then outputs about 0, the value
+of most target pixels.
+"""
+from typing import Dict, Optional
+
+import torch
+
+from handkit.models.heads.base_head import BaseHead
+from handkit.models.layers import two_layer_cnn
+from handkit.registry import CODECS, MODELS
+
+
+@MODELS.register_module()
+class DetNetHeatmapHead(BaseHead):
+    """Heatmaps H (B, K, h, w) from the feature volume (B, C, h, w).
+
+    Args:
+        in_channels: channels of the features (256 for ``DilatedResNet``).
+        num_keypoints: K (21).
+        hidden_channels: width of the 3x3 convolution.
+        codec: the config's one ``LocationMap`` codec; ``decoder`` decodes H
+            to 2D joints (input pixels) with its heatmap settings.
+        loss: L_heat config (``MaskedMapL2Loss``).
+        loss_weight: weight of ``loss_heatmap`` (a plain attribute).
+
+    ``forward(feats, prior=None)`` -> ``{'heatmaps': (B, K, h, w)}``;
+    ``loss`` -> ``{'loss_heatmap'}`` from ``targets['heatmaps']`` and
+    ``targets['keypoint_weights']``; ``predict`` -> ``{'keypoints': (B, K,
+    2) input px, 'scores': (B, K), 'heatmaps': maps}``.
+    """
+
+    def __init__(self, in_channels: int = 256, num_keypoints: int = 21,
+                 hidden_channels: int = 256,
+                 codec: dict = dict(type='LocationMap'),
+                 loss: dict = dict(type='MaskedMapL2Loss'),
+                 loss_weight: float = 1.0, prior_channels: int = 0) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.num_keypoints = num_keypoints
+        self.out_channels = num_keypoints
+        self.prior_channels = prior_channels
+        self.layers = two_layer_cnn(in_channels + prior_channels,
+                                    hidden_channels, num_keypoints)
+        self.decoder = CODECS.build(codec)
+        self.loss_module = MODELS.build(loss)
+        self.loss_weight = float(loss_weight)
+
+    def forward(self, feats: torch.Tensor,
+                prior: Optional[torch.Tensor] = None) -> dict:
+        self.check_prior(prior)
+        if feats.ndim != 4 or feats.shape[1] != self.in_channels:
+            raise ValueError(f'DetNetHeatmapHead: features must be (B, '
+                             f'{self.in_channels}, h, w), got '
+                             f'{tuple(feats.shape)}')
+        inputs = feats if prior is None else torch.cat([feats, prior], 1)
+        return {'heatmaps': self.layers(inputs)}  # (B, K, h, w)
+
+    def prior_maps(self, outputs: dict) -> torch.Tensor:
+        return outputs['heatmaps']
+
+    def loss(self, outputs: dict, batch: dict) -> Dict[str, torch.Tensor]:
+        target = self.require_target(batch, 'heatmaps', 'L_heat')
+        weights = self.require_target(batch, 'keypoint_weights', 'L_heat')
+        return {'loss_heatmap': self.loss_weight * self.loss_module(
+            outputs['heatmaps'], target, weights=weights)}
+
+    def predict(self, outputs: dict, batch: Optional[dict] = None) -> dict:
+        heatmaps = outputs['heatmaps'].detach().float()
+        keypoints, scores = self.decoder.decode_keypoints(heatmaps)
+        return {'keypoints': keypoints, 'scores': scores,
+                'heatmaps': heatmaps.cpu().numpy()}

@@ -1,0 +1,105 @@
+"""LocationMapHead: the location maps of Zhou et al.'s DetNet (3D, 2/2).
+
+Zhou, Habermann, Xu, Habibie, Theobalt and Xu, "Monocular Real-time Hand
+Shape and Motion Capture using Multi-modal Data", CVPR 2020, Section 4.1:
+from F, H and D a 2-layer CNN predicts location maps ``L_j``, each pixel the
+position of joint j relative to the middle MCP in units of the wrist ->
+middle-MCP bone, supervised with ``L_loc = ||H^GT (.) (L^GT - L)||_F^2``.
+Joint j is read from ``L_j`` at the argmax of the predicted ``H_j``
+(:meth:`LocationMap.decode`).
+
+Millimetres: the read-out is scale-free; ``predict`` multiplies it by
+``reference_bone_mm``, one fixed wrist -> middle-MCP length (the training
+hands' mean), so ``keypoints_3d`` is in mm without any test label.
+``Keypoint3DMetric(scale_bone=(0, 9))`` scores the other protocol, where
+each prediction takes the ground truth's bone length (Zimmermann & Brox's
+root-and-scale alignment, under which Zhou et al. report their AUC).
+"""
+from typing import Dict, Optional
+
+import torch
+
+from handkit.models.heads.base_head import BaseHead
+from handkit.models.layers import two_layer_cnn
+from handkit.registry import CODECS, MODELS
+
+
+@MODELS.register_module()
+class LocationMapHead(BaseHead):
+    """Location maps L (B, K, 3, h, w) from ``cat(F, prior)``.
+
+    Args:
+        in_channels: channels of the features F (256).
+        num_keypoints: K (21).
+        hidden_channels: width of the 3x3 convolution.
+        prior_channels: channels of the prior (the estimator fills them in):
+            4K after a ``DeltaMapHead`` (H and D), K straight after a
+            ``DetNetHeatmapHead`` (H alone); its first K channels must be
+            the heatmaps the joints are read at.
+        codec: the config's one ``LocationMap`` codec (the ``decoder``).
+        reference_bone_mm: the wrist -> middle-MCP length (mm) that turns
+            the scale-free read-out into mm.
+        loss: L_loc config (``MaskedMapL2Loss``).
+        loss_weight: weight of ``loss_location``.
+
+    ``forward`` -> ``{'location_maps': (B, K, 3, h, w), 'heatmaps_in':
+    (B, K, h, w)}``. ``loss`` -> ``{'loss_location'}`` from
+    ``targets['locations']`` (B, K, 3) masked by ``targets['heatmaps']``.
+    ``predict`` -> ``{'keypoints_3d': (B, K, 3) mm, the middle MCP at 0,
+    'keypoints_3d_normalized': (B, K, 3) the read-out, 'location_maps'}``.
+    It hands no prior on.
+    """
+
+    def __init__(self, in_channels: int = 256, num_keypoints: int = 21,
+                 hidden_channels: int = 256, prior_channels: int = 84,
+                 codec: dict = dict(type='LocationMap'),
+                 reference_bone_mm: float = 84.5,
+                 loss: dict = dict(type='MaskedMapL2Loss'),
+                 loss_weight: float = 1.0) -> None:
+        super().__init__()
+        if prior_channels < num_keypoints:
+            raise ValueError(f'LocationMapHead needs a prior whose first '
+                             f'{num_keypoints} channels are heatmaps, got '
+                             f'prior_channels={prior_channels}')
+        if not reference_bone_mm > 0:
+            raise ValueError(f'LocationMapHead: reference_bone_mm must be '
+                             f'positive, got {reference_bone_mm!r}')
+        self.in_channels = in_channels
+        self.num_keypoints = num_keypoints
+        self.prior_channels = prior_channels
+        self.layers = two_layer_cnn(in_channels + prior_channels,
+                                    hidden_channels, num_keypoints * 3)
+        self.decoder = CODECS.build(codec)
+        self.reference_bone_mm = float(reference_bone_mm)
+        self.loss_module = MODELS.build(loss)
+        self.loss_weight = float(loss_weight)
+
+    def forward(self, feats: torch.Tensor,
+                prior: Optional[torch.Tensor] = None) -> dict:
+        self.check_prior(prior)
+        if feats.ndim != 4 or feats.shape[1] != self.in_channels:
+            raise ValueError(f'LocationMapHead: features must be (B, '
+                             f'{self.in_channels}, h, w), got '
+                             f'{tuple(feats.shape)}')
+        maps = self.layers(torch.cat([feats, prior], 1))
+        batch, _, height, width = maps.shape
+        return {'location_maps': maps.view(batch, self.num_keypoints, 3,
+                                           height, width),
+                'heatmaps_in': prior[:, :self.num_keypoints]}
+
+    def loss(self, outputs: dict, batch: dict) -> Dict[str, torch.Tensor]:
+        target = self.require_target(batch, 'locations', 'L_loc')
+        mask = self.require_target(batch, 'heatmaps', 'L_loc mask')
+        weights = self.require_target(batch, 'keypoint_weights', 'L_loc')
+        return {'loss_location': self.loss_weight * self.loss_module(
+            outputs['location_maps'], target, mask, weights)}
+
+    def predict(self, outputs: dict, batch: Optional[dict] = None) -> dict:
+        location_maps = outputs['location_maps'].detach().float()
+        normalized = self.decoder.decode(
+            outputs['heatmaps_in'].detach().float(), location_maps)
+        normalized = normalized.cpu().numpy()  # (B, K, 3)
+        return {'keypoints_3d': self.decoder.denormalize(
+                    normalized, self.reference_bone_mm),
+                'keypoints_3d_normalized': normalized,
+                'location_maps': location_maps.cpu().numpy()}
