@@ -4,13 +4,13 @@
 # ResNet34-UNet (RGB), each with its from-scratch recipe:
 #     python tools/study.py configs/studies/nsrm_addon_synthetic.py
 # Budget: the hourglass pair 6 epochs of 250 steps (its config: 12), the
-# ResUnet pair 3 epochs of 500 steps (its config: 8), the cosine decay
+# ResUnet pair 2 epochs of 500 steps (its config: 8), the cosine decay
 # ending with the run.
 hourglass = 'configs/hourglass/hourglass_structure_kcm_synthetic_depth.py'
 hourglass_budget = {'train_cfg.max_epochs': 6, 'train_cfg.val_interval': 6,
                     'param_scheduler.1.end': 6}
-resunet_budget = {'train_cfg.max_epochs': 3, 'train_cfg.val_interval': 3,
-                  'param_scheduler.1.end': 3}
+resunet_budget = {'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 2,
+                  'param_scheduler.1.end': 2}
 cells = dict(
     hourglass_kcm=dict(config=hourglass, options={
         **hourglass_budget, 'model.heads.structure': None}),

@@ -5,7 +5,7 @@
 # paper's RHD AUC, 0.856), 2D EPE and PCK.
 # Departures: the paper trains DetNet on several data sets at once (its
 # multi-modal data) with its own schedule; this config trains on RHD alone
-# with handkit's shared schedule (Adam, lr 1e-4, 100 epochs). The trunk
+# with handkit's shared schedule (Adam, lr 1e-4, 80 epochs). The trunk
 # starts from ImageNet weights given a local torchvision resnet50 file
 # (model.backbone.pretrained=/path/resnet50.pth; handkit downloads nothing).
 # reference_bone_mm (the wrist -> middle-MCP length that gives the
@@ -13,7 +13,7 @@
 # model.heads.locations.reference_bone_mm to your training split's mean;
 # the aligned protocol does not use it.
 _base_ = [
-    '../_base_/default_runtime.py', '../_base_/schedules/adam_1e-4_100e.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/adam_1e-4_80e.py',
     '../_base_/datasets/rhd.py', '../_base_/models/detnet.py'
 ]
 train_dataloader = dict(dataset=dict(pipeline=dict(

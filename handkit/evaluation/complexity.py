@@ -203,5 +203,4 @@ def format_complexity(report: dict, model: Optional[nn.Module] = None
         lines.append(f'paper: {paper[0]:.0f} FPS, here {best:.1f} FPS '
                      f"(batch {batch}, {report['device']}): "
                      f'{best / paper[0]:.2f} x [{paper[1]}]')
-    return '
-'.join(lines)
+    return '\n'.join(lines)

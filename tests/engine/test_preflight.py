@@ -15,8 +15,9 @@ from handkit.engine.cli import USER_ERRORS, CodecMismatchError, check_codecs
 from handkit.registry import MODELS, TRANSFORMS
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
+# configs/studies/ holds study files (tools/study.py), not model configs
 SHIPPED = sorted(path for path in CONFIGS.glob('*/*.py')
-                 if path.parent.name != '_base_')
+                 if path.parent.name not in ('_base_', 'studies'))
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 

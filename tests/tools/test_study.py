@@ -103,3 +103,46 @@ def test_bad_study_files_are_one_line_errors(tmp_path):
         load_study(str(path))
     from handkit.tools.study import main
     assert exit_code(main, [path]) == 2
+
+
+@pytest.mark.parametrize('name', ['nsrm_synthetic', 'nsrm_addon_synthetic'])
+def test_shipped_studies_write_every_cell_config(name, tmp_path):
+    """--dry-run: every cell of the shipped studies merges its options into
+    a config that loads back and passes the codec preflight."""
+    from pathlib import Path
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from handkit.datasets.base import pipeline_steps
+    from handkit.engine.cli import check_codecs
+    from handkit.registry import MODELS, TRANSFORMS
+    study = (Path(__file__).resolve().parents[2] / 'configs' / 'studies' /
+             f'{name}.py')
+    run_study(str(study), str(tmp_path), dry_run=True)
+    spec = load_study(str(study))
+    for cell in spec.cells:
+        for seed in spec.seeds:
+            cfg = Config.fromfile(str(tmp_path / cell / f'seed_{seed}' /
+                                      'config.json'))
+            assert cfg.randomness.seed == seed
+        init_default_scope('handkit')
+        check_codecs(MODELS.build(cfg.model), {
+            key: [TRANSFORMS.build(step)
+                  for step in pipeline_steps(cfg[key].dataset.pipeline)]
+            for key in ('train_dataloader', 'test_dataloader')})
+    if name == 'nsrm_synthetic':
+        ldm = Config.fromfile(str(tmp_path / 'ldm_g1' / 'seed_0' /
+                                  'config.json'))
+        limbs = ldm.train_dataloader.dataset.pipeline.targets.encoders.limbs
+        assert (limbs.kind, limbs.groups) == ('ldm', 'G1')
+        assert ldm.model.heads.structure.groups == 'G1'
+        assert ldm.train_cfg.max_epochs == 2
+        assert [hook.get('step') for hook in ldm.custom_hooks
+                if hook['type'] == 'LossWeightDecayHook'] == [1]
+        real = Config.fromfile(str(tmp_path / 'real_mask' / 'seed_0' /
+                                   'config.json'))
+        assert real.train_dataloader.dataset.pipeline.targets.encoders[
+            'limbs'].type == 'HandMask'
+        assert not [hook for hook in real.custom_hooks
+                    if hook['type'] == 'LossWeightDecayHook']
