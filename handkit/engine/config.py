@@ -20,10 +20,13 @@ that class's ``__init__`` (and of its base classes' while they pass
 ``**kwargs`` on; a ``**kwargs`` alone accepts nothing, since it often only
 forwards to a function that the typo would reach). The untyped dicts the
 Runner builds itself are read the same way: the top level accepts the
-Runner's arguments, ``randomness`` those of ``Runner.set_randomness``,
+Runner's arguments (and ``compile``, which it reads from the config),
+``randomness`` those of ``Runner.set_randomness``,
 ``*_dataloader`` those of ``torch.utils.data.DataLoader``, ``train_cfg`` /
 ``val_cfg`` / ``test_cfg`` those of the loop mmengine builds from them and
-``optim_wrapper`` those of ``OptimWrapper`` (when they name no type). Any
+``optim_wrapper`` those of ``OptimWrapper`` (when they name no type; and
+``type``, ``constructor``, ``paramwise_cfg``, which ``build_optim_wrapper``
+reads). Any
 other new key in a dict without a ``type`` is refused: write it in the
 config file.
 """
@@ -104,6 +107,13 @@ _RUNNER_DICTS = dict(
     randomness=Runner.set_randomness, train_dataloader=DataLoader,
     val_dataloader=DataLoader, test_dataloader=DataLoader, val_cfg=ValLoop,
     test_cfg=TestLoop, optim_wrapper=OptimWrapper)
+# Keys read from the config outside those arguments: the Runner's
+# ``cfg.compile`` (torch.compile of the training step), and the keys that
+# mmengine's ``build_optim_wrapper`` takes out of ``optim_wrapper`` before it
+# builds the wrapper (its ``type`` defaults to 'OptimWrapper').
+_READ_FROM_CFG = {(): {'compile'},
+                  ('optim_wrapper', ): {'type', 'constructor',
+                                        'paramwise_cfg'}}
 
 
 def _registries() -> list:
@@ -211,7 +221,8 @@ def check_cfg_options(cfg: Config, options: Mapping) -> None:
                 continue
             builders = _builders(parts[:depth], node) if last else []
             accepted = set().union(
-                *(accepted_arguments(obj) for obj in builders))
+                *(accepted_arguments(obj) for obj in builders),
+                _READ_FROM_CFG.get(tuple(parts[:depth]), set()))
             if part in accepted:
                 break
             names = ', '.join(getattr(obj, '__name__', str(obj))

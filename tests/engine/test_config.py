@@ -57,6 +57,9 @@ def test_a_syntax_error_through_train_is_one_line_exit_2(tmp_path, capsys):
     ('train_cfg.max_epoch',
      "train_cfg (EpochBasedTrainLoop) has no key 'max_epoch' and takes no "
      "such argument (closest: 'max_epochs')"),
+    ('compiled',
+     "the config (Runner) has no key 'compiled' and takes no such argument "
+     "(closest: 'compile')"),
 ])
 def test_unknown_override_keys_name_the_closest(key, message):
     cfg = Config.fromfile(str(CONFIG))
@@ -77,6 +80,11 @@ def test_unknown_override_keys_name_the_closest(key, message):
     'train_cfg.val_begin',  # EpochBasedTrainLoop
     'work_dir', 'experiment_name',  # the Runner's arguments
     'custom_hooks.0.num_samples',  # a list item
+    # the speed switches (docs/benchmarks.md): the Runner's cfg.compile,
+    # the wrapper type build_optim_wrapper reads, Adam's fused / foreach
+    'compile', 'optim_wrapper.type', 'optim_wrapper.paramwise_cfg',
+    'optim_wrapper.optimizer.fused', 'optim_wrapper.optimizer.foreach',
+    'model.data_preprocessor.channels_last', 'env_cfg.cudnn_benchmark',
 ])
 def test_existing_and_accepted_keys_pass(key):
     check_cfg_options(Config.fromfile(str(CONFIG)), {key: 1})
