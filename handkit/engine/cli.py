@@ -381,10 +381,17 @@ def preflight(cfg: Config, loader_keys: Iterable[str],
 
 
 def quiet_dataloader_workers(cfg: Config) -> None:
-    """Use worker processes only where there are cores for them."""
+    """Use worker processes only where there are cores for them, and pinned
+    memory only where there is a GPU (the GPU-oriented dataset configs ask
+    for ``pin_memory=True``; without an accelerator torch's DataLoader would
+    only warn that it cannot pin)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(
         os, 'sched_getaffinity') else (os.cpu_count() or 1)
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(key)
-        if loader is not None and loader.get('num_workers', 0) > cores:
+        if loader is None:
+            continue
+        if loader.get('num_workers', 0) > cores:
             loader['num_workers'] = cores
+        if loader.get('pin_memory') and not torch.cuda.is_available():
+            loader['pin_memory'] = False

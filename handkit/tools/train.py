@@ -4,6 +4,7 @@ import sys
 from typing import List, Optional
 
 import torch
+from mmengine.config import Config
 from mmengine.runner import find_latest_checkpoint
 
 from handkit.engine import HandRunner
@@ -35,7 +36,27 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'check their sizes and boxes (tools/check_data.py checks them all)')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision training (CUDA only)')
+    parser.add_argument(
+        '--compile', action='store_true',
+        help="torch.compile the training step (mmengine's cfg.compile = "
+        'True); the first iterations compile, which takes minutes on a CPU '
+        '(docs/benchmarks.md)')
     return parser.parse_args(argv)
+
+
+def apply_speed_flags(cfg: Config, args: argparse.Namespace) -> None:
+    """--amp: mmengine's AmpOptimWrapper (float16, dynamic loss scale) on
+    CUDA, a note and float32 elsewhere; --compile: ``cfg.compile = True``.
+    """
+    if args.amp:
+        if torch.cuda.is_available():
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+        else:
+            print('handkit: --amp needs a CUDA device; training in '
+                  'float32', file=sys.stderr)
+    if args.compile:
+        cfg.compile = True
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -43,13 +64,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     with user_errors_exit():
         cfg = load_config(args)
         check_writable_dir(cfg.work_dir)
-        if args.amp:
-            if torch.cuda.is_available():
-                cfg.optim_wrapper.type = 'AmpOptimWrapper'
-                cfg.optim_wrapper.loss_scale = 'dynamic'
-            else:
-                print('handkit: --amp needs a CUDA device; training in '
-                      'float32', file=sys.stderr)
+        apply_speed_flags(cfg, args)
         if args.resume is True or args.auto_resume:
             latest = find_latest_checkpoint(cfg.work_dir)
             if latest is None and not args.auto_resume:

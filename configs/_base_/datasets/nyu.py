@@ -12,8 +12,9 @@ pipeline = dict(_base_.pipeline,
                 cube=dict(_base_.cube, center='center_3d'))
 nyu = dict(_delete_=True, type=dataset_type, data_root=data_root, camera=1,
            joints='all36', use_reference_centers=None)
-# Images are decoded from disk: loader processes pay here.
-workers = dict(num_workers=4, persistent_workers=True,
+# Images are decoded from disk: loader processes pay here; pinned memory
+# speeds the copy to a GPU (dropped by the tools on a machine without one).
+workers = dict(num_workers=4, persistent_workers=True, pin_memory=True,
                collate_fn=dict(type='handkit.hand_collate'))
 train_dataloader = dict(**workers, dataset=dict(nyu, split='train', pipeline=pipeline))
 val_dataloader = dict(**workers, dataset=dict(nyu, split='test', test_mode=True,

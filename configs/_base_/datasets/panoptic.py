@@ -30,10 +30,13 @@ test_pipeline = dict(
     pack=dict(type='PackHandInputs'),
 )
 
+# Loader processes decode the images; pinned host memory speeds the copy to
+# a GPU (tools/train.py and tools/test.py drop it on a machine without one).
 train_dataloader = dict(
     batch_size=32,
     num_workers=4,
     persistent_workers=True,
+    pin_memory=True,
     collate_fn=dict(type='handkit.hand_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, split='train',
@@ -42,6 +45,7 @@ val_dataloader = dict(
     batch_size=32,
     num_workers=4,
     persistent_workers=True,
+    pin_memory=True,
     collate_fn=dict(type='handkit.hand_collate'),
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
@@ -51,6 +55,7 @@ test_dataloader = dict(
     batch_size=32,
     num_workers=4,
     persistent_workers=True,
+    pin_memory=True,
     collate_fn=dict(type='handkit.hand_collate'),
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),

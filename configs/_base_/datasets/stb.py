@@ -10,8 +10,9 @@ data_root = 'data/stb/'
 load = dict(load=dict(type='LoadImage'))
 stb = dict(_delete_=True, type=dataset_type, data_root=data_root,
            camera='SK')
-# Images are decoded from disk: loader processes pay here.
-workers = dict(num_workers=4, persistent_workers=True,
+# Images are decoded from disk: loader processes pay here; pinned memory
+# speeds the copy to a GPU (dropped by the tools on a machine without one).
+workers = dict(num_workers=4, persistent_workers=True, pin_memory=True,
                collate_fn=dict(type='handkit.hand_collate'))
 train_dataloader = dict(**workers, dataset=dict(
     stb, split='train', pipeline=dict(load, **_base_.train_pipeline)))

@@ -32,9 +32,12 @@ test_pipeline = dict(load=None, crop=dict(padding=1.5),
 # No loader processes: from the cache the pipeline costs under 1 ms a
 # sample in the main process, while a worker's inter-process transfer costs
 # more than that and takes a core from the model (benchmarks/bench_data.py:
-# 0.18 s/iter with 0 workers, 0.24 with 1, 0.22 with 2).
+# 0.18 s/iter with 0 workers, 0.24 with 1, 0.22 with 2). No pinned memory
+# either (panoptic.py's loaders pin it for a GPU): these configs train on
+# the CPU.
 train_dataloader = dict(
     batch_size=16, num_workers=0, persistent_workers=False,
+    pin_memory=False,
     dataset=dict(
         synthetic, num_samples=6800, split='train',
         pipeline=dict(
@@ -46,10 +49,12 @@ train_dataloader = dict(
             targets=dict(encoders=dict(kcm=codec)))))
 val_dataloader = dict(
     batch_size=32, num_workers=0, persistent_workers=False,
+    pin_memory=False,
     dataset=dict(synthetic, num_samples=400, split='val', test_mode=True,
                  pipeline=test_pipeline))
 test_dataloader = dict(
     batch_size=32, num_workers=0, persistent_workers=False,
+    pin_memory=False,
     dataset=dict(synthetic, num_samples=400, split='test', test_mode=True,
                  pipeline=test_pipeline))
 val_evaluator = dict(type='PCKMetric', thresholds=[0.10, 0.15, 0.20, 0.25,
