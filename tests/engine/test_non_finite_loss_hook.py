@@ -1,5 +1,5 @@
 """NonFiniteLossHook: finite terms pass, the first NaN / inf stops with a
-message naming every term; the check is one stacked test of the terms."""
+message naming every term and the checkpoint that is kept."""
 from types import SimpleNamespace
 
 import pytest
