@@ -154,7 +154,7 @@ def loss_curve(args, cfg):
         schedulers = ts.iteration_schedulers(variant, wrapper)
         curves[name] = []
         for batch in batches:
-            curves[name].append(float(step(batch)['loss']))
+            curves[name].append(step(batch)['loss'].item())
             for scheduler in schedulers:
                 scheduler.step()
         print(f'{name}: done', flush=True)
