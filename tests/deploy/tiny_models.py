@@ -26,6 +26,11 @@ FAMILIES = {
                                              num_stages=3)))), 0.3),
     'resunet_bone_tree': (
         'configs/resunet/resunet34_lhr_bonetree_synthetic.py', {}, 1.0),
+    'detnet': ('configs/zhou/detnet_synthetic.py', dict(
+        model=dict(backbone=dict(width_multiplier=0.125, out_channels=16),
+                   heads=dict(heatmaps=dict(in_channels=16),
+                              deltas=dict(in_channels=16),
+                              locations=dict(in_channels=16)))), 1.0),
     'hourglass_local_regression': (
         'configs/hourglass/local_regression_synthetic_depth.py', dict(
             model=dict(backbone=dict(channels=16),

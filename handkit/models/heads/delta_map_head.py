@@ -9,8 +9,9 @@ predicted from F, H and D: this head hands on ``cat(H, D)``, so a
 ``LocationMapHead`` after it receives both (its prior's first K channels
 are the heatmaps it reads the joints at).
 """
-from typing import Dict, Optional
+from typing import Dict, Mapping, Optional
 
+import numpy as np
 import torch
 
 from handkit.models.heads.base_head import BaseHead
@@ -82,6 +83,9 @@ class DeltaMapHead(BaseHead):
         return {'loss_delta': self.loss_weight * self.loss_module(
             outputs['delta_maps'], target, mask, weights)}
 
-    def predict(self, outputs: dict, batch: Optional[dict] = None) -> dict:
-        return {'delta_maps': outputs['delta_maps'].detach().float().cpu()
-                .numpy()}
+    def predict_tensors(self, outputs: dict) -> Dict[str, torch.Tensor]:
+        return {'delta_maps': outputs['delta_maps']}
+
+    def decode(self, tensors: Mapping[str, np.ndarray],
+               batch: Optional[dict] = None) -> dict:
+        return {'delta_maps': np.asarray(tensors['delta_maps'], np.float32)}

@@ -11,8 +11,9 @@ The output layer is linear (the paper names no activation; the released
 model ends in a sigmoid): an untrained head then outputs about 0, the value
 of most target pixels.
 """
-from typing import Dict, Optional
+from typing import Dict, Mapping, Optional
 
+import numpy as np
 import torch
 
 from handkit.models.heads.base_head import BaseHead
@@ -74,8 +75,12 @@ class DetNetHeatmapHead(BaseHead):
         return {'loss_heatmap': self.loss_weight * self.loss_module(
             outputs['heatmaps'], target, weights=weights)}
 
-    def predict(self, outputs: dict, batch: Optional[dict] = None) -> dict:
-        heatmaps = outputs['heatmaps'].detach().float()
+    def predict_tensors(self, outputs: dict) -> Dict[str, torch.Tensor]:
+        return {'heatmaps': outputs['heatmaps']}
+
+    def decode(self, tensors: Mapping[str, np.ndarray],
+               batch: Optional[dict] = None) -> dict:
+        heatmaps = np.asarray(tensors['heatmaps'], np.float32)
         keypoints, scores = self.decoder.decode_keypoints(heatmaps)
         return {'keypoints': keypoints, 'scores': scores,
-                'heatmaps': heatmaps.cpu().numpy()}
+                'heatmaps': heatmaps}

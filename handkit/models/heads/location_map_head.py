@@ -15,8 +15,9 @@ hands' mean), so ``keypoints_3d`` is in mm without any test label.
 each prediction takes the ground truth's bone length (Zimmermann & Brox's
 root-and-scale alignment, under which Zhou et al. report their AUC).
 """
-from typing import Dict, Optional
+from typing import Dict, Mapping, Optional
 
+import numpy as np
 import torch
 
 from handkit.models.heads.base_head import BaseHead
@@ -94,12 +95,17 @@ class LocationMapHead(BaseHead):
         return {'loss_location': self.loss_weight * self.loss_module(
             outputs['location_maps'], target, mask, weights)}
 
-    def predict(self, outputs: dict, batch: Optional[dict] = None) -> dict:
-        location_maps = outputs['location_maps'].detach().float()
+    def predict_tensors(self, outputs: dict) -> Dict[str, torch.Tensor]:
+        return {'location_maps': outputs['location_maps'],
+                'heatmaps_in': outputs['heatmaps_in']}
+
+    def decode(self, tensors: Mapping[str, np.ndarray],
+               batch: Optional[dict] = None) -> dict:
+        location_maps = np.asarray(tensors['location_maps'], np.float32)
         normalized = self.decoder.decode(
-            outputs['heatmaps_in'].detach().float(), location_maps)
-        normalized = normalized.cpu().numpy()  # (B, K, 3)
+            np.asarray(tensors['heatmaps_in'], np.float32),
+            location_maps)  # (B, K, 3)
         return {'keypoints_3d': self.decoder.denormalize(
                     normalized, self.reference_bone_mm),
                 'keypoints_3d_normalized': normalized,
-                'location_maps': location_maps.cpu().numpy()}
+                'location_maps': location_maps}
