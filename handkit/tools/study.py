@@ -206,8 +206,9 @@ def _evaluate(cell_dir: str, config_path: str, evaluation: str,
 def _run(argv: List[str], log_path: str) -> None:
     """Run a tool, its output to ``log_path``; a failure names the log. A
     study stopped by Ctrl-C or SIGTERM stops the tool too (no orphan keeps
-    training)."""
-    with open(log_path, 'w') as log:
+    training). The log is appended to, so a resumed cell keeps what its
+    first run logged."""
+    with open(log_path, 'a') as log:
         process = subprocess.Popen(argv, stdout=log,
                                    stderr=subprocess.STDOUT, cwd=os.getcwd())
         try:
