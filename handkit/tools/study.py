@@ -259,6 +259,7 @@ def mean_pose_results(study: Config, work_dir: str, cell: str) -> dict:
 
     from handkit.evaluation.mean_pose import mean_pose_samples
     from handkit.evaluation.metrics import PCKMetric
+    from handkit.registry import DATASETS
     path = osp.join(work_dir, f'mean_pose_{cell}.json')
     if osp.exists(path):
         with open(path) as file:
@@ -274,6 +275,10 @@ def mean_pose_results(study: Config, work_dir: str, cell: str) -> dict:
             if e['type'] == 'PCKMetric')
         metric = PCKMetric(**{k: v for k, v in pck_cfg.items()
                               if k != 'type'})
+        # the thresholds a metric without its own take from the dataset
+        dataset = cfg.test_dataloader.dataset
+        metric.dataset_meta = dict(DATASETS.get(dataset['type']).METAINFO,
+                                   **(dataset.get('metainfo') or {}))
         metric.process(None, mean_pose_samples(cfg))
         scores[evaluation] = metric.compute_metrics(metric.results)
     with open(path, 'w') as file:

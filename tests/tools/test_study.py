@@ -22,6 +22,7 @@ options = {{'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1}}
 seeds = [0]
 evaluations = dict(test={{}}, test_batch_1={{'test_dataloader.batch_size': 1}})
 baseline_cell = 'g1g6'
+mean_pose = True
 """
 
 
@@ -39,7 +40,10 @@ def study(tmp_path_factory):
 
 def test_every_cell_is_trained_and_tested_on_every_evaluation(study):
     root, _, results = study
-    assert sorted(results) == ['g1', 'g1g6']
+    assert sorted(results) == ['g1', 'g1g6', 'mean pose']
+    # the mean pose is scored at the dataset's thresholds (the tiny
+    # config's PCKMetric names none)
+    assert 0.0 <= results['mean pose'][0]['test']['PCK_ave'] <= 1.0
     for cell in ('g1', 'g1g6'):
         runs = results[cell][0]
         assert sorted(runs) == ['test', 'test_batch_1']
@@ -57,13 +61,15 @@ def test_every_cell_is_trained_and_tested_on_every_evaluation(study):
     assert merged['randomness']['seed'] == 0
     table = (root / 'work' / 'table.md').read_text()
     assert '| g1g6 | 1 |' in table and '| g1 | 1 |' in table
+    assert '| mean pose | 1 |' in table
     assert (root / 'work' / 'study.png').stat().st_size > 0
 
 
 def test_a_rerun_skips_finished_cells(study, capsys):
     root, path, first = study
     stamps = {cell: os.path.getmtime(root / 'work' / cell / 'seed_0' /
-                                     'epoch_1.pth') for cell in first}
+                                     'epoch_1.pth') for cell in ('g1',
+                                                                 'g1g6')}
     again = run_study(str(path), str(root / 'work'))
     out = capsys.readouterr().out
     assert out.count('trained (skipped') == 2 and 'training ...' not in out
