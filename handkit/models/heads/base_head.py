@@ -120,6 +120,13 @@ class BaseHead(nn.Module, metaclass=ABCMeta):
                 f'{name}: the prior must be (B, {self.prior_channels}, h, w) '
                 f'maps, got {tuple(prior.shape)}')
 
+    def check_features(self, feats: torch.Tensor) -> None:
+        """Raise unless ``feats`` is a (B, in_channels, h, w) map."""
+        if feats.ndim != 4 or feats.shape[1] != self.in_channels:
+            raise ValueError(f'{type(self).__name__}: features must be (B, '
+                             f'{self.in_channels}, h, w), got '
+                             f'{tuple(feats.shape)}')
+
     def require_target(self, batch: dict, name: str,
                        why: str = '') -> torch.Tensor:
         """``batch['targets'][name]``, or a ValueError naming what holds."""

@@ -62,10 +62,7 @@ class DeltaMapHead(BaseHead):
     def forward(self, feats: torch.Tensor,
                 prior: Optional[torch.Tensor] = None) -> dict:
         self.check_prior(prior)
-        if feats.ndim != 4 or feats.shape[1] != self.in_channels:
-            raise ValueError(f'DeltaMapHead: features must be (B, '
-                             f'{self.in_channels}, h, w), got '
-                             f'{tuple(feats.shape)}')
+        self.check_features(feats)
         maps = self.layers(torch.cat([feats, prior], 1))
         batch, _, height, width = maps.shape
         return {'delta_maps': maps.view(batch, self.num_keypoints, 3, height,

@@ -59,10 +59,7 @@ class DetNetHeatmapHead(BaseHead):
     def forward(self, feats: torch.Tensor,
                 prior: Optional[torch.Tensor] = None) -> dict:
         self.check_prior(prior)
-        if feats.ndim != 4 or feats.shape[1] != self.in_channels:
-            raise ValueError(f'DetNetHeatmapHead: features must be (B, '
-                             f'{self.in_channels}, h, w), got '
-                             f'{tuple(feats.shape)}')
+        self.check_features(feats)
         inputs = feats if prior is None else torch.cat([feats, prior], 1)
         return {'heatmaps': self.layers(inputs)}  # (B, K, h, w)
 

@@ -78,10 +78,7 @@ class LocationMapHead(BaseHead):
     def forward(self, feats: torch.Tensor,
                 prior: Optional[torch.Tensor] = None) -> dict:
         self.check_prior(prior)
-        if feats.ndim != 4 or feats.shape[1] != self.in_channels:
-            raise ValueError(f'LocationMapHead: features must be (B, '
-                             f'{self.in_channels}, h, w), got '
-                             f'{tuple(feats.shape)}')
+        self.check_features(feats)
         maps = self.layers(torch.cat([feats, prior], 1))
         batch, _, height, width = maps.shape
         return {'location_maps': maps.view(batch, self.num_keypoints, 3,
