@@ -26,3 +26,21 @@ def tiny_trained(tmp_path_factory):
         timeout=300, env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert result.returncode == 0, result.stderr[-3000:]
     return root, config, root / 'work' / 'epoch_1.pth'
+
+
+@pytest.fixture
+def write_random_state():
+    """``write(shapes, path) -> state``: a state dict of random tensors of
+    the given ``{key: shape}`` (batch-norm counters as integers), saved to
+    ``path`` as a stand-in for a downloaded torchvision checkpoint."""
+    import torch
+
+    def write(shapes, path):
+        generator = torch.Generator().manual_seed(0)
+        state = {key: (torch.randint(0, 100, shape, generator=generator)
+                       if key.endswith('num_batches_tracked') else
+                       torch.randn(shape, generator=generator))
+                 for key, shape in shapes.items()}
+        torch.save(state, path)
+        return state
+    return write

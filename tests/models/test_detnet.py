@@ -60,15 +60,11 @@ def test_trunk_gives_the_32x32x256_feature_volume_at_128_input():
     assert small(torch.randn(2, 3, 128, 128)).shape == (2, 32, 32, 32)
 
 
-def test_trunk_loads_torchvision_resnet50_by_key(tmp_path):
+def test_trunk_loads_torchvision_resnet50_by_key(tmp_path,
+                                                 write_random_state):
     shapes = torchvision_resnet50_shapes()
-    generator = torch.Generator().manual_seed(0)
-    state = {key: (torch.randint(0, 100, shape, generator=generator)
-                   if key.endswith('num_batches_tracked') else
-                   torch.randn(shape, generator=generator))
-             for key, shape in shapes.items()}
     path = tmp_path / 'resnet50.pth'
-    torch.save(state, path)
+    state = write_random_state(shapes, path)
     trunk = DilatedResNet(pretrained=str(path))
     assert sorted(trunk.encoder_state_keys()) == sorted(
         key for key in shapes if key.startswith(('conv1', 'bn1', 'layer1',

@@ -48,15 +48,10 @@ def test_output_shapes_small_model():
         (2, 4, 8, 8), (2, 2, 16, 16), (2, 1, 32, 32), (2, 1, 64, 64)]
 
 
-def test_loads_torchvision_state_dict_by_key(tmp_path):
+def test_loads_torchvision_state_dict_by_key(tmp_path, write_random_state):
     shapes = torchvision_resnet34_shapes()
-    generator = torch.Generator().manual_seed(0)
-    state = {k: (torch.randint(0, 100, s, generator=generator)
-                 if k.endswith('num_batches_tracked') else
-                 torch.randn(s, generator=generator))
-             for k, s in shapes.items()}
     path = tmp_path / 'resnet34.pth'
-    torch.save(state, path)
+    state = write_random_state(shapes, path)
     model = ResNet34UNet(pretrained=str(path))
     assert sorted(model.encoder_state_keys()) == sorted(
         k for k in shapes if not k.startswith('fc.'))
