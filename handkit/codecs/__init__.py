@@ -13,8 +13,11 @@ from .integral_coordinates import IntegralCoordinates
 from .keypoint_confidence_map import KeypointConfidenceMap
 from .limb_mask import LimbMask
 from .location_map import LocationMap
+from .normalized_depth_map import NormalizedDepthMap
+from .normalized_pose3d import NormalizedPose3D
 
 __all__ = [
     'BaseCodec', 'BoneTree', 'DepthCube', 'HandMask', 'IntegralCoordinates',
-    'KeypointConfidenceMap', 'LimbMask', 'LocationMap'
+    'KeypointConfidenceMap', 'LimbMask', 'LocationMap', 'NormalizedDepthMap',
+    'NormalizedPose3D'
 ]

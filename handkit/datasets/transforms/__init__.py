@@ -10,8 +10,10 @@ from .geometric import HandCrop, RandomAffine, TopdownAffine
 from .loading import LoadImage
 from .photometric import PhotometricJitter
 from .targets import GenerateTargets
+from .weak_labels import SubsetLabels3D
 
 __all__ = [
     'LoadImage', 'LoadDepth', 'DepthCubeCrop', 'HandCrop', 'RandomAffine',
-    'TopdownAffine', 'PhotometricJitter', 'GenerateTargets', 'PackHandInputs'
+    'TopdownAffine', 'PhotometricJitter', 'GenerateTargets', 'PackHandInputs',
+    'SubsetLabels3D'
 ]

@@ -2,15 +2,18 @@
 from .base_head import BaseHead
 from .bone_tree_head import BoneTreeHead
 from .delta_map_head import DeltaMapHead
+from .depth_regularizer import DepthRegularizer
 from .detnet_heatmap_head import DetNetHeatmapHead
 from .keypoint_map_head import KeypointMapHead
 from .latent_heatmap_head import LatentHeatmapHead
 from .local_regression_head import LocalRegressionHead
 from .location_map_head import LocationMapHead
+from .pose3d_regression_head import Pose3DRegressionHead
 from .structure_mask_head import StructureMaskHead
 
 __all__ = [
-    'BaseHead', 'BoneTreeHead', 'DeltaMapHead', 'DetNetHeatmapHead',
-    'KeypointMapHead', 'LatentHeatmapHead', 'LocalRegressionHead',
-    'LocationMapHead', 'StructureMaskHead'
+    'BaseHead', 'BoneTreeHead', 'DeltaMapHead', 'DepthRegularizer',
+    'DetNetHeatmapHead', 'KeypointMapHead', 'LatentHeatmapHead',
+    'LocalRegressionHead', 'LocationMapHead', 'Pose3DRegressionHead',
+    'StructureMaskHead'
 ]

@@ -1,0 +1,95 @@
+"""Normalised 3D pose codec: root-relative joints in units of one bone.
+
+Cai, Ge, Cai and Yuan, "Weakly-supervised 3D Hand Pose Estimation from
+Monocular RGB Images", ECCV 2018: the regression network predicts the 3D
+joints without their absolute depth or the hand's size, i.e. relative to a
+root joint and divided by the length of a reference bone, the normalisation
+of Zimmermann and Brox (ICCV 2017) whose RHD / STB protocol Cai et al.
+report under. handkit's defaults are that protocol's: the root is joint 0
+(the wrist; STB's palm centre sits in that slot) and the unit is the middle
+finger's MCP -> PIP bone (joints 9 -> 10).
+
+``encode(keypoints_3d (21, 3) mm)`` -> ``joints_3d`` (21, 3)
+``(X_j - X_root) / |X_b - X_a|`` and ``joints_3d_weight`` (1,), 1: the
+sample's 3D label is used (a transform such as ``SubsetLabels3D`` sets it to
+0 for the samples that train without it). ``decode(normalised (..., 21, 3),
+reference_bone_mm)`` -> mm, root at the origin.
+"""
+from typing import Sequence, Union
+
+import numpy as np
+import torch
+
+from handkit.codecs.base import BaseCodec
+from handkit.registry import CODECS
+from handkit.skeleton import NUM_KEYPOINTS
+
+Array = Union[np.ndarray, torch.Tensor]
+
+
+def _joint_index(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(
+            value, (int, np.integer)) or not 0 <= value < NUM_KEYPOINTS:
+        raise ValueError(f'NormalizedPose3D: {name} must be a joint index in '
+                         f'[0, {NUM_KEYPOINTS - 1}], got {value!r}')
+    return int(value)
+
+
+@CODECS.register_module()
+class NormalizedPose3D(BaseCodec):
+    """Root-relative, bone-normalised 3D joints and their decode to mm.
+
+    Args:
+        root_index: the joint the pose is relative to (0).
+        reference_bone: (a, b), the bone whose length is the unit
+            ((9, 10): middle MCP -> PIP).
+    """
+
+    encode_inputs = ('keypoints_3d', )
+    SETTINGS = ('root_index', 'reference_bone')
+
+    def __init__(self, root_index: int = 0,
+                 reference_bone: Sequence[int] = (9, 10)) -> None:
+        self.root_index = _joint_index(root_index, 'root_index')
+        if len(reference_bone) != 2 or reference_bone[0] == reference_bone[1]:
+            raise ValueError(f'NormalizedPose3D: reference_bone must be two '
+                             f'different joints (a, b), got '
+                             f'{tuple(reference_bone)!r}')
+        self.reference_bone = tuple(
+            _joint_index(joint, 'reference_bone') for joint in reference_bone)
+
+    def reference_length(self, keypoints_3d: np.ndarray) -> np.ndarray:
+        """|X_b - X_a| of (..., 21, 3) joints: (...,) in their unit."""
+        first, second = self.reference_bone
+        keypoints_3d = np.asarray(keypoints_3d, np.float64)
+        return np.linalg.norm(keypoints_3d[..., second, :]
+                              - keypoints_3d[..., first, :], axis=-1)
+
+    def encode(self, keypoints_3d: np.ndarray) -> dict:
+        keypoints_3d = np.asarray(keypoints_3d, np.float64)
+        if keypoints_3d.shape != (NUM_KEYPOINTS, 3):
+            raise ValueError(f'NormalizedPose3D.encode: keypoints_3d must '
+                             f'have shape ({NUM_KEYPOINTS}, 3), got '
+                             f'{keypoints_3d.shape}')
+        if not np.isfinite(keypoints_3d).all():
+            raise ValueError('NormalizedPose3D.encode: keypoints_3d holds NaN '
+                             'or inf')
+        length = float(self.reference_length(keypoints_3d))
+        if not length > 1e-6:
+            raise ValueError(f'NormalizedPose3D.encode: the reference bone '
+                             f'{self.reference_bone} has length {length:g}: '
+                             f'the 3D label cannot be normalised')
+        root = keypoints_3d[self.root_index]
+        return dict(
+            joints_3d=((keypoints_3d - root) / length).astype(np.float32),
+            joints_3d_weight=np.ones(1, np.float32))
+
+    def decode(self, normalized: Array,
+               reference_bone_mm: Union[float, np.ndarray]) -> np.ndarray:
+        """Normalised (..., 21, 3) joints -> mm (root at the origin);
+        ``reference_bone_mm`` is one length or one per leading index."""
+        if isinstance(normalized, torch.Tensor):
+            normalized = normalized.detach().float().cpu().numpy()
+        scale = np.asarray(reference_bone_mm, np.float64)
+        return (np.asarray(normalized, np.float64)
+                * scale[..., None, None]).astype(np.float32)

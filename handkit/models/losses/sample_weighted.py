@@ -1,0 +1,66 @@
+"""Per-sample weighted losses of Cai et al.'s weakly-supervised training.
+
+Cai, Ge, Cai and Yuan, "Weakly-supervised 3D Hand Pose Estimation from
+Monocular RGB Images", ECCV 2018: a batch mixes samples with a 3D label and
+samples that have only their 2D joints and a depth image. Each loss here
+takes one weight per sample (0 or 1) and averages over the samples whose
+weight is non-zero, so that the 3D loss of a batch ignores its unlabelled
+samples and keeps the same scale whatever their number (a batch without any
+labelled sample gives 0, still differentiable).
+
+* ``JointL2Loss``: ``sum_j ||J_j^pred - J_j^gt||^2`` per sample (the
+  normalised 3D joints), the regression loss;
+* ``DepthL1Loss``: the mean absolute difference of the generated and the
+  reference depth maps per sample, the depth regulariser's loss.
+"""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+
+from handkit.registry import MODELS
+
+
+def weighted_sample_mean(per_sample: torch.Tensor,
+                         weights: Optional[torch.Tensor], name: str
+                         ) -> torch.Tensor:
+    """``sum_b w_b l_b / max(sum_b w_b, 1)`` of (B,) losses and (B,) or
+    (B, 1) weights (None: all ones, the plain mean)."""
+    if weights is None:
+        return per_sample.mean()
+    weights = weights.reshape(-1).to(per_sample.dtype)
+    if weights.shape != per_sample.shape:
+        raise ValueError(f'{name}: one weight per sample expected '
+                         f'({per_sample.shape[0]}), got {weights.numel()}')
+    return (weights * per_sample).sum() / weights.sum().clamp(min=1.0)
+
+
+@MODELS.register_module()
+class JointL2Loss(nn.Module):
+    """``forward(pred (B, K, 3), target (B, K, 3), weights (B,) or None)``
+    -> the weighted mean over samples of ``sum_{j,c} (pred - target)^2``."""
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor,
+                weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if pred.shape != target.shape or pred.ndim != 3:
+            raise ValueError(f'JointL2Loss: pred {tuple(pred.shape)} and '
+                             f'target {tuple(target.shape)} must both be '
+                             f'(B, K, 3)')
+        per_sample = ((pred - target)**2).flatten(1).sum(1)  # (B,)
+        return weighted_sample_mean(per_sample, weights, 'JointL2Loss')
+
+
+@MODELS.register_module()
+class DepthL1Loss(nn.Module):
+    """``forward(pred (B, H, W), target (B, H, W), weights (B,) or None)``
+    -> the weighted mean over samples of the per-pixel mean |pred - target|.
+    """
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor,
+                weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if pred.shape != target.shape or pred.ndim != 3:
+            raise ValueError(f'DepthL1Loss: pred {tuple(pred.shape)} and '
+                             f'target {tuple(target.shape)} must both be '
+                             f'(B, H, W)')
+        per_sample = (pred - target).abs().flatten(1).mean(1)  # (B,)
+        return weighted_sample_mean(per_sample, weights, 'DepthL1Loss')
