@@ -24,6 +24,17 @@ the colour intrinsics. 'BB_left' / 'BB_right' give the rectified stereo
 images (one set of intrinsics); the right camera sits one baseline (120.054
 mm) along +x of the left one, so its joints are ``x - baseline``.
 
+Depth. The SK depth images (``SK_depth_<frame>.png``) are 8-bit, 3-channel
+PNGs holding ``depth = R + 256 G`` mm (the README: "we use 3 channels to
+store depth images"), 0 where the camera measured nothing, in the depth
+camera's own pixel grid (its intrinsics, ``STB_SK_DEPTH_CAMERA``).
+:func:`register_sk_depth_to_color` moves them into the colour image's grid
+for a method that needs the depth aligned with the RGB (Cai et al.'s depth
+regulariser, ``LoadSTBDepth``): each measured pixel is back-projected with
+the depth intrinsics, moved to the colour frame with the README's
+extrinsics and projected with the colour intrinsics, the nearest surface
+kept where several land on one pixel (a z-buffer).
+
 Split. The common protocol (Zimmermann & Brox 2017): B1Counting and
 B1Random for testing, the ten B2-B6 sequences for training.
 """
@@ -42,6 +53,8 @@ from handkit.skeleton import NUM_KEYPOINTS
 
 STB_SK_COLOR_CAMERA = dict(fx=607.92271, fy=607.88192, cx=314.78337,
                            cy=236.42484)
+STB_SK_DEPTH_CAMERA = dict(fx=475.62768, fy=474.77709, cx=336.41179,
+                           cy=238.77962)
 STB_BB_CAMERA = dict(fx=822.79041, fy=822.79041, cx=318.47345, cy=250.31296)
 STB_BB_BASELINE_MM = 120.054
 # SK colour -> SK depth extrinsics of the README: depth = R colour + T.
@@ -77,6 +90,71 @@ def sk_depth_to_color(joints_depth: np.ndarray) -> np.ndarray:
     return (joints_depth - STB_SK_TRANSLATION_MM) @ rotation
 
 
+def read_sk_depth(path: str) -> np.ndarray:
+    """(H, W) float32 mm of an STB ``SK_depth_*.png`` (R + 256 G).
+
+    Raises:
+        ValueError: the file cannot be decoded or is not an 8-bit colour
+            PNG (names the file and what it holds).
+    """
+    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ValueError(f'cannot decode STB depth image: {path}')
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] < 3:
+        channels = 1 if image.ndim == 2 else image.shape[2]
+        raise ValueError(f'{path}: an STB SK depth image is an 8-bit '
+                         f'3-channel PNG (depth = R + 256 G), found '
+                         f'{image.dtype} with {channels} channel(s)')
+    blue_green_red = image.astype(np.float32)
+    return blue_green_red[..., 2] + 256.0 * blue_green_red[..., 1]
+
+
+def register_sk_depth_to_color(depth: np.ndarray,
+                               color_shape: Sequence[int] = (480, 640)
+                               ) -> np.ndarray:
+    """SK depth (H, W) mm in the depth camera's grid -> the colour grid.
+
+    Every measured pixel (u, v, d) (pixel centres at integer coordinates)
+    becomes the point ``d K_depth^-1 (u, v, 1)``, moved to the colour frame
+    (:func:`sk_depth_to_color`) and projected with the colour intrinsics.
+    The colour camera's focal length is 1.28 x the depth camera's, so each
+    point is splatted onto the 2 x 2 colour pixels around its projection
+    (else one in three colour pixels would stay empty); where points meet,
+    the smallest depth wins.
+
+    Returns:
+        (h, w) float32 depth in mm of the colour camera (its z), 0 where no
+        point lands.
+    """
+    depth = np.asarray(depth, np.float32)
+    if depth.ndim != 2:
+        raise ValueError(f'register_sk_depth_to_color: depth must be an '
+                         f'(H, W) map in mm, got shape {depth.shape}')
+    rows, cols = np.nonzero(depth > 0)
+    z = depth[rows, cols].astype(np.float64)
+    camera = STB_SK_DEPTH_CAMERA
+    points = np.stack([(cols - camera['cx']) / camera['fx'] * z,
+                       (rows - camera['cy']) / camera['fy'] * z, z], -1)
+    points = sk_depth_to_color(points)  # (N, 3) colour frame
+    points = points[points[:, 2] > 0]
+    color = STB_SK_COLOR_CAMERA
+    u = color['fx'] * points[:, 0] / points[:, 2] + color['cx']
+    v = color['fy'] * points[:, 1] / points[:, 2] + color['cy']
+    height, width = int(color_shape[0]), int(color_shape[1])
+    # The 2 x 2 pixels around (u, v): (N, 4) columns and rows.
+    splat_u = np.floor(u)[:, None] + np.array([0, 1, 0, 1])
+    splat_v = np.floor(v)[:, None] + np.array([0, 0, 1, 1])
+    splat_z = np.repeat(points[:, 2:], 4, axis=1)
+    inside = ((splat_u >= 0) & (splat_u < width) & (splat_v >= 0)
+              & (splat_v < height))
+    nearest = np.full((height, width), np.inf)
+    np.minimum.at(nearest, (splat_v[inside].astype(np.int64),
+                            splat_u[inside].astype(np.int64)),
+                  splat_z[inside])
+    nearest[np.isinf(nearest)] = 0.0
+    return nearest.astype(np.float32)
+
+
 @DATASETS.register_module()
 class STBDataset(BaseHandDataset):
     """STB as released: ``labels/*.mat`` and ``images/<sequence>/*.png``.
@@ -87,6 +165,10 @@ class STBDataset(BaseHandDataset):
             the split's sequences (test: B1Counting, B1Random; train: B2-B6).
         split: 'train' or 'test'; ignored when ``sequences`` is given.
         camera: 'SK' (RealSense colour), 'BB_left' or 'BB_right'.
+        with_depth: the samples need their SK depth image (Cai et al.'s
+            depth regulariser, read by ``LoadSTBDepth``): camera 'SK' only;
+            each sequence's depth images must be there (its first frame's
+            is checked when the list is built).
         **kwargs: passed to ``BaseHandDataset`` / mmengine's ``BaseDataset``.
 
     Each ``data_info`` holds ``img_path``, ``img_id`` ('<sequence>/<frame>'),
@@ -120,10 +202,15 @@ images/B1Counting/SK_color_0.png, SK_depth_0.png, BB_left_0.png,
     def __init__(self, data_root: str,
                  sequences: Optional[Sequence[str]] = None,
                  split: str = 'train', camera: str = 'SK',
-                 **kwargs) -> None:
+                 with_depth: bool = False, **kwargs) -> None:
         if camera not in self.CAMERAS:
             raise ValueError(f'STBDataset: camera must be one of '
                              f'{sorted(self.CAMERAS)}, got {camera!r}')
+        if with_depth and camera != 'SK':
+            raise ValueError(f"STBDataset: with_depth=True needs camera='SK' "
+                             f'(the depth images are the RealSense\'s), got '
+                             f'{camera!r}')
+        self.with_depth = bool(with_depth)
         if sequences is not None and (isinstance(sequences, str)
                                       or not len(sequences)):
             raise ValueError(f'STBDataset: sequences must be a non-empty list '
@@ -167,6 +254,9 @@ images/B1Counting/SK_color_0.png, SK_depth_0.png, BB_left_0.png,
                          f"{sequence}_{setup['label']}.mat"), 'label file')
             image_dir = self.check_exists(
                 osp.join(self.data_root, 'images', sequence), 'image folder')
+            if self.with_depth:
+                self.check_exists(osp.join(image_dir, 'SK_depth_0.png'),
+                                  'SK depth image (with_depth=True)')
             joints = self._camera_joints(
                 self._read_hand_para(mat_path)[:, STB_TO_HANDKIT])
             keypoints = project_points(joints, cam_k.astype(np.float64))

@@ -304,7 +304,16 @@ def check_codecs(model: torch.nn.Module,
 # Labels a dataset adapter must provide (no transform computes them): a
 # codec that encodes them, or a metric that scores against them, needs them
 # in every sample's data_info.
-LABEL_KEYS = ('keypoints_3d', 'cam_K')
+LABEL_KEYS = ('keypoints_3d', 'cam_K', 'depth')
+# Labels a loading transform reads from a file the data_info names instead
+# (STB's depth images: depth_path, read by LoadSTBDepth).
+LABEL_FILES = dict(depth='depth_path')
+# What to use instead, per missing label.
+LABEL_HINTS = dict(
+    depth='a dataset with depth images of the RGB hands, e.g. '
+    "SyntheticHandDataset(with_depth=True) or STBDataset(camera='SK', "
+    'with_depth=True) + LoadSTBDepth',
+)
 # The evaluator that scores each loader's predictions.
 EVALUATOR_OF = dict(val_dataloader='val_evaluator',
                     test_dataloader='test_evaluator')
@@ -333,8 +342,8 @@ def _needed_labels(cfg: Config, loader: str,
 def check_labels(cfg: Config, loader: str, dataset: Any,
                  transforms: Sequence) -> None:
     """:class:`AnnotationError` when the loader's codecs or metrics need a
-    label (``keypoints_3d``, ``cam_K``) that the dataset's first sample
-    lacks: one line naming the loader, the dataset, the key and who needs
+    label (``keypoints_3d``, ``cam_K``, ``depth`` or the ``depth_path`` it is
+    read from) that the dataset's first sample lacks: one line naming the loader, the dataset, the key and who needs
     it, before anything is written (not a KeyError deep in a data loader).
     """
     needed = _needed_labels(cfg, loader, transforms)
@@ -342,12 +351,18 @@ def check_labels(cfg: Config, loader: str, dataset: Any,
         return
     info = dataset.get_data_info(0)
     for key, user in needed.items():
-        if info.get(key) is None:
+        source = LABEL_FILES.get(key)
+        if info.get(key) is None and (source is None
+                                      or info.get(source) is None):
+            what = (f"neither '{key}' nor '{source}'" if source else
+                    f"no '{key}'")
+            hint = LABEL_HINTS.get(
+                key, f'a dataset that has {key} labels (3D formats: '
+                'docs/datasets_3d.md)')
             raise AnnotationError(
                 f'{loader}: {type(dataset).__name__} sample 0 '
-                f"({info.get('img_path')}) has no '{key}', which {user} "
-                f'needs; use a dataset that has {key} labels (3D formats: '
-                f'docs/datasets_3d.md)')
+                f"({info.get('img_path')}) has {what}, which {user} "
+                f'needs; use {hint}')
 
 
 def preflight(cfg: Config, loader_keys: Iterable[str],

@@ -43,6 +43,7 @@ from mmcv.transforms import BaseTransform
 
 from handkit.codecs.depth_cube import DepthCube
 from handkit.codecs.utils import check_cube_center
+from handkit.datasets.stb import read_sk_depth, register_sk_depth_to_color
 from handkit.datasets.transforms.geometric import warp_hand_mask
 from handkit.datasets.transforms.loading import check_image_shape
 from handkit.datasets.utils import load_nyu_depth
@@ -247,3 +248,40 @@ class DepthCubeCrop(BaseTransform):
     def __repr__(self):
         return (f'{type(self).__name__}(cube_size={self.cube_size}, '
                 f'input_size={self.input_size}, center={self.center!r})')
+
+
+@TRANSFORMS.register_module()
+class LoadSTBDepth(BaseTransform):
+    """Read an STB SK depth image, registered to the SK colour image.
+
+    For methods trained with a depth image aligned with the RGB crop (Cai et
+    al., ECCV 2018): ``results['depth_path']`` (``STBDataset(camera='SK',
+    with_depth=True)``) is decoded (``depth = R + 256 G`` mm,
+    :func:`handkit.datasets.stb.read_sk_depth`) and moved into the colour
+    camera's pixel grid
+    (:func:`handkit.datasets.stb.register_sk_depth_to_color`), so that
+    ``TopdownAffine`` crops it with the image. Place it after ``LoadImage``.
+
+    Sets ``depth`` (h, w) float32 mm of the colour grid (``img_shape``,
+    else 480 x 640), 0 where nothing was measured.
+
+    Raises:
+        KeyError: the sample has no ``depth_path``.
+        FileNotFoundError: the file does not exist.
+        ValueError: the file is not an STB depth image.
+    """
+
+    def transform(self, results: dict) -> dict:
+        path = results.get('depth_path')
+        if path is None:
+            raise KeyError(
+                f"LoadSTBDepth: sample {results.get('img_id')} has no "
+                f"'depth_path' (use STBDataset(camera='SK', "
+                f'with_depth=True))')
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'LoadSTBDepth: depth image not found: '
+                                    f'{path}')
+        shape = tuple(results.get('img_shape', (480, 640)))[:2]
+        results['depth'] = register_sk_depth_to_color(read_sk_depth(path),
+                                                      shape)
+        return results

@@ -1,0 +1,234 @@
+"""Cai et al. (ECCV 2018): the normalised 3D codec, the depth target, the
+per-sample losses, the regression head and its training-only depth
+regulariser, the weakly-labelled subset and the missing-depth errors."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from handkit.codecs.normalized_depth_map import NormalizedDepthMap
+from handkit.codecs.normalized_pose3d import NormalizedPose3D
+from handkit.datasets.base import AnnotationError
+from handkit.datasets.transforms.weak_labels import (SubsetLabels3D,
+                                                     keeps_3d_label)
+from handkit.engine.cli import preflight
+from handkit.models.heads.depth_regularizer import DepthRegularizer
+from handkit.models.heads.pose3d_regression_head import Pose3DRegressionHead
+from handkit.models.losses.sample_weighted import DepthL1Loss, JointL2Loss
+from handkit.registry import MODELS, TRANSFORMS
+
+CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
+
+
+def load(name):
+    cfg = Config.fromfile(str(CONFIGS / name))
+    init_default_scope('handkit')
+    return cfg
+
+
+def random_hand(seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-80, 80, (21, 3)) + [0.0, 0.0, 600.0]
+
+
+def test_normalized_pose3d_round_trip_and_unit():
+    codec = NormalizedPose3D()
+    hand = random_hand()
+    encoded = codec.encode(hand)
+    bone = np.linalg.norm(hand[10] - hand[9])
+    np.testing.assert_allclose(encoded['joints_3d'][4],
+                               (hand[4] - hand[0]) / bone, rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(
+        encoded['joints_3d'][10] - encoded['joints_3d'][9]), 1.0, rtol=1e-5)
+    assert encoded['joints_3d'].dtype == np.float32
+    np.testing.assert_array_equal(encoded['joints_3d_weight'], [1.0])
+    np.testing.assert_allclose(codec.decode(encoded['joints_3d'], bone),
+                               hand - hand[0], atol=1e-3)
+
+
+def test_normalized_pose3d_rejects_a_degenerate_bone():
+    hand = random_hand()
+    hand[10] = hand[9]
+    with pytest.raises(ValueError, match=r'reference bone \(9, 10\) has '
+                       'length 0'):
+        NormalizedPose3D().encode(hand)
+
+
+def test_normalized_depth_map_by_hand():
+    codec = NormalizedDepthMap(output_size=(2, 2), depth_range_mm=300.0)
+    # Valid pixels 500, 530, 800 mm: median 530; (d - 530) / 150.
+    depth = np.array([[500.0, 530.0], [800.0, 0.0]], np.float32)
+    encoded = codec.encode(depth)
+    np.testing.assert_allclose(encoded['depth_map'],
+                               [[-0.2, 0.0], [1.0, 1.0]], atol=1e-6)
+    np.testing.assert_array_equal(encoded['depth_weight'], [1.0])
+    empty = codec.encode(np.zeros((4, 4), np.float32))
+    np.testing.assert_array_equal(empty['depth_map'], np.ones((2, 2)))
+    np.testing.assert_array_equal(empty['depth_weight'], [0.0])
+
+
+def test_joint_l2_ignores_the_unlabelled_samples():
+    pred = torch.zeros(3, 21, 3)
+    target = torch.stack([torch.ones(21, 3), torch.full((21, 3), 2.0),
+                          torch.full((21, 3), 3.0)])
+    weights = torch.tensor([[1.0], [0.0], [1.0]])
+    # (63 x 1 + 63 x 9) / 2 labelled samples; the 2s are not seen.
+    assert float(JointL2Loss()(pred, target, weights)) == pytest.approx(315)
+    pred.requires_grad_(True)
+    loss = JointL2Loss()(pred, target, torch.zeros(3, 1))
+    loss.backward()
+    assert float(loss.detach()) == 0.0
+    assert float(pred.grad.abs().sum()) == 0.0
+
+
+def test_depth_l1_by_hand():
+    pred = torch.zeros(2, 2, 2)
+    target = torch.tensor([[[1.0, -1.0], [0.5, 0.5]],
+                           [[9.0, 9.0], [9.0, 9.0]]])
+    # sample 0: mean |.| = 0.75; sample 1 has no depth (weight 0)
+    assert float(DepthL1Loss()(pred, target, torch.tensor([1.0, 0.0]))
+                 ) == pytest.approx(0.75)
+
+
+def small_head(**kwargs):
+    torch.manual_seed(0)
+    return Pose3DRegressionHead(
+        in_channels=8, map_size=(16, 16), prior_channels=21,
+        conv_channels=8, fc_channels=32,
+        depth_regularizer=dict(type='DepthRegularizer', hidden_channels=32,
+                               base_channels=16, output_size=(16, 16)),
+        **kwargs)
+
+
+def test_depth_regularizer_gradient_reaches_joints_and_regression():
+    head = small_head()
+    feats, heatmaps = torch.randn(2, 8, 16, 16), torch.rand(2, 21, 16, 16)
+    outputs = head(feats, heatmaps)
+    outputs['joints_3d_normalized'].retain_grad()
+    batch = dict(targets=dict(
+        joints_3d=torch.zeros(2, 21, 3),
+        joints_3d_weight=torch.zeros(2, 1),  # no 3D label at all
+        depth_map=torch.rand(2, 16, 16), depth_weight=torch.ones(2, 1)))
+    losses = head.loss(outputs, batch)
+    assert float(losses['loss_pose3d']) == 0.0
+    losses['loss_depth'].backward()
+    assert float(outputs['joints_3d_normalized'].grad.abs().sum()) > 0
+    assert float(head.fc[0].weight.grad.abs().sum()) > 0
+    assert float(head.convs[0][0].weight.grad.abs().sum()) > 0
+
+
+def test_frozen_regularizer_passes_gradient_but_does_not_train():
+    regularizer = DepthRegularizer(hidden_channels=16, base_channels=16,
+                                   output_size=(8, 8), frozen=True).train()
+    assert not regularizer.training
+    assert not any(p.requires_grad for p in regularizer.parameters())
+    joints = torch.randn(2, 21, 3, requires_grad=True)
+    regularizer(joints).sum().backward()
+    assert float(joints.grad.abs().sum()) > 0
+
+
+def test_regularizer_runs_in_the_loss_only():
+    head = small_head()
+    calls = []
+    head.depth_regularizer.register_forward_hook(
+        lambda *args: calls.append(1))
+    outputs = head(torch.randn(1, 8, 16, 16), torch.rand(1, 21, 16, 16))
+    predictions = head.predict(outputs)
+    assert calls == []
+    assert set(head.predict_tensors(outputs)) == {'joints_3d_normalized'}
+    assert predictions['keypoints_3d'].shape == (1, 21, 3)
+    np.testing.assert_allclose(
+        predictions['keypoints_3d'],
+        predictions['keypoints_3d_normalized'] * 43.5, rtol=1e-5)
+
+
+def test_depth_regularizer_output_size_and_bad_sizes():
+    regularizer = DepthRegularizer(hidden_channels=16, base_channels=32,
+                                   output_size=(32, 32))
+    assert tuple(regularizer(torch.zeros(3, 21, 3)).shape) == (3, 32, 32)
+    with pytest.raises(ValueError, match='4 x a power of two'):
+        DepthRegularizer(output_size=(24, 24))
+
+
+def test_paper_model_shapes_at_256():
+    cfg = load('cai/cai_stb.py')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        heatmaps, pose = model(torch.randn(1, 3, 256, 256), mode='tensor')
+    assert len(heatmaps) == 6
+    assert tuple(heatmaps[-1].shape) == (1, 21, 32, 32)
+    assert tuple(pose['joints_3d_normalized'].shape) == (1, 21, 3)
+    generated = model.heads[1].depth_regularizer(
+        pose['joints_3d_normalized'])
+    assert tuple(generated.shape) == (1, 64, 64)
+
+
+def test_subset_labels_3d_fraction_and_determinism():
+    kept = np.array([keeps_3d_label(0, index, 0.1)
+                     for index in range(8000)])
+    assert abs(kept.sum() - 800) < 3 * 27  # binomial sd sqrt(8000 .1 .9)
+    again = np.array([keeps_3d_label(0, index, 0.1)
+                      for index in range(8000)])
+    np.testing.assert_array_equal(kept, again)
+    other_seed = np.array([keeps_3d_label(1, index, 0.1)
+                           for index in range(8000)])
+    assert (kept != other_seed).any()
+    assert not any(keeps_3d_label(0, index, 0.0) for index in range(100))
+    assert all(keeps_3d_label(0, index, 1.0) for index in range(100))
+
+
+def test_subset_labels_3d_sets_the_weight_and_names_what_is_missing():
+    transform = TRANSFORMS.build(dict(type='SubsetLabels3D', fraction=0.5,
+                                      seed=3))
+    for index in range(20):
+        results = transform(dict(sample_idx=index, targets=dict(
+            joints_3d_weight=np.ones(1, np.float32))))
+        assert results['targets']['joints_3d_weight'][0] == float(
+            keeps_3d_label(3, index, 0.5))
+    with pytest.raises(KeyError, match='run GenerateTargets with the '
+                       'NormalizedPose3D codec first'):
+        transform(dict(sample_idx=0, img_path='a.png'))
+    with pytest.raises(ValueError, match=r'fraction must be in \[0, 1\]'):
+        SubsetLabels3D(fraction=1.5)
+
+
+def test_weak_configs_set_the_fraction_once():
+    fractions = {name: load(f'cai/{name}.py').train_dataloader.dataset
+                 .pipeline.labels_3d.fraction
+                 for name in ('cai_synthetic', 'cai_weak10_synthetic',
+                              'cai_depth2d_synthetic')}
+    assert fractions == {'cai_synthetic': 1.0, 'cai_weak10_synthetic': 0.1,
+                         'cai_depth2d_synthetic': 0.0}
+    depth2d = load('cai/cai_depth2d_synthetic.py')
+    assert depth2d.model.heads.pose3d.depth_regularizer.frozen is True
+    assert depth2d.load_from.endswith('depth_regularizer.pth')
+
+
+def test_a_dataset_without_depth_stops_with_one_line():
+    cfg = load('cai/cai_synthetic.py')
+    cfg.train_dataloader.dataset.update(num_samples=2, cache_dir=None,
+                                        with_depth=False)
+    with pytest.raises(AnnotationError) as error:
+        preflight(cfg, ['train_dataloader'])
+    message = str(error.value)
+    assert '\n' not in message
+    assert message.startswith(
+        "train_dataloader: SyntheticHandDataset sample 0 "
+        "(synthetic://train/000000) has neither 'depth' nor 'depth_path', "
+        'which the target codec NormalizedDepthMap needs')
+
+
+def test_a_sample_without_depth_is_named():
+    cfg = load('cai/cai_synthetic.py')
+    targets = TRANSFORMS.build(cfg.train_dataloader.dataset.pipeline.targets)
+    results = dict(img_path='hand.png',
+                   transformed_keypoints=np.full((21, 2), 64.0),
+                   keypoints_visible=np.ones(21),
+                   keypoints_3d=random_hand())
+    with pytest.raises(KeyError, match="results have no 'depth' "
+                       r'\(needed by NormalizedDepthMap; sample hand.png\)'):
+        targets(results)
