@@ -5,9 +5,12 @@ import pytest
 import scipy.io
 
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
-from handkit.datasets.stb import (STB_SK_ROTATION_VECTOR,
+from handkit.datasets.stb import (STB_SK_COLOR_CAMERA, STB_SK_DEPTH_CAMERA,
+                                  STB_SK_ROTATION_VECTOR,
                                   STB_SK_TRANSLATION_MM, STB_SPLIT_SEQUENCES,
-                                  STBDataset)
+                                  STBDataset, read_sk_depth,
+                                  register_sk_depth_to_color)
+from handkit.datasets.transforms import LoadSTBDepth
 from handkit.geometry import project_points
 
 NUM_FRAMES = 2
@@ -153,3 +156,99 @@ def test_missing_label_file_and_bad_arguments(tmp_path):
         STBDataset(str(tmp_path), camera='BB')
     with pytest.raises(ValueError, match='sequences must be a non-empty'):
         STBDataset(str(tmp_path), sequences='B1Counting')
+
+
+def _write_sk_depth(path, depth_mm):
+    """An SK depth PNG as released: 8-bit, 3 channels, depth = R + 256 G
+    (cv2 writes BGR)."""
+    depth_mm = np.asarray(depth_mm, np.int64)
+    image = np.zeros(depth_mm.shape + (3, ), np.uint8)
+    image[..., 2] = depth_mm % 256  # R
+    image[..., 1] = depth_mm // 256  # G
+    assert cv2.imwrite(str(path), image)
+
+
+def test_sk_depth_png_decodes_r_plus_256_g(tmp_path):
+    depth = np.array([[0, 255, 256], [700, 1234, 65535]])
+    _write_sk_depth(tmp_path / 'SK_depth_0.png', depth)
+    np.testing.assert_array_equal(
+        read_sk_depth(str(tmp_path / 'SK_depth_0.png')), depth)
+    cv2.imwrite(str(tmp_path / 'grey.png'), np.zeros((2, 2), np.uint16))
+    with pytest.raises(ValueError, match=r'grey.png: an STB SK depth image '
+                       r'is an 8-bit 3-channel PNG \(depth = R \+ 256 G\), '
+                       'found uint16 with 1 channel'):
+        read_sk_depth(str(tmp_path / 'grey.png'))
+
+
+def _color_pixel_of_depth_pixel(u, v, depth_mm):
+    """The colour pixel and depth of depth pixel (u, v) at ``depth_mm``,
+    through cv2.projectPoints: colour = R^T depth - R^T T."""
+    depth_k = STB_SK_DEPTH_CAMERA
+    point = np.array([[(u - depth_k['cx']) / depth_k['fx'] * depth_mm,
+                       (v - depth_k['cy']) / depth_k['fy'] * depth_mm,
+                       depth_mm]])
+    rotation = cv2.Rodrigues(STB_SK_ROTATION_VECTOR)[0]
+    color_k = STB_SK_COLOR_CAMERA
+    k = np.array([[color_k['fx'], 0, color_k['cx']],
+                  [0, color_k['fy'], color_k['cy']], [0, 0, 1.0]])
+    pixel, _ = cv2.projectPoints(point, -STB_SK_ROTATION_VECTOR,
+                                 -rotation.T @ STB_SK_TRANSLATION_MM, k,
+                                 None)
+    z = (rotation.T @ (point[0] - STB_SK_TRANSLATION_MM))[2]
+    return pixel[0, 0], z
+
+
+def test_registration_moves_one_pixel_where_the_cameras_say():
+    depth = np.zeros((480, 640), np.float32)
+    depth[239, 336] = 500.0  # about the depth camera's principal point
+    registered = register_sk_depth_to_color(depth)
+    (u, v), z = _color_pixel_of_depth_pixel(336, 239, 500.0)
+    # colour = R^T (depth - T), T_x = -24 mm: 24 mm right of the colour
+    # camera's axis at 500 mm, 29 px right of its principal point (+ 7 px
+    # from the 0.7 degree rotation about y)
+    assert 345 < u < 356 and 232 < v < 242
+    column, row = int(np.floor(u)), int(np.floor(v))
+    expected = np.zeros((480, 640), np.float32)
+    expected[row:row + 2, column:column + 2] = z
+    np.testing.assert_allclose(registered, expected, rtol=1e-5)
+
+
+def test_registration_keeps_the_nearest_surface():
+    depth = np.zeros((480, 640), np.float32)
+    # The nearer point's parallax is 2.6 px larger: depth pixel 199 lands
+    # about 1.3 colour pixels right of pixel 200, the 2 x 2 splats overlap.
+    depth[100, 200] = 800.0
+    depth[100, 199] = 700.0
+    registered = register_sk_depth_to_color(depth)
+    expected = np.full((480, 640), np.inf)
+    for column in (200, 199):
+        (u, v), z = _color_pixel_of_depth_pixel(column, 100,
+                                                depth[100, column])
+        block = (slice(int(v), int(v) + 2), slice(int(u), int(u) + 2))
+        expected[block] = np.minimum(expected[block], z)
+    assert (registered > 0).sum() < 8  # some pixels are shared
+    expected[np.isinf(expected)] = 0
+    np.testing.assert_allclose(registered, expected, rtol=1e-5)
+
+
+def test_with_depth_needs_sk_and_its_depth_images(tmp_path):
+    _write_labels(tmp_path, 'B1Counting', 'SK')
+    with pytest.raises(ValueError, match="with_depth=True needs camera='SK'"):
+        STBDataset(str(tmp_path), sequences=['B1Counting'],
+                   camera='BB_left', with_depth=True)
+    with pytest.raises(DataRootNotFoundError,
+                       match=r'SK depth image \(with_depth=True\) not found'):
+        STBDataset(str(tmp_path), sequences=['B1Counting'], with_depth=True)
+    image_dir = tmp_path / 'images' / 'B1Counting'
+    depth = np.zeros((480, 640))
+    depth[200:280, 300:340] = 600
+    for frame in range(NUM_FRAMES):
+        _write_sk_depth(image_dir / f'SK_depth_{frame}.png', depth)
+    dataset = STBDataset(str(tmp_path), sequences=['B1Counting'],
+                         with_depth=True)
+    results = LoadSTBDepth()(dict(dataset.get_data_info(1),
+                                  img_shape=(480, 640)))
+    assert results['depth'].shape == (480, 640)
+    assert results['depth'].dtype == np.float32
+    measured = results['depth'][results['depth'] > 0]
+    assert 580 < measured.min() and measured.max() < 620
