@@ -23,9 +23,15 @@ LHR_BONES = {0: {'coords': (1, 21, 2), 'heatmaps': (1, 21, 128, 128)},
 DETNET = {0: {'heatmaps': (1, 21, 32, 32)},
           1: {'delta_maps': (1, 21, 3, 32, 32)},
           2: {'location_maps': (1, 21, 3, 32, 32)}}
+# Cai et al.: the last CPM stage's heatmaps, the normalised 3D joints
+CAI = {0: {-1: (1, 21, 32, 32)}, 1: {'joints_3d_normalized': (1, 21, 3)}}
 # config -> (input (C, H, W), {head index: {output key (or -1 for the last
 # stage of a list): shape}})
 EXPECTED = {
+    'cai/cai_stb.py': ((3, 256, 256), CAI),
+    'cai/cai_synthetic.py': ((3, 128, 128), CAI),
+    'cai/cai_weak10_synthetic.py': ((3, 128, 128), CAI),
+    'cai/cai_depth2d_synthetic.py': ((3, 128, 128), CAI),
     'zhou/detnet_stb.py': ((3, 128, 128), DETNET),
     'zhou/detnet_rhd.py': ((3, 128, 128), DETNET),
     'zhou/detnet_synthetic.py': ((3, 128, 128), DETNET),
@@ -56,7 +62,7 @@ def test_every_3d_config_is_listed():
     # iknet_*.py configs train with tools/train_iknet.py (tests/tools/
     # test_train_iknet.py)
     found = {str(path.relative_to(CONFIGS))
-             for folder in ('resunet', 'hourglass', 'zhou')
+             for folder in ('cai', 'resunet', 'hourglass', 'zhou')
              for path in (CONFIGS / folder).glob('*.py')
              if not path.name.startswith('iknet_')}
     assert found == set(EXPECTED)

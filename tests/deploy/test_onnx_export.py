@@ -24,6 +24,8 @@ OUTPUTS = {
     'resunet_bone_tree': ['keypoints2d.coords', 'keypoints2d.scores',
                           'bones.bones', 'bones.keypoints_3d'],
     'hourglass_local_regression': ['joints.joints_cube'],
+    # Cai et al.: the regression alone, no depth regulariser (training only)
+    'cai': ['keypoints2d.heatmaps', 'pose3d.joints_3d_normalized'],
     'detnet': ['heatmaps.heatmaps', 'deltas.delta_maps',
                'locations.location_maps', 'locations.heatmaps_in'],
 }

@@ -31,6 +31,12 @@ FAMILIES = {
                    heads=dict(heatmaps=dict(in_channels=16),
                               deltas=dict(in_channels=16),
                               locations=dict(in_channels=16)))), 1.0),
+    'cai': ('configs/cai/cai_synthetic.py', dict(
+        model=dict(backbone=dict(width_multiplier=0.125, out_channels=16),
+                   heads=dict(keypoints2d=dict(in_channels=16,
+                                               stage_channels=8),
+                              pose3d=dict(in_channels=16, conv_channels=8,
+                                          fc_channels=32)))), 1.0),
     'hourglass_local_regression': (
         'configs/hourglass/local_regression_synthetic_depth.py', dict(
             model=dict(backbone=dict(channels=16),
