@@ -4,7 +4,8 @@
 # -> depth maps of 4,000 other synthetic hands (seed 1, disjoint from the
 # seed-0 training hands), then loaded and kept frozen, so that the joints
 # the network feeds it must be joints (docs/cai.md):
-#   python tools/pretrain_depth_regularizer.py configs/cai/cai_depth2d_synthetic.py
+#   python tools/pretrain_depth_regularizer.py \
+#       configs/cai/cai_depth2d_synthetic.py
 #   python tools/train.py configs/cai/cai_depth2d_synthetic.py
 _base_ = ['./cai_synthetic.py']
 train_dataloader = dict(dataset=dict(pipeline=dict(

@@ -92,7 +92,7 @@ def fit(regularizer, loss, data, train_indices, steps: int,
         value.backward()
         optimizer.step()
         schedule.step()
-        losses.append(float(value))
+        losses.append(float(value.detach()))
     return losses
 
 

@@ -13,7 +13,7 @@ from .targets import GenerateTargets
 from .weak_labels import SubsetLabels3D
 
 __all__ = [
-    'LoadImage', 'LoadDepth', 'LoadSTBDepth', 'DepthCubeCrop', 'HandCrop', 'RandomAffine',
-    'TopdownAffine', 'PhotometricJitter', 'GenerateTargets', 'PackHandInputs',
-    'SubsetLabels3D'
+    'LoadImage', 'LoadDepth', 'LoadSTBDepth', 'DepthCubeCrop', 'HandCrop',
+    'RandomAffine', 'TopdownAffine', 'PhotometricJitter', 'GenerateTargets',
+    'PackHandInputs', 'SubsetLabels3D'
 ]
