@@ -344,7 +344,8 @@ def check_labels(cfg: Config, loader: str, dataset: Any,
     """:class:`AnnotationError` when the loader's codecs or metrics need a
     label (``keypoints_3d``, ``cam_K``, ``depth`` or the ``depth_path`` it is
     read from) that the dataset's first sample lacks: one line naming the
-    loader, the dataset, the key and who needs it, before anything is written (not a KeyError deep in a data loader).
+    loader, the dataset, the key and who needs it, before anything is
+    written (not a KeyError deep in a data loader).
     """
     needed = _needed_labels(cfg, loader, transforms)
     if not needed or len(dataset) == 0:
