@@ -15,9 +15,10 @@ from .limb_mask import LimbMask
 from .location_map import LocationMap
 from .normalized_depth_map import NormalizedDepthMap
 from .normalized_pose3d import NormalizedPose3D
+from .root_relative_2d import RootRelative2D
 
 __all__ = [
     'BaseCodec', 'BoneTree', 'DepthCube', 'HandMask', 'IntegralCoordinates',
     'KeypointConfidenceMap', 'LimbMask', 'LocationMap', 'NormalizedDepthMap',
-    'NormalizedPose3D'
+    'NormalizedPose3D', 'RootRelative2D'
 ]

@@ -11,13 +11,15 @@ from mmengine.registry import init_default_scope
 
 from handkit.codecs.normalized_depth_map import NormalizedDepthMap
 from handkit.codecs.normalized_pose3d import NormalizedPose3D
+from handkit.codecs.root_relative_2d import RootRelative2D
 from handkit.datasets.base import AnnotationError
 from handkit.datasets.transforms.weak_labels import (SubsetLabels3D,
                                                      keeps_3d_label)
 from handkit.engine.cli import preflight
 from handkit.models.heads.depth_regularizer import DepthRegularizer
 from handkit.models.heads.pose3d_regression_head import Pose3DRegressionHead
-from handkit.models.losses.sample_weighted import DepthL1Loss, JointL2Loss
+from handkit.models.losses.sample_weighted import (DepthL1Loss, JointL2Loss,
+                                                   ScaleAlignedXYLoss)
 from handkit.registry import MODELS, TRANSFORMS
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
@@ -93,6 +95,56 @@ def test_depth_l1_by_hand():
                  ) == pytest.approx(0.75)
 
 
+def test_root_relative_2d_by_hand():
+    keypoints = np.zeros((21, 2))
+    keypoints[0] = [64.0, 96.0]
+    keypoints[5] = [96.0, 32.0]
+    visible = np.ones(21)
+    visible[7] = 0
+    encoded = RootRelative2D(input_size=(128, 128)).encode(keypoints,
+                                                           visible)
+    np.testing.assert_allclose(encoded['keypoints_2d_rel'][5], [0.25, -0.5])
+    assert encoded['keypoints_2d_weight'][7] == 0.0
+    visible[0] = 0  # no root: no offset is known
+    assert RootRelative2D().encode(keypoints, visible)[
+        'keypoints_2d_weight'].sum() == 0
+
+
+def test_scale_aligned_xy_loss_by_hand():
+    target = torch.zeros(1, 21, 2)
+    target[0, 1] = torch.tensor([0.2, 0.0])
+    target[0, 2] = torch.tensor([0.0, 0.4])
+    weights = torch.ones(1, 21)
+    pred = torch.zeros(1, 21, 3)
+    pred[0, 1, :2] = torch.tensor([2.0, 0.0])  # 10 x the target, any z
+    pred[0, 2] = torch.tensor([0.0, 4.0, 7.0])
+    loss = ScaleAlignedXYLoss()
+    assert float(loss(pred, target, weights)) == pytest.approx(0, abs=1e-9)
+    # mirrored x-y: the best scale is negative, clamped to 0: sum |q|^2
+    assert float(loss(-pred, target, weights)) == pytest.approx(0.2)
+    # joint 2 unweighted: only joint 1 counts, which fits
+    bent = pred.clone()
+    bent[0, 2, :2] = torch.tensor([4.0, 0.0])
+    weights[0, 2] = 0
+    assert float(loss(bent, target, weights)) == pytest.approx(0, abs=1e-9)
+
+
+def test_head_adds_the_xy_anchor_only_when_weighted():
+    head = small_head(xy_loss_weight=10.0)
+    outputs = head(torch.randn(1, 8, 16, 16), torch.rand(1, 21, 16, 16))
+    batch = dict(targets=dict(
+        joints_3d=torch.zeros(1, 21, 3), joints_3d_weight=torch.zeros(1, 1),
+        depth_map=torch.rand(1, 16, 16), depth_weight=torch.ones(1, 1)))
+    with pytest.raises(ValueError, match=r"needs batch\['targets'\]"
+                       r"\['keypoints_2d_rel'\] \(the x-y anchor\)"):
+        head.loss(outputs, batch)
+    batch['targets'].update(keypoints_2d_rel=torch.rand(1, 21, 2),
+                            keypoints_2d_weight=torch.ones(1, 21))
+    assert set(head.loss(outputs, batch)) == {'loss_pose3d', 'loss_depth',
+                                              'loss_xy'}
+    assert 'loss_xy' not in small_head().loss(outputs, batch)
+
+
 def small_head(**kwargs):
     torch.manual_seed(0)
     return Pose3DRegressionHead(
@@ -113,7 +165,7 @@ def test_depth_regularizer_gradient_reaches_joints_and_regression():
         joints_3d_weight=torch.zeros(2, 1),  # no 3D label at all
         depth_map=torch.rand(2, 16, 16), depth_weight=torch.ones(2, 1)))
     losses = head.loss(outputs, batch)
-    assert float(losses['loss_pose3d']) == 0.0
+    assert float(losses['loss_pose3d'].detach()) == 0.0
     losses['loss_depth'].backward()
     assert float(outputs['joints_3d_normalized'].grad.abs().sum()) > 0
     assert float(head.fc[0].weight.grad.abs().sum()) > 0
@@ -205,6 +257,9 @@ def test_weak_configs_set_the_fraction_once():
                          'cai_depth2d_synthetic': 0.0}
     depth2d = load('cai/cai_depth2d_synthetic.py')
     assert depth2d.model.heads.pose3d.depth_regularizer.frozen is True
+    assert depth2d.model.heads.pose3d.xy_loss_weight == 100.0
+    assert depth2d.train_dataloader.dataset.pipeline.targets.encoders[
+        'offsets'].type == 'RootRelative2D'
     assert depth2d.load_from.endswith('depth_regularizer.pth')
 
 

@@ -61,11 +61,18 @@ class Pose3DRegressionHead(BaseHead):
         depth_loss: the regulariser's loss (``DepthL1Loss``), weighted per
             sample by ``targets['depth_weight']``.
         depth_loss_weight: weight of ``loss_depth``.
+        xy_loss: handkit's 2D anchor (``ScaleAlignedXYLoss``, not the
+            paper's): the joints' x-y against the 2D labels up to each
+            sample's scale, for every sample.
+        xy_loss_weight: weight of ``loss_xy``; 0 (the default) leaves it
+            out.
 
     ``forward`` -> ``{'joints_3d_normalized': (B, K, 3)}``. ``loss`` ->
-    ``{'loss_pose3d', 'loss_depth'}`` from ``targets['joints_3d']`` (B, K,
-    3), ``joints_3d_weight`` (B, 1), ``depth_map`` (B, H, W) and
-    ``depth_weight`` (B, 1). ``predict`` -> ``{'keypoints_3d': (B, K, 3)
+    ``{'loss_pose3d', 'loss_depth'}`` (+ ``'loss_xy'``) from
+    ``targets['joints_3d']`` (B, K, 3), ``joints_3d_weight`` (B, 1),
+    ``depth_map`` (B, H, W) and ``depth_weight`` (B, 1) (+
+    ``keypoints_2d_rel`` (B, K, 2) and ``keypoints_2d_weight`` (B, K), the
+    ``RootRelative2D`` codec's). ``predict`` -> ``{'keypoints_3d': (B, K, 3)
     mm, root at 0; 'keypoints_3d_normalized'}``. It hands no prior on.
     """
 
@@ -80,7 +87,9 @@ class Pose3DRegressionHead(BaseHead):
                  depth_regularizer: Optional[dict] = dict(
                      type='DepthRegularizer'),
                  depth_loss: dict = dict(type='DepthL1Loss'),
-                 depth_loss_weight: float = 1.0) -> None:
+                 depth_loss_weight: float = 1.0,
+                 xy_loss: dict = dict(type='ScaleAlignedXYLoss'),
+                 xy_loss_weight: float = 0.0) -> None:
         super().__init__()
         if not reference_bone_mm > 0:
             raise ValueError(f'Pose3DRegressionHead: reference_bone_mm must '
@@ -110,6 +119,8 @@ class Pose3DRegressionHead(BaseHead):
                                   MODELS.build(depth_regularizer))
         self.depth_loss = MODELS.build(depth_loss)
         self.depth_loss_weight = float(depth_loss_weight)
+        self.xy_loss = MODELS.build(xy_loss)
+        self.xy_loss_weight = float(xy_loss_weight)
 
     def forward(self, feats: torch.Tensor,
                 prior: Optional[torch.Tensor] = None) -> dict:
@@ -141,6 +152,13 @@ class Pose3DRegressionHead(BaseHead):
             generated = self.depth_regularizer(joints).float()
             losses['loss_depth'] = self.depth_loss_weight * self.depth_loss(
                 generated, depth_map, depth_weight)
+        if self.xy_loss_weight > 0:
+            offsets = self.require_target(batch, 'keypoints_2d_rel',
+                                          'the x-y anchor')
+            offset_weights = self.require_target(batch, 'keypoints_2d_weight',
+                                                 'the x-y anchor')
+            losses['loss_xy'] = self.xy_loss_weight * self.xy_loss(
+                joints, offsets, offset_weights)
         return losses
 
     def predict_tensors(self, outputs: dict) -> Dict[str, torch.Tensor]:

@@ -6,10 +6,10 @@ from .mask_cross_entropy import MaskCrossEntropyLoss
 from .masked_map_l2 import MaskedMapL2Loss
 from .max_out_smooth_l1 import MaxOutSmoothL1Loss
 from .quaternion_loss import QuaternionLoss
-from .sample_weighted import DepthL1Loss, JointL2Loss
+from .sample_weighted import DepthL1Loss, JointL2Loss, ScaleAlignedXYLoss
 
 __all__ = [
     'BoneL2Loss', 'CoordL1Loss', 'DepthL1Loss', 'HeatmapMSELoss',
     'JointL2Loss', 'MaskCrossEntropyLoss', 'MaskedMapL2Loss',
-    'MaxOutSmoothL1Loss', 'QuaternionLoss'
+    'MaxOutSmoothL1Loss', 'QuaternionLoss', 'ScaleAlignedXYLoss'
 ]

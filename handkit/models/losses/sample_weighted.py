@@ -11,7 +11,10 @@ labelled sample gives 0, still differentiable).
 * ``JointL2Loss``: ``sum_j ||J_j^pred - J_j^gt||^2`` per sample (the
   normalised 3D joints), the regression loss;
 * ``DepthL1Loss``: the mean absolute difference of the generated and the
-  reference depth maps per sample, the depth regulariser's loss.
+  reference depth maps per sample, the depth regulariser's loss;
+* ``ScaleAlignedXYLoss`` (handkit's, not the paper's): the x-y of the 3D
+  joints against the 2D labels up to each sample's scale, which every
+  sample has (the anchor of handkit's runs without any 3D label).
 """
 from typing import Optional
 
@@ -64,3 +67,38 @@ class DepthL1Loss(nn.Module):
                              f'(B, H, W)')
         per_sample = (pred - target).abs().flatten(1).mean(1)  # (B,)
         return weighted_sample_mean(per_sample, weights, 'DepthL1Loss')
+
+
+@MODELS.register_module()
+class ScaleAlignedXYLoss(nn.Module):
+    """The x-y of root-relative 3D joints against their 2D labels, up to
+    each sample's scale (weak perspective).
+
+    A hand's root-relative image offsets are, to first order, its
+    root-relative camera-frame x-y times one positive factor (the focal
+    length over the root's depth, times the crop's scale). Per sample, the
+    best factor ``s = max(0, sum_j w_j <p_j, q_j> / sum_j w_j |p_j|^2)`` is
+    solved in closed form and the loss is ``sum_j w_j |s p_j - q_j|^2``,
+    averaged over the samples: only the shape of the x-y is compared, so a
+    sample with 2D labels alone anchors the x-y of its 3D joints.
+
+    ``forward(pred (B, K, 3) root-relative joints, target (B, K, 2)
+    root-relative 2D offsets, weights (B, K) per joint)`` -> scalar.
+    """
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor,
+                weights: torch.Tensor) -> torch.Tensor:
+        if pred.ndim != 3 or pred.shape[-1] != 3 or tuple(
+                target.shape) != (*pred.shape[:2], 2) or tuple(
+                    weights.shape) != tuple(pred.shape[:2]):
+            raise ValueError(f'ScaleAlignedXYLoss: pred (B, K, 3), target '
+                             f'(B, K, 2) and weights (B, K) expected, got '
+                             f'{tuple(pred.shape)}, {tuple(target.shape)} '
+                             f'and {tuple(weights.shape)}')
+        xy = pred[..., :2]
+        weights = weights.to(pred.dtype)[..., None]  # (B, K, 1)
+        scale = ((weights * xy * target).sum((1, 2))
+                 / (weights * xy**2).sum((1, 2)).clamp(min=1e-8)).clamp(
+                     min=0.0)  # (B,)
+        residual = weights * (scale[:, None, None] * xy - target)**2
+        return residual.sum((1, 2)).mean()
