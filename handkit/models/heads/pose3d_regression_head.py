@@ -67,7 +67,8 @@ class Pose3DRegressionHead(BaseHead):
         xy_loss_weight: weight of ``loss_xy``; 0 (the default) leaves it
             out.
 
-    ``forward`` -> ``{'joints_3d_normalized': (B, K, 3)}``. ``loss`` ->
+    ``forward`` -> ``{'joints_3d_normalized': (B, K, 3)}``, the codec's
+    root at 0. ``loss`` ->
     ``{'loss_pose3d', 'loss_depth'}`` (+ ``'loss_xy'``) from
     ``targets['joints_3d']`` (B, K, 3), ``joints_3d_weight`` (B, 1),
     ``depth_map`` (B, H, W) and ``depth_weight`` (B, 1) (+
@@ -133,9 +134,12 @@ class Pose3DRegressionHead(BaseHead):
                 f'{self.map_size[1]} x {self.map_size[0]} (map_size), got '
                 f'{tuple(feats.shape)} and {tuple(prior.shape)}')
         volume = self.convs(torch.cat([feats, prior], 1))
-        joints = self.fc(volume.flatten(1))
-        return {'joints_3d_normalized': joints.view(-1, self.num_keypoints,
-                                                    3)}
+        joints = self.fc(volume.flatten(1)).view(-1, self.num_keypoints, 3)
+        # Root-relative by construction: the root is not a free output that
+        # the losses of samples without a 3D label could move.
+        root = self.decoder.root_index
+        return {'joints_3d_normalized':
+                joints - joints[:, root:root + 1]}
 
     def loss(self, outputs: dict, batch: dict) -> Dict[str, torch.Tensor]:
         joints = outputs['joints_3d_normalized'].float()
