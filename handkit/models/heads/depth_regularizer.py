@@ -15,19 +15,17 @@ normalised joints -> FC - ReLU - FC - ReLU -> a (C, 4, 4) volume ->
 outputs 1 channel) -> (4 * 2^n)^2 depth map, in the units of the
 ``NormalizedDepthMap`` codec.
 
-``pretrained`` (a ``tools/pretrain_depth_regularizer.py`` output) and
-``frozen`` anchor the weakly-supervised runs without 3D labels: a decoder
-learnt from ground-truth joints on other, fully-labelled data and kept
-fixed gives the joints their meaning (docs/cai.md). A frozen decoder's
-parameters do not train, but the gradient still flows through it to the
-joints.
+``frozen`` serves the runs without 3D labels: a decoder learnt from
+ground-truth joints on other, fully-labelled data
+(``tools/pretrain_depth_regularizer.py``, loaded by the config's
+``load_from``) and kept fixed (docs/cai.md). A frozen decoder's parameters
+do not train, but the gradient still flows through it to the joints.
 """
-from typing import Optional, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
 
-from handkit.engine.checkpoint import load_weights_into
 from handkit.registry import MODELS
 
 
@@ -42,15 +40,12 @@ class DepthRegularizer(nn.Module):
             halves them (at least 8).
         output_size: (width, height) of the depth map, square, 4 x a power
             of two (the ``NormalizedDepthMap`` codec's ``output_size``).
-        pretrained: a local file of this module's weights (a checkpoint of
-            ``tools/pretrain_depth_regularizer.py``), or None.
         frozen: keep the weights fixed (and batch norm in eval mode).
     """
 
     def __init__(self, num_keypoints: int = 21, hidden_channels: int = 512,
                  base_channels: int = 128,
                  output_size: Sequence[int] = (32, 32),
-                 pretrained: Optional[str] = None,
                  frozen: bool = False) -> None:
         super().__init__()
         width, height = (int(side) for side in output_size)
@@ -78,8 +73,6 @@ class DepthRegularizer(nn.Module):
             channels = out
         self.deconvs = nn.Sequential(*layers)
         self.frozen = bool(frozen)
-        if pretrained is not None:
-            load_weights_into(self, pretrained)
         if self.frozen:
             self.requires_grad_(False)
 
