@@ -12,7 +12,8 @@ def test_every_codec_derives_from_the_base():
                    if not name.startswith('_'))
     assert names == ['BoneTree', 'DepthCube', 'HandMask',
                      'IntegralCoordinates', 'KeypointConfidenceMap',
-                     'LimbMask', 'LocationMap']
+                     'LimbMask', 'LocationMap', 'NormalizedDepthMap',
+                     'NormalizedPose3D', 'RootRelative2D']
     for name in names:
         assert issubclass(CODECS.get(name), BaseCodec), name
 
