@@ -7,14 +7,17 @@ Each codec derives from :class:`BaseCodec` (``encode_inputs``, ``encode``,
 """
 from .base import BaseCodec
 from .bone_tree import BoneTree
+from .canonical_frame import CanonicalFrame
 from .depth_cube import DepthCube
 from .hand_mask import HandMask
 from .integral_coordinates import IntegralCoordinates
 from .keypoint_confidence_map import KeypointConfidenceMap
 from .limb_mask import LimbMask
 from .location_map import LocationMap
+from .score_map import GaussianScoreMap
 
 __all__ = [
-    'BaseCodec', 'BoneTree', 'DepthCube', 'HandMask', 'IntegralCoordinates',
+    'BaseCodec', 'BoneTree', 'CanonicalFrame', 'DepthCube',
+    'GaussianScoreMap', 'HandMask', 'IntegralCoordinates',
     'KeypointConfidenceMap', 'LimbMask', 'LocationMap'
 ]
