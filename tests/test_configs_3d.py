@@ -68,10 +68,11 @@ def test_detnet_configs_state_one_codec_and_both_protocols(name):
     codec = cfg.train_dataloader.dataset.pipeline.targets.encoders.location
     heads = cfg.model.heads
     assert heads.heatmaps.codec == codec == heads.locations.codec
-    assert [(m.type, m.get('prefix'), m.get('scale_bone'))
+    assert [(m.type, m.get('prefix'), m.get('protocol'))
             for m in cfg.test_evaluator] == [
         ('Keypoint3DMetric', None, None),
-        ('Keypoint3DMetric', 'aligned', (0, 9)), ('PCKMetric', None, None)]
+        ('Keypoint3DMetric', 'zb', 'zimmermann_brox'),
+        ('PCKMetric', None, None)]
 
 
 def test_detnet_pipeline_names_a_missing_3d_label():

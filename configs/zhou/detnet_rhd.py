@@ -11,7 +11,7 @@
 # reference_bone_mm (the wrist -> middle-MCP length that gives the
 # unaligned mm) is the synthetic hands' 84.5: set
 # model.heads.locations.reference_bone_mm to your training split's mean;
-# the aligned protocol does not use it.
+# the Zimmermann & Brox protocol (zb) does not use it.
 _base_ = [
     '../_base_/default_runtime.py', '../_base_/schedules/adam_1e-4_80e.py',
     '../_base_/datasets/rhd.py', '../_base_/models/detnet.py'

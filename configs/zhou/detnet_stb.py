@@ -11,7 +11,7 @@
 # (0, 9) is palm centre -> middle MCP, about half a wrist -> middle-MCP
 # bone: set model.heads.locations.reference_bone_mm to your training
 # split's mean for the unaligned mm (84.5, the synthetic wrist bone, is far
-# off there); the aligned protocol does not use it.
+# off there); the Zimmermann & Brox protocol (zb) does not use it.
 _base_ = [
     '../_base_/default_runtime.py', '../_base_/schedules/adam_1e-4_80e.py',
     '../_base_/datasets/stb.py', '../_base_/models/detnet.py'

@@ -14,6 +14,12 @@ base-first order; xyz is converted to mm.
 One data_info per sample: ``hands='auto'`` takes the hand with more visible
 keypoints (the right hand on a tie), as common practice does; 'left' or
 'right' always takes that hand.
+
+Masks. ``<set>/mask/<id>.png`` labels every pixel: 0 background, 1 the
+person, 2-17 the left hand's parts, 18-33 the right hand's. With
+``with_masks=True`` each sample gets that ``mask_path`` and
+``mask_min_label=2``, so ``LoadImage`` reads ``hand_mask`` = the pixels of
+either hand: the 2-class target of Zimmermann & Brox's HandSegNet.
 """
 import os.path as osp
 import pickle
@@ -43,13 +49,17 @@ class RHDDataset(BaseHandDataset):
             (``RHD_published_v2``).
         split: 'train' (``training``) or 'test' (``evaluation``).
         hands: 'auto', 'left' or 'right' (see the module docstring).
+        with_masks: also give each sample its hand-part ``mask_path`` (see
+            the module docstring); a missing mask folder or file stops the
+            dataset with the path at fault.
         **kwargs: passed to ``BaseHandDataset`` / mmengine's ``BaseDataset``.
 
     Each ``data_info`` holds ``img_path``, ``img_id`` (the sample id),
     ``hand_side`` ('left' / 'right'), ``keypoints`` (21, 2) px as stored,
     ``keypoints_visible`` (21,) the stored flags, ``bbox`` (tightest box of
     the visible keypoints), ``img_shape`` (320, 320), ``keypoints_3d``
-    (21, 3) mm in the camera frame, ``cam_K`` (3, 3).
+    (21, 3) mm in the camera frame, ``cam_K`` (3, 3); with ``with_masks``,
+    ``mask_path`` and ``mask_min_label``.
     """
 
     METAINFO = dict(
@@ -62,6 +72,7 @@ training/anno_training.pickle  ({id: {'uv_vis', 'xyz' (m), 'K'}})
 training/color/00000.png ...
 evaluation/anno_evaluation.pickle
 evaluation/color/00000.png ...
+<set>/mask/00000.png ...   (with_masks=True only; 0 bg, 1 person, 2-33 hands)
 """
     SOURCE = ('Rendered Hand Pose Dataset, Zimmermann & Brox 2017, '
               'https://lmb.informatik.uni-freiburg.de/resources/datasets/'
@@ -69,13 +80,17 @@ evaluation/color/00000.png ...
     SPLITS = ('train', 'test')
     SPLIT_SETS = dict(train='training', test='evaluation')
     HANDS = ('auto', 'left', 'right')
+    # hand-part labels: 2-17 left, 18-33 right (0 background, 1 person)
+    MASK_MIN_HAND_LABEL = 2
 
     def __init__(self, data_root: str, split: str = 'train',
-                 hands: str = 'auto', **kwargs) -> None:
+                 hands: str = 'auto', with_masks: bool = False,
+                 **kwargs) -> None:
         if hands not in self.HANDS:
             raise ValueError(f'RHDDataset: hands must be one of {self.HANDS}, '
                              f'got {hands!r}')
         self.hands = hands
+        self.with_masks = bool(with_masks)
         super().__init__(split=split, data_root=data_root, **kwargs)
 
     @staticmethod
@@ -128,6 +143,9 @@ evaluation/color/00000.png ...
         visible = uv_vis[rows, gather, 2].astype(np.float32)  # (N, 21)
         keypoints_3d = xyz[rows, gather] * 1000.0  # (N, 21, 3) mm
 
+        mask_dir = (self.check_exists(osp.join(set_dir, 'mask'),
+                                      'mask folder')
+                    if self.with_masks else None)
         data_list = []
         for index, sample_id in enumerate(sample_ids):
             source = f'{anno_path} sample {sample_id}'
@@ -145,4 +163,10 @@ evaluation/color/00000.png ...
                 keypoints_3d=self.check_keypoints(keypoints_3d[index], source,
                                                   3),
                 cam_K=cam_k[index].astype(np.float32)))
+            if mask_dir is not None:
+                data_list[-1].update(
+                    mask_path=self.check_exists(
+                        osp.join(mask_dir, f'{int(sample_id):05d}.png'),
+                        'mask file'),
+                    mask_min_label=self.MASK_MIN_HAND_LABEL)
         return data_list

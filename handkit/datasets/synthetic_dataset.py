@@ -16,8 +16,7 @@ import numpy as np
 from handkit.datasets.base import BaseHandDataset
 from handkit.datasets.synthetic.cache import ensure_cache, read_cache
 from handkit.datasets.synthetic.hand_model import FILL_RANGE
-from handkit.datasets.synthetic.renderer import (MODALITIES,
-                                                 check_image_size, render_hand)
+from handkit.datasets.synthetic.renderer import check_image_size, render_hand
 from handkit.registry import DATASETS
 
 SPLIT_KEYS = {'train': 0, 'val': 1, 'test': 2}
@@ -50,8 +49,9 @@ class SyntheticHandDataset(BaseHandDataset):
     ``keypoints_visible`` (21,) (0 outside the image), ``keypoints_3d``
     (21, 3) mm camera frame, ``cam_K`` (3, 3), ``bbox`` (4,) the tightest
     box of the visible keypoints, ``occluded`` (21,) bool, ``hand_mask``
-    (H, W) bool (the visible palm and finger pixels), plus ``sample_idx``
-    and ``sample_seed``.
+    (H, W) bool (the visible palm and finger pixels), ``hand_side`` ('left'
+    / 'right'), plus ``sample_idx`` and ``sample_seed``; with ``with_depth``
+    (rgb), also ``depth`` (H, W) float32 mm of the same hand.
 
     Args:
         num_samples: number of samples (>= 0).
@@ -59,6 +59,9 @@ class SyntheticHandDataset(BaseHandDataset):
         seed: base seed (int >= 0).
         image_size: int or (width, height).
         modality: 'rgb' or 'depth'.
+        with_depth: with 'rgb', also give the depth map of the same hand
+            (rendered as the renderer's 'rgbd' modality, cached apart from
+            plain 'rgb'), e.g. for a depth regulariser; 'depth' has it anyway.
         occlusion: 0..1, amount of random occluders in front of the hand.
         fill_range: range of the keypoint box's longest side over the shorter
             image side.
@@ -86,6 +89,7 @@ class SyntheticHandDataset(BaseHandDataset):
                  seed: int = 0,
                  image_size: Union[int, Tuple[int, int]] = (256, 256),
                  modality: str = 'rgb',
+                 with_depth: bool = False,
                  occlusion: float = 0.3,
                  fill_range: Tuple[float, float] = FILL_RANGE,
                  left_ratio: float = 0.5,
@@ -104,9 +108,10 @@ class SyntheticHandDataset(BaseHandDataset):
         if isinstance(seed, bool) or not isinstance(
                 seed, (int, np.integer)) or seed < 0:
             raise ValueError(f'{name}: seed must be an int >= 0, got {seed!r}')
-        if modality not in MODALITIES:
-            raise ValueError(f'{name}: modality must be one of {MODALITIES}, '
-                             f'got {modality!r}')
+        if modality not in ('rgb', 'depth'):
+            raise ValueError(f"{name}: modality must be 'rgb' or 'depth' "
+                             f'(with_depth=True adds depth to rgb), got '
+                             f'{modality!r}')
         if not 0.0 <= occlusion <= 1.0:
             raise ValueError(f'{name}: occlusion must be in [0, 1], got '
                              f'{occlusion!r}')
@@ -116,6 +121,8 @@ class SyntheticHandDataset(BaseHandDataset):
             raise ValueError(f'{name}: {error}') from None
         self.num_samples = int(num_samples)
         self.seed = int(seed)
+        if with_depth and modality == 'rgb':
+            modality = 'rgbd'
         self.modality = modality
         self.occlusion = float(occlusion)
         self.fill_range = tuple(fill_range)
@@ -181,9 +188,9 @@ class SyntheticHandDataset(BaseHandDataset):
         keypoints = sample['keypoints']
         visible = sample['keypoints_visible']
         height, width = sample['mask'].shape
-        if self.modality == 'rgb':
+        if self.modality in ('rgb', 'rgbd'):
             data_info['img'] = sample['image']
-        else:
+        if self.modality in ('depth', 'rgbd'):
             data_info['depth'] = sample['depth']
             data_info['depth_path'] = data_info['img_path']
         data_info.update(
@@ -196,5 +203,6 @@ class SyntheticHandDataset(BaseHandDataset):
             bbox=self.keypoint_box(keypoints, visible),
             occluded=sample['occluded'],
             hand_mask=sample['mask'],
+            hand_side='left' if sample['is_left'] else 'right',
         )
         return data_info

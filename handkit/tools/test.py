@@ -2,9 +2,9 @@
 
 Prints the table that fits the model's metrics: 2D PCK in the layout of the
 NSRM paper's Tables 2-3, the 3D table (EPE mm, AUC 20-50 mm, 3D PCK; Bekiri
-and Babahenini; one row per protocol, e.g. DetNet's unaligned and
-``[aligned]`` rows) and the NYU success table (mean error, frames within t
-mm; Li and Wang).
+and Babahenini; one row per protocol, e.g. DetNet's unaligned row and its
+``[zb]`` row, Zimmermann & Brox's RHD / STB evaluation) and the NYU success
+table (mean error, frames within t mm; Li and Wang).
 With ``--out`` it writes the metrics and every prediction to a JSON file;
 with ``--speed`` it also prints parameters, MACs, the backend and frames per
 second at batch 1 and 32 on the current device
@@ -105,9 +105,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
 def print_3d_tables(name: str, metrics: Dict[str, float]) -> None:
     """The 3D table when EPE_3D is present, the NYU table for mean_error.
 
-    A 3D metric with a ``prefix`` (``aligned/EPE_3D``: another protocol,
-    e.g. ``Keypoint3DMetric(scale_bone=(0, 9), prefix='aligned')``) adds a
-    row labelled ``<name> [<prefix>]``.
+    A 3D metric with a ``prefix`` (``zb/EPE_3D``: another protocol, e.g.
+    ``Keypoint3DMetric(protocol='zimmermann_brox', prefix='zb')``) adds a
+    row labelled ``<name> [<prefix>]``; Zimmermann & Brox's protocol also
+    prints its median EPE and its AUC over their whole 0-50 mm grid.
     """
     groups: Dict[str, Dict[str, float]] = {}
     for key, value in metrics.items():
@@ -123,6 +124,9 @@ def print_3d_tables(name: str, metrics: Dict[str, float]) -> None:
             continue
         extras = [f"EPE_2D {group['EPE_2D']:.2f} px"] if (
             'EPE_2D' in group and not prefix) else []
+        if 'AUC_0-50' in group:
+            extras.append(f"median EPE_3D {group['EPE_3D_median']:.2f} mm"
+                          f"   AUC_0-50 {group['AUC_0-50']:.4f}")
         if 'EPE_3D_mean_pose' in group:
             extras.append(f"mean-pose EPE_3D {group['EPE_3D_mean_pose']:.2f}"
                           ' mm (oracle baseline)')

@@ -141,3 +141,26 @@ def test_missing_pickle_and_bad_hands(tmp_path):
         RHDDataset(str(tmp_path), split='test')
     with pytest.raises(ValueError, match='hands must be one of'):
         RHDDataset(str(tmp_path), hands='both')
+
+
+def test_with_masks_reads_both_hands_of_the_part_labels(tmp_path):
+    import cv2
+    from handkit.datasets.transforms import LoadImage
+    _write(tmp_path, {0: _sample(0, 15, 10)})
+    folder = tmp_path / 'evaluation'
+    cv2.imwrite(str(folder / 'color' / '00000.png'),
+                np.zeros((320, 320, 3), np.uint8))
+    with pytest.raises(DataRootNotFoundError, match='mask folder'):
+        RHDDataset(str(tmp_path), split='test', with_masks=True)
+    (folder / 'mask').mkdir()
+    parts = np.zeros((320, 320), np.uint8)
+    parts[:10] = 1  # the person: not hand
+    parts[100:110, 100:120] = 5  # a left-hand part
+    parts[200:204, 50:60] = 30  # a right-hand part
+    cv2.imwrite(str(folder / 'mask' / '00000.png'), parts)
+    info = RHDDataset(str(tmp_path), split='test',
+                      with_masks=True).get_data_info(0)
+    assert info['mask_path'].endswith('evaluation/mask/00000.png')
+    mask = LoadImage()(dict(info))['hand_mask']
+    assert mask.dtype == bool and mask.sum() == 10 * 20 + 4 * 10
+    assert not mask[:10].any()

@@ -16,19 +16,23 @@ def _datasets(tmp_path, **kwargs):
             SyntheticHandDataset(cache_dir=str(tmp_path), **args))
 
 
-@pytest.mark.parametrize('modality', ['rgb', 'depth'])
-def test_cached_samples_equal_rendered_ones(tmp_path, modality):
+@pytest.mark.parametrize('modality, with_depth, pixels', [
+    ('rgb', False, ('img', )), ('depth', False, ('depth', )),
+    ('rgb', True, ('img', 'depth'))])
+def test_cached_samples_equal_rendered_ones(tmp_path, modality, with_depth,
+                                            pixels):
     # 70 samples: two rendering chunks of 64, the second in a worker.
-    rendered, cached = _datasets(tmp_path, modality=modality)
-    pixels = 'img' if modality == 'rgb' else 'depth'
+    rendered, cached = _datasets(tmp_path, modality=modality,
+                                 with_depth=with_depth)
     for index in (0, 63, 64, 69):
         expected, got = rendered[index], cached[index]
-        for key in (pixels, 'keypoints', 'keypoints_visible', 'keypoints_3d',
-                    'cam_K', 'bbox', 'occluded'):
+        for key in pixels + ('keypoints', 'keypoints_visible',
+                             'keypoints_3d', 'cam_K', 'bbox', 'occluded'):
             np.testing.assert_array_equal(got[key], expected[key])
             assert got[key].dtype == expected[key].dtype, key
         assert got['img_shape'] == (32, 40)
-        assert got[pixels].flags.writeable  # a copy, not the memory map
+        assert got['hand_side'] == expected['hand_side']
+        assert all(got[key].flags.writeable for key in pixels)  # copies
 
 
 def test_a_second_run_reads_the_cache_and_renders_nothing(tmp_path,
@@ -38,9 +42,9 @@ def test_a_second_run_reads_the_cache_and_renders_nothing(tmp_path,
                      if not name.endswith('.lock'))
     assert len(entries) == 1
     assert sorted(os.listdir(tmp_path / entries[0])) == [
-        'args.json', 'cam_K.npy', 'image.npy', 'keypoints.npy',
-        'keypoints_3d.npy', 'keypoints_visible.npy', 'mask.npy',
-        'occluded.npy']
+        'args.json', 'cam_K.npy', 'image.npy', 'is_left.npy',
+        'keypoints.npy', 'keypoints_3d.npy', 'keypoints_visible.npy',
+        'mask.npy', 'occluded.npy']
     assert np.load(tmp_path / entries[0] / 'image.npy',
                    mmap_mode='r').shape == (70, 32, 40, 3)
 

@@ -89,6 +89,31 @@ def test_depth_modality():
     assert info['depth_path'] == 'synthetic://train/000000'
 
 
+def test_rgb_with_depth_gives_the_same_hand_in_both():
+    plain = SyntheticHandDataset(num_samples=2, image_size=64)
+    both = SyntheticHandDataset(num_samples=2, image_size=64,
+                                with_depth=True)
+    depth_only = SyntheticHandDataset(num_samples=2, image_size=64,
+                                      modality='depth')
+    for index in range(2):
+        np.testing.assert_array_equal(both[index]['img'], plain[index]['img'])
+        np.testing.assert_array_equal(both[index]['depth'],
+                                      depth_only[index]['depth'])
+        # the depth covers the hand mask (the forearm and occluders too)
+        assert (both[index]['depth'][both[index]['hand_mask']] > 0).all()
+    assert 'depth' not in plain[0]
+
+
+def test_hand_side_follows_left_ratio():
+    sides = {ratio: {SyntheticHandDataset(num_samples=6, image_size=32,
+                                          left_ratio=ratio)[i]['hand_side']
+                     for i in range(6)} for ratio in (0.0, 1.0)}
+    assert sides == {0.0: {'right'}, 1.0: {'left'}}
+    mixed = [SyntheticHandDataset(num_samples=40, image_size=32)[i][
+        'hand_side'] for i in range(40)]
+    assert 10 < mixed.count('left') < 30
+
+
 def test_pipeline_receives_rendered_sample_and_registry_builds():
     dataset = DATASETS.build(dict(
         type='SyntheticHandDataset', num_samples=2, image_size=32,

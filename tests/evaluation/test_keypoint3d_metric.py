@@ -173,3 +173,91 @@ def test_scale_bone_arguments_are_checked():
     with pytest.raises(ValueError, match=r'scale_bone \(0, 9\) does not fit '
                        '3 joints'):
         evaluate(metric, two_samples())
+
+
+def _zb_hand(seed=0, scale=1.0):
+    """(21, 3) mm joints of a random hand, its 9 -> 10 bone 30 mm x scale."""
+    rng = np.random.default_rng(seed)
+    joints = rng.normal(0, 40, (21, 3))
+    direction = rng.normal(size=3)
+    joints[10] = joints[9] + 30 * direction / np.linalg.norm(direction)
+    return joints * scale
+
+
+def test_zimmermann_brox_protocol_hand_computed():
+    """Every point but the palm off by 30 mm: their per-keypoint curve on
+    linspace(0, 50, 20) is a step between 28.95 and 31.58 mm."""
+    samples = []
+    for seed, scale in ((0, 1.0), (1, 1.3)):
+        gt = _zb_hand(seed, scale) + [5, -7, 400]
+        palm = 0.5 * (gt[0] + gt[9])
+        rooted = gt - palm
+        rooted[0] = 0
+        offset = np.array([0, 30.0, 0])
+        points = rooted + offset
+        points[0] = -points[9]  # so the palm of the points stays at 0
+        bone = np.linalg.norm(gt[10] - gt[9])
+        samples.append(dict(pred_keypoints_3d=np.zeros((21, 3)),
+                            pred_keypoints_3d_normalized=points / bone,
+                            gt_keypoints_3d=gt,
+                            gt_keypoints_visible=np.ones(21)))
+    metric = Keypoint3DMetric(protocol='zimmermann_brox',
+                              from_normalized=True,
+                              pck_thresholds_mm=(20, 31, 40))
+    metrics = evaluate(metric, samples)
+    step = 50 / 19
+    # the palm: error 0, PCK 1 everywhere; 20 points: 0 up to index 11
+    area_full = (50 + 20 * 7.5 * step) / 21 / 50
+    low = 8 * step
+    area_subset = ((50 - low) + 20 * 7.5 * step) / 21 / (50 - low)
+    assert metrics['AUC_0-50'] == pytest.approx(area_full)
+    assert metrics['AUC_20-50'] == pytest.approx(area_subset)
+    assert metrics['EPE_3D'] == pytest.approx(20 * 30 / 21)
+    assert metrics['EPE_3D_median'] == pytest.approx(20 * 30 / 21)
+    assert metrics['PCK3D@20mm'] == pytest.approx(1 / 21)
+    assert metrics['PCK3D@31mm'] == pytest.approx(1.0)
+
+
+def test_zimmermann_brox_protocol_rescales_and_roots_at_the_palm():
+    gt = _zb_hand(2) + [0, 0, 500]
+    # scaled about some point and moved: perfect after their alignment
+    pred = (gt - gt[3]) * 0.7 + [30, 10, -20]
+    sample = dict(pred_keypoints_3d=pred, gt_keypoints_3d=gt,
+                  gt_keypoints_visible=np.ones(21))
+    metrics = evaluate(Keypoint3DMetric(protocol='zimmermann_brox'),
+                       [sample])
+    assert metrics['EPE_3D'] == pytest.approx(0, abs=1e-9)
+    assert metrics['AUC_20-50'] == pytest.approx(1.0)
+    # the wrist alone unlabelled: the palm still counts (the middle MCP is)
+    visible = np.ones(21)
+    visible[0] = 0
+    sample_far = dict(sample, pred_keypoints_3d=pred + np.eye(21, 3)[5] * 999,
+                      gt_keypoints_visible=visible)
+    metric = Keypoint3DMetric(protocol='zimmermann_brox')
+    assert evaluate(metric, [sample_far])['EPE_3D'] > 0
+
+
+def test_zimmermann_brox_mean_pose_is_scale_free():
+    """Hands of one shape at different sizes: the mean scale-free pose times
+    each hand's bone is exact; a second shape makes it err."""
+    same = [dict(pred_keypoints_3d=_zb_hand(0, s), gt_keypoints_3d=_zb_hand(
+        0, s), gt_keypoints_visible=np.ones(21)) for s in (0.8, 1.0, 1.2)]
+    metric = Keypoint3DMetric(protocol='zimmermann_brox',
+                              mean_pose_baseline=True)
+    assert evaluate(metric, same)['EPE_3D_mean_pose'] == pytest.approx(
+        0, abs=1e-9)
+    other = same + [dict(same[0], gt_keypoints_3d=_zb_hand(5))]
+    metric = Keypoint3DMetric(protocol='zimmermann_brox',
+                              mean_pose_baseline=True)
+    assert evaluate(metric, other)['EPE_3D_mean_pose'] > 1
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(protocol='zb'), 'protocol must be one of'),
+    (dict(protocol='zimmermann_brox', scale_bone=(0, 9)), 'no scale_bone'),
+    (dict(protocol='zimmermann_brox', mode='bone'), "mode='joints'"),
+    (dict(from_normalized=True), "needs protocol='zimmermann_brox'"),
+])
+def test_zimmermann_brox_arguments_are_checked(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Keypoint3DMetric(**kwargs)

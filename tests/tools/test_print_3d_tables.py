@@ -32,3 +32,15 @@ def test_a_single_protocol_prints_as_before(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3 and lines[1].startswith('resunet ')
     assert lines[2] == 'EPE_2D 5.00 px'
+
+
+def test_zimmermann_brox_row_adds_its_median_and_full_grid_auc(capsys):
+    values = metrics(0)
+    values.update(metrics(-10, 'zb'), **{'zb/EPE_3D_median': 17.5,
+                                         'zb/AUC_0-50': 0.625,
+                                         'zb/EPE_3D_mean_pose': 40.0})
+    print_3d_tables('zimmermann', values)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].split()[:4] == ['zimmermann', '[zb]', '20.00', '0.5000']
+    assert lines[4] == ('[zb] median EPE_3D 17.50 mm   AUC_0-50 0.6250   '
+                        'mean-pose EPE_3D 40.00 mm (oracle baseline)')

@@ -10,10 +10,12 @@ The folder name is a hash of those arguments and of the renderer's source,
 so changing the renderer renders anew.
 
 Layout of one entry ``<cache_dir>/<hash>/``: ``image.npy`` (N, H, W, 3)
-uint8 BGR ('rgb') or ``depth.npy`` (N, H, W) float32 mm ('depth'),
+uint8 BGR ('rgb'), ``depth.npy`` (N, H, W) float32 mm ('depth') or both
+('rgbd'),
 ``mask.npy`` (N, H, W) bool, ``keypoints.npy`` (N, 21, 2),
 ``keypoints_3d.npy`` (N, 21, 3), ``keypoints_visible.npy`` (N, 21),
-``occluded.npy`` (N, 21) bool, ``cam_K.npy`` (N, 3, 3) and ``args.json``.
+``occluded.npy`` (N, 21) bool, ``cam_K.npy`` (N, 3, 3), ``is_left.npy``
+(N,) bool and ``args.json``.
 An entry is written into a temporary folder and renamed when complete, under
 a file lock, so concurrent runs never read half a cache.
 """
@@ -36,7 +38,8 @@ from handkit.datasets.synthetic import hand_model, renderer
 
 # Fields stored per modality, besides the image or depth.
 _FIELDS = ('mask', 'keypoints', 'keypoints_3d', 'keypoints_visible',
-           'occluded', 'cam_K')
+           'occluded', 'cam_K', 'is_left')
+_PIXELS = dict(rgb=('image', ), depth=('depth', ), rgbd=('image', 'depth'))
 _CHUNK = 64  # samples per rendering task
 
 
@@ -51,9 +54,8 @@ def renderer_fingerprint() -> str:
 def _render_chunk(seeds: Sequence[int],
                   render_args: dict) -> Dict[str, np.ndarray]:
     samples = [renderer.render_hand(seed, **render_args) for seed in seeds]
-    pixels = 'image' if render_args['modality'] == 'rgb' else 'depth'
     return {key: np.stack([sample[key] for sample in samples])
-            for key in (pixels, ) + _FIELDS}
+            for key in _PIXELS[render_args['modality']] + _FIELDS}
 
 
 def _cores() -> int:
@@ -90,9 +92,8 @@ def ensure_cache(cache_dir: str, seeds: Sequence[int], render_args: dict,
 
 def read_cache(entry: str, modality: str) -> Dict[str, np.ndarray]:
     """dict field -> read-only (N, ...) memory-mapped array of an entry."""
-    pixels = 'image' if modality == 'rgb' else 'depth'
     return {name: np.load(osp.join(entry, f'{name}.npy'), mmap_mode='r')
-            for name in (pixels, ) + _FIELDS}
+            for name in _PIXELS[modality] + _FIELDS}
 
 
 def _render(entry, seeds, render_args, args):

@@ -40,7 +40,8 @@ import numpy as np
 from handkit.datasets.synthetic.hand_model import FILL_RANGE, sample_hands
 from handkit.geometry import project_points
 
-MODALITIES = ('rgb', 'depth')
+# 'rgbd': the 'rgb' image and, beside it, the depth map of the same hand.
+MODALITIES = ('rgb', 'depth', 'rgbd')
 OCCLUSION_TOLERANCE_MM = 1.0
 # Capsules are at least this wide (projected radius, px), so that every
 # keypoint's rounded pixel lies inside its own capsule even in small images.
@@ -446,8 +447,9 @@ def render_hand(rng: Union[int, np.random.SeedSequence,
             function of it). The geometry does not depend on ``modality``:
             the same seed gives the same hand in 'rgb' and 'depth'.
         image_size: int or (width, height) in pixels.
-        modality: 'rgb' (shaded hand over a textured background) or 'depth'
-            (``image`` is the depth map as grey levels, near = bright).
+        modality: 'rgb' (shaded hand over a textured background), 'depth'
+            (``image`` is the depth map as grey levels, near = bright) or
+            'rgbd' (the 'rgb' image; ``depth`` is returned in every mode).
         occlusion: 0..1, chance of each of up to three occluders and their
             size.
         fill_range: the keypoint box's longest side as a fraction of the
@@ -468,7 +470,8 @@ def render_hand(rng: Union[int, np.random.SeedSequence,
         camera frame, ``keypoints_visible`` (21,) float32 (0 when the
         keypoint's pixel is outside the image), ``occluded`` (21,) bool
         (False outside the image), ``cam_K`` (3, 3) float32 and
-        ``joint_radii`` (21,) float32 mm, the hand's radius at each keypoint.
+        ``joint_radii`` (21,) float32 mm, the hand's radius at each keypoint,
+        and ``is_left`` () bool.
     """
     if modality not in MODALITIES:
         raise ValueError(f'modality must be one of {MODALITIES}, '
@@ -497,7 +500,7 @@ def render_hand(rng: Union[int, np.random.SeedSequence,
     covered = material > 0
     depth = canvas.zbuf.copy()
     depth[~covered] = 0.0
-    if modality == 'rgb':
+    if modality in ('rgb', 'rgbd'):
         palette = np.zeros((FIRST_OCCLUDER + MAX_OCCLUDERS, 3), np.float32)
         palette[SKIN], palette[NAIL], palette[FOREARM] = skin, nail, forearm
         palette[PALM] = palm
@@ -535,4 +538,5 @@ def render_hand(rng: Union[int, np.random.SeedSequence,
         occluded=occluded,
         cam_K=cam_K.astype(np.float32),
         joint_radii=hand['joint_radii'].astype(np.float32),
+        is_left=np.asarray(hand['is_left'], bool),
     )

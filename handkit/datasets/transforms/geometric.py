@@ -41,6 +41,18 @@ def warp_hand_mask(results: dict, warp_mat: np.ndarray,
             borderMode=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
 
 
+def warp_depth(results: dict, warp_mat: np.ndarray,
+               input_size: Sequence[int]) -> None:
+    """Warp ``results['depth']`` (H, W) float32 mm, when present, to the
+    input: nearest neighbour (depth must not blend across the hand's edge),
+    0 (no depth) outside the image."""
+    if 'depth' in results:
+        results['depth'] = cv2.warpAffine(
+            np.asarray(results['depth'], np.float32), warp_mat,
+            tuple(input_size), flags=cv2.INTER_NEAREST,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
 def _image_shape(results, caller):
     """(h, w) of the current image: ``img_shape`` or ``img.shape``."""
     if 'img_shape' in results:
@@ -239,8 +251,10 @@ class TopdownAffine(BaseTransform):
     Sets ``img`` (H, W, C), ``img_shape`` (H, W), ``input_size``,
     ``warp_mat`` float32 (2, 3) and, when ``keypoints`` exist,
     ``transformed_keypoints`` float32 (K, 2) in input pixels. ``keypoints``
-    stays in original pixels. A ``hand_mask`` (H, W) bool is warped with the
-    image (nearest neighbour).
+    stays in original pixels. A ``hand_mask`` (H, W) bool and a ``depth``
+    (H, W) float32 mm of the same view (e.g. ``SyntheticHandDataset(
+    with_depth=True)``) are warped with the image (nearest neighbour; 0
+    outside).
     """
 
     def __init__(self, input_size: Tuple[int, int] = (368, 368)) -> None:
@@ -265,6 +279,7 @@ class TopdownAffine(BaseTransform):
             borderValue=0)
         results['img_shape'] = results['img'].shape[:2]
         warp_hand_mask(results, warp_mat, self.input_size)
+        warp_depth(results, warp_mat, self.input_size)
         if 'keypoints' in results:
             keypoints = np.asarray(results['keypoints'])[:, :2]
             results['transformed_keypoints'] = apply_affine(

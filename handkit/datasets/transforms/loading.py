@@ -84,8 +84,10 @@ class LoadImage(BaseTransform):
     adapter gave an ``img_shape`` (the annotation's height and width), the
     decoded image must have that size. When it gave a ``mask_path`` (e.g.
     ``OneHand10KDataset(with_masks=True)``), that file is read as a grey
-    image too and ``hand_mask`` (H, W) bool = its non-zero pixels; it must
-    have the image's size.
+    image too and ``hand_mask`` (H, W) bool = its pixels of at least the
+    adapter's ``mask_min_label`` (default 1: non-zero; RHD's hand-part
+    masks give 2, as label 1 is the rest of the person); it must have the
+    image's size.
 
     Raises:
         FileNotFoundError: ``img_path`` does not exist.
@@ -116,7 +118,7 @@ class LoadImage(BaseTransform):
                     f"mask {results['mask_path']} is {mask.shape[1]} x "
                     f'{mask.shape[0]} pixels but its image {path} is '
                     f'{img.shape[1]} x {img.shape[0]}')
-            results['hand_mask'] = mask > 0
+            results['hand_mask'] = mask >= results.get('mask_min_label', 1)
         if self.color_type == 'grayscale':
             img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
         if self.to_float32:

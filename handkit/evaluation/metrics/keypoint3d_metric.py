@@ -13,8 +13,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
-from handkit.evaluation.functional3d import (auc_3d, epe, nyu_success_fraction,
-                                             pck_3d, root_relative)
+from handkit.evaluation.functional3d import (auc_3d, bone_lengths, epe,
+                                             nyu_success_fraction, palm_rooted,
+                                             pck_3d, root_relative,
+                                             zimmermann_brox_measures)
 from handkit.registry import METRICS
 from handkit.skeleton import NUM_KEYPOINTS, PARENTS
 
@@ -86,14 +88,34 @@ class Keypoint3DMetric(BaseMetric):
             turned hands has a short bone, which the alignment would
             inflate); give the metric a ``prefix`` (e.g. 'aligned') to
             report it beside an unaligned one, which has the baseline.
+        protocol: 'handkit' (the above) or 'zimmermann_brox': the RHD / STB
+            evaluation of Zimmermann & Brox's public code (ICCV 2017), under
+            which Zhou et al.'s Table 1 compares (``functional3d`` module
+            docstring): the palm (midpoint of joints 0 and 9) replaces the
+            wrist and is the root; the prediction gets the ground truth's
+            middle MCP -> PIP length (9 -> 10); errors and PCK curves per
+            keypoint on their grid ``linspace(0, 50, 20)`` mm, averaged
+            over keypoints; ``AUC_20-50`` is their "20-50 mm" AUC, which
+            starts at the grid's 21.05 mm, ``AUC_0-50`` the whole grid, and
+            ``EPE_3D_median`` their median error. ``mean_pose_baseline``
+            here predicts the mean scale-free pose (palm-rooted, in 9 -> 10
+            bones) times each hand's own bone. Needs 21 joints and takes no
+            ``scale_bone``, ``root_index`` or ``mode``.
+        from_normalized: with 'zimmermann_brox', score
+            ``pred_keypoints_3d_normalized`` (root-relative, in 9 -> 10
+            bones, as Zimmermann & Brox's PosePrior predicts) times the
+            ground truth's bone, as their evaluation scripts do, instead of
+            rescaling ``pred_keypoints_3d`` to the ground truth's bone.
 
     Metrics: ``EPE_3D``, ``AUC_20-50``, ``PCK3D@<t>mm`` per threshold (in
-    [0, 1]), ``EPE_2D`` (px, with 2D predictions) and ``EPE_3D_mean_pose``;
+    [0, 1]), ``EPE_2D`` (px, with 2D predictions) and ``EPE_3D_mean_pose``
+    (and with 'zimmermann_brox' ``EPE_3D_median`` and ``AUC_0-50``);
     Python floats.
     """
 
     default_prefix = ''
     MODES = ('joints', 'bone')
+    PROTOCOLS = ('handkit', 'zimmermann_brox')
     # dataset labels it scores against (handkit.engine.cli.check_labels)
     required_labels = ('keypoints_3d', )
 
@@ -103,8 +125,26 @@ class Keypoint3DMetric(BaseMetric):
                  mode: str = 'joints', mean_pose_baseline: bool = False,
                  joint_indices: Optional[Sequence[int]] = None,
                  scale_bone: Optional[Sequence[int]] = None,
+                 protocol: str = 'handkit', from_normalized: bool = False,
                  **kwargs) -> None:
         super().__init__(**kwargs)
+        if protocol not in self.PROTOCOLS:
+            raise ValueError(f'Keypoint3DMetric: protocol must be one of '
+                             f'{self.PROTOCOLS}, got {protocol!r}')
+        if protocol == 'zimmermann_brox' and (
+                not root_relative or root_index != 0 or mode != 'joints'
+                or scale_bone is not None):
+            raise ValueError(
+                "Keypoint3DMetric(protocol='zimmermann_brox') roots at the "
+                'palm and scales by the 9 -> 10 bone itself: it needs '
+                "root_relative=True, root_index=0, mode='joints' and no "
+                f'scale_bone; got root_relative={root_relative}, root_index='
+                f'{root_index}, mode={mode!r}, scale_bone={scale_bone!r}')
+        if from_normalized and protocol != 'zimmermann_brox':
+            raise ValueError("Keypoint3DMetric: from_normalized=True needs "
+                             "protocol='zimmermann_brox'")
+        self.protocol = protocol
+        self.from_normalized = bool(from_normalized)
         if scale_bone is not None and (
                 not root_relative or mode != 'joints' or mean_pose_baseline
                 or len(scale_bone) != 2 or scale_bone[0] == scale_bone[1]):
@@ -144,6 +184,9 @@ class Keypoint3DMetric(BaseMetric):
                 gt=gt,
                 visible=np.asarray(sample.get('gt_keypoints_visible',
                                               np.ones(len(gt))), np.float64))
+            if self.from_normalized:
+                record['pred_normalized'] = _sample_array(
+                    sample, 'pred_keypoints_3d_normalized', name)
             if 'pred_keypoints' in sample and 'gt_keypoints' in sample:
                 record['pred_2d'] = _sample_array(sample, 'pred_keypoints',
                                                   name)
@@ -201,6 +244,48 @@ class Keypoint3DMetric(BaseMetric):
                              f'{pred.shape[1:]} and gt_keypoints_3d '
                              f'{gt.shape[1:]} differ')
         num_joints = pred.shape[1]
+        if self.protocol == 'zimmermann_brox':
+            metrics = self._zimmermann_brox(results, pred, gt, visible)
+        else:
+            metrics = self._handkit(pred, gt, visible)
+        if all('pred_2d' in r for r in results):
+            joints = (_evaluated_joints(self, num_joints)
+                      if self.mode == 'joints' else np.arange(num_joints))
+            metrics['EPE_2D'] = epe(
+                np.stack([r['pred_2d'] for r in results])[:, joints],
+                np.stack([r['gt_2d'] for r in results])[:, joints],
+                np.stack([r['visible'] for r in results])[:, joints])
+        return metrics
+
+    def _zimmermann_brox(self, results, pred, gt, visible):
+        if gt.shape[1] != NUM_KEYPOINTS:
+            raise ValueError(f"Keypoint3DMetric(protocol='zimmermann_brox') "
+                             f'needs {NUM_KEYPOINTS} joints, got '
+                             f'{gt.shape[1]}')
+        gt_points, points_visible = palm_rooted(gt, visible)
+        scale = bone_lengths(gt)[:, None, None]  # (N, 1, 1) mm
+        if self.from_normalized:
+            pred_points, _ = palm_rooted(
+                np.stack([r['pred_normalized'] for r in results]) * scale)
+        else:
+            pred_points, _ = palm_rooted(pred)
+            pred_scale = bone_lengths(pred)[:, None, None]
+            pred_points = pred_points * np.where(
+                pred_scale > 0, scale / np.maximum(pred_scale, 1e-12), 1.0)
+        thresholds = self.resolved_thresholds()
+        metrics = zimmermann_brox_measures(pred_points, gt_points,
+                                           points_visible, thresholds)
+        if self.mean_pose_baseline:
+            normalized = gt_points / np.maximum(scale, 1e-12)
+            weights = points_visible[..., None]
+            mean_pose = (normalized * weights).sum(0) / np.maximum(
+                weights.sum(0), 1)
+            metrics['EPE_3D_mean_pose'] = zimmermann_brox_measures(
+                mean_pose[None] * scale, gt_points, points_visible,
+                thresholds)['EPE_3D']
+        return metrics
+
+    def _handkit(self, pred, gt, visible):
         pred, gt, visible = self._compared(pred, gt, visible)
         thresholds = self.resolved_thresholds()
         low, high = self.auc_range
@@ -210,13 +295,6 @@ class Keypoint3DMetric(BaseMetric):
         for threshold, value in zip(thresholds,
                                     pck_3d(pred, gt, visible, thresholds)):
             metrics[f'PCK3D@{threshold:g}mm'] = float(value)
-        if all('pred_2d' in r for r in results):
-            joints = (_evaluated_joints(self, num_joints)
-                      if self.mode == 'joints' else np.arange(num_joints))
-            metrics['EPE_2D'] = epe(
-                np.stack([r['pred_2d'] for r in results])[:, joints],
-                np.stack([r['gt_2d'] for r in results])[:, joints],
-                np.stack([r['visible'] for r in results])[:, joints])
         if self.mean_pose_baseline:
             weights = visible[..., None]
             mean_pose = (gt * weights).sum(0) / np.maximum(weights.sum(0), 1)

@@ -215,6 +215,25 @@ def test_hand_mask_is_warped_with_the_image():
     assert warped.sum() == pytest.approx(11 * 21 * 4, rel=0.1)
 
 
+def test_depth_is_warped_with_the_image_without_blending():
+    depth = np.zeros((60, 80), np.float32)
+    depth[20:31, 30:51] = 500.0
+    depth[20:31, 40:51] = 700.0
+    results = {'img': np.zeros((60, 80, 3), np.uint8), 'depth': depth,
+               'bbox_center': np.array([40, 25.]), 'bbox_size': 40.0,
+               'bbox_rotation': 30.0}
+    warped = TopdownAffine(input_size=(80, 80))(results)['depth']
+    assert warped.dtype == np.float32 and warped.shape == (80, 80)
+    assert set(np.unique(warped)) == {0.0, 500.0, 700.0}  # nearest only
+    assert (warped > 0).sum() == pytest.approx(11 * 21 * 4, rel=0.1)
+    # outside the image: no depth
+    far = TopdownAffine(input_size=(20, 20))(dict(
+        img=np.zeros((60, 80, 3), np.uint8), depth=np.full((60, 80), 9.0,
+                                                             np.float32),
+        bbox_center=np.array([0, 0.]), bbox_size=40.0))['depth']
+    assert far[0, 0] == 0 and far[-1, -1] == 9.0
+
+
 def test_rotation_by_90_turns_content_counter_clockwise():
     # Centre (50, 50), side 100, input 100 x 100: scale 1, input centre 49.5.
     results = {'img': np.zeros((100, 100, 3), np.uint8),
