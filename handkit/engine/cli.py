@@ -302,9 +302,12 @@ def check_codecs(model: torch.nn.Module,
 
 
 # Labels a dataset adapter must provide (no transform computes them): a
-# codec that encodes them, or a metric that scores against them, needs them
-# in every sample's data_info.
-LABEL_KEYS = ('keypoints_3d', 'cam_K')
+# codec that encodes them, a metric that scores against them or a head that
+# reads them (``required_labels``) needs them in every sample's data_info.
+LABEL_KEYS = ('keypoints_3d', 'cam_K', 'hand_side', 'hand_mask')
+# The data_info keys that give a label: a hand mask is given as an array
+# (the renderer's) or as the mask file LoadImage reads into it.
+LABEL_SOURCES = dict(hand_mask=('hand_mask', 'mask_path'))
 # The evaluator that scores each loader's predictions.
 EVALUATOR_OF = dict(val_dataloader='val_evaluator',
                     test_dataloader='test_evaluator')
@@ -327,6 +330,12 @@ def _needed_labels(cfg: Config, loader: str,
             metric.get('type'), str) else None
         for key in getattr(metric_class, 'required_labels', ()):
             needed.setdefault(key, f'the metric {metric["type"]}')
+    heads = (cfg.get('model') or {}).get('heads') or []
+    for head in heads.values() if isinstance(heads, dict) else heads:
+        head_class = MODELS.get(head.get('type')) if isinstance(
+            head, dict) and isinstance(head.get('type'), str) else None
+        for key in getattr(head_class, 'required_labels', ()):
+            needed.setdefault(key, f'the head {head["type"]}')
     return needed
 
 
@@ -342,7 +351,8 @@ def check_labels(cfg: Config, loader: str, dataset: Any,
         return
     info = dataset.get_data_info(0)
     for key, user in needed.items():
-        if info.get(key) is None:
+        if all(info.get(source) is None
+               for source in LABEL_SOURCES.get(key, (key, ))):
             raise AnnotationError(
                 f'{loader}: {type(dataset).__name__} sample 0 '
                 f"({info.get('img_path')}) has no '{key}', which {user} "

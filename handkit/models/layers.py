@@ -50,13 +50,13 @@ def upsample_on_grid(maps: torch.Tensor, size: Tuple[int, int]
     pixel. Two small interpolation matrices and an einsum: differentiable
     and ONNX-exportable. ``size`` is (H, W).
     """
-    rows = _interpolation_matrix(maps.shape[-2], size[0], maps)
-    cols = _interpolation_matrix(maps.shape[-1], size[1], maps)
+    rows = grid_interpolation_matrix(maps.shape[-2], size[0], maps)
+    cols = grid_interpolation_matrix(maps.shape[-1], size[1], maps)
     return torch.einsum('yh,bchw,xw->bcyx', rows, maps, cols)
 
 
-def _interpolation_matrix(source: int, target: int,
-                          like: torch.Tensor) -> torch.Tensor:
+def grid_interpolation_matrix(source: int, target: int,
+                              like: torch.Tensor) -> torch.Tensor:
     """(target, source) linear-interpolation weights at ``i * source /
     target``, clamped to the last source pixel (a constant: numpy)."""
     position = np.arange(target) * source / target

@@ -21,30 +21,51 @@ the previous maps and the encoding. Layers and loss from the public code
 The read-out is the argmax of the last stage's maps (their
 ``detect_keypoints``), through the ``GaussianScoreMap`` codec.
 """
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
 from handkit.models.heads.base_head import BaseHead
-from handkit.models.layers import conv_norm_relu, upsample_on_grid
+from handkit.models.layers import conv_norm_relu, grid_interpolation_matrix
 from handkit.models.weight_init import init_relu_convs
 from handkit.registry import CODECS, MODELS
 
 
-def score_map_rms_loss(maps: torch.Tensor, target: torch.Tensor,
+def score_map_rms_loss(stage_maps: Sequence[torch.Tensor],
+                       target: torch.Tensor,
                        weights: torch.Tensor) -> torch.Tensor:
-    """Visibility-weighted per-map RMS of (B, K, H, W) maps.
+    """Their PoseNet loss: per stage, the visibility-weighted per-map RMS
+    of the (B, K, h, w) maps upsampled to the (B, K, H, W) target.
 
-    ``sum_bk w_bk sqrt(mean_xy (maps - target)^2) / (sum_bk w_bk +
-    0.001)``; the mean square is clamped at 1e-12 so an exact zero has a
-    finite gradient.
+    ``sum_stages sum_bk w_bk sqrt(mean_xy (up(maps) - target)^2) /
+    (sum_bk w_bk + 0.001)``, ``up`` = :func:`upsample_on_grid`. ``up`` is
+    linear, ``up(M) = R M C^T``, so the mean square is ``(<M, R^T R M C^T
+    C> - 2 <M, R^T T C> + <T, T>) / (H W)``: computed on the h x w grid
+    (in float64), without forming the upsampled maps; the target's two
+    terms once for every stage. Clamped at 1e-12 before the root, so an
+    exact zero has a finite gradient.
     """
-    square = (maps.float() - target.float()) ** 2
-    rms = square.mean((2, 3)).clamp_min(1e-12).sqrt()  # (B, K)
-    weights = weights.float()
-    return (weights * rms).sum() / (weights.sum() + 0.001)
+    height, width = target.shape[-2:]
+    target = target.float()
+    rows = grid_interpolation_matrix(stage_maps[0].shape[-2], height, target)
+    cols = grid_interpolation_matrix(stage_maps[0].shape[-1], width, target)
+    # the target's terms in float32 (the big products), then float64
+    target_on_grid = (rows.T @ target @ cols).double()  # (B, K, h, w)
+    target_square = (target ** 2).sum((2, 3)).double()  # (B, K)
+    row_gram, col_gram = (rows.T @ rows).double(), (cols.T @ cols).double()
+    weights = weights.double()
+    total = 0.0
+    for maps in stage_maps:
+        maps = maps.double()
+        maps_square = (maps * (row_gram @ maps @ col_gram)).sum((2, 3))
+        cross = (maps * target_on_grid).sum((2, 3))
+        mean_square = (maps_square - 2 * cross + target_square) / (
+            height * width)
+        rms = mean_square.clamp_min(1e-12).sqrt()  # (B, K)
+        total = total + (weights * rms).sum() / (weights.sum() + 0.001)
+    return total.float()
 
 
 def _stage(in_channels: int, stage_channels: int, num_layers: int,
@@ -120,10 +141,8 @@ class PoseNetHead(BaseHead):
                                      'the GaussianScoreMap codec')
         weights = self.require_target(batch, 'keypoint_weights',
                                       'the visibility weights')
-        size = tuple(target.shape[-2:])
-        total = sum(score_map_rms_loss(upsample_on_grid(maps, size), target,
-                                       weights) for maps in outputs)
-        return {'loss_scoremap': self.loss_weight * total}
+        return {'loss_scoremap': self.loss_weight * score_map_rms_loss(
+            outputs, target, weights)}
 
     def predict_tensors(self, outputs: List[torch.Tensor]
                         ) -> Dict[str, torch.Tensor]:
