@@ -72,7 +72,9 @@ def crop_from_hand_mask(probability: np.ndarray, crop_scale: float = 1.25
     # Components of the foreground grown by half the gap, each image alone.
     reach = 2 * (OBJECT_GAP_PX // 2) + 1
     grown = ndimage.maximum_filter(foreground, size=(1, reach, reach))
-    labels, _ = ndimage.label(grown, structure=np.ones((1, 3, 3), bool))
+    within_image = np.zeros((3, 3, 3), bool)
+    within_image[1] = True  # 8-connected in (H, W), never across the batch
+    labels, _ = ndimage.label(grown, structure=within_image)
     peak = probability.reshape(batch, -1).argmax(1)  # (B,)
     seed_label = labels.reshape(batch, -1)[np.arange(batch), peak]
     found = foreground.reshape(batch, -1)[np.arange(batch), peak]
