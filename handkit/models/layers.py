@@ -58,7 +58,9 @@ def upsample_on_grid(maps: torch.Tensor, size: Tuple[int, int]
 def grid_interpolation_matrix(source: int, target: int,
                               like: torch.Tensor) -> torch.Tensor:
     """(target, source) linear-interpolation weights at ``i * source /
-    target``, clamped to the last source pixel (a constant: numpy)."""
+    target``, clamped to the last source pixel (a constant: numpy; an
+    ONNX trace fixes the two sizes)."""
+    source, target = int(source), int(target)
     position = np.arange(target) * source / target
     low = np.minimum(np.floor(position), source - 1).astype(np.int64)
     fraction = np.minimum(position - low, 1.0)

@@ -24,6 +24,9 @@ OUTPUTS = {
     'resunet_bone_tree': ['keypoints2d.coords', 'keypoints2d.scores',
                           'bones.bones', 'bones.keypoints_3d'],
     'hourglass_local_regression': ['joints.joints_cube'],
+    'zimmermann_brox': ['keypoints.heatmaps', 'pose3d.canonical_keypoints',
+                        'pose3d.rotations'],
+    'handsegnet': ['segmentation.hand_maps'],
     'detnet': ['heatmaps.heatmaps', 'deltas.delta_maps',
                'locations.location_maps', 'locations.heatmaps_in'],
 }
