@@ -2,9 +2,9 @@
 # RHD, their Rendered Hand Pose Dataset: 256 x 256 crops from the keypoints,
 # 32 x 32 score maps (sigma 25 px), the canonical frame with the palm root;
 # 3D EPE unaligned (with the mean pose), their RHD protocol ('zb': palm
-# root, the true middle MCP -> PIP bone, AUC over 20-50 mm; the paper's
-# anchor, Figure 7 / Table 2: AUC 0.675 on RHD from ground-truth crops),
-# 2D PCK. Schedule: their training_posenet.py (zimmermann_posenet.py).
+# root, the true middle MCP -> PIP bone, AUC over 20-50 mm; the anchor:
+# Z&B's RHD AUC 0.670 as Zhou et al., CVPR 2020, Table 1 list it, in the
+# survey slides of docs/papers.md), 2D PCK. Schedule: their training_posenet.py (zimmermann_posenet.py).
 # Departures: the cascade trains in one run (they train PoseNet and the
 # PosePrior apart); the crop is 1.2 x the keypoint box (theirs: the
 # tightest square centred on the middle MCP, with 20 px centre noise and
