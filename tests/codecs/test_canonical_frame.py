@@ -140,3 +140,31 @@ def test_errors_name_the_value():
         CanonicalFrame(root='elbow')
     with pytest.raises(ValueError, match='keypoints_3d must be finite'):
         CanonicalFrame().encode(np.zeros((20, 3)), 'left')
+
+
+def test_frame_is_the_three_rotations_of_their_canonical_trafo():
+    # The authors' canonical_trafo turns the joints (row vectors) about z
+    # until the middle MCP is in the yz plane, about x until it is on -y,
+    # and about y until the little MCP is in z = 0: one proper rotation,
+    # the one built here from the axes directly.
+    def about(axis, angle):
+        cos, sin = np.cos(angle), np.sin(angle)
+        matrix = np.eye(3)
+        i, j = [k for k in range(3) if k != axis]
+        matrix[[i, i, j, j], [i, j, i, j]] = cos, sin, -sin, cos
+        return matrix if axis != 1 else matrix.T
+
+    joints, _ = synthetic_hands(4, seed=3)
+    for hand in CanonicalFrame().normalize(joints):
+        total = np.eye(3)
+        for axis, point, (first, second), offset in (
+                (2, 9, (0, 1), 0.0), (0, 9, (2, 1), np.pi),
+                (1, 17, (2, 0), 0.0)):
+            moved = hand @ total
+            sign = -1 if axis == 0 else 1
+            total = total @ about(axis, sign * np.arctan2(
+                moved[point, first], moved[point, second]) + offset)
+        canonical, rotation = CanonicalFrame.to_canonical(hand)
+        np.testing.assert_allclose(hand @ total, canonical, atol=1e-9)
+        np.testing.assert_allclose(np.linalg.inv(total), rotation,
+                                   atol=1e-9)
