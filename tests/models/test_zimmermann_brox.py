@@ -178,6 +178,17 @@ def test_poseprior_names_a_sample_without_hand_side():
         head.decode(tensors, batch)
 
 
+def test_inference_takes_the_hand_side():
+    from handkit.apis import inference, init_model
+    model = init_model(f'{CONFIGS}/posenet_poseprior_synthetic.py')
+    image = np.full((96, 128, 3), 128, np.uint8)
+    result = inference(model, image, hand_side='right')
+    assert result['keypoints_3d'].shape == (21, 3)
+    assert result['keypoints_3d_normalized'].shape == (21, 3)
+    with pytest.raises(ValueError, match='or pass inference'):
+        inference(model, image)
+
+
 def test_pack_hand_inputs_carries_the_hand_side():
     packed = PackHandInputs()(dict(img=np.zeros((4, 4, 3), np.uint8),
                                    hand_side='left'))

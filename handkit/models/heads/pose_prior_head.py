@@ -226,8 +226,8 @@ class PosePriorHead(BaseHead):
                     f"PosePriorHead needs each sample's meta 'hand_side' "
                     f"('left' / 'right'); sample {index} "
                     f"({meta.get('img_path')}) has none: use a dataset that "
-                    f"gives hand_side and PackHandInputs' meta key "
-                    f"'hand_side'")
+                    f"gives hand_side (PackHandInputs packs it), or pass "
+                    f"inference(..., hand_side=)")
         return side_indices([meta['hand_side'] for meta in metas],
                             'PosePriorHead')
 
