@@ -4,7 +4,8 @@
 # 3D EPE unaligned (with the mean pose), their RHD protocol ('zb': palm
 # root, the true middle MCP -> PIP bone, AUC over 20-50 mm; the anchor:
 # Z&B's RHD AUC 0.670 as Zhou et al., CVPR 2020, Table 1 list it, in the
-# survey slides of docs/papers.md), 2D PCK. Schedule: their training_posenet.py (zimmermann_posenet.py).
+# survey slides of docs/papers.md), 2D PCK. Schedule: their
+# training_posenet.py (zimmermann_posenet.py).
 # Departures: the cascade trains in one run (they train PoseNet and the
 # PosePrior apart); the crop is 1.2 x the keypoint box (theirs: the
 # tightest square centred on the middle MCP, with 20 px centre noise and

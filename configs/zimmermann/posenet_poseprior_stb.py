@@ -2,10 +2,10 @@
 # STB (SK colour camera; B2-B6 train, B1 test, as in the paper): the model,
 # crops, losses, schedule and departures of posenet_poseprior_rhd.py. The
 # anchor: Z&B's STB AUC 0.948 over 20-50 mm (trained on it), as Zhou et
-# al., CVPR 2020, Table 1 list it (survey slides, docs/papers.md). STB's joint 0 is already the palm centre, their STB root,
-# so the canonical frame roots there (root='wrist': joint 0; the zb
-# protocol, written for RHD, takes the midpoint of joints 0 and 9). STB
-# films a left hand (STBDataset gives hand_side 'left'). Set
+# al., CVPR 2020, Table 1 list it (survey slides, docs/papers.md). STB's
+# joint 0 is already the palm centre, their STB root, so the canonical
+# frame roots there (root='wrist': joint 0; the zb protocol, written for
+# RHD, takes the midpoint of joints 0 and 9). STB films a left hand (STBDataset gives hand_side 'left'). Set
 # model.heads.pose3d.reference_bone_mm to your training split's mean middle
 # MCP -> PIP length for the unaligned mm.
 _base_ = [
