@@ -10,9 +10,9 @@ from handkit.registry import CODECS
 def test_every_codec_derives_from_the_base():
     names = sorted(name for name in CODECS.module_dict
                    if not name.startswith('_'))
-    assert names == ['BoneTree', 'DepthCube', 'HandMask',
-                     'IntegralCoordinates', 'KeypointConfidenceMap',
-                     'LimbMask', 'LocationMap']
+    assert names == ['BoneTree', 'CanonicalFrame', 'DepthCube',
+                     'GaussianScoreMap', 'HandMask', 'IntegralCoordinates',
+                     'KeypointConfidenceMap', 'LimbMask', 'LocationMap']
     for name in names:
         assert issubclass(CODECS.get(name), BaseCodec), name
 
