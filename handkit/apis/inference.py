@@ -41,6 +41,9 @@ MAP_KEYS = ('structure_maps', 'heatmaps')
 
 
 BACKENDS = ('pytorch', 'onnxruntime')
+HAND_SIDES = ('left', 'right')
+# 2D outputs, returned under their own names
+_2D_KEYS = ('pred_keypoints', 'pred_scores')
 
 
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
@@ -178,19 +181,25 @@ def _load(image):
 
 
 def prepare_inputs(model: nn.Module, image: Union[str, np.ndarray],
-                   bbox: Optional[Sequence[float]] = None) -> dict:
+                   bbox: Optional[Sequence[float]] = None,
+                   hand_side: Optional[str] = None) -> dict:
     """The batch of one image that :func:`inference` hands the model.
 
     The test-time steps (``HandCrop`` -> ``TopdownAffine`` at the model's
     input size -> ``PackHandInputs``), ``hand_collate`` and the model's data
     preprocessor: ``{'inputs': float (1, 3, H, W) normalised,
     'data_samples': {'targets': {}, 'metas': [meta]}}``, the meta holding
-    ``warp_mat``. ``image`` and ``bbox`` as for :func:`inference`, with the
-    same errors.
+    ``warp_mat`` (and ``hand_side`` when given). ``image``, ``bbox`` and
+    ``hand_side`` as for :func:`inference`, with the same errors.
     """
     results = _load(image)
     if bbox is not None:
         results['bbox'] = _check_bbox(bbox, results['img'].shape)
+    if hand_side is not None:
+        if hand_side not in HAND_SIDES:
+            raise ValueError(f'inference: hand_side must be one of '
+                             f'{HAND_SIDES}, got {hand_side!r}')
+        results['hand_side'] = hand_side
     input_size = model_input_size(model)
     steps = (HandCrop(mode='image' if bbox is None else 'bbox',
                       padding=BBOX_PADDING),
@@ -202,7 +211,8 @@ def prepare_inputs(model: nn.Module, image: Union[str, np.ndarray],
 
 
 def inference(model: nn.Module, image: Union[str, np.ndarray],
-              bbox: Optional[Sequence[float]] = None) -> dict:
+              bbox: Optional[Sequence[float]] = None,
+              hand_side: Optional[str] = None) -> dict:
     """Estimate the 21 keypoints of one hand.
 
     Args:
@@ -213,6 +223,8 @@ def inference(model: nn.Module, image: Union[str, np.ndarray],
             (x1, y1, x2, y2) in image pixels, from which a square of
             ``BBOX_PADDING`` (1.25) x its longer side, centred on it, is
             cropped (``HandCrop(mode='bbox', padding=1.25)``).
+        hand_side: 'left' or 'right', for models that take the hand side
+            as an input (Zimmermann & Brox's PosePrior); None otherwise.
 
     Returns:
         dict: ``keypoints`` float32 (21, 2) in image pixels, ``scores``
@@ -220,13 +232,17 @@ def inference(model: nn.Module, image: Union[str, np.ndarray],
         pixels), ``input_size`` (W, H), and the maps the model predicts,
         float32 (C, h, w) over the network input: ``structure_maps``
         (NSRM's sigmoid limb-group masks) and / or ``heatmaps`` (KCM).
+        A 3D model adds its 3D outputs under the head's names, float32:
+        ``keypoints_3d`` (21, 3) mm (wrist-relative for the RGB models),
+        and e.g. ``keypoints_3d_normalized`` (DetNet, PosePrior) or
+        ``bones`` (ResUnet's bone tree).
 
     Raises:
         FileNotFoundError: the image file does not exist.
         ValueError: the file is not an image, the array is not BGR uint8,
             or the bbox is malformed or lies outside the image.
     """
-    data = prepare_inputs(model, image, bbox)
+    data = prepare_inputs(model, image, bbox, hand_side)
     with torch.no_grad():
         prediction = model(**data, mode='predict', output_maps=True)[0]
     output = dict(
@@ -237,4 +253,7 @@ def inference(model: nn.Module, image: Union[str, np.ndarray],
     for key in MAP_KEYS:
         if key in prediction:
             output[key] = np.asarray(prediction[key], np.float32)
+    for key, value in prediction.items():
+        if key.startswith('pred_') and key not in _2D_KEYS:
+            output[key[len('pred_'):]] = np.asarray(value, np.float32)
     return output

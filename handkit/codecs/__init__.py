@@ -7,6 +7,7 @@ Each codec derives from :class:`BaseCodec` (``encode_inputs``, ``encode``,
 """
 from .base import BaseCodec
 from .bone_tree import BoneTree
+from .canonical_frame import CanonicalFrame
 from .depth_cube import DepthCube
 from .hand_mask import HandMask
 from .integral_coordinates import IntegralCoordinates
@@ -16,9 +17,11 @@ from .location_map import LocationMap
 from .normalized_depth_map import NormalizedDepthMap
 from .normalized_pose3d import NormalizedPose3D
 from .root_relative_2d import RootRelative2D
+from .score_map import GaussianScoreMap
 
 __all__ = [
-    'BaseCodec', 'BoneTree', 'DepthCube', 'HandMask', 'IntegralCoordinates',
+    'BaseCodec', 'BoneTree', 'CanonicalFrame', 'DepthCube',
+    'GaussianScoreMap', 'HandMask', 'IntegralCoordinates',
     'KeypointConfidenceMap', 'LimbMask', 'LocationMap', 'NormalizedDepthMap',
     'NormalizedPose3D', 'RootRelative2D'
 ]

@@ -66,6 +66,11 @@ STB_TO_HANDKIT = np.array(
     [0, 17, 18, 19, 20, 13, 14, 15, 16, 9, 10, 11, 12, 5, 6, 7, 8, 1, 2, 3,
      4], dtype=np.int64)
 
+# STB films one person's left hand (Zimmermann & Brox's STB reader,
+# lmb-freiburg/hand3d data/BinaryDbReaderSTB.py: "this dataset only
+# contains left hands").
+STB_HAND_SIDE = 'left'
+
 STB_BACKGROUNDS = tuple(f'B{index}' for index in range(1, 7))
 STB_SPLIT_SEQUENCES = dict(
     train=tuple(f'{background}{kind}' for background in STB_BACKGROUNDS[1:]
@@ -175,7 +180,8 @@ class STBDataset(BaseHandDataset):
     ``keypoints`` (21, 2) px (the 3D joints projected with ``cam_K``),
     ``keypoints_visible`` (21,) ones, ``bbox`` (tightest keypoint box),
     ``img_shape`` (480, 640), ``keypoints_3d`` (21, 3) mm in the chosen
-    camera's frame, ``cam_K`` (3, 3); with camera 'SK' also ``depth_path``
+    camera's frame, ``cam_K`` (3, 3), ``hand_side`` 'left' (STB's one
+    hand); with camera 'SK' also ``depth_path``
     (``SK_depth_<frame>.png``, depth = R + 256 G).
     """
 
@@ -274,7 +280,8 @@ images/B1Counting/SK_color_0.png, SK_depth_0.png, BB_left_0.png,
                     bbox=self.keypoint_box(points, visible),
                     img_shape=(480, 640),
                     keypoints_3d=points_3d,
-                    cam_K=cam_k)
+                    cam_K=cam_k,
+                    hand_side=STB_HAND_SIDE)
                 if self.camera == 'SK':
                     info['depth_path'] = osp.join(image_dir,
                                                   f'SK_depth_{frame}.png')

@@ -302,13 +302,16 @@ def check_codecs(model: torch.nn.Module,
 
 
 # Labels a dataset adapter must provide (no transform computes them): a
-# codec that encodes them, or a metric that scores against them, needs them
-# in every sample's data_info.
-LABEL_KEYS = ('keypoints_3d', 'cam_K', 'depth')
-# Labels a loading transform reads from a file the data_info names instead
-# (STB's depth images: depth_path, read by LoadSTBDepth).
-LABEL_FILES = dict(depth='depth_path')
-# What to use instead, per missing label.
+# codec that encodes them, a metric that scores against them or a head that
+# reads them (``required_labels``) needs them in every sample's data_info.
+LABEL_KEYS = ('keypoints_3d', 'cam_K', 'hand_side', 'hand_mask', 'depth')
+# The data_info keys that give a label: a hand mask is given as an array
+# (the renderer's) or as the mask file LoadImage reads into it; a depth map
+# as an array (the renderer's) or as the file a loading transform reads
+# (STB's SK depth images, LoadSTBDepth).
+LABEL_SOURCES = dict(hand_mask=('hand_mask', 'mask_path'),
+                     depth=('depth', 'depth_path'))
+# What to use instead, per missing label (default: a 3D format).
 LABEL_HINTS = dict(
     depth='a dataset with depth images of the RGB hands, e.g. '
     "SyntheticHandDataset(with_depth=True) or STBDataset(camera='SK', "
@@ -336,6 +339,12 @@ def _needed_labels(cfg: Config, loader: str,
             metric.get('type'), str) else None
         for key in getattr(metric_class, 'required_labels', ()):
             needed.setdefault(key, f'the metric {metric["type"]}')
+    heads = (cfg.get('model') or {}).get('heads') or []
+    for head in heads.values() if isinstance(heads, dict) else heads:
+        head_class = MODELS.get(head.get('type')) if isinstance(
+            head, dict) and isinstance(head.get('type'), str) else None
+        for key in getattr(head_class, 'required_labels', ()):
+            needed.setdefault(key, f'the head {head["type"]}')
     return needed
 
 
@@ -352,17 +361,14 @@ def check_labels(cfg: Config, loader: str, dataset: Any,
         return
     info = dataset.get_data_info(0)
     for key, user in needed.items():
-        source = LABEL_FILES.get(key)
-        if info.get(key) is None and (source is None
-                                      or info.get(source) is None):
-            what = (f"neither '{key}' nor '{source}'" if source else
-                    f"no '{key}'")
+        if all(info.get(source) is None
+               for source in LABEL_SOURCES.get(key, (key, ))):
             hint = LABEL_HINTS.get(
                 key, f'a dataset that has {key} labels (3D formats: '
                 'docs/datasets_3d.md)')
             raise AnnotationError(
                 f'{loader}: {type(dataset).__name__} sample 0 '
-                f"({info.get('img_path')}) has {what}, which {user} "
+                f"({info.get('img_path')}) has no '{key}', which {user} "
                 f'needs; use {hint}')
 
 

@@ -1,6 +1,8 @@
 """Small building blocks shared by handkit's backbones and heads."""
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
+import numpy as np
+import torch
 from mmcv.cnn import build_norm_layer
 from torch import nn
 
@@ -36,3 +38,34 @@ def two_layer_cnn(in_channels: int, hidden_channels: int,
     return nn.Sequential(
         *conv_norm_relu(in_channels, hidden_channels, 3, dict(type='BN')),
         output)
+
+
+def upsample_on_grid(maps: torch.Tensor, size: Tuple[int, int]
+                     ) -> torch.Tensor:
+    """Bilinear (B, C, h, w) -> (B, C, H, W) on handkit's map grid.
+
+    Output pixel ``i`` samples the map at ``i * h / H`` (map pixel ``j``
+    sits at input pixel ``j * stride``, docs/architecture.md; TensorFlow 1's
+    ``resize_images`` grid), the border replicated beyond the last map
+    pixel. Two small interpolation matrices and an einsum: differentiable
+    and ONNX-exportable. ``size`` is (H, W).
+    """
+    rows = grid_interpolation_matrix(maps.shape[-2], size[0], maps)
+    cols = grid_interpolation_matrix(maps.shape[-1], size[1], maps)
+    return torch.einsum('yh,bchw,xw->bcyx', rows, maps, cols)
+
+
+def grid_interpolation_matrix(source: int, target: int,
+                              like: torch.Tensor) -> torch.Tensor:
+    """(target, source) linear-interpolation weights at ``i * source /
+    target``, clamped to the last source pixel (a constant: numpy; an
+    ONNX trace fixes the two sizes)."""
+    source, target = int(source), int(target)
+    position = np.arange(target) * source / target
+    low = np.minimum(np.floor(position), source - 1).astype(np.int64)
+    fraction = np.minimum(position - low, 1.0)
+    high = np.minimum(low + 1, source - 1)
+    weights = np.zeros((target, source))
+    np.add.at(weights, (np.arange(target), low), 1 - fraction)
+    np.add.at(weights, (np.arange(target), high), fraction)
+    return torch.from_numpy(weights).to(dtype=like.dtype, device=like.device)

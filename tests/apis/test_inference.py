@@ -1,5 +1,6 @@
 """init_model / inference on a real OneHand10K image with a tiny checkpoint."""
 import argparse
+import sys
 from pathlib import Path
 
 import cv2
@@ -132,3 +133,19 @@ def test_input_size_falls_back_to_the_decoder(trained):
     assert model.cfg.test_dataloader is None
     result = inference(model, IMAGE)
     assert result['input_size'] == (64, 64)
+
+
+def test_a_3d_model_returns_its_3d_joints():
+    sys.path.insert(0, str(ROOT / 'tests' / 'deploy'))
+    from tiny_models import tiny_model  # the deployment tests' tiny DetNet
+    result = inference(tiny_model('detnet'), str(IMAGE))
+    assert result['keypoints'].shape == (21, 2)
+    assert result['keypoints_3d'].shape == (21, 3)
+    assert result['keypoints_3d'].dtype == np.float32
+    assert result['keypoints_3d_normalized'].shape == (21, 3)
+    # the wrist-relative mm are the read-out in wrist -> middle-MCP bones
+    np.testing.assert_allclose(result['keypoints_3d'],
+                               result['keypoints_3d_normalized'] * 84.5,
+                               rtol=1e-5, atol=1e-4)
+    with pytest.raises(ValueError, match="hand_side must be one of"):
+        inference(tiny_model('detnet'), str(IMAGE), hand_side='up')

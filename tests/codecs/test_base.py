@@ -10,10 +10,11 @@ from handkit.registry import CODECS
 def test_every_codec_derives_from_the_base():
     names = sorted(name for name in CODECS.module_dict
                    if not name.startswith('_'))
-    assert names == ['BoneTree', 'DepthCube', 'HandMask',
-                     'IntegralCoordinates', 'KeypointConfidenceMap',
-                     'LimbMask', 'LocationMap', 'NormalizedDepthMap',
-                     'NormalizedPose3D', 'RootRelative2D']
+    assert names == ['BoneTree', 'CanonicalFrame', 'DepthCube',
+                     'GaussianScoreMap', 'HandMask', 'IntegralCoordinates',
+                     'KeypointConfidenceMap', 'LimbMask', 'LocationMap',
+                     'NormalizedDepthMap', 'NormalizedPose3D',
+                     'RootRelative2D']
     for name in names:
         assert issubclass(CODECS.get(name), BaseCodec), name
 

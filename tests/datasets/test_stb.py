@@ -58,6 +58,7 @@ def test_count_shapes_and_paths(tmp_path):
     assert info['keypoints_visible'].shape == (21, )
     assert info['keypoints_3d'].dtype == np.float32
     assert dataset.metainfo['root_joint'] == 'palm_center'
+    assert info['hand_side'] == 'left'  # STB films a left hand
 
 
 def test_finger_tips_and_palm_land_at_handkit_indices(tmp_path):

@@ -26,6 +26,9 @@ OUTPUTS = {
     'hourglass_local_regression': ['joints.joints_cube'],
     # Cai et al.: the regression alone, no depth regulariser (training only)
     'cai': ['keypoints2d.heatmaps', 'pose3d.joints_3d_normalized'],
+    'zimmermann_brox': ['keypoints.heatmaps', 'pose3d.canonical_keypoints',
+                        'pose3d.rotations'],
+    'handsegnet': ['segmentation.hand_maps'],
     'detnet': ['heatmaps.heatmaps', 'deltas.delta_maps',
                'locations.location_maps', 'locations.heatmaps_in'],
 }

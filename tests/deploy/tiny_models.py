@@ -37,6 +37,15 @@ FAMILIES = {
                                                stage_channels=8),
                               pose3d=dict(in_channels=16, conv_channels=8,
                                           fc_channels=32)))), 1.0),
+    'zimmermann_brox': ('configs/zimmermann/posenet_poseprior_synthetic.py',
+                        dict(model=dict(
+                            backbone=dict(width_multiplier=0.5),
+                            heads=dict(keypoints=dict(hidden_channels=16,
+                                                      stage_channels=8)))),
+                        0.3),
+    'handsegnet': ('configs/zimmermann/handsegnet_synthetic.py', dict(
+        model=dict(backbone=dict(width_multiplier=0.5),
+                   heads=dict(segmentation=dict(hidden_channels=16)))), 1.0),
     'hourglass_local_regression': (
         'configs/hourglass/local_regression_synthetic_depth.py', dict(
             model=dict(backbone=dict(channels=16),

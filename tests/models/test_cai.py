@@ -273,8 +273,9 @@ def test_a_dataset_without_depth_stops_with_one_line():
     assert '\n' not in message
     assert message.startswith(
         "train_dataloader: SyntheticHandDataset sample 0 "
-        "(synthetic://train/000000) has neither 'depth' nor 'depth_path', "
-        'which the target codec NormalizedDepthMap needs')
+        "(synthetic://train/000000) has no 'depth', which the target codec "
+        'NormalizedDepthMap needs; use a dataset with depth images of the '
+        'RGB hands')
 
 
 def test_a_sample_without_depth_is_named():

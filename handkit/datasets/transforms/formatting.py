@@ -25,7 +25,8 @@ class PackHandInputs(BaseTransform):
             ``cube_size`` of DepthCubeCrop) feed the 3D metrics and
             ``LocalRegressionHead.predict``; ``hand_mask`` (the renderer's,
             in input pixels) and ``occluded`` feed the mask and occlusion
-            metrics.
+            metrics; ``hand_side`` ('left' / 'right') is an input of
+            ``PosePriorHead`` (Zimmermann & Brox).
 
     Returns:
         ``{'inputs': tensor (C, H, W) of img's dtype (uint8 BGR from
@@ -40,7 +41,7 @@ class PackHandInputs(BaseTransform):
                      'img_path', 'img_id', 'ori_shape', 'input_size',
                      'warp_mat', 'bbox', 'keypoints', 'keypoints_visible',
                      'keypoints_3d', 'cam_K', 'cube_center', 'cube_size',
-                     'depth_path', 'hand_mask', 'occluded')
+                     'depth_path', 'hand_mask', 'occluded', 'hand_side')
                  ) -> None:
         super().__init__()
         self.meta_keys = tuple(meta_keys)

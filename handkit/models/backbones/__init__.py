@@ -3,5 +3,9 @@ from .dilated_resnet import DilatedResNet
 from .residual_hourglass import ResidualHourglass
 from .resnet34_unet import ResNet34UNet
 from .vgg19_cpm import VGG19CPM
+from .zimmermann_vgg import ZimmermannVGG
 
-__all__ = ['DilatedResNet', 'ResidualHourglass', 'ResNet34UNet', 'VGG19CPM']
+__all__ = [
+    'DilatedResNet', 'ResidualHourglass', 'ResNet34UNet', 'VGG19CPM',
+    'ZimmermannVGG'
+]

@@ -31,7 +31,7 @@ exported.
 schedules (``LossWeightDecayHook``) can change them.
 """
 from abc import ABCMeta, abstractmethod
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 import torch
@@ -46,10 +46,14 @@ class BaseHead(nn.Module, metaclass=ABCMeta):
             the next head; 0 when the head hands on none.
         prior_channels: channels of the prior this head expects; 0 when it
             opens the cascade (then ``forward`` gets ``prior=None``).
+        required_labels: data_info keys the head reads from every sample's
+            meta (``PosePriorHead``: ``hand_side``); a dataset without one
+            stops the tools before anything is written (``check_labels``).
     """
 
     out_channels: int = 0
     prior_channels: int = 0
+    required_labels: Tuple[str, ...] = ()
 
     @abstractmethod
     def forward(self, feats: Any, prior: Optional[torch.Tensor] = None

@@ -1,0 +1,55 @@
+# PoseNet -> PosePrior (Zimmermann & Brox, ICCV 2017, Sections 4.2-4.3) on
+# handkit's synthetic RGB hands, sized to train on 2 CPU cores in minutes
+# (the full-size model is posenet_poseprior_{rhd,stb}.py). Departures, each
+# for training from scratch on a CPU (docs/training_on_cpu.md):
+# - 128 x 128 crops (1.5 x the keypoint box, as the other synthetic
+#   configs) and 16 x 16 score maps instead of 256 and 32 (the encoder keeps
+#   its stride 8); sigma 12.5 px, their 25 px in a 256 px crop scaled;
+# - a narrower, shallower encoder and stages: widths 16-64 with one to
+#   three convolutions per stage instead of 64-512 with up to seven; a 128
+#   wide first stage, recurrent stages of three 7x7 convolutions of 32
+#   channels (the paper: 512; five of 128); batch norm after every hidden
+#   convolution of the encoder and PoseNet (the paper has none: it starts
+#   from CPM weights);
+#   the PosePrior keeps the paper's sizes (it is cheap);
+# - natural hands (synthetic_hands.py), 8,000 training samples rendered once
+#   at 160 px; the from-scratch schedule (Adam at 1e-3 with warm-up and
+#   cosine decay, bfloat16 autocast where the CPU has it) for the whole
+#   cascade, 4 epochs of 500 steps of batch 16 (their PoseNet and PosePrior
+#   train apart, batch 8, Adam 1e-4 / 1e-5).
+_base_ = [
+    '../_base_/default_runtime.py', '../_base_/schedules/from_scratch_cpu.py',
+    '../_base_/datasets/synthetic_rgb3d.py',
+    '../_base_/models/posenet_poseprior.py'
+]
+max_epochs = 4
+crop_size = (128, 128)
+score_map_size = (16, 16)
+score_codec = dict(_base_.score_codec, input_size=crop_size,
+                   heatmap_size=score_map_size, sigma=12.5)
+norm = dict(type='BN')
+model = dict(
+    data_preprocessor=dict(channels_last=True),
+    backbone=dict(arch=((16, ), (32, 32), (64, 64), (64, 64, 128)),
+                  norm_cfg=norm),
+    heads=dict(
+        keypoints=dict(codec=score_codec, hidden_channels=128,
+                       stage_channels=32, stage_layers=3, norm_cfg=norm),
+        pose3d=dict(heatmap_size=score_map_size, score_codec=score_codec)))
+targets = dict(_base_.zb_targets, _delete_=True, encoders=dict(
+    scoremaps=score_codec, canonical=_base_.canonical_codec))
+warp = dict(warp=dict(input_size=crop_size))
+rendering = dict(image_size=(160, 160))
+train_dataloader = dict(batch_size=16, dataset=dict(
+    rendering, num_samples=8000, pipeline=dict(warp, targets=targets)))
+val_dataloader = dict(dataset=dict(rendering, num_samples=500,
+                                   pipeline=warp))
+test_dataloader = dict(dataset=dict(rendering, num_samples=500,
+                                    pipeline=warp))
+val_evaluator = _base_.zb_evaluator
+test_evaluator = val_evaluator
+param_scheduler = [_base_.param_scheduler[0],
+                   dict(_base_.param_scheduler[1], end=max_epochs)]
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+default_hooks = dict(logger=dict(interval=50),
+                     checkpoint=dict(save_best='EPE_3D', rule='less'))

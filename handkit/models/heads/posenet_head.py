@@ -1,0 +1,156 @@
+"""PoseNetHead: the score-map stages of Zimmermann & Brox's PoseNet.
+
+Zimmermann and Brox, "Learning to Estimate 3D Hand Pose from Single RGB
+Images", ICCV 2017, Section 4.2: on the encoding of the hand crop
+(``ZimmermannVGG(arch='posenet')``, 32 x 32 x 128 for a 256 x 256 crop) a
+first stage predicts 21 score maps, then recurrent stages, as in Wei et
+al.'s convolutional pose machines, refine them from the concatenation of
+the previous maps and the encoding. Layers and loss from the public code
+(lmb-freiburg/hand3d):
+
+* first stage: 1x1 convolution to 512 channels, ReLU, 1x1 to 21 maps;
+* two recurrent stages, each five 7x7 convolutions of 128 channels, a 1x1
+  convolution of 128 and a 1x1 to 21 maps, ReLU after all but the last
+  (``ColorHandPose3DNetwork.inference_pose2d``);
+* the loss (``training_posenet.py``): every stage's maps are bilinearly
+  upsampled to the crop (256 x 256), and per map the root of the mean
+  squared difference to the target over the pixels is taken; the maps'
+  RMS are weighted by the keypoints' visibility, summed and divided by the
+  number of visible keypoints (+ 0.001), and the stages' terms summed.
+
+The read-out is the argmax of the last stage's maps (their
+``detect_keypoints``), through the ``GaussianScoreMap`` codec.
+"""
+from typing import Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from handkit.models.heads.base_head import BaseHead
+from handkit.models.layers import conv_norm_relu, grid_interpolation_matrix
+from handkit.models.weight_init import init_relu_convs
+from handkit.registry import CODECS, MODELS
+
+
+def score_map_rms_loss(stage_maps: Sequence[torch.Tensor],
+                       target: torch.Tensor,
+                       weights: torch.Tensor) -> torch.Tensor:
+    """Their PoseNet loss: per stage, the visibility-weighted per-map RMS
+    of the (B, K, h, w) maps upsampled to the (B, K, H, W) target.
+
+    ``sum_stages sum_bk w_bk sqrt(mean_xy (up(maps) - target)^2) /
+    (sum_bk w_bk + 0.001)``, ``up`` = :func:`upsample_on_grid`. ``up`` is
+    linear, ``up(M) = R M C^T``, so the mean square is ``(<M, R^T R M C^T
+    C> - 2 <M, R^T T C> + <T, T>) / (H W)``: computed on the h x w grid
+    (in float64), without forming the upsampled maps; the target's two
+    terms once for every stage. Clamped at 1e-12 before the root, so an
+    exact zero has a finite gradient.
+    """
+    height, width = target.shape[-2:]
+    target = target.float()
+    rows = grid_interpolation_matrix(stage_maps[0].shape[-2], height, target)
+    cols = grid_interpolation_matrix(stage_maps[0].shape[-1], width, target)
+    # the target's terms in float32 (the big products), then float64
+    target_on_grid = (rows.T @ target @ cols).double()  # (B, K, h, w)
+    target_square = (target ** 2).sum((2, 3)).double()  # (B, K)
+    row_gram, col_gram = (rows.T @ rows).double(), (cols.T @ cols).double()
+    weights = weights.double()
+    total = 0.0
+    for maps in stage_maps:
+        maps = maps.double()
+        maps_square = (maps * (row_gram @ maps @ col_gram)).sum((2, 3))
+        cross = (maps * target_on_grid).sum((2, 3))
+        mean_square = (maps_square - 2 * cross + target_square) / (
+            height * width)
+        rms = mean_square.clamp_min(1e-12).sqrt()  # (B, K)
+        total = total + (weights * rms).sum() / (weights.sum() + 0.001)
+    return total.float()
+
+
+def _stage(in_channels: int, stage_channels: int, num_layers: int,
+           kernel_size: int, num_keypoints: int,
+           norm_cfg: Optional[dict]) -> nn.Sequential:
+    """``num_layers`` k x k conv-ReLUs, a 1x1 conv-ReLU, a 1x1 to the maps.
+    """
+    layers, channels = [], in_channels
+    for _ in range(num_layers):
+        layers += conv_norm_relu(channels, stage_channels, kernel_size,
+                                 norm_cfg)
+        channels = stage_channels
+    layers += conv_norm_relu(channels, stage_channels, 1, norm_cfg)
+    layers.append(nn.Conv2d(stage_channels, num_keypoints, 1))
+    return init_relu_convs(nn.Sequential(*layers), small_output=True)
+
+
+@MODELS.register_module()
+class PoseNetHead(BaseHead):
+    """Score maps (B, K, h, w) of a first stage and recurrent stages.
+
+    Args:
+        in_channels: channels of the encoding (128).
+        num_keypoints: K (21).
+        hidden_channels: width of the first stage's 1x1 convolution (512).
+        stage_channels: width of the recurrent stages (128).
+        num_stages: recurrent stages after the first (2).
+        stage_layers: k x k convolutions per recurrent stage (5).
+        kernel_size: k (7).
+        codec: the config's one ``GaussianScoreMap`` (the ``decoder``).
+        norm_cfg: None (the paper) or a norm after every hidden convolution,
+            e.g. ``dict(type='BN')``, for training from scratch.
+        loss_weight: weight of ``loss_scoremap``.
+
+    ``forward`` -> list of ``num_stages + 1`` maps (B, K, h, w); the last is
+    the prior of the next head. ``loss`` -> ``{'loss_scoremap'}`` from
+    ``targets['scoremaps']`` (B, K, H, W) at the input size and
+    ``targets['keypoint_weights']`` (B, K). ``predict`` -> ``keypoints``
+    (B, K, 2) input px, ``scores`` (B, K), ``heatmaps`` (the last maps).
+    """
+
+    def __init__(self, in_channels: int = 128, num_keypoints: int = 21,
+                 hidden_channels: int = 512, stage_channels: int = 128,
+                 num_stages: int = 2, stage_layers: int = 5,
+                 kernel_size: int = 7,
+                 codec: dict = dict(type='GaussianScoreMap'),
+                 norm_cfg: Optional[dict] = None,
+                 loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = num_keypoints
+        self.first_stage = _stage(in_channels, hidden_channels, 0, 1,
+                                  num_keypoints, norm_cfg)
+        self.stages = nn.ModuleList(
+            _stage(in_channels + num_keypoints, stage_channels, stage_layers,
+                   kernel_size, num_keypoints, norm_cfg)
+            for _ in range(num_stages))
+        self.decoder = CODECS.build(codec)
+        self.loss_weight = float(loss_weight)
+
+    def forward(self, feats: torch.Tensor,
+                prior: Optional[torch.Tensor] = None) -> List[torch.Tensor]:
+        self.check_prior(prior)
+        self.check_features(feats)
+        maps = [self.first_stage(feats)]
+        for stage in self.stages:
+            maps.append(stage(torch.cat([maps[-1], feats], 1)))
+        return maps
+
+    def loss(self, outputs: List[torch.Tensor],
+             batch: dict) -> Dict[str, torch.Tensor]:
+        target = self.require_target(batch, 'scoremaps',
+                                     'the GaussianScoreMap codec')
+        weights = self.require_target(batch, 'keypoint_weights',
+                                      'the visibility weights')
+        return {'loss_scoremap': self.loss_weight * score_map_rms_loss(
+            outputs, target, weights)}
+
+    def predict_tensors(self, outputs: List[torch.Tensor]
+                        ) -> Dict[str, torch.Tensor]:
+        return {'heatmaps': outputs[-1]}
+
+    def decode(self, tensors: Mapping[str, np.ndarray],
+               batch: Optional[dict] = None) -> dict:
+        heatmaps = np.asarray(tensors['heatmaps'], np.float32)
+        keypoints, scores = self.decoder.decode(heatmaps)
+        return {'keypoints': keypoints, 'scores': scores,
+                'heatmaps': heatmaps}
