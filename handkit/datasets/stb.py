@@ -28,9 +28,9 @@ Depth. The SK depth images (``SK_depth_<frame>.png``) are 8-bit, 3-channel
 PNGs holding ``depth = R + 256 G`` mm (the README: "we use 3 channels to
 store depth images"), 0 where the camera measured nothing, in the depth
 camera's own pixel grid (its intrinsics, ``STB_SK_DEPTH_CAMERA``).
-:func:`register_sk_depth_to_color` moves them into the colour image's grid
-for a method that needs the depth aligned with the RGB (Cai et al.'s depth
-regulariser, ``LoadSTBDepth``): each measured pixel is back-projected with
+``handkit.datasets.utils.register_sk_depth_to_color`` moves them into the
+colour image's grid for a method that needs the depth aligned with the RGB
+(Cai et al.'s depth regulariser, ``LoadSTBDepth``): each measured pixel is back-projected with
 the depth intrinsics, moved to the colour frame with the README's
 extrinsics and projected with the colour intrinsics, the nearest surface
 kept where several land on one pixel (a z-buffer).
@@ -41,25 +41,18 @@ B1Random for testing, the ten B2-B6 sequences for training.
 import os.path as osp
 from typing import List, Optional, Sequence
 
-import cv2
 import numpy as np
 import scipy.io
 
 from handkit.datasets.base import AnnotationError, BaseHandDataset
-from handkit.datasets.utils import PCK_THRESHOLDS_MM
+from handkit.datasets.utils import (PCK_THRESHOLDS_MM, STB_SK_COLOR_CAMERA,
+                                    sk_depth_to_color)
 from handkit.geometry import project_points
 from handkit.registry import DATASETS
 from handkit.skeleton import NUM_KEYPOINTS
 
-STB_SK_COLOR_CAMERA = dict(fx=607.92271, fy=607.88192, cx=314.78337,
-                           cy=236.42484)
-STB_SK_DEPTH_CAMERA = dict(fx=475.62768, fy=474.77709, cx=336.41179,
-                           cy=238.77962)
 STB_BB_CAMERA = dict(fx=822.79041, fy=822.79041, cx=318.47345, cy=250.31296)
 STB_BB_BASELINE_MM = 120.054
-# SK colour -> SK depth extrinsics of the README: depth = R colour + T.
-STB_SK_ROTATION_VECTOR = np.array([0.00531, -0.01196, 0.00301])
-STB_SK_TRANSLATION_MM = np.array([-24.0381, -0.4563, -1.2326])
 
 # handkit index i takes STB joint STB_TO_HANDKIT[i].
 STB_TO_HANDKIT = np.array(
@@ -83,81 +76,6 @@ def _intrinsics(camera):
     return np.array([[camera['fx'], 0.0, camera['cx']],
                      [0.0, camera['fy'], camera['cy']],
                      [0.0, 0.0, 1.0]], dtype=np.float32)
-
-
-def sk_depth_to_color(joints_depth: np.ndarray) -> np.ndarray:
-    """(..., 3) joints in the SK depth frame -> the SK colour frame (mm).
-
-    Inverts the README's ``depth = R colour + T``: ``colour = R^T (depth -
-    T)``, written for row vectors as ``(depth - T) @ R``.
-    """
-    rotation, _ = cv2.Rodrigues(STB_SK_ROTATION_VECTOR)
-    return (joints_depth - STB_SK_TRANSLATION_MM) @ rotation
-
-
-def read_sk_depth(path: str) -> np.ndarray:
-    """(H, W) float32 mm of an STB ``SK_depth_*.png`` (R + 256 G).
-
-    Raises:
-        ValueError: the file cannot be decoded or is not an 8-bit colour
-            PNG (names the file and what it holds).
-    """
-    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise ValueError(f'cannot decode STB depth image: {path}')
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] < 3:
-        channels = 1 if image.ndim == 2 else image.shape[2]
-        raise ValueError(f'{path}: an STB SK depth image is an 8-bit '
-                         f'3-channel PNG (depth = R + 256 G), found '
-                         f'{image.dtype} with {channels} channel(s)')
-    blue_green_red = image.astype(np.float32)
-    return blue_green_red[..., 2] + 256.0 * blue_green_red[..., 1]
-
-
-def register_sk_depth_to_color(depth: np.ndarray,
-                               color_shape: Sequence[int] = (480, 640)
-                               ) -> np.ndarray:
-    """SK depth (H, W) mm in the depth camera's grid -> the colour grid.
-
-    Every measured pixel (u, v, d) (pixel centres at integer coordinates)
-    becomes the point ``d K_depth^-1 (u, v, 1)``, moved to the colour frame
-    (:func:`sk_depth_to_color`) and projected with the colour intrinsics.
-    The colour camera's focal length is 1.28 x the depth camera's, so each
-    point is splatted onto the 2 x 2 colour pixels around its projection
-    (else one in three colour pixels would stay empty); where points meet,
-    the smallest depth wins.
-
-    Returns:
-        (h, w) float32 depth in mm of the colour camera (its z), 0 where no
-        point lands.
-    """
-    depth = np.asarray(depth, np.float32)
-    if depth.ndim != 2:
-        raise ValueError(f'register_sk_depth_to_color: depth must be an '
-                         f'(H, W) map in mm, got shape {depth.shape}')
-    rows, cols = np.nonzero(depth > 0)
-    z = depth[rows, cols].astype(np.float64)
-    camera = STB_SK_DEPTH_CAMERA
-    points = np.stack([(cols - camera['cx']) / camera['fx'] * z,
-                       (rows - camera['cy']) / camera['fy'] * z, z], -1)
-    points = sk_depth_to_color(points)  # (N, 3) colour frame
-    points = points[points[:, 2] > 0]
-    color = STB_SK_COLOR_CAMERA
-    u = color['fx'] * points[:, 0] / points[:, 2] + color['cx']
-    v = color['fy'] * points[:, 1] / points[:, 2] + color['cy']
-    height, width = int(color_shape[0]), int(color_shape[1])
-    # The 2 x 2 pixels around (u, v): (N, 4) columns and rows.
-    splat_u = np.floor(u)[:, None] + np.array([0, 1, 0, 1])
-    splat_v = np.floor(v)[:, None] + np.array([0, 0, 1, 1])
-    splat_z = np.repeat(points[:, 2:], 4, axis=1)
-    inside = ((splat_u >= 0) & (splat_u < width) & (splat_v >= 0)
-              & (splat_v < height))
-    nearest = np.full((height, width), np.inf)
-    np.minimum.at(nearest, (splat_v[inside].astype(np.int64),
-                            splat_u[inside].astype(np.int64)),
-                  splat_z[inside])
-    nearest[np.isinf(nearest)] = 0.0
-    return nearest.astype(np.float32)
 
 
 @DATASETS.register_module()

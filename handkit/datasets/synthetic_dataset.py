@@ -51,7 +51,7 @@ class SyntheticHandDataset(BaseHandDataset):
     box of the visible keypoints, ``occluded`` (21,) bool, ``hand_mask``
     (H, W) bool (the visible palm and finger pixels), ``hand_side`` ('left'
     / 'right'), plus ``sample_idx`` and ``sample_seed``; with ``with_depth``
-    (rgb), also ``depth`` (H, W) float32 mm of the same hand.
+    (rgb), also ``depth`` (H, W) float32 mm of the same rendered scene.
 
     Args:
         num_samples: number of samples (>= 0).
@@ -59,9 +59,10 @@ class SyntheticHandDataset(BaseHandDataset):
         seed: base seed (int >= 0).
         image_size: int or (width, height).
         modality: 'rgb' or 'depth'.
-        with_depth: with 'rgb', also give the depth map of the same hand
-            (rendered as the renderer's 'rgbd' modality, cached apart from
-            plain 'rgb'), e.g. for a depth regulariser; 'depth' has it anyway.
+        with_depth: with 'rgb', also give the depth map of the same scene
+            (hand, forearm and occluders; 0 = background), e.g. for a
+            depth regulariser: the renderer's 'rgbd' modality, cached apart
+            from plain 'rgb'; 'depth' has it anyway.
         occlusion: 0..1, amount of random occluders in front of the hand.
         fill_range: range of the keypoint box's longest side over the shorter
             image side.

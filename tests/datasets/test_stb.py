@@ -5,11 +5,11 @@ import pytest
 import scipy.io
 
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
-from handkit.datasets.stb import (STB_SK_COLOR_CAMERA, STB_SK_DEPTH_CAMERA,
-                                  STB_SK_ROTATION_VECTOR,
-                                  STB_SK_TRANSLATION_MM, STB_SPLIT_SEQUENCES,
-                                  STBDataset, read_sk_depth,
-                                  register_sk_depth_to_color)
+from handkit.datasets.stb import STB_SPLIT_SEQUENCES, STBDataset
+from handkit.datasets.utils import (STB_SK_COLOR_CAMERA, STB_SK_DEPTH_CAMERA,
+                                    STB_SK_ROTATION_VECTOR,
+                                    STB_SK_TRANSLATION_MM, read_sk_depth,
+                                    register_sk_depth_to_color)
 from handkit.datasets.transforms import LoadSTBDepth
 from handkit.geometry import project_points
 

@@ -43,10 +43,10 @@ from mmcv.transforms import BaseTransform
 
 from handkit.codecs.depth_cube import DepthCube
 from handkit.codecs.utils import check_cube_center
-from handkit.datasets.stb import read_sk_depth, register_sk_depth_to_color
 from handkit.datasets.transforms.geometric import warp_hand_mask
 from handkit.datasets.transforms.loading import check_image_shape
-from handkit.datasets.utils import load_nyu_depth
+from handkit.datasets.utils import (load_nyu_depth, read_sk_depth,
+                                    register_sk_depth_to_color)
 from handkit.geometry import apply_affine, cube_window, window_warp_matrix
 from handkit.registry import TRANSFORMS
 
@@ -257,9 +257,9 @@ class LoadSTBDepth(BaseTransform):
     For methods trained with a depth image aligned with the RGB crop (Cai et
     al., ECCV 2018): ``results['depth_path']`` (``STBDataset(camera='SK',
     with_depth=True)``) is decoded (``depth = R + 256 G`` mm,
-    :func:`handkit.datasets.stb.read_sk_depth`) and moved into the colour
+    :func:`handkit.datasets.utils.read_sk_depth`) and moved into the colour
     camera's pixel grid
-    (:func:`handkit.datasets.stb.register_sk_depth_to_color`), so that
+    (:func:`handkit.datasets.utils.register_sk_depth_to_color`), so that
     ``TopdownAffine`` crops it with the image. Place it after ``LoadImage``.
 
     Sets ``depth`` (h, w) float32 mm of the colour grid (``img_shape``,
