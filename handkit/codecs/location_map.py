@@ -28,19 +28,12 @@ import torch
 
 from handkit.codecs.base import BaseCodec
 from handkit.codecs.keypoint_confidence_map import KeypointConfidenceMap
+from handkit.codecs.utils import check_bone, check_joint_index
 from handkit.registry import CODECS
 from handkit.skeleton import NUM_KEYPOINTS, PARENTS
 
 Array = Union[np.ndarray, torch.Tensor]
 MIDDLE_MCP = 9
-
-
-def _check_joint(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(
-            value, (int, np.integer)) or not 0 <= value < NUM_KEYPOINTS:
-        raise ValueError(f'LocationMap: {name} must be a joint index in '
-                         f'[0, {NUM_KEYPOINTS - 1}], got {value!r}')
-    return int(value)
 
 
 @CODECS.register_module()
@@ -87,13 +80,10 @@ class LocationMap(BaseCodec):
         self.input_size = self.heatmap_codec.input_size
         self.heatmap_size = self.heatmap_codec.heatmap_size
         self.sigma = self.heatmap_codec.sigma
-        self.root_index = _check_joint(root_index, 'root_index')
-        if len(reference_bone) != 2 or reference_bone[0] == reference_bone[1]:
-            raise ValueError(f'LocationMap: reference_bone must be two '
-                             f'different joints (a, b), got '
-                             f'{tuple(reference_bone)!r}')
-        self.reference_bone = tuple(
-            _check_joint(joint, 'reference_bone') for joint in reference_bone)
+        self.root_index = check_joint_index(root_index,
+                                            'LocationMap: root_index')
+        self.reference_bone = check_bone(reference_bone,
+                                         'LocationMap: reference_bone')
 
     def reference_length(self, keypoints_3d: np.ndarray) -> np.ndarray:
         """|X_b - X_a| of (..., 21, 3) joints: (...,) in their unit."""

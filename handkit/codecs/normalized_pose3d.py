@@ -21,18 +21,11 @@ import numpy as np
 import torch
 
 from handkit.codecs.base import BaseCodec
+from handkit.codecs.utils import check_bone, check_joint_index
 from handkit.registry import CODECS
 from handkit.skeleton import NUM_KEYPOINTS
 
 Array = Union[np.ndarray, torch.Tensor]
-
-
-def _joint_index(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(
-            value, (int, np.integer)) or not 0 <= value < NUM_KEYPOINTS:
-        raise ValueError(f'NormalizedPose3D: {name} must be a joint index in '
-                         f'[0, {NUM_KEYPOINTS - 1}], got {value!r}')
-    return int(value)
 
 
 @CODECS.register_module()
@@ -50,13 +43,10 @@ class NormalizedPose3D(BaseCodec):
 
     def __init__(self, root_index: int = 0,
                  reference_bone: Sequence[int] = (9, 10)) -> None:
-        self.root_index = _joint_index(root_index, 'root_index')
-        if len(reference_bone) != 2 or reference_bone[0] == reference_bone[1]:
-            raise ValueError(f'NormalizedPose3D: reference_bone must be two '
-                             f'different joints (a, b), got '
-                             f'{tuple(reference_bone)!r}')
-        self.reference_bone = tuple(
-            _joint_index(joint, 'reference_bone') for joint in reference_bone)
+        self.root_index = check_joint_index(root_index,
+                                            'NormalizedPose3D: root_index')
+        self.reference_bone = check_bone(reference_bone,
+                                         'NormalizedPose3D: reference_bone')
 
     def reference_length(self, keypoints_3d: np.ndarray) -> np.ndarray:
         """|X_b - X_a| of (..., 21, 3) joints: (...,) in their unit."""

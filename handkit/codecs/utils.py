@@ -7,6 +7,8 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from handkit.skeleton import NUM_KEYPOINTS
+
 
 def check_size(value: Sequence[int], name: str) -> Tuple[int, int]:
     """Return ``value`` as a (width, height) tuple of positive ints."""
@@ -63,6 +65,24 @@ def check_keypoints(keypoints: np.ndarray,
         raise ValueError(
             f'keypoints_visible hold NaN or inf at indices {bad}')
     return keypoints, (visible > 0).astype(np.float32)
+
+
+def check_joint_index(value: int, name: str,
+                      num_joints: int = NUM_KEYPOINTS) -> int:
+    """``value`` as an int, raising unless it indexes one of the joints."""
+    if isinstance(value, bool) or not isinstance(
+            value, (int, np.integer)) or not 0 <= value < num_joints:
+        raise ValueError(f'{name} must be a joint index in '
+                         f'[0, {num_joints - 1}], got {value!r}')
+    return int(value)
+
+
+def check_bone(bone: Sequence[int], name: str) -> Tuple[int, int]:
+    """``bone`` as (a, b), raising unless it is two different joints."""
+    if len(bone) != 2 or bone[0] == bone[1]:
+        raise ValueError(f'{name} must be two different joints (a, b), got '
+                         f'{tuple(bone)!r}')
+    return tuple(check_joint_index(joint, name) for joint in bone)
 
 
 def check_choice(value: str, name: str, allowed: Sequence[str]) -> str:
