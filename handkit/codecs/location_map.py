@@ -28,7 +28,8 @@ import torch
 
 from handkit.codecs.base import BaseCodec
 from handkit.codecs.keypoint_confidence_map import KeypointConfidenceMap
-from handkit.codecs.utils import check_bone, check_joint_index
+from handkit.codecs.utils import (bone_length, check_bone, check_joint_index,
+                                  check_normalizable_3d)
 from handkit.registry import CODECS
 from handkit.skeleton import NUM_KEYPOINTS, PARENTS
 
@@ -87,10 +88,7 @@ class LocationMap(BaseCodec):
 
     def reference_length(self, keypoints_3d: np.ndarray) -> np.ndarray:
         """|X_b - X_a| of (..., 21, 3) joints: (...,) in their unit."""
-        first, second = self.reference_bone
-        return np.linalg.norm(np.asarray(keypoints_3d)[..., second, :]
-                              - np.asarray(keypoints_3d)[..., first, :],
-                              axis=-1)
+        return bone_length(keypoints_3d, self.reference_bone)
 
     def normalize(self, keypoints_3d: np.ndarray) -> np.ndarray:
         """(..., 21, 3) joints -> root-relative joints in reference bones."""
@@ -115,20 +113,8 @@ class LocationMap(BaseCodec):
     def encode(self, keypoints: np.ndarray,
                keypoints_visible: Optional[np.ndarray],
                keypoints_3d: np.ndarray) -> dict:
-        keypoints_3d = np.asarray(keypoints_3d, np.float64)
-        if keypoints_3d.shape != (NUM_KEYPOINTS, 3):
-            raise ValueError(f'LocationMap.encode: keypoints_3d must have '
-                             f'shape ({NUM_KEYPOINTS}, 3), got '
-                             f'{keypoints_3d.shape}')
-        if not np.isfinite(keypoints_3d).all():
-            raise ValueError('LocationMap.encode: keypoints_3d holds NaN or '
-                             'inf')
-        length = float(self.reference_length(keypoints_3d))
-        if not length > 1e-6:
-            raise ValueError(
-                f'LocationMap.encode: the reference bone '
-                f'{self.reference_bone} has length {length:g}: the 3D '
-                f'label cannot be normalised')
+        keypoints_3d, length = check_normalizable_3d(
+            keypoints_3d, self.reference_bone, 'LocationMap.encode')
         maps = self.heatmap_codec.encode(keypoints, keypoints_visible)
         if len(maps['heatmaps']) != NUM_KEYPOINTS:
             raise ValueError(f'LocationMap.encode: keypoints must have shape '

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 
 from handkit.codecs.base import BaseCodec
-from handkit.codecs.utils import check_bone, check_joint_index
+from handkit.codecs.utils import (bone_length, check_bone, check_joint_index,
+                                  check_normalizable_3d)
 from handkit.registry import CODECS
-from handkit.skeleton import NUM_KEYPOINTS
 
 Array = Union[np.ndarray, torch.Tensor]
 
@@ -50,25 +50,11 @@ class NormalizedPose3D(BaseCodec):
 
     def reference_length(self, keypoints_3d: np.ndarray) -> np.ndarray:
         """|X_b - X_a| of (..., 21, 3) joints: (...,) in their unit."""
-        first, second = self.reference_bone
-        keypoints_3d = np.asarray(keypoints_3d, np.float64)
-        return np.linalg.norm(keypoints_3d[..., second, :]
-                              - keypoints_3d[..., first, :], axis=-1)
+        return bone_length(keypoints_3d, self.reference_bone)
 
     def encode(self, keypoints_3d: np.ndarray) -> dict:
-        keypoints_3d = np.asarray(keypoints_3d, np.float64)
-        if keypoints_3d.shape != (NUM_KEYPOINTS, 3):
-            raise ValueError(f'NormalizedPose3D.encode: keypoints_3d must '
-                             f'have shape ({NUM_KEYPOINTS}, 3), got '
-                             f'{keypoints_3d.shape}')
-        if not np.isfinite(keypoints_3d).all():
-            raise ValueError('NormalizedPose3D.encode: keypoints_3d holds NaN '
-                             'or inf')
-        length = float(self.reference_length(keypoints_3d))
-        if not length > 1e-6:
-            raise ValueError(f'NormalizedPose3D.encode: the reference bone '
-                             f'{self.reference_bone} has length {length:g}: '
-                             f'the 3D label cannot be normalised')
+        keypoints_3d, length = check_normalizable_3d(
+            keypoints_3d, self.reference_bone, 'NormalizedPose3D.encode')
         root = keypoints_3d[self.root_index]
         return dict(
             joints_3d=((keypoints_3d - root) / length).astype(np.float32),

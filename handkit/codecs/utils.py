@@ -85,6 +85,32 @@ def check_bone(bone: Sequence[int], name: str) -> Tuple[int, int]:
     return tuple(check_joint_index(joint, name) for joint in bone)
 
 
+def bone_length(keypoints_3d: np.ndarray, bone: Sequence[int]) -> np.ndarray:
+    """|X_b - X_a| of (..., J, 3) joints: (...,) in their unit."""
+    keypoints_3d = np.asarray(keypoints_3d, np.float64)
+    return np.linalg.norm(keypoints_3d[..., bone[1], :]
+                          - keypoints_3d[..., bone[0], :], axis=-1)
+
+
+def check_normalizable_3d(keypoints_3d: np.ndarray, bone: Sequence[int],
+                          owner: str) -> Tuple[np.ndarray, float]:
+    """One hand's (21, 3) 3D label as float64 and its ``bone``'s length,
+    raising (the message starts with ``owner``) unless it is finite and the
+    bone is long enough to normalise by."""
+    keypoints_3d = np.asarray(keypoints_3d, np.float64)
+    if keypoints_3d.shape != (NUM_KEYPOINTS, 3):
+        raise ValueError(f'{owner}: keypoints_3d must have shape '
+                         f'({NUM_KEYPOINTS}, 3), got {keypoints_3d.shape}')
+    if not np.isfinite(keypoints_3d).all():
+        raise ValueError(f'{owner}: keypoints_3d holds NaN or inf')
+    length = float(bone_length(keypoints_3d, bone))
+    if not length > 1e-6:
+        raise ValueError(f'{owner}: the reference bone {tuple(bone)} has '
+                         f'length {length:g}: the 3D label cannot be '
+                         f'normalised')
+    return keypoints_3d, length
+
+
 def check_choice(value: str, name: str, allowed: Sequence[str]) -> str:
     """Return ``value``, raising unless it is one of ``allowed``."""
     if value not in allowed:
