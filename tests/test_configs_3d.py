@@ -32,6 +32,7 @@ EXPECTED = {
     'cai/cai_synthetic.py': ((3, 128, 128), CAI),
     'cai/cai_weak10_synthetic.py': ((3, 128, 128), CAI),
     'cai/cai_depth2d_synthetic.py': ((3, 128, 128), CAI),
+    'cai/cai_depth2d_frozen_regularizer_synthetic.py': ((3, 128, 128), CAI),
     'zhou/detnet_stb.py': ((3, 128, 128), DETNET),
     'zhou/detnet_rhd.py': ((3, 128, 128), DETNET),
     'zhou/detnet_synthetic.py': ((3, 128, 128), DETNET),

@@ -1,28 +1,18 @@
 # cai_synthetic.py with no 3D label at all: 2D joints and depth images only.
 # Anchors (handkit's, not the paper's, which pre-trains on fully-labelled
 # RHD; docs/cai.md):
-# - the depth regulariser is first trained alone on ground-truth joints ->
-#   depth maps of 4,000 other synthetic hands (seed 1, disjoint from the
-#   seed-0 training hands), then loaded and kept frozen:
-#     python tools/pretrain_depth_regularizer.py \
-#         configs/cai/cai_depth2d_synthetic.py
-#     python tools/train.py configs/cai/cai_depth2d_synthetic.py
-# - the joints' x-y are tied to the 2D labels up to each hand's scale
-#   (ScaleAlignedXYLoss on the RootRelative2D offsets, weight 100): with
-#   the frozen regulariser alone the regression found joint codes off the
-#   hand manifold that the regulariser maps to the right depth (EPE_3D
-#   100.2 mm, worse than the mean pose's 94.0).
+# - the 2D labels lifted through the depth image (DepthLiftedKeypoints: the
+#   depth at each joint's pixel, back-projected with the camera; the joints
+#   the renderer flags as occluded left out) tie the 3D joints up to each
+#   hand's scale and shift (ScaleShiftAlignedLoss, weight 100);
+# - the unit of the normalised joints, their middle MCP -> PIP bone, which
+#   only 3D labels teach otherwise (UnitBoneLoss, weight 100).
+# The depth regulariser trains with the model, as at 100 %.
 _base_ = ['./cai_synthetic.py']
+lift_codec = dict(type='DepthLiftedKeypoints', depth_range_mm=300.0,
+                  exclude_occluded=True)
 train_dataloader = dict(dataset=dict(pipeline=dict(
-    targets=dict(encoders=dict(offsets=dict(
-        type='RootRelative2D', input_size=_base_.input_size))),
+    targets=dict(encoders=dict(lifted=lift_codec)),
     labels_3d=dict(fraction=0.0))))
-model = dict(heads=dict(pose3d=dict(
-    depth_regularizer=dict(frozen=True), xy_loss_weight=100.0)))
-depth_pretraining = dict(head='pose3d',
-                         dataset=dict(seed=1, num_samples=4000),
-                         steps=3000, batch_size=64, lr=1e-3,
-                         val_fraction=0.1)
-# where tools/pretrain_depth_regularizer.py writes it by default
-load_from = ('work_dirs/cai_depth2d_synthetic_regularizer/'
-             'depth_regularizer.pth')
+model = dict(heads=dict(pose3d=dict(lift_loss_weight=100.0,
+                                    unit_loss_weight=100.0)))

@@ -9,6 +9,7 @@ from .base import BaseCodec
 from .bone_tree import BoneTree
 from .canonical_frame import CanonicalFrame
 from .depth_cube import DepthCube
+from .depth_lifted_keypoints import DepthLiftedKeypoints
 from .hand_mask import HandMask
 from .integral_coordinates import IntegralCoordinates
 from .keypoint_confidence_map import KeypointConfidenceMap
@@ -21,7 +22,7 @@ from .score_map import GaussianScoreMap
 
 __all__ = [
     'BaseCodec', 'BoneTree', 'CanonicalFrame', 'DepthCube',
-    'GaussianScoreMap', 'HandMask', 'IntegralCoordinates',
+    'DepthLiftedKeypoints', 'GaussianScoreMap', 'HandMask', 'IntegralCoordinates',
     'KeypointConfidenceMap', 'LimbMask', 'LocationMap', 'NormalizedDepthMap',
     'NormalizedPose3D', 'RootRelative2D'
 ]

@@ -304,7 +304,8 @@ def check_codecs(model: torch.nn.Module,
 # Labels a dataset adapter must provide (no transform computes them): a
 # codec that encodes them, a metric that scores against them or a head that
 # reads them (``required_labels``) needs them in every sample's data_info.
-LABEL_KEYS = ('keypoints_3d', 'cam_K', 'hand_side', 'hand_mask', 'depth')
+LABEL_KEYS = ('keypoints_3d', 'cam_K', 'hand_side', 'hand_mask', 'depth',
+              'occluded')
 # The data_info keys that give a label: a hand mask is given as an array
 # (the renderer's) or as the mask file LoadImage reads into it; a depth map
 # as an array (the renderer's) or as the file a loading transform reads
@@ -316,6 +317,9 @@ LABEL_HINTS = dict(
     depth='a dataset with depth images of the RGB hands, e.g. '
     "SyntheticHandDataset(with_depth=True) or STBDataset(camera='SK', "
     'with_depth=True) + LoadSTBDepth',
+    occluded='a dataset with per-joint occlusion flags '
+    '(SyntheticHandDataset), or exclude_occluded=False in '
+    'DepthLiftedKeypoints',
 )
 # The evaluator that scores each loader's predictions.
 EVALUATOR_OF = dict(val_dataloader='val_evaluator',

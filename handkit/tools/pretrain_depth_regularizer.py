@@ -7,12 +7,14 @@ Cai et al. (ECCV 2018) train the depth regulariser (3D joints -> depth map)
 together with the pose network, and anchor it with fully-labelled data
 (their synthetic RHD) next to the weakly-labelled real set. Without any 3D
 label the regulariser and the regression could agree on any code for the
-joints; handkit's anchor for a run with no 3D labels (docs/cai.md) is this
-tool: the regulariser alone learns ground-truth joints -> depth map on
-*other* samples (``depth_pretraining.dataset`` overrides the config's
-training set, e.g. another seed of the synthetic hands: a disjoint set),
-then the weakly-supervised config loads it (``load_from``) and keeps it
-frozen (``frozen=True``), so that the joints it is fed must mean joints.
+joints; one anchor for a run with no 3D labels (docs/cai.md: the ablation
+``cai_depth2d_frozen_regularizer_synthetic.py``, which it does not pin
+down) is this tool: the regulariser alone learns ground-truth joints ->
+depth map on *other* samples (``depth_pretraining.dataset`` overrides the
+config's training set, e.g. another seed of the synthetic hands: a
+disjoint set), then the weakly-supervised config loads it (``load_from``)
+and keeps it frozen (``frozen=True``), so that the joints it is fed must
+mean joints.
 
 The config's ``depth_pretraining`` holds ``head`` (the name of the head
 owning the regulariser), ``dataset`` (overrides of
@@ -100,8 +102,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Pre-train the depth regulariser of a Cai et al. '
         'config on ground-truth joints')
-    parser.add_argument('config', help='a config with depth_pretraining, '
-                        'e.g. configs/cai/cai_depth2d_synthetic.py')
+    parser.add_argument('config', help='a config with depth_pretraining, e.g. '
+                        'configs/cai/'
+                        'cai_depth2d_frozen_regularizer_synthetic.py')
     parser.add_argument('--work-dir', help='where depth_regularizer.pth '
                         'goes (default work_dirs/<config name>_regularizer)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -115,7 +118,8 @@ def _check_config(cfg: Config, path: str) -> dict:
     settings = cfg.get('depth_pretraining')
     if settings is None:
         raise ConfigError(f'{path}: no depth_pretraining section (see '
-                          f'configs/cai/cai_depth2d_synthetic.py)')
+                          f'configs/cai/'
+                          f'cai_depth2d_frozen_regularizer_synthetic.py)')
     missing = [key for key in PRETRAINING_KEYS if key not in settings]
     if missing:
         raise ConfigError(f'{path}: depth_pretraining needs {missing[0]} '

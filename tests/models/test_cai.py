@@ -1,6 +1,7 @@
 """Cai et al. (ECCV 2018): the normalised 3D codec, the depth target, the
 per-sample losses, the regression head and its training-only depth
-regulariser, the weakly-labelled subset and the missing-depth errors."""
+regulariser, the weakly-labelled subset, handkit's depth anchor for runs
+without 3D labels and the missing-depth errors."""
 from pathlib import Path
 
 import numpy as np
@@ -9,18 +10,21 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from handkit.codecs.depth_lifted_keypoints import DepthLiftedKeypoints
 from handkit.codecs.normalized_depth_map import NormalizedDepthMap
 from handkit.codecs.normalized_pose3d import NormalizedPose3D
 from handkit.codecs.root_relative_2d import RootRelative2D
 from handkit.datasets.base import AnnotationError
 from handkit.datasets.transforms.weak_labels import (SubsetLabels3D,
                                                      keeps_3d_label)
-from handkit.engine.cli import preflight
+from handkit.engine.cli import check_labels, preflight
 from handkit.models.heads.depth_regularizer import DepthRegularizer
 from handkit.models.heads.pose3d_regression_head import Pose3DRegressionHead
 from handkit.models.losses.sample_weighted import (DepthL1Loss, JointL2Loss,
-                                                   ScaleAlignedXYLoss)
-from handkit.registry import MODELS, TRANSFORMS
+                                                   ScaleAlignedXYLoss,
+                                                   ScaleShiftAlignedLoss,
+                                                   UnitBoneLoss)
+from handkit.registry import DATASETS, MODELS, TRANSFORMS
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 
@@ -249,18 +253,38 @@ def test_subset_labels_3d_sets_the_weight_and_names_what_is_missing():
 
 
 def test_weak_configs_set_the_fraction_once():
+    names = ('cai_synthetic', 'cai_weak10_synthetic', 'cai_depth2d_synthetic',
+             'cai_depth2d_frozen_regularizer_synthetic')
     fractions = {name: load(f'cai/{name}.py').train_dataloader.dataset
-                 .pipeline.labels_3d.fraction
-                 for name in ('cai_synthetic', 'cai_weak10_synthetic',
-                              'cai_depth2d_synthetic')}
-    assert fractions == {'cai_synthetic': 1.0, 'cai_weak10_synthetic': 0.1,
-                         'cai_depth2d_synthetic': 0.0}
+                 .pipeline.labels_3d.fraction for name in names}
+    assert fractions == dict(zip(names, (1.0, 0.1, 0.0, 0.0)))
     depth2d = load('cai/cai_depth2d_synthetic.py')
-    assert depth2d.model.heads.pose3d.depth_regularizer.frozen is True
-    assert depth2d.model.heads.pose3d.xy_loss_weight == 100.0
+    head = depth2d.model.heads.pose3d
+    assert (head.lift_loss_weight, head.unit_loss_weight) == (100.0, 100.0)
+    assert head.get('xy_loss_weight', 0.0) == 0.0
     assert depth2d.train_dataloader.dataset.pipeline.targets.encoders[
+        'lifted'] == dict(type='DepthLiftedKeypoints', depth_range_mm=300.0,
+                          exclude_occluded=True)
+    frozen = load('cai/cai_depth2d_frozen_regularizer_synthetic.py')
+    assert frozen.model.heads.pose3d.depth_regularizer.frozen is True
+    assert frozen.model.heads.pose3d.xy_loss_weight == 100.0
+    assert frozen.train_dataloader.dataset.pipeline.targets.encoders[
         'offsets'].type == 'RootRelative2D'
-    assert depth2d.load_from.endswith('depth_regularizer.pth')
+    assert frozen.load_from.endswith('depth_regularizer.pth')
+
+
+def test_unit_bone_loss_by_hand():
+    pred = torch.zeros(2, 21, 3)
+    pred[0, 10] = torch.tensor([0.0, 3.0, 4.0])  # bone 9 -> 10 of 5
+    pred[1, 10] = torch.tensor([1.0, 0.0, 0.0])  # of 1: no loss
+    assert float(UnitBoneLoss()(pred, (9, 10))) == pytest.approx(8.0)
+    head = small_head(unit_loss_weight=10.0)
+    outputs = dict(joints_3d_normalized=pred)
+    batch = dict(targets=dict(
+        joints_3d=torch.zeros(2, 21, 3), joints_3d_weight=torch.zeros(2, 1),
+        depth_map=torch.rand(2, 16, 16), depth_weight=torch.ones(2, 1)))
+    assert float(head.loss(outputs, batch)['loss_unit']) == pytest.approx(
+        80.0)
 
 
 def test_a_dataset_without_depth_stops_with_one_line():
@@ -298,3 +322,129 @@ def test_the_root_is_at_the_origin_by_construction():
                       torch.rand(2, 21, 16, 16))['joints_3d_normalized']
     assert float(joints[:, 0].abs().max()) == 0.0
     assert float(joints[:, 1:].abs().min()) > 0.0
+
+
+def test_depth_lifted_keypoints_by_hand():
+    cam_K = np.array([[100.0, 0, 50], [0, 100.0, 40], [0, 0, 1]])
+    warp_mat = np.array([[2.0, 0, -10], [0, 2.0, -20]])  # image -> input
+    image_px = np.array([[60, 50], [50, 40], [55, 45], [200, 40], [52, 42],
+                         [58, 44]], np.float64)
+    keypoints = image_px * 2 - [10, 20]  # their input pixels
+    depth = np.zeros((128, 128), np.float32)
+    # joint 2 on the background (0), joint 3 outside the crop
+    for (col, row), value in zip(keypoints[[0, 1, 4, 5]].astype(int),
+                                 (500.0, 400.0, 1000.0, 450.0)):
+        depth[row, col] = value
+    visible = np.ones(6)
+    occluded = np.array([0, 0, 0, 0, 0, 1], bool)
+    encoded = DepthLiftedKeypoints(depth_range_mm=300.0).encode(
+        keypoints, visible, depth, cam_K, warp_mat)
+    # median of the depths found (500, 400, 1000, 450) is 475: 1000 lies
+    # beyond 150 mm of it
+    np.testing.assert_array_equal(encoded['keypoints_lifted_weight'],
+                                  [1, 1, 0, 0, 0, 1])
+    # (60 - 50) 500 / 100 = 50, (50 - 40) 500 / 100 = 50
+    np.testing.assert_allclose(encoded['keypoints_lifted'][0],
+                               [50, 50, 500], atol=1e-4)
+    np.testing.assert_allclose(encoded['keypoints_lifted'][1], [0, 0, 400],
+                               atol=1e-4)
+    np.testing.assert_allclose(encoded['keypoints_lifted'][5], [36, 18, 450],
+                               atol=1e-4)
+    assert encoded['keypoints_lifted'].dtype == np.float32
+    hidden = DepthLiftedKeypoints(exclude_occluded=True)
+    assert hidden.encode_inputs[-1] == 'occluded'
+    np.testing.assert_array_equal(
+        hidden.encode(keypoints, visible, depth, cam_K, warp_mat,
+                      occluded)['keypoints_lifted_weight'],
+        [1, 1, 0, 0, 0, 0])
+    visible[1] = 0
+    assert DepthLiftedKeypoints().encode(keypoints, visible, depth, cam_K,
+                                         warp_mat)[
+        'keypoints_lifted_weight'][1] == 0
+
+
+def test_scale_shift_aligned_loss_by_hand():
+    target = torch.tensor([[[0.0, 0, 0], [2, 0, 0], [0, 2, 0]]])
+    pred = torch.tensor([[[0.0, 0, 0], [1, 0, 0], [0, 0, 1]]])
+    weights = torch.ones(1, 3)
+    loss = ScaleShiftAlignedLoss(min_joints=3)
+    # centred, the best scale is 1; residual 4 over the target's spread 16/3
+    assert float(loss(pred, target, weights)) == pytest.approx(0.75)
+    # any scale and shift of the target's shape fits exactly
+    assert float(loss(target / 40 + 7, target, weights)) == pytest.approx(
+        0, abs=1e-9)
+    # a mirrored shape: the scale clamps to 0, the residual is the spread
+    assert float(loss(-target, target, weights)) == pytest.approx(1.0)
+    # a sample with fewer than min_joints weighted joints is left out
+    batch_pred = torch.cat([pred, -target])
+    batch_weights = torch.tensor([[1.0, 1, 1], [1, 1, 0]])
+    assert float(loss(batch_pred, torch.cat([target, target]),
+                      batch_weights)) == pytest.approx(0.75)
+    with pytest.raises(ValueError, match='ScaleShiftAlignedLoss: pred and '
+                       'target'):
+        loss(pred, target[..., :2], weights)
+
+
+def test_head_adds_the_depth_anchor_only_when_weighted():
+    head = small_head(lift_loss_weight=100.0)
+    outputs = head(torch.randn(1, 8, 16, 16), torch.rand(1, 21, 16, 16))
+    batch = dict(targets=dict(
+        joints_3d=torch.zeros(1, 21, 3), joints_3d_weight=torch.zeros(1, 1),
+        depth_map=torch.rand(1, 16, 16), depth_weight=torch.ones(1, 1)))
+    with pytest.raises(ValueError, match=r"needs batch\['targets'\]"
+                       r"\['keypoints_lifted'\] \(the depth anchor\)"):
+        head.loss(outputs, batch)
+    lifted = torch.randn(1, 21, 3) * 30 + torch.tensor([0.0, 0, 500])
+    batch['targets'].update(keypoints_lifted=lifted,
+                            keypoints_lifted_weight=torch.ones(1, 21))
+    losses = head.loss(outputs, batch)
+    assert set(losses) == {'loss_pose3d', 'loss_depth', 'loss_lift'}
+    expected = 100.0 * ScaleShiftAlignedLoss()(
+        outputs['joints_3d_normalized'], lifted, torch.ones(1, 21))
+    assert float(losses['loss_lift']) == pytest.approx(float(expected))
+    assert 'loss_lift' not in small_head().loss(outputs, batch)
+
+
+def test_the_lifted_synthetic_labels_fit_the_true_joints():
+    """The anchor's target is the true hand's shape: on rendered hands the
+    true normalised joints fit their lifted 2D labels to within 3 % of
+    the labels' spread (the skin's offset and the pixel grid)."""
+    cfg = load('cai/cai_depth2d_synthetic.py')
+    cfg.train_dataloader.dataset.update(num_samples=6, cache_dir=None)
+    samples = DATASETS.build(cfg.train_dataloader.dataset)
+    targets = [samples[index]['data_samples']['targets']
+               for index in range(6)]
+    joints = torch.as_tensor(np.stack([t['joints_3d'] for t in targets]))
+    lifted = torch.as_tensor(np.stack([t['keypoints_lifted']
+                                       for t in targets]))
+    weights = torch.as_tensor(np.stack([t['keypoints_lifted_weight']
+                                        for t in targets]))
+    assert float(weights.sum(1).min()) >= 4
+    assert float(ScaleShiftAlignedLoss()(joints, lifted, weights)) < 0.03
+    # and the 0 % config gives no sample its 3D label
+    assert float(np.stack([t['joints_3d_weight'] for t in targets]).max()) \
+        == 0.0
+
+
+def test_excluding_occluded_joints_needs_occlusion_flags():
+    cfg = load('cai/cai_depth2d_synthetic.py')
+    transforms = [TRANSFORMS.build(cfg.train_dataloader.dataset.pipeline
+                                   .targets)]
+
+    class NoFlags:
+        def __len__(self):
+            return 1
+
+        def get_data_info(self, index):
+            return dict(img_path='stb/B1Counting/SK_color_0.png',
+                        keypoints_3d=random_hand(), cam_K=np.eye(3),
+                        depth_path='stb/B1Counting/SK_depth_0.png')
+
+    with pytest.raises(AnnotationError) as error:
+        check_labels(cfg, 'train_dataloader', NoFlags(), transforms)
+    assert str(error.value) == (
+        "train_dataloader: NoFlags sample 0 (stb/B1Counting/SK_color_0.png) "
+        "has no 'occluded', which the target codec DepthLiftedKeypoints "
+        'needs; use a dataset with per-joint occlusion flags '
+        '(SyntheticHandDataset), or exclude_occluded=False in '
+        'DepthLiftedKeypoints')

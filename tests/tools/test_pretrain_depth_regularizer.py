@@ -16,7 +16,7 @@ from handkit.tools.pretrain_depth_regularizer import main
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 TINY = """
-_base_ = ['{configs}/cai/cai_depth2d_synthetic.py']
+_base_ = ['{configs}/cai/cai_depth2d_frozen_regularizer_synthetic.py']
 depth_pretraining = dict(dataset=dict(num_samples=12, cache_dir=None),
                          steps=4, batch_size=4, val_fraction=0.25)
 """
@@ -36,7 +36,8 @@ def test_tiny_pretraining_writes_weights_load_from_can_use(tmp_path,
     assert metrics['val_l1_after'] > 0
     checkpoint = load_checkpoint_file(
         str(tmp_path / 'work' / 'depth_regularizer.pth'))
-    cfg = Config.fromfile(str(CONFIGS / 'cai/cai_depth2d_synthetic.py'))
+    cfg = Config.fromfile(
+        str(CONFIGS / 'cai/cai_depth2d_frozen_regularizer_synthetic.py'))
     init_default_scope('handkit')
     model = MODELS.build(cfg.model)
     result = model.load_state_dict(checkpoint['state_dict'], strict=False)
@@ -54,5 +55,5 @@ def test_a_config_without_depth_pretraining_is_one_line(tmp_path, capsys):
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip().endswith(
         'cai_synthetic.py: no depth_pretraining section (see '
-        'configs/cai/cai_depth2d_synthetic.py)')
+        'configs/cai/cai_depth2d_frozen_regularizer_synthetic.py)')
     assert not (tmp_path / 'work').exists()

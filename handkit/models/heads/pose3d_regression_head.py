@@ -66,15 +66,30 @@ class Pose3DRegressionHead(BaseHead):
             sample's scale, for every sample.
         xy_loss_weight: weight of ``loss_xy``; 0 (the default) leaves it
             out.
+        lift_loss: handkit's depth anchor (``ScaleShiftAlignedLoss``, not
+            the paper's): the joints against the 2D labels lifted through
+            the depth image (``DepthLiftedKeypoints``) up to each sample's
+            scale and shift, for every sample.
+        lift_loss_weight: weight of ``loss_lift``; 0 (the default) leaves
+            it out.
+        unit_loss: handkit's scale anchor (``UnitBoneLoss``): the
+            predicted reference bone of the codec against 1, for every
+            sample (the unit that the 3D labels teach otherwise).
+        unit_loss_weight: weight of ``loss_unit``; 0 (the default) leaves
+            it out.
 
     ``forward`` -> ``{'joints_3d_normalized': (B, K, 3)}``, the codec's
     root at 0. ``loss`` ->
-    ``{'loss_pose3d', 'loss_depth'}`` (+ ``'loss_xy'``) from
+    ``{'loss_pose3d', 'loss_depth'}`` (+ ``'loss_xy'``, ``'loss_lift'``,
+    ``'loss_unit'``) from
     ``targets['joints_3d']`` (B, K, 3), ``joints_3d_weight`` (B, 1),
     ``depth_map`` (B, H, W) and ``depth_weight`` (B, 1) (+
     ``keypoints_2d_rel`` (B, K, 2) and ``keypoints_2d_weight`` (B, K), the
-    ``RootRelative2D`` codec's). ``predict`` -> ``{'keypoints_3d': (B, K, 3)
-    mm, root at 0; 'keypoints_3d_normalized'}``. It hands no prior on.
+    ``RootRelative2D`` codec's; + ``keypoints_lifted`` (B, K, 3) and
+    ``keypoints_lifted_weight`` (B, K) for ``'loss_lift'``, the
+    ``DepthLiftedKeypoints`` codec's). ``predict`` -> ``{'keypoints_3d':
+    (B, K, 3) mm, root at 0; 'keypoints_3d_normalized'}``. It hands no prior
+    on.
     """
 
     def __init__(self, in_channels: int = 128,
@@ -90,7 +105,11 @@ class Pose3DRegressionHead(BaseHead):
                  depth_loss: dict = dict(type='DepthL1Loss'),
                  depth_loss_weight: float = 1.0,
                  xy_loss: dict = dict(type='ScaleAlignedXYLoss'),
-                 xy_loss_weight: float = 0.0) -> None:
+                 xy_loss_weight: float = 0.0,
+                 lift_loss: dict = dict(type='ScaleShiftAlignedLoss'),
+                 lift_loss_weight: float = 0.0,
+                 unit_loss: dict = dict(type='UnitBoneLoss'),
+                 unit_loss_weight: float = 0.0) -> None:
         super().__init__()
         if not reference_bone_mm > 0:
             raise ValueError(f'Pose3DRegressionHead: reference_bone_mm must '
@@ -122,6 +141,10 @@ class Pose3DRegressionHead(BaseHead):
         self.depth_loss_weight = float(depth_loss_weight)
         self.xy_loss = MODELS.build(xy_loss)
         self.xy_loss_weight = float(xy_loss_weight)
+        self.lift_loss = MODELS.build(lift_loss)
+        self.lift_loss_weight = float(lift_loss_weight)
+        self.unit_loss = MODELS.build(unit_loss)
+        self.unit_loss_weight = float(unit_loss_weight)
 
     def forward(self, feats: torch.Tensor,
                 prior: Optional[torch.Tensor] = None) -> dict:
@@ -163,6 +186,16 @@ class Pose3DRegressionHead(BaseHead):
                                                  'the x-y anchor')
             losses['loss_xy'] = self.xy_loss_weight * self.xy_loss(
                 joints, offsets, offset_weights)
+        if self.lift_loss_weight > 0:
+            lifted = self.require_target(batch, 'keypoints_lifted',
+                                         'the depth anchor')
+            lifted_weights = self.require_target(
+                batch, 'keypoints_lifted_weight', 'the depth anchor')
+            losses['loss_lift'] = self.lift_loss_weight * self.lift_loss(
+                joints, lifted.float(), lifted_weights)
+        if self.unit_loss_weight > 0:
+            losses['loss_unit'] = self.unit_loss_weight * self.unit_loss(
+                joints, self.decoder.reference_bone)
         return losses
 
     def predict_tensors(self, outputs: dict) -> Dict[str, torch.Tensor]:

@@ -6,10 +6,12 @@ from .mask_cross_entropy import MaskCrossEntropyLoss
 from .masked_map_l2 import MaskedMapL2Loss
 from .max_out_smooth_l1 import MaxOutSmoothL1Loss
 from .quaternion_loss import QuaternionLoss
-from .sample_weighted import DepthL1Loss, JointL2Loss, ScaleAlignedXYLoss
+from .sample_weighted import (DepthL1Loss, JointL2Loss, ScaleAlignedXYLoss,
+                              ScaleShiftAlignedLoss, UnitBoneLoss)
 
 __all__ = [
     'BoneL2Loss', 'CoordL1Loss', 'DepthL1Loss', 'HeatmapMSELoss',
     'JointL2Loss', 'MaskCrossEntropyLoss', 'MaskedMapL2Loss',
-    'MaxOutSmoothL1Loss', 'QuaternionLoss', 'ScaleAlignedXYLoss'
+    'MaxOutSmoothL1Loss', 'QuaternionLoss', 'ScaleAlignedXYLoss',
+    'ScaleShiftAlignedLoss', 'UnitBoneLoss'
 ]
