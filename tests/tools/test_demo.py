@@ -89,14 +89,19 @@ def test_folder_without_images_exits_2(trained, tmp_path, capsys):
     assert 'skipped' in captured.out and 'no images in' in captured.err
 
 
-def test_video_gets_a_drawn_frame_per_frame(trained, tmp_path, capsys):
-    clip = tmp_path / 'clip.avi'
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*'MJPG'), 5,
+def write_clip(path, num_frames):
+    """An 80 x 60 MJPG clip of ``num_frames`` random frames at ``path``."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 5,
                              (80, 60))
     rng = np.random.default_rng(0)
-    for _ in range(3):
+    for _ in range(num_frames):
         writer.write(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8))
     writer.release()
+    return path
+
+
+def test_video_gets_a_drawn_frame_per_frame(trained, tmp_path, capsys):
+    clip = write_clip(tmp_path / 'clip.avi', 3)
     assert run_demo(trained, '--input', clip, '--out', tmp_path / 'out') == 0
     capture = cv2.VideoCapture(str(tmp_path / 'out' / 'clip.mp4'))
     frames = []
@@ -210,13 +215,7 @@ def test_hand_seg_finds_the_box_of_posenet_and_poseprior(chain_files,
 
 def test_iknet_adds_rotations_to_detnet_per_video_frame(chain_files,
                                                         tmp_path, capsys):
-    clip = tmp_path / 'clip.avi'
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*'MJPG'), 5,
-                             (80, 60))
-    rng = np.random.default_rng(0)
-    for _ in range(2):
-        writer.write(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8))
-    writer.release()
+    clip = write_clip(tmp_path / 'clip.avi', 2)
     assert run_demo(chain_files['detnet'], '--input', clip, '--out',
                     tmp_path / 'out', '--iknet', *chain_files['iknet']) == 0
     frames = json.loads((tmp_path / 'out' / 'clip.json').read_text())[
