@@ -147,6 +147,11 @@ def test_inverse_kinematics_of_a_detnet_result(iknet):
     codec = LocationMap()
     assert float(codec.reference_length(posed)) == pytest.approx(
         float(codec.reference_length(result['keypoints_3d'])), rel=1e-4)
+    # DetNet's read-out is in IKNet's units already: the same rotations
+    from_read_out = inverse_kinematics(
+        iknet, {'keypoints_3d': result['keypoints_3d_normalized']})
+    np.testing.assert_allclose(from_read_out['quaternions'], quaternions,
+                               atol=1e-5)
     # the default rest pose: the reference right hand, in IKNet's units
     np.testing.assert_allclose(rotations['rest_pose_normalized'],
                                codec.normalize(reference_rest_pose()),
