@@ -32,7 +32,8 @@ rotations (``inverse_kinematics``) and writes ``OUT/<name>.json``: the 2D
 keypoints and scores, the ``--hand-seg`` box, ``keypoints_3d`` and the
 ``quaternions`` (21 x (w, x, y, z)), a list of them per frame for a video.
 ``--hand-side`` goes to models that take the side (the PosePrior) and picks
-IKNet's rest pose (default right). An output that would overwrite an input
+IKNet's rest pose (default right). The --hand-seg and --iknet models run in
+PyTorch whatever ``--backend`` says. An output that would overwrite an input
 (the image, a config or a checkpoint) stops the demo before anything runs.
 """
 import argparse
