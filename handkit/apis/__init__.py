@@ -1,4 +1,6 @@
 """High-level APIs: build a trained model and run it on images."""
-from .inference import inference, init_model, prepare_inputs
+from .inference import (detect_hand, inference, init_model,
+                        inverse_kinematics, prepare_inputs)
 
-__all__ = ['init_model', 'inference', 'prepare_inputs']
+__all__ = ['init_model', 'inference', 'prepare_inputs', 'detect_hand',
+           'inverse_kinematics']

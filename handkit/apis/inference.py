@@ -13,6 +13,16 @@ runs a sample, so keypoints come back in the pixels of the given image.
 
 runs the export of ``tools/export_onnx.py`` with ONNX Runtime instead, with
 the same pre-processing and decoding (docs/deployment.md).
+
+Two systems chain stages that handkit trains apart:
+
+    hand = detect_hand(seg_model, frame)           # HandSegNet's hand box
+    result = inference(model, frame, bbox=hand['bbox'], hand_side='left')
+    rotations = inverse_kinematics(iknet, result)  # IKNet's quaternions
+
+Zimmermann & Brox (ICCV 2017) crop PoseNet's input around HandSegNet's
+mask; Zhou et al. (CVPR 2020) turn DetNet's 3D joints into joint rotations
+with IKNet.
 """
 import copy
 from typing import Optional, Sequence, Tuple, Union
@@ -23,12 +33,17 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from torch import nn
 
+from handkit.codecs.location_map import LocationMap
+from handkit.codecs.utils import check_normalizable_3d
 from handkit.datasets.base import pipeline_steps
 from handkit.datasets.collate import hand_collate
+from handkit.datasets.synthetic.joint_rotations import reference_rest_pose
 from handkit.datasets.transforms import (HandCrop, LoadImage, PackHandInputs,
                                          TopdownAffine)
 from handkit.engine.checkpoint import load_weights_into
 from handkit.engine.config import check_cfg_options, load_config_file
+from handkit.geometry import apply_affine, invert_affine
+from handkit.models.ik import IKNet, quaternion_to_matrix, rotate_rest_pose
 from handkit.registry import MODELS
 
 # Side of the square crop around a user-given box, as a multiple of the
@@ -257,3 +272,137 @@ def inference(model: nn.Module, image: Union[str, np.ndarray],
         if key.startswith('pred_') and key not in _2D_KEYS:
             output[key[len('pred_'):]] = np.asarray(value, np.float32)
     return output
+
+
+def detect_hand(seg_model: nn.Module,
+                image: Union[str, np.ndarray]) -> dict:
+    """Zimmermann & Brox's detection step: HandSegNet's hand box.
+
+    The whole image goes through the model's test-time steps (as
+    :func:`prepare_inputs` without a box: padded to a square, resized to
+    the config's input size); the crop of ``crop_from_hand_mask`` (the
+    segmented hand's box, ``crop_scale`` x its longer side, in input
+    pixels; the image square when no pixel is hand) is mapped back to the
+    image through the inverse ``warp_mat``.
+
+    Args:
+        seg_model: a HandSegNet model from :func:`init_model` (e.g. on
+            ``configs/zimmermann/handsegnet_rhd.py``), square input.
+        image: an image file path, or a BGR uint8 (H, W, 3) array.
+
+    Returns:
+        dict: ``bbox`` float32 (4,) (x1, y1, x2, y2) image pixels, the
+        square for which ``inference(model, image, bbox=bbox)`` crops
+        exactly Z&B's crop (side ``crop_size / BBOX_PADDING``, centred on
+        it); ``crop_center`` float32 (2,) and ``crop_size`` (float), that
+        crop in image pixels; ``found`` (bool), whether any pixel is hand;
+        ``hand_probability`` float32 (H, W) over the network input;
+        ``warp_mat`` float32 (2, 3) (image -> network input pixels).
+
+    Raises:
+        ValueError: the model predicts no hand mask (not a HandSegNet),
+            its input is not square, or the image is invalid (as for
+            :func:`inference`).
+    """
+    input_size = model_input_size(seg_model)
+    if input_size[0] != input_size[1]:
+        raise ValueError(f'detect_hand: the model\'s input size {input_size} '
+                         f'is not square; the crop of crop_from_hand_mask is '
+                         f'a square of input pixels only on a square input')
+    data = prepare_inputs(seg_model, image)
+    with torch.no_grad():
+        prediction = seg_model(**data, mode='predict', output_maps=True)[0]
+    if 'pred_hand_crop_center' not in prediction:
+        given = sorted(key for key in prediction if key.startswith('pred_'))
+        raise ValueError(f'detect_hand: the model predicts no hand mask '
+                         f'(its outputs are {given}); give it a HandSegNet '
+                         f'model, e.g. configs/zimmermann/handsegnet_rhd.py')
+    warp_mat = np.asarray(prediction['warp_mat'], np.float32)
+    to_image = invert_affine(warp_mat)
+    centre = apply_affine(np.asarray(prediction['pred_hand_crop_center'],
+                                     np.float32)[None], to_image)[0]
+    # the square input's scale: image pixels per input pixel
+    scale = float(np.sqrt(abs(np.linalg.det(to_image[:, :2]))))
+    crop_size = float(prediction['pred_hand_crop_size']) * scale
+    half = crop_size / BBOX_PADDING / 2
+    return dict(
+        bbox=np.concatenate([centre - half, centre + half]).astype(
+            np.float32),
+        crop_center=centre.astype(np.float32), crop_size=crop_size,
+        found=bool(np.asarray(prediction['pred_hand_mask']).any()),
+        hand_probability=np.asarray(prediction['hand_maps'],
+                                    np.float32)[0],
+        warp_mat=warp_mat)
+
+
+def inverse_kinematics(iknet_model: nn.Module, result: dict,
+                       hand_side: str = 'right',
+                       rest_pose: Optional[np.ndarray] = None) -> dict:
+    """Zhou et al.'s IKNet on the 3D joints of an :func:`inference` result.
+
+    The joints ``result['keypoints_3d']`` (any unit and root: DetNet's mm
+    relative to the middle MCP) go to IKNet's units with
+    ``LocationMap.normalize`` (relative to the middle MCP, in wrist ->
+    middle-MCP bones), the units ``tools/train_iknet.py`` trains in; for
+    DetNet that is its read-out ``keypoints_3d_normalized``, re-rooted and
+    re-scaled to exactly one bone as IKNet's training joints are. The
+    joints must be in the camera frame, as IKNet's training joints are.
+
+    Args:
+        iknet_model: an ``IKNet`` from :func:`init_model` on
+            ``configs/zhou/iknet_synthetic.py`` and its ``iknet.pth``.
+        result: from :func:`inference` with a 3D model (DetNet).
+        hand_side: 'right' or 'left': which side's rest pose IKNet gets
+            when ``rest_pose`` is None (IKNet tells the side from it).
+        rest_pose: the hand's joints (21, 3) with every joint angle 0, in
+            the hand frame of ``handkit.datasets.synthetic.hand_model`` (x
+            toward the thumb, y wrist -> middle finger, z out of the palm;
+            mirrored in x for a left hand), any unit. None: the reference
+            hand's (``joint_rotations.reference_rest_pose``), the centre
+            of the synthetic shapes IKNet is trained on.
+
+    Returns:
+        dict: ``quaternions`` float32 (21, 4) (w, x, y, z), unit, w >= 0,
+        each joint's global rotation (``handkit.models.ik``);
+        ``ik_keypoints_3d`` float32 (21, 3), the rest pose turned by them
+        (``rotate_rest_pose``), wrist at the origin, in the unit of
+        ``result['keypoints_3d']`` (the rest pose scaled to the joints'
+        wrist -> middle-MCP bone); ``rest_pose_normalized`` float32 (21,
+        3), the rest pose IKNet got, in its units.
+
+    Raises:
+        ValueError: ``iknet_model`` is not an IKNet, the result has no
+            (21, 3) ``keypoints_3d`` (a 2D model's), ``hand_side`` is
+            invalid, or joints or rest pose are not finite (21, 3) with a
+            wrist -> middle-MCP bone to normalise by.
+    """
+    if not isinstance(iknet_model, IKNet):
+        raise ValueError(f'inverse_kinematics: iknet_model must be an IKNet '
+                         f'(init_model on configs/zhou/iknet_synthetic.py), '
+                         f'got {type(iknet_model).__name__}')
+    if 'keypoints_3d' not in result:
+        raise ValueError(f"inverse_kinematics: the result has no "
+                         f"'keypoints_3d' (its keys are {sorted(result)}); "
+                         f'run inference() with a 3D model, e.g. '
+                         f'configs/zhou/detnet_synthetic.py')
+    if hand_side not in HAND_SIDES:
+        raise ValueError(f'inverse_kinematics: hand_side must be one of '
+                         f'{HAND_SIDES}, got {hand_side!r}')
+    codec = LocationMap()
+    joints, bone = check_normalizable_3d(
+        result['keypoints_3d'], codec.reference_bone,
+        "inverse_kinematics: result['keypoints_3d']")
+    if rest_pose is None:
+        rest_pose = reference_rest_pose(is_left=hand_side == 'left')
+    rest_pose = check_normalizable_3d(
+        rest_pose, codec.reference_bone, 'inverse_kinematics: rest_pose')[0]
+    parameter = next(iknet_model.parameters())
+    tensors = [torch.as_tensor(codec.normalize(points)[None],
+                               dtype=parameter.dtype, device=parameter.device)
+               for points in (joints, rest_pose)]
+    quaternions = iknet_model.predict(*tensors)
+    posed = rotate_rest_pose(quaternion_to_matrix(quaternions), tensors[1])
+    return dict(
+        quaternions=quaternions[0].cpu().numpy().astype(np.float32),
+        ik_keypoints_3d=(posed[0].cpu().numpy() * bone).astype(np.float32),
+        rest_pose_normalized=tensors[1][0].cpu().numpy().astype(np.float32))

@@ -5,6 +5,12 @@
         --show-maps
     python tools/demo.py CONFIG CHECKPOINT --input clip.mp4 --out demo/ \\
         --bbox 120 80 360 330
+    python tools/demo.py configs/zimmermann/posenet_poseprior_rhd.py POSE \\
+        --hand-seg configs/zimmermann/handsegnet_rhd.py SEG --hand-side left \\
+        --input hand.jpg --out demo/
+    python tools/demo.py configs/zhou/detnet_synthetic.py DETNET \\
+        --iknet configs/zhou/iknet_synthetic.py iknet.pth --input hand.jpg \\
+        --out demo/
 
 For an image ``<name>.<ext>`` it writes ``OUT/<name>.png`` (or
 ``OUT/<name>_<ext>.png`` when several inputs share ``<name>``, e.g. ``a.jpg``
@@ -18,10 +24,20 @@ the skeleton drawn on every frame. Without ``--bbox`` the whole image (frame)
 is the hand crop, as for OneHand10K. ``--backend onnxruntime`` runs the
 ``.onnx`` file of ``tools/export_onnx.py`` (given as CHECKPOINT) with ONNX
 Runtime, through the same pre-processing and decoding (docs/deployment.md).
-An output that would overwrite an input (the image, the config or the
-checkpoint) stops the demo before anything runs.
+``--hand-seg CONFIG CHECKPOINT`` finds each image's (frame's) hand box with a
+HandSegNet model (``detect_hand``: Zimmermann & Brox's crop; drawn on the
+output, the whole image when no pixel is hand) instead of ``--bbox``.
+``--iknet CONFIG CHECKPOINT`` turns a 3D model's joints into IKNet's joint
+rotations (``inverse_kinematics``) and writes ``OUT/<name>.json``: the 2D
+keypoints and scores, the ``--hand-seg`` box, ``keypoints_3d`` and the
+``quaternions`` (21 x (w, x, y, z)), a list of them per frame for a video.
+``--hand-side`` goes to models that take the side (the PosePrior) and picks
+IKNet's rest pose (default right). The --hand-seg and --iknet models run in
+PyTorch whatever ``--backend`` says. An output that would overwrite an input
+(the image, a config or a checkpoint) stops the demo before anything runs.
 """
 import argparse
+import json
 import os
 import os.path as osp
 import sys
@@ -31,8 +47,9 @@ import cv2
 import numpy as np
 from torch import nn
 
-from handkit.apis import inference, init_model
-from handkit.apis.inference import BACKENDS
+from handkit.apis import (detect_hand, inference, init_model,
+                          inverse_kinematics)
+from handkit.apis.inference import BACKENDS, HAND_SIDES
 from handkit.datasets.transforms import LoadImage
 from handkit.engine.cli import refuse_overwriting_inputs, user_errors_exit
 from handkit.skeleton import GROUP_NAMES, KEYPOINT_NAMES
@@ -41,6 +58,9 @@ from handkit.visualization.draw import (draw_scores, draw_skeleton, map_grid,
 
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
 PROGRESS_EVERY = 25  # frames between progress lines
+BOX_COLOUR = (255, 255, 255)  # BGR: the --hand-seg box
+# What OUT/<name>.json holds with --iknet, when the result has it.
+RECORD_KEYS = ('keypoints', 'scores', 'bbox', 'keypoints_3d', 'quaternions')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -52,9 +72,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--input', required=True,
                         help='an image, a folder of images or a video')
     parser.add_argument('--out', required=True, help='output folder')
-    parser.add_argument('--bbox', type=float, nargs=4,
-                        metavar=('X1', 'Y1', 'X2', 'Y2'),
-                        help='hand box in pixels (default: the whole image)')
+    box = parser.add_mutually_exclusive_group()
+    box.add_argument('--bbox', type=float, nargs=4,
+                     metavar=('X1', 'Y1', 'X2', 'Y2'),
+                     help='hand box in pixels (default: the whole image)')
+    box.add_argument('--hand-seg', nargs=2, metavar=('CONFIG', 'CHECKPOINT'),
+                     help="a HandSegNet model that finds each image's hand "
+                     "box (Zimmermann & Brox's crop)")
+    parser.add_argument('--hand-side', choices=HAND_SIDES,
+                        help='the hand side, for models that take it (the '
+                        "PosePrior) and IKNet's rest pose (default: right)")
+    parser.add_argument('--iknet', nargs=2, metavar=('CONFIG', 'CHECKPOINT'),
+                        help="IKNet: add the joint rotations of a 3D model's "
+                        'joints, written to OUT/<name>.json')
     parser.add_argument('--show-maps', action='store_true',
                         help='put the predicted maps beside each image')
     parser.add_argument('--score-thr', type=float, default=0.2,
@@ -75,9 +105,14 @@ def map_names(maps: np.ndarray) -> Optional[Sequence[str]]:
 
 def draw_result(image: np.ndarray, result: dict, score_thr: float,
                 show_maps: bool) -> np.ndarray:
-    """The skeleton and scores on ``image`` [| the predicted maps]."""
+    """The skeleton and scores on ``image`` [| the predicted maps]; the
+    hand box of ``--hand-seg`` when the result has one."""
     drawn = draw_skeleton(image, result['keypoints'], scores=result['scores'],
                           score_threshold=score_thr)
+    if 'bbox' in result:
+        corners = np.round(result['bbox']).astype(int).tolist()
+        cv2.rectangle(drawn, tuple(corners[:2]), tuple(corners[2:]),
+                      BOX_COLOUR, 1)
     drawn = draw_scores(drawn, result['keypoints'], result['scores'],
                         score_threshold=score_thr)
     if not show_maps:
@@ -86,6 +121,39 @@ def draw_result(image: np.ndarray, result: dict, score_thr: float,
     if maps is None:
         raise ValueError('--show-maps: the model predicts no maps')
     return side_by_side(drawn, map_grid(maps, names=map_names(maps)))
+
+
+def estimate(model: nn.Module, image: np.ndarray,
+             args: argparse.Namespace) -> dict:
+    """``inference`` on ``--bbox`` or the ``--hand-seg`` box (then kept as
+    ``bbox``), with IKNet's rotations added under ``--iknet``."""
+    bbox, hand = args.bbox, None
+    if args.seg_model is not None:
+        hand = detect_hand(args.seg_model, image)
+        bbox = hand['bbox']
+    result = inference(model, image, bbox=bbox, hand_side=args.hand_side)
+    if hand is not None:
+        result['bbox'] = hand['bbox']
+    if args.iknet_model is not None:
+        result.update(inverse_kinematics(args.iknet_model, result,
+                                         args.hand_side or 'right'))
+    return result
+
+
+def record(result: dict) -> dict:
+    """The ``RECORD_KEYS`` of ``result`` as lists of rounded floats."""
+    return {key: np.round(np.asarray(result[key], np.float64), 4).tolist()
+            for key in RECORD_KEYS if key in result}
+
+
+def write_json(data, path: str) -> None:
+    with open(path, 'w') as file:
+        json.dump(data, file)
+
+
+def json_path(out_file: str) -> str:
+    """``OUT/<name>.json`` beside ``OUT/<name>.png`` (``.mp4``)."""
+    return osp.splitext(out_file)[0] + '.json'
 
 
 def load_image(path: str) -> np.ndarray:
@@ -125,11 +193,14 @@ def run_image(model: nn.Module, path: str, args: argparse.Namespace,
               image: Optional[np.ndarray] = None) -> None:
     if image is None:
         image = load_image(path)
-    result = inference(model, image, bbox=args.bbox)
+    result = estimate(model, image, args)
     out_file = args.outputs[path]
     cv2.imwrite(out_file, draw_result(image, result, args.score_thr,
                                       args.show_maps))
     print(f'{path} -> {out_file}')
+    if args.iknet_model is not None:
+        write_json(record(result), json_path(out_file))
+        print(f'{path} -> {json_path(out_file)}')
 
 
 def run_folder(model: nn.Module, folder: str,
@@ -159,10 +230,14 @@ def run_video(model: nn.Module, path: str,
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     writer = None
     index = 0
+    records = []
     try:
         while ok:
-            drawn = draw_result(frame, inference(model, frame, args.bbox),
-                                args.score_thr, args.show_maps)
+            result = estimate(model, frame, args)
+            if args.iknet_model is not None:
+                records.append(record(result))
+            drawn = draw_result(frame, result, args.score_thr,
+                                args.show_maps)
             if writer is None:
                 writer = cv2.VideoWriter(
                     out_file, cv2.VideoWriter_fourcc(*'mp4v'), fps,
@@ -179,6 +254,9 @@ def run_video(model: nn.Module, path: str,
         if writer is not None:
             writer.release()
     print(f'{path}: {index} frames -> {out_file}')
+    if args.iknet_model is not None:
+        write_json(dict(frames=records), json_path(out_file))
+        print(f'{path}: {index} frames -> {json_path(out_file)}')
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -188,11 +266,17 @@ def main(argv: Optional[List[str]] = None) -> None:
             if not osp.exists(args.input):
                 raise FileNotFoundError(f'input not found: {args.input}')
             args.outputs = output_paths(list_inputs(args.input), args.out)
+            outputs = list(args.outputs.values())
+            if args.iknet:
+                outputs += [json_path(out) for out in outputs]
             refuse_overwriting_inputs(
-                args.outputs.values(),
-                list(args.outputs) + [args.config, args.checkpoint])
+                outputs, list(args.outputs) + [args.config, args.checkpoint]
+                + (args.hand_seg or []) + (args.iknet or []))
             model = init_model(args.config, args.checkpoint,
                                device=args.device, backend=args.backend)
+            args.seg_model, args.iknet_model = (
+                init_model(*files, device=args.device) if files else None
+                for files in (args.hand_seg, args.iknet))
             os.makedirs(args.out, exist_ok=True)
             if osp.isdir(args.input):
                 run_folder(model, args.input, args)

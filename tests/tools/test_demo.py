@@ -1,5 +1,6 @@
 """tools/demo.py on an image, a folder and a video, and its clear errors."""
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -88,14 +89,19 @@ def test_folder_without_images_exits_2(trained, tmp_path, capsys):
     assert 'skipped' in captured.out and 'no images in' in captured.err
 
 
-def test_video_gets_a_drawn_frame_per_frame(trained, tmp_path, capsys):
-    clip = tmp_path / 'clip.avi'
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*'MJPG'), 5,
+def write_clip(path, num_frames):
+    """An 80 x 60 MJPG clip of ``num_frames`` random frames at ``path``."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 5,
                              (80, 60))
     rng = np.random.default_rng(0)
-    for _ in range(3):
+    for _ in range(num_frames):
         writer.write(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8))
     writer.release()
+    return path
+
+
+def test_video_gets_a_drawn_frame_per_frame(trained, tmp_path, capsys):
+    clip = write_clip(tmp_path / 'clip.avi', 3)
     assert run_demo(trained, '--input', clip, '--out', tmp_path / 'out') == 0
     capture = cv2.VideoCapture(str(tmp_path / 'out' / 'clip.mp4'))
     frames = []
@@ -159,3 +165,83 @@ def test_inputs_sharing_a_name_keep_their_outputs_apart(trained, tmp_path):
                                                      'a_png.png']
     assert cv2.imread(str(out / 'a_jpg.png')).shape == (358, 238, 3)
     assert cv2.imread(str(out / 'a_png.png')).shape == (346, 226, 3)
+
+
+@pytest.fixture(scope='module')
+def chain_files(tmp_path_factory):
+    """Config and checkpoint files of a tiny HandSegNet, PoseNet +
+    PosePrior, DetNet and IKNet (random weights)."""
+    sys.path.insert(0, str(ROOT / 'tests' / 'deploy'))
+    import torch
+    from tiny_models import tiny_checkpoint, write_tiny_config
+
+    from handkit.apis import init_model
+    root = tmp_path_factory.mktemp('chain')
+    files = {}
+    for family in ('handsegnet', 'zimmermann_brox', 'detnet'):
+        files[family] = (
+            str(write_tiny_config(family, root / f'{family}.py')),
+            str(root / f'{family}.pth'))
+        tiny_checkpoint(family, files[family][1])
+    iknet_config = root / 'iknet.py'
+    iknet_config.write_text(f"_base_ = ['{ROOT}/configs/zhou/"
+                            f"iknet_synthetic.py']\nmodel = dict(width=16)\n")
+    torch.manual_seed(0)
+    iknet = init_model(str(iknet_config))
+    torch.save(dict(state_dict=iknet.state_dict(), meta={}),
+               root / 'iknet.pth')  # as tools/train_iknet.py writes it
+    files['iknet'] = (str(iknet_config), str(root / 'iknet.pth'))
+    return files
+
+
+def test_hand_seg_finds_the_box_of_posenet_and_poseprior(chain_files,
+                                                         tmp_path):
+    from handkit.apis import detect_hand, init_model
+    image = cv2.imread(str(DATA / '9.jpg'))
+    assert run_demo(chain_files['zimmermann_brox'], '--input',
+                    DATA / '9.jpg', '--out', tmp_path, '--hand-seg',
+                    *chain_files['handsegnet'], '--hand-side', 'left',
+                    '--iknet', *chain_files['iknet']) == 0
+    assert cv2.imread(str(tmp_path / '9.png')).shape == image.shape
+    written = json.loads((tmp_path / '9.json').read_text())
+    assert sorted(written) == ['bbox', 'keypoints', 'keypoints_3d',
+                               'quaternions', 'scores']
+    hand = detect_hand(init_model(*chain_files['handsegnet']), image)
+    np.testing.assert_allclose(written['bbox'], hand['bbox'], atol=1e-3)
+    assert np.shape(written['quaternions']) == (21, 4)
+    np.testing.assert_allclose(np.linalg.norm(written['quaternions'],
+                                              axis=1), 1.0, atol=1e-3)
+
+
+def test_iknet_adds_rotations_to_detnet_per_video_frame(chain_files,
+                                                        tmp_path, capsys):
+    clip = write_clip(tmp_path / 'clip.avi', 2)
+    assert run_demo(chain_files['detnet'], '--input', clip, '--out',
+                    tmp_path / 'out', '--iknet', *chain_files['iknet']) == 0
+    frames = json.loads((tmp_path / 'out' / 'clip.json').read_text())[
+        'frames']
+    assert len(frames) == 2
+    assert sorted(frames[0]) == ['keypoints', 'keypoints_3d', 'quaternions',
+                                 'scores']
+    assert np.shape(frames[1]['keypoints_3d']) == (21, 3)
+    assert f"2 frames -> {tmp_path / 'out' / 'clip.json'}" in \
+        capsys.readouterr().out
+
+
+def test_chain_options_errors_exit_2(trained, chain_files, tmp_path,
+                                     capsys):
+    assert run_demo(trained, '--input', DATA / '9.jpg', '--out', tmp_path,
+                    '--iknet', *chain_files['iknet']) == 2
+    assert "handkit: error: inverse_kinematics: the result has no " \
+        "'keypoints_3d'" in capsys.readouterr().err
+    assert not (tmp_path / '9.png').exists()
+    assert run_demo(chain_files['detnet'], '--input', DATA / '9.jpg',
+                    '--out', tmp_path, '--hand-seg',
+                    *chain_files['detnet']) == 2
+    assert 'handkit: error: detect_hand: the model predicts no hand mask' \
+        in capsys.readouterr().err
+    assert run_demo(trained, '--input', DATA / '9.jpg', '--out', tmp_path,
+                    '--bbox', 1, 2, 3, 4, '--hand-seg',
+                    *chain_files['handsegnet']) == 2
+    assert 'argument --hand-seg: not allowed with argument --bbox' in \
+        capsys.readouterr().err

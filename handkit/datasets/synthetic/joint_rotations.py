@@ -32,7 +32,9 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from handkit.codecs.bone_tree import BONE_ANCESTORS
-from handkit.datasets.synthetic.hand_model import (forward_kinematics,
+from handkit.datasets.synthetic.hand_model import (REFERENCE_BASES,
+                                                   REFERENCE_BONE_LENGTHS,
+                                                   forward_kinematics,
                                                    sample_pose, sample_shape,
                                                    sample_view)
 from handkit.skeleton import NUM_KEYPOINTS, PARENTS
@@ -54,6 +56,19 @@ def rest_pose(shape: Dict[str, np.ndarray]
                      abduction=np.zeros((num, 5)),
                      thumb_cmc=np.zeros((num, 3)))
     return forward_kinematics(shape, zero_pose)
+
+
+def reference_rest_pose(is_left: bool = False) -> np.ndarray:
+    """(21, 3) mm: the rest pose of ``hand_model``'s reference hand (every
+    size factor 1, the centre of the shapes ``sample_shape`` draws), hand
+    frame, wrist at the origin; mirrored in x for a left hand, as
+    :func:`sample_ik_hands` mirrors the rest poses it gives IKNet."""
+    shape = dict(scale=np.ones(1), bases=REFERENCE_BASES[None].copy(),
+                 bone_lengths=REFERENCE_BONE_LENGTHS[None].copy())
+    joints = rest_pose(shape)[0][0]
+    if is_left:
+        joints[:, 0] *= -1.0
+    return joints
 
 
 def global_joint_rotations(frames: np.ndarray,
