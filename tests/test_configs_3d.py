@@ -1,5 +1,8 @@
 """Every 3D config builds; one forward at its input size has the paper's
-shapes; the synthetic ones also run one loss step on their own samples."""
+shapes; the synthetic ones also run one loss step on their own samples. The
+DetNet and Zimmermann & Brox configs state each codec once and score with
+their protocols (HandSegNet: the mask IoU); Zimmermann & Brox's on real data
+follow the authors' training scripts."""
 from pathlib import Path
 
 import cv2
@@ -25,8 +28,19 @@ DETNET = {0: {'heatmaps': (1, 21, 32, 32)},
           2: {'location_maps': (1, 21, 3, 32, 32)}}
 # Cai et al.: the last CPM stage's heatmaps, the normalised 3D joints
 CAI = {0: {-1: (1, 21, 32, 32)}, 1: {'joints_3d_normalized': (1, 21, 3)}}
-# config -> (input (C, H, W), {head index: {output key (or -1 for the last
-# stage of a list): shape}})
+
+
+def zimmermann_cascade(crop, maps):
+    """Zimmermann & Brox: PoseNet's three score-map stages, all of the
+    PosePrior's outputs."""
+    return (3, crop, crop), {
+        0: {None: [(1, 21, maps, maps)] * 3},
+        1: {None: {'canonical_keypoints': (1, 2, 21, 3),
+                   'rotations': (1, 2, 3, 3)}}}
+
+
+# config -> (input (C, H, W), {head index: {output key (-1: the last stage
+# of a list; None: the whole output): shapes}})
 EXPECTED = {
     'cai/cai_stb.py': ((3, 256, 256), CAI),
     'cai/cai_synthetic.py': ((3, 128, 128), CAI),
@@ -49,6 +63,13 @@ EXPECTED = {
         (1, 128, 128), {0: {'joints_cube': (1, 21, 3)}}),
     'hourglass/hourglass_structure_kcm_synthetic_depth.py': (
         (1, 128, 128), {0: {-1: (1, 7, 32, 32)}, 1: {-1: (1, 21, 32, 32)}}),
+    'zimmermann/posenet_poseprior_rhd.py': zimmermann_cascade(256, 32),
+    'zimmermann/posenet_poseprior_stb.py': zimmermann_cascade(256, 32),
+    'zimmermann/posenet_poseprior_synthetic.py': zimmermann_cascade(128, 16),
+    'zimmermann/handsegnet_rhd.py': (
+        (3, 320, 320), {0: {None: (1, 2, 320, 320)}}),
+    'zimmermann/handsegnet_synthetic.py': (
+        (3, 128, 128), {0: {None: (1, 2, 128, 128)}}),
 }
 SYNTHETIC = [name for name in EXPECTED if 'synthetic' in name]
 
@@ -59,11 +80,22 @@ def load(name):
     return cfg
 
 
+def shapes(output):
+    """A head output's shape: a tensor's, a list of its stages' or a dict of
+    its keys'."""
+    if isinstance(output, torch.Tensor):
+        return tuple(output.shape)
+    if isinstance(output, dict):
+        return {key: shapes(value) for key, value in output.items()}
+    return [shapes(stage) for stage in output]
+
+
 def test_every_3d_config_is_listed():
     # iknet_*.py configs train with tools/train_iknet.py (tests/tools/
     # test_train_iknet.py)
     found = {str(path.relative_to(CONFIGS))
-             for folder in ('cai', 'resunet', 'hourglass', 'zhou')
+             for folder in ('cai', 'resunet', 'hourglass', 'zhou',
+                            'zimmermann')
              for path in (CONFIGS / folder).glob('*.py')
              if not path.name.startswith('iknet_')}
     assert found == set(EXPECTED)
@@ -93,6 +125,50 @@ def test_detnet_pipeline_names_a_missing_3d_label():
         targets(results)
 
 
+@pytest.mark.parametrize('name', [n for n in EXPECTED if 'posenet' in n])
+def test_cascade_states_each_codec_once_and_three_protocols(name):
+    cfg = load(name)
+    encoders = cfg.train_dataloader.dataset.pipeline.targets.encoders
+    heads = cfg.model.heads
+    assert encoders.scoremaps == heads.keypoints.codec == \
+        heads.pose3d.score_codec
+    assert encoders.canonical == heads.pose3d.codec
+    assert heads.pose3d.train_inputs == 'targets'  # the paper's
+    assert [(m.type, m.get('protocol'), m.get('from_normalized'))
+            for m in cfg.test_evaluator] == [
+        ('Keypoint3DMetric', None, None),
+        ('Keypoint3DMetric', 'zimmermann_brox', True),
+        ('PCKMetric', None, None)]
+
+
+@pytest.mark.parametrize('name', ['zimmermann/posenet_poseprior_rhd.py',
+                                  'zimmermann/posenet_poseprior_stb.py'])
+def test_real_data_cascade_follows_their_training_script(name):
+    cfg = load(name)
+    assert cfg.model.heads.keypoints.codec.sigma == 25.0
+    assert cfg.train_dataloader.batch_size == 8
+    assert cfg.optim_wrapper.optimizer == dict(type='Adam', lr=1e-4)
+    assert cfg.param_scheduler[0].milestones == [10000, 20000]
+    assert cfg.train_cfg.max_iters == 30000
+    prior = MODELS.build(cfg.model).heads[1]
+    assert [layer.p for layer in prior.canonical.fcs
+            if isinstance(layer, torch.nn.Dropout)] == [0.2, 0.2]
+    assert [layer.p for layer in prior.view.fcs
+            if isinstance(layer, torch.nn.Dropout)] == [0.25, 0.25]
+    root = 'wrist' if 'stb' in name else 'palm'  # STB's joint 0: the palm
+    assert cfg.model.heads.pose3d.codec.root == root
+
+
+def test_real_data_handsegnet_follows_their_training_script():
+    cfg = load('zimmermann/handsegnet_rhd.py')
+    assert cfg.train_dataloader.dataset.with_masks
+    assert cfg.test_dataloader.dataset.with_masks
+    assert cfg.optim_wrapper.optimizer == dict(type='Adam', lr=1e-5)
+    assert cfg.train_cfg.max_iters == 40000
+    assert cfg.train_dataloader.dataset.pipeline.color.hue == 0.1
+    assert [m.type for m in cfg.test_evaluator] == ['MaskIoUMetric']
+
+
 @pytest.mark.parametrize('name', sorted(EXPECTED))
 def test_config_builds_and_forward_has_the_expected_shapes(name):
     cfg = load(name)
@@ -106,9 +182,10 @@ def test_config_builds_and_forward_has_the_expected_shapes(name):
     with torch.no_grad():
         outputs = model(torch.randn(1, *input_shape), mode='tensor')
     assert len(outputs) == len(expected)
-    for index, shapes in expected.items():
-        for key, shape in shapes.items():
-            assert tuple(outputs[index][key].shape) == shape, (index, key)
+    for index, selected in expected.items():
+        for key, shape in selected.items():
+            output = outputs[index] if key is None else outputs[index][key]
+            assert shapes(output) == shape, (index, key)
 
 
 @pytest.mark.parametrize('name', SYNTHETIC)

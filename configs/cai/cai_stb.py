@@ -20,7 +20,7 @@
 # synthetic hands' 43.5: set it to your training split's mean; the zb
 # protocol does not use it.
 _base_ = [
-    '../_base_/default_runtime.py', '../_base_/schedules/adam_1e-4_80e.py',
+    '../_base_/runtime_3d.py', '../_base_/schedules/adam_1e-4_80e.py',
     '../_base_/datasets/stb.py', '../_base_/models/cai.py'
 ]
 warp = dict(type='TopdownAffine', input_size=_base_.cai_input_size)
@@ -36,5 +36,3 @@ val_dataloader = dict(dataset=dict(pipeline=dict(warp=warp)))
 test_dataloader = val_dataloader
 val_evaluator = _base_.cai_evaluator
 test_evaluator = val_evaluator
-# 3D models keep the checkpoint with the lowest 3D EPE.
-default_hooks = dict(checkpoint=dict(save_best='EPE_3D', rule='less'))

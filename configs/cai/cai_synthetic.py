@@ -12,10 +12,9 @@
 #   once; the from-scratch schedule (Adam with warm-up and cosine decay,
 #   bfloat16 autocast where the CPU has it), 4 epochs of 500 steps.
 _base_ = [
-    '../_base_/default_runtime.py', '../_base_/schedules/from_scratch_cpu.py',
-    '../_base_/datasets/synthetic_rgb3d.py', '../_base_/models/cai.py'
+    '../_base_/runtime_3d.py', '../_base_/schedules/from_scratch_cpu_4e.py',
+    '../_base_/datasets/synthetic_rgb3d_cpu.py', '../_base_/models/cai.py'
 ]
-max_epochs = 4
 input_size = (128, 128)
 depth_size = (32, 32)
 kcm_codec = dict(_base_.kcm_codec, input_size=input_size, sigma=2.0)
@@ -38,17 +37,9 @@ targets = dict(_base_.cai_targets, encoders=dict(
     _base_.cai_targets['encoders'], kcm=kcm_codec, depth=depth_codec))
 train_steps = dict(_base_.train_pipeline)
 pack = train_steps.pop('pack')
-rendering = dict(image_size=(160, 160), with_depth=True)
-train_dataloader = dict(batch_size=16, dataset=dict(
-    rendering, num_samples=8000,
-    pipeline=dict(train_steps, _delete_=True, targets=targets,
-                  labels_3d=_base_.labels_3d, pack=pack)))
-val_dataloader = dict(dataset=dict(image_size=(160, 160), num_samples=500))
-test_dataloader = dict(dataset=dict(image_size=(160, 160), num_samples=500))
+rendering = dict(with_depth=True)
+train_dataloader = dict(dataset=dict(
+    rendering, pipeline=dict(train_steps, _delete_=True, targets=targets,
+                             labels_3d=_base_.labels_3d, pack=pack)))
 val_evaluator = _base_.cai_evaluator
 test_evaluator = val_evaluator
-param_scheduler = [_base_.param_scheduler[0],
-                   dict(_base_.param_scheduler[1], end=max_epochs)]
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-default_hooks = dict(logger=dict(interval=50),
-                     checkpoint=dict(save_best='EPE_3D', rule='less'))

@@ -3,10 +3,8 @@
 # mm. The paper states no optimiser or schedule: Adam, lr 1e-4, 80 epochs (the
 # shared schedule).
 _base_ = [
-    '../_base_/default_runtime.py', '../_base_/schedules/adam_1e-4_80e.py',
+    '../_base_/runtime_3d.py', '../_base_/schedules/adam_1e-4_80e.py',
     '../_base_/datasets/rhd.py', '../_base_/models/resunet34.py'
 ]
 # The 2D head decodes to the dataset's input size.
 model = dict(heads=dict(keypoints2d=dict(input_size=_base_.input_size)))
-# 3D models keep the checkpoint with the lowest 3D EPE.
-default_hooks = dict(checkpoint=dict(save_best='EPE_3D', rule='less'))

@@ -7,8 +7,9 @@
 # warm-up and cosine decay, bfloat16 autocast where the CPU has it) at lr
 # 3e-4 (1e-3 left the bone loss at the mean-bone level for 1,000 steps).
 _base_ = [
-    '../_base_/default_runtime.py', '../_base_/schedules/from_scratch_cpu.py',
-    '../_base_/datasets/synthetic_rgb3d.py', '../_base_/models/resunet34.py'
+    '../_base_/runtime_3d.py', '../_base_/schedules/from_scratch_cpu.py',
+    '../_base_/datasets/synthetic_rgb3d_cpu.py',
+    '../_base_/models/resunet34.py'
 ]
 max_epochs = 8
 model = dict(
@@ -19,14 +20,7 @@ model = dict(
         keypoints2d=dict(input_size=_base_.input_size),
         bones=dict(in_channels=16, feature_channels=128,
                    conv_channels=(16, 32, 32, 32), hidden=(128, ))))
-rendering = dict(image_size=(160, 160))
-train_dataloader = dict(batch_size=16,
-                        dataset=dict(rendering, num_samples=8000))
-val_dataloader = dict(dataset=dict(rendering, num_samples=500))
-test_dataloader = dict(dataset=dict(rendering, num_samples=500))
 optim_wrapper = dict(optimizer=dict(lr=3e-4))
 param_scheduler = [_base_.param_scheduler[0],
                    dict(_base_.param_scheduler[1], end=max_epochs)]
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-default_hooks = dict(logger=dict(interval=50),
-                     checkpoint=dict(save_best='EPE_3D', rule='less'))

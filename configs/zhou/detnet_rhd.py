@@ -13,12 +13,10 @@
 # model.heads.locations.reference_bone_mm to your training split's mean;
 # the Zimmermann & Brox protocol (zb) does not use it.
 _base_ = [
-    '../_base_/default_runtime.py', '../_base_/schedules/adam_1e-4_80e.py',
+    '../_base_/runtime_3d.py', '../_base_/schedules/adam_1e-4_80e.py',
     '../_base_/datasets/rhd.py', '../_base_/models/detnet.py'
 ]
 train_dataloader = dict(dataset=dict(pipeline=dict(
     targets=dict(_base_.detnet_targets, _delete_=True))))
 val_evaluator = _base_.detnet_evaluator
 test_evaluator = val_evaluator
-# 3D models keep the checkpoint with the lowest 3D EPE.
-default_hooks = dict(checkpoint=dict(save_best='EPE_3D', rule='less'))

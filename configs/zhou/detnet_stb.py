@@ -13,12 +13,10 @@
 # split's mean for the unaligned mm (84.5, the synthetic wrist bone, is far
 # off there); the Zimmermann & Brox protocol (zb) does not use it.
 _base_ = [
-    '../_base_/default_runtime.py', '../_base_/schedules/adam_1e-4_80e.py',
+    '../_base_/runtime_3d.py', '../_base_/schedules/adam_1e-4_80e.py',
     '../_base_/datasets/stb.py', '../_base_/models/detnet.py'
 ]
 train_dataloader = dict(dataset=dict(pipeline=dict(
     targets=dict(_base_.detnet_targets, _delete_=True))))
 val_evaluator = _base_.detnet_evaluator
 test_evaluator = val_evaluator
-# 3D models keep the checkpoint with the lowest 3D EPE.
-default_hooks = dict(checkpoint=dict(save_best='EPE_3D', rule='less'))

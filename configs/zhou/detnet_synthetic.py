@@ -12,10 +12,9 @@
 #   at 160 px; the from-scratch schedule (Adam with warm-up and cosine decay,
 #   bfloat16 autocast where the CPU has it), 4 epochs of 500 steps.
 _base_ = [
-    '../_base_/default_runtime.py', '../_base_/schedules/from_scratch_cpu.py',
-    '../_base_/datasets/synthetic_rgb3d.py', '../_base_/models/detnet.py'
+    '../_base_/runtime_3d.py', '../_base_/schedules/from_scratch_cpu_4e.py',
+    '../_base_/datasets/synthetic_rgb3d_cpu.py', '../_base_/models/detnet.py'
 ]
-max_epochs = 4
 codec = dict(_base_.codec, sigma=2.0)
 features = 32
 head = dict(in_channels=features, hidden_channels=32)
@@ -25,17 +24,8 @@ model = dict(
                   out_channels=features),
     heads=dict(heatmaps=dict(head, codec=codec, loss_weight=4.0),
                deltas=head, locations=dict(head, codec=codec)))
-rendering = dict(image_size=(160, 160))
 targets = dict(targets=dict(_base_.detnet_targets, _delete_=True,
                             encoders=dict(location=codec)))
-train_dataloader = dict(batch_size=16, dataset=dict(
-    rendering, num_samples=8000, pipeline=targets))
-val_dataloader = dict(dataset=dict(rendering, num_samples=500))
-test_dataloader = dict(dataset=dict(rendering, num_samples=500))
+train_dataloader = dict(dataset=dict(pipeline=targets))
 val_evaluator = _base_.detnet_evaluator
 test_evaluator = val_evaluator
-param_scheduler = [_base_.param_scheduler[0],
-                   dict(_base_.param_scheduler[1], end=max_epochs)]
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-default_hooks = dict(logger=dict(interval=50),
-                     checkpoint=dict(save_best='EPE_3D', rule='less'))

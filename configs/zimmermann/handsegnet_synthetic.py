@@ -14,7 +14,8 @@
 #   40k iterations).
 _base_ = [
     '../_base_/default_runtime.py', '../_base_/schedules/from_scratch_cpu.py',
-    '../_base_/datasets/synthetic_rgb3d.py', '../_base_/models/handsegnet.py'
+    '../_base_/datasets/synthetic_rgb3d_cpu.py',
+    '../_base_/models/handsegnet.py'
 ]
 max_epochs = 2
 image_size = (128, 128)
@@ -27,19 +28,14 @@ model = dict(
                   norm_cfg=norm),
     heads=dict(segmentation=dict(hidden_channels=64)))
 whole_image = dict(crop=dict(mode='image'), warp=dict(input_size=image_size))
-rendering = dict(image_size=(160, 160))
-train_dataloader = dict(batch_size=16, dataset=dict(
-    rendering, num_samples=8000, pipeline=dict(
-        whole_image, targets=dict(_base_.mask_targets, _delete_=True,
-                                  encoders=dict(mask=mask_codec)))))
-val_dataloader = dict(dataset=dict(rendering, num_samples=500,
-                                   pipeline=whole_image))
-test_dataloader = dict(dataset=dict(rendering, num_samples=500,
-                                    pipeline=whole_image))
+train_dataloader = dict(dataset=dict(pipeline=dict(
+    whole_image, targets=dict(_base_.mask_targets, _delete_=True,
+                              encoders=dict(mask=mask_codec)))))
+val_dataloader = dict(dataset=dict(pipeline=whole_image))
+test_dataloader = dict(dataset=dict(pipeline=whole_image))
 val_evaluator = _base_.mask_evaluator
 test_evaluator = val_evaluator
 param_scheduler = [_base_.param_scheduler[0],
                    dict(_base_.param_scheduler[1], end=max_epochs)]
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-default_hooks = dict(logger=dict(interval=50), checkpoint=dict(
-    save_best='IoU@0.5', rule='greater'))
+default_hooks = dict(checkpoint=dict(save_best='IoU@0.5', rule='greater'))

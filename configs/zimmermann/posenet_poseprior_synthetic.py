@@ -18,11 +18,10 @@
 #   cascade, 4 epochs of 500 steps of batch 16 (their PoseNet and PosePrior
 #   train apart, batch 8, Adam 1e-4 / 1e-5).
 _base_ = [
-    '../_base_/default_runtime.py', '../_base_/schedules/from_scratch_cpu.py',
-    '../_base_/datasets/synthetic_rgb3d.py',
+    '../_base_/runtime_3d.py', '../_base_/schedules/from_scratch_cpu_4e.py',
+    '../_base_/datasets/synthetic_rgb3d_cpu.py',
     '../_base_/models/posenet_poseprior.py'
 ]
-max_epochs = 4
 crop_size = (128, 128)
 score_map_size = (16, 16)
 score_codec = dict(_base_.score_codec, input_size=crop_size,
@@ -39,17 +38,8 @@ model = dict(
 targets = dict(_base_.zb_targets, _delete_=True, encoders=dict(
     scoremaps=score_codec, canonical=_base_.canonical_codec))
 warp = dict(warp=dict(input_size=crop_size))
-rendering = dict(image_size=(160, 160))
-train_dataloader = dict(batch_size=16, dataset=dict(
-    rendering, num_samples=8000, pipeline=dict(warp, targets=targets)))
-val_dataloader = dict(dataset=dict(rendering, num_samples=500,
-                                   pipeline=warp))
-test_dataloader = dict(dataset=dict(rendering, num_samples=500,
-                                    pipeline=warp))
+train_dataloader = dict(dataset=dict(pipeline=dict(warp, targets=targets)))
+val_dataloader = dict(dataset=dict(pipeline=warp))
+test_dataloader = dict(dataset=dict(pipeline=warp))
 val_evaluator = _base_.zb_evaluator
 test_evaluator = val_evaluator
-param_scheduler = [_base_.param_scheduler[0],
-                   dict(_base_.param_scheduler[1], end=max_epochs)]
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-default_hooks = dict(logger=dict(interval=50),
-                     checkpoint=dict(save_best='EPE_3D', rule='less'))

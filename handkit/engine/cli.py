@@ -30,7 +30,6 @@ from handkit.engine.config import (ConfigError, check_cfg_options,
 from handkit.registry import DATASETS, METRICS, MODELS, UnknownTypeError
 
 
-
 class NothingToResumeError(RuntimeError):
     """``--resume`` without a path, and the work dir has no checkpoint."""
 
@@ -166,19 +165,33 @@ def work_dir_lock(work_dir: str) -> Iterator[None]:
         file.close()  # releases the lock
 
 
-def add_common_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('config', help='config file path')
-    parser.add_argument('--work-dir', help='where logs and checkpoints go')
+def add_config_args(
+        parser: argparse.ArgumentParser,
+        config_help: str = 'config file path',
+        work_dir_help: str = 'where logs and checkpoints go',
+        cfg_options_example: str = (
+            'train_dataloader.dataset.data_root=/data/panoptic')) -> None:
+    """The arguments of every tool that reads a config: the config,
+    ``--work-dir`` and ``--cfg-options`` (read by :func:`load_cli_config`).
+    """
+    parser.add_argument('config', help=config_help)
+    parser.add_argument('--work-dir', help=work_dir_help)
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, default={},
-        help='override config keys, e.g. '
-        'train_dataloader.dataset.data_root=/data/panoptic')
+        help=f'override config keys, e.g. {cfg_options_example}')
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """The arguments of tools/train.py and tools/test.py: those of
+    :func:`add_config_args` and ``--launcher``."""
+    add_config_args(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch'],
-                        default='none', help='job launcher (torchrun: pytorch)')
+                        default='none',
+                        help='job launcher (torchrun: pytorch)')
 
 
-def load_config(args: argparse.Namespace) -> Config:
-    """Config from the command line, with work_dir and launcher resolved.
+def load_cli_config(args: argparse.Namespace) -> Config:
+    """``args.config`` with ``args.cfg_options`` merged in.
 
     A syntax error in the config and a ``--cfg-options`` key that the config
     cannot take are one-line :class:`ConfigError` s
@@ -187,11 +200,23 @@ def load_config(args: argparse.Namespace) -> Config:
     cfg = load_config_file(args.config)
     check_cfg_options(cfg, args.cfg_options)
     cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def default_work_dir(config: str, suffix: str = '') -> str:
+    """``work_dirs/<config file name without .py><suffix>``."""
+    return osp.join('work_dirs',
+                    osp.splitext(osp.basename(config))[0] + suffix)
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """Config from the command line (:func:`load_cli_config`), with work_dir
+    and launcher resolved."""
+    cfg = load_cli_config(args)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = default_work_dir(args.config)
     cfg.launcher = args.launcher
     add_tensorboard_if_installed(cfg)
     if args.launcher == 'pytorch':

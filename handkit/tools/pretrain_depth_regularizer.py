@@ -33,13 +33,13 @@ from typing import Dict, List, Optional
 
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from handkit.engine.cli import (check_labels, check_writable_dir,
-                                user_errors_exit)
-from handkit.engine.config import (ConfigError, check_cfg_options,
-                                   load_config_file)
+from handkit.engine.cli import (add_config_args, check_labels,
+                                check_writable_dir, default_work_dir,
+                                load_cli_config, user_errors_exit)
+from handkit.engine.config import ConfigError
 from handkit.engine.hooks.safe_checkpoint_hook import fsync_dir, fsync_file
 from handkit.registry import DATASETS, MODELS
 
@@ -102,14 +102,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Pre-train the depth regulariser of a Cai et al. '
         'config on ground-truth joints')
-    parser.add_argument('config', help='a config with depth_pretraining, e.g. '
-                        'configs/cai/'
-                        'cai_depth2d_frozen_regularizer_synthetic.py')
-    parser.add_argument('--work-dir', help='where depth_regularizer.pth '
-                        'goes (default work_dirs/<config name>_regularizer)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        default={}, help='override config keys, e.g. '
-                        'depth_pretraining.steps=100')
+    add_config_args(
+        parser, config_help='a config with depth_pretraining, e.g. '
+        'configs/cai/cai_depth2d_frozen_regularizer_synthetic.py',
+        work_dir_help='where depth_regularizer.pth goes (default '
+        'work_dirs/<config name>_regularizer)',
+        cfg_options_example='depth_pretraining.steps=100')
     return parser.parse_args(argv)
 
 
@@ -136,13 +134,10 @@ def _check_config(cfg: Config, path: str) -> dict:
 def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     args = parse_args(argv)
     with user_errors_exit():
-        cfg = load_config_file(args.config)
-        check_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+        cfg = load_cli_config(args)
         settings = _check_config(cfg, args.config)
-        work_dir = args.work_dir or osp.join(
-            'work_dirs',
-            osp.splitext(osp.basename(args.config))[0] + '_regularizer')
+        work_dir = args.work_dir or default_work_dir(args.config,
+                                                     '_regularizer')
         check_writable_dir(work_dir)
         init_default_scope(cfg.get('default_scope', 'handkit'))
         dataset_cfg = cfg.train_dataloader.dataset

@@ -28,14 +28,15 @@ from typing import Dict, List, Optional
 
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from handkit.codecs.location_map import LocationMap
 from handkit.datasets.synthetic.joint_rotations import sample_ik_hands
-from handkit.engine.cli import check_writable_dir, user_errors_exit
-from handkit.engine.config import (ConfigError, check_cfg_options,
-                                   load_config_file)
+from handkit.engine.cli import (add_config_args, check_writable_dir,
+                                default_work_dir, load_cli_config,
+                                user_errors_exit)
+from handkit.engine.config import ConfigError
 from handkit.engine.hooks.safe_checkpoint_hook import fsync_dir, fsync_file
 from handkit.evaluation.complexity import complexity_report, format_complexity
 from handkit.evaluation.functional3d import rotation_errors_deg
@@ -141,13 +142,11 @@ def mean_rotations(quaternions: torch.Tensor) -> torch.Tensor:
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Train Zhou et al.'s IKNet on synthetic hand rotations")
-    parser.add_argument('config', help='IKNet config, e.g. '
-                        'configs/zhou/iknet_synthetic.py')
-    parser.add_argument('--work-dir', help='where iknet.pth goes (default '
-                        'work_dirs/<config name>)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        default={}, help='override config keys, e.g. '
-                        'train.steps=100')
+    add_config_args(
+        parser,
+        config_help='IKNet config, e.g. configs/zhou/iknet_synthetic.py',
+        work_dir_help='where iknet.pth goes (default work_dirs/<config '
+        'name>)', cfg_options_example='train.steps=100')
     parser.add_argument('--speed', action='store_true',
                         help='also print parameters, MACs and FPS')
     return parser.parse_args(argv)
@@ -169,12 +168,9 @@ def _check_ik_config(cfg: Config, path: str) -> None:
 def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     args = parse_args(argv)
     with user_errors_exit():
-        cfg = load_config_file(args.config)
-        check_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+        cfg = load_cli_config(args)
         _check_ik_config(cfg, args.config)
-        work_dir = args.work_dir or osp.join(
-            'work_dirs', osp.splitext(osp.basename(args.config))[0])
+        work_dir = args.work_dir or default_work_dir(args.config)
         check_writable_dir(work_dir)
     init_default_scope(cfg.get('default_scope', 'handkit'))
     torch.manual_seed(cfg.data.seed)

@@ -3,18 +3,13 @@
 # all; the PosePrior head (heads.1) at a tenth of it, their
 # training_lifting.py's starting 1e-5. They train the PosePrior alone, 80k
 # iterations (1e-5, then 1e-6 from 60k): handkit trains the cascade in one
-# run on PoseNet's schedule. Iteration-based, so it brings the runtime's
-# logger and checkpoint hooks in iterations.
-_base_ = ['../default_runtime.py']
+# run on PoseNet's schedule. The loop, its intervals and the runtime:
+# zimmermann_iterations.py.
+_base_ = ['./zimmermann_iterations.py']
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-4),
                      paramwise_cfg=dict(custom_keys={
                          'heads.1.': dict(lr_mult=0.1)}))
 param_scheduler = [dict(type='MultiStepLR', by_epoch=False,
                         milestones=[10000, 20000], gamma=0.1)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=30000,
-                 val_interval=5000)
-val_cfg = dict()
-test_cfg = dict()
-log_processor = dict(by_epoch=False)
-default_hooks = dict(logger=dict(interval=100), checkpoint=dict(
-    by_epoch=False, interval=5000, save_best='EPE_3D', rule='less'))
+train_cfg = dict(max_iters=30000)
+default_hooks = dict(checkpoint=dict(save_best='EPE_3D', rule='less'))

@@ -14,13 +14,12 @@ from typing import Dict, Mapping, Optional
 import numpy as np
 import torch
 
-from handkit.models.heads.base_head import BaseHead
-from handkit.models.layers import two_layer_cnn
+from handkit.models.heads.detnet_detector import DetNetDetector
 from handkit.registry import MODELS
 
 
 @MODELS.register_module()
-class DeltaMapHead(BaseHead):
+class DeltaMapHead(DetNetDetector):
     """Delta maps D (B, K, 3, h, w) from ``cat(F, H)``.
 
     Args:
@@ -45,29 +44,17 @@ class DeltaMapHead(BaseHead):
                  hidden_channels: int = 256, prior_channels: int = 21,
                  loss: dict = dict(type='MaskedMapL2Loss'),
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
         if prior_channels != num_keypoints:
             raise ValueError(f'DeltaMapHead needs the {num_keypoints} '
                              f'heatmaps of a DetNetHeatmapHead as its prior, '
                              f'got prior_channels={prior_channels}')
-        self.in_channels = in_channels
-        self.num_keypoints = num_keypoints
-        self.prior_channels = prior_channels
+        super().__init__(in_channels, num_keypoints, hidden_channels,
+                         prior_channels, 3, loss, loss_weight)
         self.out_channels = num_keypoints * 4
-        self.layers = two_layer_cnn(in_channels + prior_channels,
-                                    hidden_channels, num_keypoints * 3)
-        self.loss_module = MODELS.build(loss)
-        self.loss_weight = float(loss_weight)
 
     def forward(self, feats: torch.Tensor,
                 prior: Optional[torch.Tensor] = None) -> dict:
-        self.check_prior(prior)
-        self.check_features(feats)
-        maps = self.layers(torch.cat([feats, prior], 1))
-        batch, _, height, width = maps.shape
-        return {'delta_maps': maps.view(batch, self.num_keypoints, 3, height,
-                                        width),
-                'heatmaps_in': prior}
+        return {'delta_maps': self.detect(feats, prior), 'heatmaps_in': prior}
 
     def prior_maps(self, outputs: dict) -> torch.Tensor:
         deltas = outputs['delta_maps']

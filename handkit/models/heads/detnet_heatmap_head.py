@@ -16,13 +16,12 @@ from typing import Dict, Mapping, Optional
 import numpy as np
 import torch
 
-from handkit.models.heads.base_head import BaseHead
-from handkit.models.layers import two_layer_cnn
+from handkit.models.heads.detnet_detector import DetNetDetector
 from handkit.registry import CODECS, MODELS
 
 
 @MODELS.register_module()
-class DetNetHeatmapHead(BaseHead):
+class DetNetHeatmapHead(DetNetDetector):
     """Heatmaps H (B, K, h, w) from the feature volume (B, C, h, w).
 
     Args:
@@ -45,23 +44,14 @@ class DetNetHeatmapHead(BaseHead):
                  codec: dict = dict(type='LocationMap'),
                  loss: dict = dict(type='MaskedMapL2Loss'),
                  loss_weight: float = 1.0, prior_channels: int = 0) -> None:
-        super().__init__()
-        self.in_channels = in_channels
-        self.num_keypoints = num_keypoints
+        super().__init__(in_channels, num_keypoints, hidden_channels,
+                         prior_channels, 1, loss, loss_weight)
         self.out_channels = num_keypoints
-        self.prior_channels = prior_channels
-        self.layers = two_layer_cnn(in_channels + prior_channels,
-                                    hidden_channels, num_keypoints)
         self.decoder = CODECS.build(codec)
-        self.loss_module = MODELS.build(loss)
-        self.loss_weight = float(loss_weight)
 
     def forward(self, feats: torch.Tensor,
                 prior: Optional[torch.Tensor] = None) -> dict:
-        self.check_prior(prior)
-        self.check_features(feats)
-        inputs = feats if prior is None else torch.cat([feats, prior], 1)
-        return {'heatmaps': self.layers(inputs)}  # (B, K, h, w)
+        return {'heatmaps': self.detect(feats, prior)}  # (B, K, h, w)
 
     def prior_maps(self, outputs: dict) -> torch.Tensor:
         return outputs['heatmaps']

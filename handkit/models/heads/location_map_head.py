@@ -20,13 +20,12 @@ from typing import Dict, Mapping, Optional
 import numpy as np
 import torch
 
-from handkit.models.heads.base_head import BaseHead
-from handkit.models.layers import two_layer_cnn
+from handkit.models.heads.detnet_detector import DetNetDetector
 from handkit.registry import CODECS, MODELS
 
 
 @MODELS.register_module()
-class LocationMapHead(BaseHead):
+class LocationMapHead(DetNetDetector):
     """Location maps L (B, K, 3, h, w) from ``cat(F, prior)``.
 
     Args:
@@ -57,7 +56,6 @@ class LocationMapHead(BaseHead):
                  reference_bone_mm: float = 84.5,
                  loss: dict = dict(type='MaskedMapL2Loss'),
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
         if prior_channels < num_keypoints:
             raise ValueError(f'LocationMapHead needs a prior whose first '
                              f'{num_keypoints} channels are heatmaps, got '
@@ -65,24 +63,14 @@ class LocationMapHead(BaseHead):
         if not reference_bone_mm > 0:
             raise ValueError(f'LocationMapHead: reference_bone_mm must be '
                              f'positive, got {reference_bone_mm!r}')
-        self.in_channels = in_channels
-        self.num_keypoints = num_keypoints
-        self.prior_channels = prior_channels
-        self.layers = two_layer_cnn(in_channels + prior_channels,
-                                    hidden_channels, num_keypoints * 3)
+        super().__init__(in_channels, num_keypoints, hidden_channels,
+                         prior_channels, 3, loss, loss_weight)
         self.decoder = CODECS.build(codec)
         self.reference_bone_mm = float(reference_bone_mm)
-        self.loss_module = MODELS.build(loss)
-        self.loss_weight = float(loss_weight)
 
     def forward(self, feats: torch.Tensor,
                 prior: Optional[torch.Tensor] = None) -> dict:
-        self.check_prior(prior)
-        self.check_features(feats)
-        maps = self.layers(torch.cat([feats, prior], 1))
-        batch, _, height, width = maps.shape
-        return {'location_maps': maps.view(batch, self.num_keypoints, 3,
-                                           height, width),
+        return {'location_maps': self.detect(feats, prior),
                 'heatmaps_in': prior[:, :self.num_keypoints]}
 
     def loss(self, outputs: dict, batch: dict) -> Dict[str, torch.Tensor]:
