@@ -91,6 +91,7 @@ def test_weak_setting_trains_rhd_with_3d_and_stb_without(tmp_path):
         'RHDDataset', 'STBDataset']
     assert len(dataset) == 4
     assert dataset.metainfo['dataset_name'] == 'rhd'  # the first member's
+    assert dataset.metainfo['root_joint'] == 'palm_center'  # both members'
     samples = [dataset[index] for index in range(4)]
     paths = [sample['data_samples']['meta']['img_path'] for sample in samples]
     assert [Path(path).name for path in paths] == [
@@ -140,7 +141,8 @@ def test_the_rhd_stage_loads_rhd_depth_and_the_weak_stage_loads_it():
     assert train.pipeline.depth.type == 'LoadRHDDepth'
     assert train.pipeline.labels_3d.fraction == 1.0
     assert rhd.test_dataloader.dataset.split == 'test'
-    assert weak.train_dataloader.dataset.datasets[0] == train
+    rhd_member = weak.train_dataloader.dataset.datasets[0]
+    assert rhd_member == dict(train, root_joint='palm_center')
     assert [member.pipeline.labels_3d.fraction for member in
             weak.train_dataloader.dataset.datasets] == [1.0, 0.0]
     # tested on STB B1, as cai_stb.py

@@ -276,3 +276,27 @@ def test_with_depth_names_the_missing_folder_or_file(tmp_path):
     with pytest.raises(FileNotFoundError, match=r'^LoadRHDDepth: depth image '
                        r'not found: .*none\.png$'):
         LoadRHDDepth()(dict(img_id=0, depth_path=str(tmp_path / 'none.png')))
+
+
+def test_palm_center_root_puts_the_palm_in_joint_0(tmp_path):
+    annotations = {0: _sample(0, 0, 0), 1: _sample(1, 0, 0)}
+    annotations[1]['uv_vis'][[21 + 12], 2] = 1  # the right middle MCP only
+    _write(tmp_path, annotations)
+    wrist = RHDDataset(str(tmp_path), split='test', hands='right')
+    palm = RHDDataset(str(tmp_path), split='test', hands='right',
+                      root_joint='palm_center')
+    assert 'root_joint' not in wrist.metainfo
+    assert palm.metainfo['root_joint'] == 'palm_center'  # as STB's
+    for index in range(2):
+        before, after = wrist.get_data_info(index), palm.get_data_info(index)
+        for key in ('keypoints', 'keypoints_3d'):
+            np.testing.assert_allclose(
+                after[key][0], 0.5 * (before[key][0] + before[key][9]),
+                rtol=1e-6)
+            np.testing.assert_array_equal(after[key][1:], before[key][1:])
+    # labelled when the wrist or the middle MCP is
+    assert palm.get_data_info(0)['keypoints_visible'][0] == 0.0
+    assert palm.get_data_info(1)['keypoints_visible'][0] == 1.0
+    assert wrist.get_data_info(1)['keypoints_visible'][0] == 0.0
+    with pytest.raises(ValueError, match='root_joint must be one of'):
+        RHDDataset(str(tmp_path), split='test', root_joint='palm')
