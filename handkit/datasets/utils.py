@@ -199,7 +199,8 @@ def read_rhd_depth(path: str, mask_path: Optional[str] = None) -> np.ndarray:
     reads the channels as B, G, R). A coded 0 stays 0 mm (no depth).
 
     Background. RHD renders its characters in front of 2D background
-    images, whose pixels the depth map gives a far depth, not 0. With
+    images; its depth map covers the whole render and gives the background
+    pixels a far depth, not 0 (the release does not state the value). With
     ``mask_path`` (the sample's ``<set>/mask/<id>.png``: 0 background, 1 the
     person, 2-33 the hands' parts) the background pixels become 0, so that
     handkit's depth codecs, which read 0 as "no depth", leave them out of a

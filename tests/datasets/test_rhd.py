@@ -276,6 +276,12 @@ def test_with_depth_names_the_missing_folder_or_file(tmp_path):
     with pytest.raises(FileNotFoundError, match=r'^LoadRHDDepth: depth image '
                        r'not found: .*none\.png$'):
         LoadRHDDepth()(dict(img_id=0, depth_path=str(tmp_path / 'none.png')))
+    with pytest.raises(KeyError, match=r"LoadRHDDepth: sample 0 has no "
+                       r"'segmentation_path' \(RHD's mask, which tells the "
+                       r"depth's background; use RHDDataset\(with_depth="
+                       r'True\)\)'):
+        LoadRHDDepth()(dict(img_id=0, depth_path=str(
+            folder / 'depth' / '00000.png')))
 
 
 def test_palm_center_root_puts_the_palm_in_joint_0(tmp_path):

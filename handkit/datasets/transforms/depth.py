@@ -251,7 +251,7 @@ class DepthCubeCrop(BaseTransform):
                 f'input_size={self.input_size}, center={self.center!r})')
 
 
-def depth_path_of(results: dict, transform: str, dataset: str) -> str:
+def _existing_depth_path(results: dict, transform: str, dataset: str) -> str:
     """The sample's ``depth_path``, checked to exist.
 
     Args:
@@ -295,8 +295,9 @@ class LoadSTBDepth(BaseTransform):
     """
 
     def transform(self, results: dict) -> dict:
-        path = depth_path_of(results, 'LoadSTBDepth',
-                             "STBDataset(camera='SK', with_depth=True)")
+        path = _existing_depth_path(
+            results, 'LoadSTBDepth',
+            "STBDataset(camera='SK', with_depth=True)")
         shape = tuple(results.get('img_shape', (480, 640)))[:2]
         results['depth'] = register_sk_depth_to_color(read_sk_depth(path),
                                                       shape)
@@ -321,16 +322,22 @@ class LoadRHDDepth(BaseTransform):
     Sets ``depth`` (320, 320) float32 mm, 0 on the background.
 
     Raises:
-        KeyError: the sample has no ``depth_path``.
+        KeyError: the sample has no ``depth_path`` or no
+            ``segmentation_path``.
         FileNotFoundError: the depth or mask file does not exist.
         ValueError: the file is not an RHD depth image, or the mask does not
             fit it.
     """
 
     def transform(self, results: dict) -> dict:
-        path = depth_path_of(results, 'LoadRHDDepth',
-                             'RHDDataset(with_depth=True)')
-        depth = read_rhd_depth(path, results.get('segmentation_path'))
+        path = _existing_depth_path(results, 'LoadRHDDepth',
+                                    'RHDDataset(with_depth=True)')
+        if results.get('segmentation_path') is None:
+            raise KeyError(
+                f"LoadRHDDepth: sample {results.get('img_id')} has no "
+                f"'segmentation_path' (RHD's mask, which tells the depth's "
+                f'background; use RHDDataset(with_depth=True))')
+        depth = read_rhd_depth(path, results['segmentation_path'])
         check_image_shape(path, depth.shape, results.get('img_shape'))
         results['depth'] = depth
         return results
