@@ -131,6 +131,16 @@ def test_preflight_names_the_member_without_depth(tmp_path):
         'LoadRHDDepth')
 
 
+def test_check_data_reads_the_first_images_of_each_member(tmp_path):
+    cfg = weak_config(tmp_path)
+    broken = tmp_path / 'stb' / 'images' / 'B2Counting' / 'SK_color_0.png'
+    broken.write_bytes(b'not a png')
+    with pytest.raises(AnnotationError) as error:
+        preflight(cfg, ['train_dataloader'], check_first=1)
+    assert str(error.value) == (
+        f'train_dataloader.dataset.datasets[1]: cannot decode image: {broken}')
+
+
 def test_the_rhd_stage_loads_rhd_depth_and_the_weak_stage_loads_it():
     rhd = Config.fromfile(str(CONFIGS / 'cai' / 'cai_rhd.py'))
     weak = Config.fromfile(str(CONFIGS / 'cai' / 'cai_rhd_stb_weak.py'))

@@ -401,9 +401,10 @@ def preflight(cfg: Config, loader_keys: Iterable[str],
     type or a head whose decoder does not match its target encoder
     (:func:`check_codecs`) then stops the run before a work dir, a log or a
     checkpoint is written.
-    With ``check_first`` N > 0 the first N images of each dataset are also
-    decoded and checked (:func:`handkit.datasets.check.find_bad_samples`);
-    the first bad one is an :class:`AnnotationError`.
+    With ``check_first`` N > 0 the first N images of each dataset (each
+    member's) are also decoded and checked
+    (:func:`handkit.datasets.check.find_bad_samples`); the first bad one is
+    an :class:`AnnotationError`.
     Returns the built model (to check a checkpoint against).
     """
     init_default_scope(cfg.get('default_scope', 'handkit'))
@@ -416,8 +417,8 @@ def preflight(cfg: Config, loader_keys: Iterable[str],
                 pipelines[name] = getattr(getattr(member, 'pipeline', None),
                                           'transforms', [])
                 check_labels(cfg, name, member, pipelines[name])
-            for problem in find_bad_samples(dataset, check_first or 0):
-                raise AnnotationError(f'{key}: {problem}')
+                for problem in find_bad_samples(member, check_first or 0):
+                    raise AnnotationError(f'{name}: {problem}')
     model = MODELS.build(cfg.model)
     check_codecs(model, pipelines)
     return model
