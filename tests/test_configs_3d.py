@@ -43,6 +43,8 @@ def zimmermann_cascade(crop, maps):
 # of a list; None: the whole output): shapes}})
 EXPECTED = {
     'cai/cai_stb.py': ((3, 256, 256), CAI),
+    'cai/cai_rhd.py': ((3, 256, 256), CAI),
+    'cai/cai_rhd_stb_weak.py': ((3, 256, 256), CAI),
     'cai/cai_synthetic.py': ((3, 128, 128), CAI),
     'cai/cai_weak10_synthetic.py': ((3, 128, 128), CAI),
     'cai/cai_depth2d_synthetic.py': ((3, 128, 128), CAI),
@@ -175,8 +177,10 @@ def test_config_builds_and_forward_has_the_expected_shapes(name):
     input_shape, expected = EXPECTED[name]
     assert input_shape_from_config(cfg) == input_shape
     for loader in ('train_dataloader', 'test_dataloader'):
-        for step in pipeline_steps(cfg[loader].dataset.pipeline):
-            TRANSFORMS.build(step)
+        dataset = cfg[loader].dataset  # a ConcatDataset: each member's
+        for member in dataset.get('datasets', [dataset]):
+            for step in pipeline_steps(member.pipeline):
+                TRANSFORMS.build(step)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).eval()
     with torch.no_grad():

@@ -6,10 +6,10 @@
 # Brox's protocol (zb: the paper's anchor, STB AUC 0.994 as quoted by Zhou
 # et al., Table 1) and 2D PCK.
 # Departures: the paper's weak setting pre-trains on fully-labelled RHD and
-# then trains on RHD and STB together, STB without its 3D labels; handkit
-# has no RHD depth loader nor a mixed RHD + STB loader, so this config
-# trains on STB alone, every sample with its 3D label plus the depth
-# regulariser (labels_3d fraction 1.0; lower it, e.g.
+# then trains on RHD and STB together, STB without its 3D labels: that is
+# cai_rhd.py then cai_rhd_stb_weak.py; this config trains on STB alone,
+# every sample with its 3D label plus the depth regulariser (labels_3d
+# fraction 1.0; lower it, e.g.
 # --cfg-options train_dataloader.dataset.pipeline.labels_3d.fraction=0.1,
 # for STB's own weak variants). The paper's schedule and loss weights are
 # not available here: handkit's shared schedule (Adam, lr 1e-4, 80 epochs)

@@ -15,11 +15,26 @@ One data_info per sample: ``hands='auto'`` takes the hand with more visible
 keypoints (the right hand on a tie), as common practice does; 'left' or
 'right' always takes that hand.
 
+Root joint. RHD labels the wrist; STB, in the same slot, the palm centre.
+``root_joint='palm_center'`` puts the palm in joint 0 instead, as
+Zimmermann & Brox's RHD reader does to train with STB (``use_wrist_coord=
+False``): the midpoint of the wrist and the middle MCP in 3D and in 2D,
+labelled when either is, and ``metainfo['root_joint'] = 'palm_center'``
+(STB's), so that the two sets mean one joint by joint 0.
+
 Masks. ``<set>/mask/<id>.png`` labels every pixel: 0 background, 1 the
 person, 2-17 the left hand's parts, 18-33 the right hand's. With
 ``with_masks=True`` each sample gets that ``mask_path`` and
 ``mask_min_label=2``, so ``LoadImage`` reads ``hand_mask`` = the pixels of
 either hand: the 2-class target of Zimmermann & Brox's HandSegNet.
+
+Depth. ``<set>/depth/<id>.png`` is the depth of the same render, in the
+colour camera: an 8-bit, 3-channel PNG, ``depth = (R * 256 + G) / 65535 *
+5 m`` (the release's ``view_samples.py``). With ``with_depth=True`` each
+sample gets that ``depth_path`` and, as ``segmentation_path``, its mask,
+whose background (label 0) ``LoadRHDDepth`` sets to 0 (RHD gives the
+background a far depth; ``handkit.datasets.utils.read_rhd_depth``): the
+depth image of Cai et al.'s depth regulariser.
 """
 import os.path as osp
 import pickle
@@ -30,12 +45,13 @@ import numpy as np
 from handkit.datasets.base import AnnotationError, BaseHandDataset
 from handkit.datasets.utils import PCK_THRESHOLDS_MM
 from handkit.registry import DATASETS
-from handkit.skeleton import NUM_KEYPOINTS, TIP_FIRST_ORDER
+from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS, TIP_FIRST_ORDER
 
 # handkit index i takes RHD keypoint RHD_TO_HANDKIT[i] of the chosen hand.
 RHD_TO_HANDKIT = TIP_FIRST_ORDER
 RHD_HAND_OFFSET = dict(left=0, right=NUM_KEYPOINTS)
 RHD_IMAGE_SHAPE = (320, 320)
+MIDDLE_MCP = KEYPOINT_NAMES.index('middle_mcp')
 _RECORD_SHAPES = dict(uv_vis=(2 * NUM_KEYPOINTS, 3),
                       xyz=(2 * NUM_KEYPOINTS, 3), K=(3, 3))
 
@@ -49,17 +65,25 @@ class RHDDataset(BaseHandDataset):
             (``RHD_published_v2``).
         split: 'train' (``training``) or 'test' (``evaluation``).
         hands: 'auto', 'left' or 'right' (see the module docstring).
+        root_joint: 'wrist' (RHD's) or 'palm_center' (the palm in joint
+            0, see the module docstring).
         with_masks: also give each sample its hand-part ``mask_path`` (see
             the module docstring); a missing mask folder or file stops the
+            dataset with the path at fault.
+        with_depth: also give each sample its ``depth_path`` and its mask
+            as ``segmentation_path`` (for ``LoadRHDDepth``, see the module
+            docstring); a missing depth or mask folder or file stops the
             dataset with the path at fault.
         **kwargs: passed to ``BaseHandDataset`` / mmengine's ``BaseDataset``.
 
     Each ``data_info`` holds ``img_path``, ``img_id`` (the sample id),
     ``hand_side`` ('left' / 'right'), ``keypoints`` (21, 2) px as stored,
-    ``keypoints_visible`` (21,) the stored flags, ``bbox`` (tightest box of
+    ``keypoints_visible`` (21,) the stored flags (joint 0 the palm's with
+    ``root_joint='palm_center'``), ``bbox`` (tightest box of
     the visible keypoints), ``img_shape`` (320, 320), ``keypoints_3d``
     (21, 3) mm in the camera frame, ``cam_K`` (3, 3); with ``with_masks``,
-    ``mask_path`` and ``mask_min_label``.
+    ``mask_path`` and ``mask_min_label``; with ``with_depth``,
+    ``depth_path`` and ``segmentation_path``.
     """
 
     METAINFO = dict(
@@ -72,7 +96,8 @@ training/anno_training.pickle  ({id: {'uv_vis', 'xyz' (m), 'K'}})
 training/color/00000.png ...
 evaluation/anno_evaluation.pickle
 evaluation/color/00000.png ...
-<set>/mask/00000.png ...   (with_masks=True only; 0 bg, 1 person, 2-33 hands)
+<set>/mask/00000.png ...   (with_masks, with_depth: 0 bg, 1 person, 2-33 hands)
+<set>/depth/00000.png ...  (with_depth=True: (R * 256 + G) / 65535 * 5 m)
 """
     SOURCE = ('Rendered Hand Pose Dataset, Zimmermann & Brox 2017, '
               'https://lmb.informatik.uni-freiburg.de/resources/datasets/'
@@ -80,18 +105,29 @@ evaluation/color/00000.png ...
     SPLITS = ('train', 'test')
     SPLIT_SETS = dict(train='training', test='evaluation')
     HANDS = ('auto', 'left', 'right')
+    ROOT_JOINTS = ('wrist', 'palm_center')
     # hand-part labels: 2-17 left, 18-33 right (0 background, 1 person)
     MASK_MIN_HAND_LABEL = 2
 
     def __init__(self, data_root: str, split: str = 'train',
-                 hands: str = 'auto', with_masks: bool = False,
+                 hands: str = 'auto', root_joint: str = 'wrist',
+                 with_masks: bool = False, with_depth: bool = False,
                  **kwargs) -> None:
         if hands not in self.HANDS:
             raise ValueError(f'RHDDataset: hands must be one of {self.HANDS}, '
                              f'got {hands!r}')
+        if root_joint not in self.ROOT_JOINTS:
+            raise ValueError(f'RHDDataset: root_joint must be one of '
+                             f'{self.ROOT_JOINTS}, got {root_joint!r}')
         self.hands = hands
+        self.root_joint = root_joint
         self.with_masks = bool(with_masks)
+        self.with_depth = bool(with_depth)
         super().__init__(split=split, data_root=data_root, **kwargs)
+        if root_joint == 'palm_center':
+            # after mmengine's metainfo loading, which would try a string
+            # value as a file name
+            self._metainfo['root_joint'] = root_joint
 
     @staticmethod
     def _record_arrays(record, source):
@@ -142,10 +178,15 @@ evaluation/color/00000.png ...
         keypoints = uv_vis[rows, gather, :2]  # (N, 21, 2)
         visible = uv_vis[rows, gather, 2].astype(np.float32)  # (N, 21)
         keypoints_3d = xyz[rows, gather] * 1000.0  # (N, 21, 3) mm
+        if self.root_joint == 'palm_center':
+            for points in (keypoints, keypoints_3d):
+                points[:, 0] = 0.5 * (points[:, 0] + points[:, MIDDLE_MCP])
+            visible[:, 0] = np.maximum(visible[:, 0], visible[:, MIDDLE_MCP])
 
-        mask_dir = (self.check_exists(osp.join(set_dir, 'mask'),
-                                      'mask folder')
-                    if self.with_masks else None)
+        masks = (self._sample_files(set_dir, 'mask', sample_ids)
+                 if self.with_masks or self.with_depth else None)
+        depths = (self._sample_files(set_dir, 'depth', sample_ids)
+                  if self.with_depth else None)
         data_list = []
         for index, sample_id in enumerate(sample_ids):
             source = f'{anno_path} sample {sample_id}'
@@ -163,10 +204,19 @@ evaluation/color/00000.png ...
                 keypoints_3d=self.check_keypoints(keypoints_3d[index], source,
                                                   3),
                 cam_K=cam_k[index].astype(np.float32)))
-            if mask_dir is not None:
-                data_list[-1].update(
-                    mask_path=self.check_exists(
-                        osp.join(mask_dir, f'{int(sample_id):05d}.png'),
-                        'mask file'),
-                    mask_min_label=self.MASK_MIN_HAND_LABEL)
+            if self.with_masks:
+                data_list[-1].update(mask_path=masks[index],
+                                     mask_min_label=self.MASK_MIN_HAND_LABEL)
+            if self.with_depth:
+                data_list[-1].update(depth_path=depths[index],
+                                     segmentation_path=masks[index])
         return data_list
+
+    def _sample_files(self, set_dir: str, kind: str,
+                      sample_ids: List) -> List[str]:
+        """``<set>/<kind>/<id>.png`` of each sample, each checked to exist
+        (the folder first)."""
+        folder = self.check_exists(osp.join(set_dir, kind), f'{kind} folder')
+        return [self.check_exists(
+            osp.join(folder, f'{int(sample_id):05d}.png'), f'{kind} file')
+            for sample_id in sample_ids]

@@ -1,13 +1,14 @@
 """Pieces that several dataset adapters share, so that no adapter imports
-another: seeded splits, number files, NYU's and STB's depth encodings (STB's
-SK depth registered to its colour camera, which ``STBDataset`` and the
-``LoadSTBDepth`` transform share) and the 3D metainfo.
+another: seeded splits, number files, NYU's, STB's and RHD's depth encodings
+(STB's SK depth registered to its colour camera, which ``STBDataset`` and
+the ``LoadSTBDepth`` transform share) and the 3D metainfo.
 
 Everything here parses files or cuts index sets; nothing imports an adapter
 (docs/architecture.md: adapters parse, the layers below them are shared).
 """
+import os.path as osp
 import re
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -183,3 +184,60 @@ def register_sk_depth_to_color(depth: np.ndarray,
                   splat_z[inside])
     nearest[np.isinf(nearest)] = 0.0
     return nearest.astype(np.float32)
+
+
+# RHD's depth PNGs code 0 - 5 m in 16 bits (RHD's view_samples.py).
+RHD_DEPTH_RANGE_MM = 5000.0
+
+
+def read_rhd_depth(path: str, mask_path: Optional[str] = None) -> np.ndarray:
+    """(H, W) float32 mm of an RHD ``<set>/depth/<id>.png``.
+
+    RHD stores the depth in an 8-bit, 3-channel PNG: the top 8 bits in red,
+    the bottom 8 in green, ``depth = (R * 256 + G) / 65535 * 5 m`` (the
+    release's ``view_samples.py``, ``depth_two_uint8_to_float``; OpenCV
+    reads the channels as B, G, R). A coded 0 stays 0 mm (no depth).
+
+    Background. RHD renders its characters in front of 2D background
+    images; its depth map covers the whole render and gives the background
+    pixels a far depth, not 0 (the release does not state the value). With
+    ``mask_path`` (the sample's ``<set>/mask/<id>.png``: 0 background, 1 the
+    person, 2-33 the hands' parts) the background pixels become 0, so that
+    handkit's depth codecs, which read 0 as "no depth", leave them out of a
+    crop's reference depth and give them their background value; the person
+    stays, as a depth camera would see it (STB's scene stays likewise).
+
+    Raises:
+        FileNotFoundError: ``path`` or ``mask_path`` does not exist.
+        ValueError: the depth file is not an 8-bit 3-channel PNG, or the mask
+            is not a one-channel image of the depth's size (each names the
+            file and what it holds).
+    """
+    image = _read_existing(path, cv2.IMREAD_UNCHANGED, 'RHD depth image')
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] < 3:
+        channels = 1 if image.ndim == 2 else image.shape[2]
+        raise ValueError(f'{path}: an RHD depth image is an 8-bit 3-channel '
+                         f'PNG (depth = (R * 256 + G) / 65535 * 5 m), found '
+                         f'{image.dtype} with {channels} channel(s)')
+    red, green = image[..., 2].astype(np.float32), image[..., 1]
+    depth = (red * 256.0 + green) * np.float32(RHD_DEPTH_RANGE_MM / 65535.0)
+    if mask_path is not None:
+        mask = _read_existing(mask_path, cv2.IMREAD_UNCHANGED, 'RHD mask')
+        if mask.ndim != 2 or mask.shape != depth.shape:
+            raise ValueError(f'{mask_path}: an RHD mask is a one-channel '
+                             f'label image of its depth image\'s '
+                             f'{depth.shape[1]} x {depth.shape[0]} pixels, '
+                             f'found shape {mask.shape}')
+        depth[mask == 0] = 0.0
+    return depth
+
+
+def _read_existing(path: str, flags: int, what: str) -> np.ndarray:
+    """``cv2.imread(path, flags)``; one line naming the file when it is
+    missing or does not decode."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{what} not found: {path}')
+    image = cv2.imread(path, flags)
+    if image is None:
+        raise ValueError(f'cannot decode {what}: {path}')
+    return image

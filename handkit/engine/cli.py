@@ -9,12 +9,13 @@ import importlib.util
 import os
 import os.path as osp
 import sys
-from typing import (Any, Dict, Iterable, Iterator, Optional, Sequence,
-                    Tuple)
+from typing import (Any, Dict, Iterable, Iterator, List, Optional,
+                    Sequence, Tuple)
 
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
+from torch.utils.data import ConcatDataset as TorchConcatDataset
 
 from handkit.codecs.base import BaseCodec
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
@@ -340,8 +341,9 @@ LABEL_SOURCES = dict(hand_mask=('hand_mask', 'mask_path'),
 # What to use instead, per missing label (default: a 3D format).
 LABEL_HINTS = dict(
     depth='a dataset with depth images of the RGB hands, e.g. '
-    "SyntheticHandDataset(with_depth=True) or STBDataset(camera='SK', "
-    'with_depth=True) + LoadSTBDepth',
+    "SyntheticHandDataset(with_depth=True), STBDataset(camera='SK', "
+    'with_depth=True) + LoadSTBDepth or RHDDataset(with_depth=True) + '
+    'LoadRHDDepth',
     occluded='a dataset with per-joint occlusion flags '
     '(SyntheticHandDataset), or exclude_occluded=False in '
     'DepthLiftedKeypoints',
@@ -360,7 +362,9 @@ def _needed_labels(cfg: Config, loader: str,
             if key in LABEL_KEYS:
                 needed.setdefault(key, f'the target codec '
                                   f'{type(codec).__name__}')
-    evaluators = cfg.get(EVALUATOR_OF.get(loader, ''), None) or []
+    # a ConcatDataset's member is named '<loader>.dataset.datasets[i]'
+    evaluators = cfg.get(EVALUATOR_OF.get(loader.split('.')[0], ''),
+                         None) or []
     if isinstance(evaluators, dict):
         evaluators = [evaluators]
     for metric in evaluators:
@@ -401,18 +405,31 @@ def check_labels(cfg: Config, loader: str, dataset: Any,
                 f'needs; use {hint}')
 
 
+def loader_datasets(loader: str, dataset: Any) -> List[Tuple[str, Any]]:
+    """``(name, dataset)`` of each dataset a loader reads, so that each is
+    checked with its own pipeline: the loader's dataset itself, named
+    ``loader``, or each member of a ``ConcatDataset``, named
+    ``'<loader>.dataset.datasets[<i>]'``."""
+    if isinstance(dataset, TorchConcatDataset):
+        return [(f'{loader}.dataset.datasets[{index}]', member)
+                for index, member in enumerate(dataset.datasets)]
+    return [(loader, dataset)]
+
+
 def preflight(cfg: Config, loader_keys: Iterable[str],
               check_first: int = 0) -> torch.nn.Module:
     """Build the model and the datasets once, before the Runner exists.
 
     A missing data_root, a malformed annotation, a label the codecs or
-    metrics need that the dataset lacks (:func:`check_labels`), an unknown
+    metrics need that the dataset lacks (:func:`check_labels`, on each
+    member of a ``ConcatDataset`` with its own pipeline), an unknown
     type or a head whose decoder does not match its target encoder
     (:func:`check_codecs`) then stops the run before a work dir, a log or a
     checkpoint is written.
-    With ``check_first`` N > 0 the first N images of each dataset are also
-    decoded and checked (:func:`handkit.datasets.check.find_bad_samples`);
-    the first bad one is an :class:`AnnotationError`.
+    With ``check_first`` N > 0 the first N images of each dataset (each
+    member's) are also decoded and checked
+    (:func:`handkit.datasets.check.find_bad_samples`); the first bad one is
+    an :class:`AnnotationError`.
     Returns the built model (to check a checkpoint against).
     """
     init_default_scope(cfg.get('default_scope', 'handkit'))
@@ -421,11 +438,12 @@ def preflight(cfg: Config, loader_keys: Iterable[str],
         loader = cfg.get(key)
         if loader is not None:
             dataset = DATASETS.build(loader['dataset'])
-            pipelines[key] = getattr(getattr(dataset, 'pipeline', None),
-                                     'transforms', [])
-            check_labels(cfg, key, dataset, pipelines[key])
-            for problem in find_bad_samples(dataset, check_first or 0):
-                raise AnnotationError(f'{key}: {problem}')
+            for name, member in loader_datasets(key, dataset):
+                pipelines[name] = getattr(getattr(member, 'pipeline', None),
+                                          'transforms', [])
+                check_labels(cfg, name, member, pipelines[name])
+                for problem in find_bad_samples(member, check_first or 0):
+                    raise AnnotationError(f'{name}: {problem}')
     model = MODELS.build(cfg.model)
     check_codecs(model, pipelines)
     return model

@@ -164,3 +164,145 @@ def test_with_masks_reads_both_hands_of_the_part_labels(tmp_path):
     mask = LoadImage()(dict(info))['hand_mask']
     assert mask.dtype == bool and mask.sum() == 10 * 20 + 4 * 10
     assert not mask[:10].any()
+
+
+def _write_rhd_depth(path, red, green):
+    """An RHD depth PNG as released: 8-bit, 3 channels, the top 8 bits in
+    red, the bottom 8 in green (cv2 writes BGR)."""
+    import cv2
+    image = np.zeros(np.shape(red) + (3, ), np.uint8)
+    image[..., 2] = red
+    image[..., 1] = green
+    assert cv2.imwrite(str(path), image)
+
+
+def test_rhd_depth_png_decodes_red_high_green_low_over_5_m(tmp_path):
+    import cv2
+    from handkit.datasets.utils import read_rhd_depth
+    red = np.array([[0, 1, 0], [255, 10, 2]])
+    green = np.array([[0, 0, 1], [255, 20, 3]])
+    _write_rhd_depth(tmp_path / 'depth.png', red, green)
+    expected = np.array([[0.0, 256 / 65535 * 5000, 1 / 65535 * 5000],
+                         [5000.0, 2580 / 65535 * 5000, 515 / 65535 * 5000]])
+    depth = read_rhd_depth(str(tmp_path / 'depth.png'))
+    assert depth.dtype == np.float32 and depth.shape == (2, 3)
+    np.testing.assert_allclose(depth, expected, rtol=1e-6)
+    np.testing.assert_allclose(depth[0, 1], 19.5315, atol=1e-4)  # R=1: mm
+    # the mask's background (label 0) becomes 0 mm; person and hands stay
+    mask = np.array([[0, 1, 0], [0, 5, 30]], np.uint8)
+    cv2.imwrite(str(tmp_path / 'mask.png'), mask)
+    masked = read_rhd_depth(str(tmp_path / 'depth.png'),
+                            str(tmp_path / 'mask.png'))
+    np.testing.assert_allclose(masked, np.where(mask > 0, expected, 0.0),
+                               rtol=1e-6)
+    with pytest.raises(FileNotFoundError,
+                       match=r'^RHD depth image not found: .*none\.png$'):
+        read_rhd_depth(str(tmp_path / 'none.png'))
+    cv2.imwrite(str(tmp_path / 'grey.png'), np.zeros((2, 3), np.uint16))
+    with pytest.raises(ValueError, match=r'grey\.png: an RHD depth image is '
+                       r'an 8-bit 3-channel PNG \(depth = \(R \* 256 \+ G\) '
+                       r'/ 65535 \* 5 m\), found uint16 with 1 channel'):
+        read_rhd_depth(str(tmp_path / 'grey.png'))
+    cv2.imwrite(str(tmp_path / 'colour.png'), np.zeros((2, 3, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"colour\.png: an RHD mask is a "
+                       r"one-channel label image of its depth image's 3 x 2 "
+                       r'pixels, found shape \(2, 3, 3\)'):
+        read_rhd_depth(str(tmp_path / 'depth.png'),
+                       str(tmp_path / 'colour.png'))
+
+
+def write_rhd_with_depth(root, split_folder='evaluation'):
+    """One RHD sample with its colour image, mask and depth PNGs: the
+    background (mask 0) 5 m away, the person (1) at R=10, G=0 (781.2 mm),
+    the hands' parts at R=8, G=0 (625.0 mm)."""
+    import cv2
+    _write(root, {0: _sample(0, 15, 10)}, split_folder)
+    folder = root / split_folder
+    cv2.imwrite(str(folder / 'color' / '00000.png'),
+                np.zeros((320, 320, 3), np.uint8))
+    for kind in ('mask', 'depth'):
+        (folder / kind).mkdir()
+    parts = np.zeros((320, 320), np.uint8)
+    parts[:, 200:] = 1  # the person
+    parts[100:200, 100:200] = 5  # a left-hand part
+    cv2.imwrite(str(folder / 'mask' / '00000.png'), parts)
+    red = np.select([parts == 0, parts == 1], [255, 10], 8)
+    green = np.where(parts == 0, 255, 0)
+    _write_rhd_depth(folder / 'depth' / '00000.png', red, green)
+    return parts
+
+
+def test_with_depth_gives_the_depth_and_its_background_mask(tmp_path):
+    from handkit.datasets.transforms import LoadImage, LoadRHDDepth
+    parts = write_rhd_with_depth(tmp_path)
+    plain = RHDDataset(str(tmp_path), split='test').get_data_info(0)
+    assert 'depth_path' not in plain and 'segmentation_path' not in plain
+    info = RHDDataset(str(tmp_path), split='test',
+                      with_depth=True).get_data_info(0)
+    assert info['depth_path'].endswith('evaluation/depth/00000.png')
+    assert info['segmentation_path'].endswith('evaluation/mask/00000.png')
+    assert 'mask_path' not in info  # no hand-mask target
+    results = LoadRHDDepth()(LoadImage()(dict(info)))
+    depth = results['depth']
+    assert depth.dtype == np.float32 and depth.shape == (320, 320)
+    assert 'hand_mask' not in results
+    np.testing.assert_array_equal(depth[parts == 0], 0.0)
+    np.testing.assert_allclose(depth[parts == 1], 2560 / 65535 * 5000,
+                               rtol=1e-6)
+    np.testing.assert_allclose(depth[parts == 5], 2048 / 65535 * 5000,
+                               rtol=1e-6)
+
+
+def test_with_depth_names_the_missing_folder_or_file(tmp_path):
+    from handkit.datasets.transforms import LoadRHDDepth
+    write_rhd_with_depth(tmp_path)
+    folder = tmp_path / 'evaluation'
+    (folder / 'depth' / '00000.png').rename(folder / 'depth.png')
+    with pytest.raises(DataRootNotFoundError,
+                       match=r'RHDDataset: depth file not found: .*'
+                       r'evaluation/depth/00000\.png'):
+        RHDDataset(str(tmp_path), split='test', with_depth=True)
+    (folder / 'depth').rmdir()
+    with pytest.raises(DataRootNotFoundError, match='depth folder not found'):
+        RHDDataset(str(tmp_path), split='test', with_depth=True)
+    (folder / 'depth').mkdir()
+    (folder / 'depth.png').rename(folder / 'depth' / '00000.png')
+    (folder / 'mask' / '00000.png').unlink()
+    with pytest.raises(DataRootNotFoundError, match='mask file not found'):
+        RHDDataset(str(tmp_path), split='test', with_depth=True)
+    with pytest.raises(KeyError, match=r"LoadRHDDepth: sample 0 has no "
+                       r"'depth_path' \(use RHDDataset\(with_depth=True\)\)"):
+        LoadRHDDepth()(dict(img_id=0))
+    with pytest.raises(FileNotFoundError, match=r'^LoadRHDDepth: depth image '
+                       r'not found: .*none\.png$'):
+        LoadRHDDepth()(dict(img_id=0, depth_path=str(tmp_path / 'none.png')))
+    with pytest.raises(KeyError, match=r"LoadRHDDepth: sample 0 has no "
+                       r"'segmentation_path' \(RHD's mask, which tells the "
+                       r"depth's background; use RHDDataset\(with_depth="
+                       r'True\)\)'):
+        LoadRHDDepth()(dict(img_id=0, depth_path=str(
+            folder / 'depth' / '00000.png')))
+
+
+def test_palm_center_root_puts_the_palm_in_joint_0(tmp_path):
+    annotations = {0: _sample(0, 0, 0), 1: _sample(1, 0, 0)}
+    annotations[1]['uv_vis'][[21 + 12], 2] = 1  # the right middle MCP only
+    _write(tmp_path, annotations)
+    wrist = RHDDataset(str(tmp_path), split='test', hands='right')
+    palm = RHDDataset(str(tmp_path), split='test', hands='right',
+                      root_joint='palm_center')
+    assert 'root_joint' not in wrist.metainfo
+    assert palm.metainfo['root_joint'] == 'palm_center'  # as STB's
+    for index in range(2):
+        before, after = wrist.get_data_info(index), palm.get_data_info(index)
+        for key in ('keypoints', 'keypoints_3d'):
+            np.testing.assert_allclose(
+                after[key][0], 0.5 * (before[key][0] + before[key][9]),
+                rtol=1e-6)
+            np.testing.assert_array_equal(after[key][1:], before[key][1:])
+    # labelled when the wrist or the middle MCP is
+    assert palm.get_data_info(0)['keypoints_visible'][0] == 0.0
+    assert palm.get_data_info(1)['keypoints_visible'][0] == 1.0
+    assert wrist.get_data_info(1)['keypoints_visible'][0] == 0.0
+    with pytest.raises(ValueError, match='root_joint must be one of'):
+        RHDDataset(str(tmp_path), split='test', root_joint='palm')

@@ -23,9 +23,17 @@ LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 def _check(cfg):
     init_default_scope('handkit')
-    pipelines = {key: [TRANSFORMS.build(step) for step in
-                       pipeline_steps(cfg[key].dataset.pipeline)]
-                 for key in LOADERS if cfg.get(key) is not None}
+    members = {}
+    for key in (key for key in LOADERS if cfg.get(key) is not None):
+        dataset = cfg[key].dataset
+        if 'datasets' in dataset:  # a ConcatDataset: each member's pipeline
+            members.update({f'{key}.dataset.datasets[{index}]': member
+                            for index, member in enumerate(dataset.datasets)})
+        else:
+            members[key] = dataset
+    pipelines = {name: [TRANSFORMS.build(step) for step in
+                        pipeline_steps(member.pipeline)]
+                 for name, member in members.items()}
     check_codecs(MODELS.build(cfg.model), pipelines)
 
 

@@ -4,7 +4,7 @@ Every class here is registered in ``handkit.registry.TRANSFORMS``; the order
 and the keys each one reads and writes are fixed in docs/architecture.md,
 section 2.
 """
-from .depth import DepthCubeCrop, LoadDepth, LoadSTBDepth
+from .depth import DepthCubeCrop, LoadDepth, LoadRHDDepth, LoadSTBDepth
 from .formatting import PackHandInputs
 from .geometric import HandCrop, RandomAffine, TopdownAffine
 from .loading import LoadImage
@@ -13,7 +13,7 @@ from .targets import GenerateTargets
 from .weak_labels import SubsetLabels3D
 
 __all__ = [
-    'LoadImage', 'LoadDepth', 'LoadSTBDepth', 'DepthCubeCrop', 'HandCrop',
-    'RandomAffine', 'TopdownAffine', 'PhotometricJitter', 'GenerateTargets',
-    'PackHandInputs', 'SubsetLabels3D'
+    'LoadImage', 'LoadDepth', 'LoadSTBDepth', 'LoadRHDDepth', 'DepthCubeCrop',
+    'HandCrop', 'RandomAffine', 'TopdownAffine', 'PhotometricJitter',
+    'GenerateTargets', 'PackHandInputs', 'SubsetLabels3D'
 ]

@@ -45,7 +45,8 @@ from handkit.codecs.depth_cube import DepthCube
 from handkit.codecs.utils import check_cube_center
 from handkit.datasets.transforms.geometric import warp_hand_mask
 from handkit.datasets.transforms.loading import check_image_shape
-from handkit.datasets.utils import (load_nyu_depth, read_sk_depth,
+from handkit.datasets.utils import (load_nyu_depth, read_rhd_depth,
+                                    read_sk_depth,
                                     register_sk_depth_to_color)
 from handkit.geometry import apply_affine, cube_window, window_warp_matrix
 from handkit.registry import TRANSFORMS
@@ -250,6 +251,28 @@ class DepthCubeCrop(BaseTransform):
                 f'input_size={self.input_size}, center={self.center!r})')
 
 
+def _existing_depth_path(results: dict, transform: str, dataset: str) -> str:
+    """The sample's ``depth_path``, checked to exist.
+
+    Args:
+        results: the sample.
+        transform: the calling transform's name, for the errors.
+        dataset: the adapter setting that gives ``depth_path``, for the
+            errors.
+
+    Raises:
+        KeyError: the sample has no ``depth_path``.
+        FileNotFoundError: the file does not exist.
+    """
+    path = results.get('depth_path')
+    if path is None:
+        raise KeyError(f"{transform}: sample {results.get('img_id')} has no "
+                       f"'depth_path' (use {dataset})")
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{transform}: depth image not found: {path}')
+    return path
+
+
 @TRANSFORMS.register_module()
 class LoadSTBDepth(BaseTransform):
     """Read an STB SK depth image, registered to the SK colour image.
@@ -272,16 +295,49 @@ class LoadSTBDepth(BaseTransform):
     """
 
     def transform(self, results: dict) -> dict:
-        path = results.get('depth_path')
-        if path is None:
-            raise KeyError(
-                f"LoadSTBDepth: sample {results.get('img_id')} has no "
-                f"'depth_path' (use STBDataset(camera='SK', "
-                f'with_depth=True))')
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'LoadSTBDepth: depth image not found: '
-                                    f'{path}')
+        path = _existing_depth_path(
+            results, 'LoadSTBDepth',
+            "STBDataset(camera='SK', with_depth=True)")
         shape = tuple(results.get('img_shape', (480, 640)))[:2]
         results['depth'] = register_sk_depth_to_color(read_sk_depth(path),
                                                       shape)
+        return results
+
+
+@TRANSFORMS.register_module()
+class LoadRHDDepth(BaseTransform):
+    """Read an RHD depth image, its background set to 0.
+
+    For Cai et al.'s depth regulariser on RHD (ECCV 2018): ``results[
+    'depth_path']`` (``RHDDataset(with_depth=True)``) is decoded
+    (:func:`handkit.datasets.utils.read_rhd_depth`: ``(R * 256 + G) / 65535
+    * 5 m``). RHD renders the depth with the colour camera, so it is already
+    aligned with the image (no registration) and ``TopdownAffine`` crops it
+    with the image. The pixels that ``results['segmentation_path']`` (RHD's
+    mask, given with the depth) labels background become 0: RHD gives them
+    a far depth, which would otherwise count as the scene's surface in the
+    depth codecs' reference depth (see ``read_rhd_depth``). Place it after
+    ``LoadImage``.
+
+    Sets ``depth`` (320, 320) float32 mm, 0 on the background.
+
+    Raises:
+        KeyError: the sample has no ``depth_path`` or no
+            ``segmentation_path``.
+        FileNotFoundError: the depth or mask file does not exist.
+        ValueError: the file is not an RHD depth image, or the mask does not
+            fit it.
+    """
+
+    def transform(self, results: dict) -> dict:
+        path = _existing_depth_path(results, 'LoadRHDDepth',
+                                    'RHDDataset(with_depth=True)')
+        if results.get('segmentation_path') is None:
+            raise KeyError(
+                f"LoadRHDDepth: sample {results.get('img_id')} has no "
+                f"'segmentation_path' (RHD's mask, which tells the depth's "
+                f'background; use RHDDataset(with_depth=True))')
+        depth = read_rhd_depth(path, results['segmentation_path'])
+        check_image_shape(path, depth.shape, results.get('img_shape'))
+        results['depth'] = depth
         return results
