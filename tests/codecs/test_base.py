@@ -11,7 +11,8 @@ def test_every_codec_derives_from_the_base():
     names = sorted(name for name in CODECS.module_dict
                    if not name.startswith('_'))
     assert names == ['BoneTree', 'CanonicalFrame', 'DepthCube',
-                     'GaussianScoreMap', 'HandMask', 'IntegralCoordinates',
+                     'DepthLiftedKeypoints', 'GaussianScoreMap', 'HandMask',
+                     'IntegralCoordinates',
                      'KeypointConfidenceMap', 'LimbMask', 'LocationMap',
                      'NormalizedDepthMap', 'NormalizedPose3D',
                      'RootRelative2D']

@@ -17,13 +17,14 @@ labelled sample gives 0, still differentiable).
   sample has (an anchor of handkit's runs without any 3D label);
 * ``ScaleShiftAlignedLoss`` (handkit's, not the paper's): the 3D joints
   against the 2D labels lifted through the depth image
-  (``DepthLiftedKeypoints``) up to each sample's scale and shift (the
+  (``DepthLiftedKeypoints``) up to each sample's scale and shift, one
+  minus the cosine of the centred shapes (the
   anchor that pins the depth of handkit's runs without any 3D label);
 * ``UnitBoneLoss`` (handkit's): the normalised joints' reference bone
   against its unit length, the scale that a run without any 3D label has
   no other source of.
 """
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -102,33 +103,13 @@ class ScaleAlignedXYLoss(nn.Module):
                              f'(B, K, 2) and weights (B, K) expected, got '
                              f'{tuple(pred.shape)}, {tuple(target.shape)} '
                              f'and {tuple(weights.shape)}')
-        residual, _ = scale_aligned_residual(pred[..., :2], target, weights,
-                                             shift=False)
-        return residual.mean()
-
-
-def scale_aligned_residual(pred: torch.Tensor, target: torch.Tensor,
-                           weights: torch.Tensor, shift: bool
-                           ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Per-sample ``sum_j w_j |s p_j (+ t) - q_j|^2`` at the best ``s >= 0``
-    (and shift ``t``), and ``sum_j w_j |q_j (- t_q)|^2``, both (B,).
-
-    ``pred`` and ``target`` (B, K, D), ``weights`` (B, K). With ``shift``,
-    both sides are first centred on their weighted mean, which makes the
-    least-squares ``t`` exact; the scale is then
-    ``sum_j w_j <p_j, q_j> / sum_j w_j |p_j|^2`` in closed form, clamped at 0.
-    """
-    weights = weights.to(pred.dtype)[..., None]  # (B, K, 1)
-    if shift:
-        total = weights.sum(1, keepdim=True).clamp(min=1e-8)
-        pred = pred - (weights * pred).sum(1, keepdim=True) / total
-        target = target - (weights * target).sum(1, keepdim=True) / total
-    scale = ((weights * pred * target).sum((1, 2))
-             / (weights * pred**2).sum((1, 2)).clamp(min=1e-8)).clamp(
-                 min=0.0)  # (B,)
-    residual = (weights * (scale[:, None, None] * pred - target)**2).sum(
-        (1, 2))
-    return residual, (weights * target**2).sum((1, 2))
+        xy = pred[..., :2]
+        weights = weights.to(pred.dtype)[..., None]  # (B, K, 1)
+        scale = ((weights * xy * target).sum((1, 2))
+                 / (weights * xy**2).sum((1, 2)).clamp(min=1e-8)).clamp(
+                     min=0.0)  # (B,)
+        residual = weights * (scale[:, None, None] * xy - target)**2
+        return residual.sum((1, 2)).mean()
 
 
 @MODELS.register_module()
@@ -138,14 +119,19 @@ class ScaleShiftAlignedLoss(nn.Module):
     The target of handkit's depth anchor (``DepthLiftedKeypoints``): the 2D
     labels back-projected through the depth image are camera-frame points
     on the skin, in mm, at the camera's distance; the prediction is
-    root-relative and in units of a bone. Per sample, the best scale
-    ``s >= 0`` and shift ``t`` are solved in closed form
-    (:func:`scale_aligned_residual`) and the loss is the residual relative
-    to the target's own spread,
-    ``sum_j w_j |s p_j + t - q_j|^2 / sum_j w_j |q_j - q_mean|^2`` (0 for a
-    perfect shape, 1 for a prediction that has none), averaged over the
-    samples with at least ``min_joints`` weighted joints: the shape of the
-    hand, its depth included, is compared, not its size or distance.
+    root-relative and in units of a bone. Both are centred on their
+    weighted mean (which removes the shift) and compared by the cosine of
+    the two centred shapes, ``c = sum_j w_j <P_j, Q_j> / sqrt(sum_j w_j
+    |P_j|^2 sum_j w_j |Q_j|^2)`` (which removes the scale); the loss is
+    ``1 - c``, averaged over the samples with at least ``min_joints``
+    weighted joints: 0 for the target's shape at any scale and shift, 1 for
+    a shape unrelated to it, 2 for its point reflection (a mirrored hand).
+
+    For ``c >= 0`` the residual at the best scale ``s >= 0`` and shift,
+    relative to the target's spread, is ``1 - c^2``, so both rank shapes
+    alike; ``1 - c`` keeps a gradient where the best scale would be
+    negative (a least-squares fit clamped at ``s = 0`` has none there, and
+    a sample that starts there stays).
 
     ``forward(pred (B, K, 3), target (B, K, 3), weights (B, K))`` -> scalar.
 
@@ -166,10 +152,20 @@ class ScaleShiftAlignedLoss(nn.Module):
                              f'(B, K, D) and weights (B, K) expected, got '
                              f'{tuple(pred.shape)}, {tuple(target.shape)} '
                              f'and {tuple(weights.shape)}')
-        residual, spread = scale_aligned_residual(pred, target, weights,
-                                                  shift=True)
+        joint_weights = weights.to(pred.dtype)[..., None]  # (B, K, 1)
+        total = joint_weights.sum(1, keepdim=True).clamp(min=1e-8)
+
+        def centred(points):
+            return points - (joint_weights * points).sum(1,
+                                                         keepdim=True) / total
+
+        pred, target = centred(pred), centred(target)
+        inner = (joint_weights * pred * target).sum((1, 2))  # (B,)
+        norms = ((joint_weights * pred**2).sum((1, 2)) *
+                 (joint_weights * target**2).sum((1, 2))).clamp(
+                     min=1e-12).sqrt()
         used = ((weights > 0).sum(1) >= self.min_joints).to(pred.dtype)
-        return weighted_sample_mean(residual / spread.clamp(min=1e-8), used,
+        return weighted_sample_mean(1.0 - inner / norms, used,
                                     'ScaleShiftAlignedLoss')
 
 
