@@ -15,10 +15,10 @@ normalised joints -> FC - ReLU - FC - ReLU -> a (C, 4, 4) volume ->
 outputs 1 channel) -> (4 * 2^n)^2 depth map, in the units of the
 ``NormalizedDepthMap`` codec.
 
-``frozen`` serves the runs without 3D labels: a decoder learnt from
-ground-truth joints on other, fully-labelled data
-(``tools/pretrain_depth_regularizer.py``, loaded by the config's
-``load_from``) and kept fixed (docs/cai.md). A frozen decoder's parameters
+``frozen`` keeps a decoder learnt from ground-truth joints on other,
+fully-labelled data fixed (``tools/pretrain_depth_regularizer.py``, loaded
+by the config's ``load_from``; the ablation
+``cai_depth2d_frozen_regularizer_synthetic.py``, docs/cai.md). A frozen decoder's parameters
 do not train, but the gradient still flows through it to the joints.
 """
 from typing import Sequence
