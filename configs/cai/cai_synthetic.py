@@ -41,5 +41,5 @@ rendering = dict(with_depth=True)
 train_dataloader = dict(dataset=dict(
     rendering, pipeline=dict(train_steps, _delete_=True, targets=targets,
                              labels_3d=_base_.labels_3d, pack=pack)))
-val_evaluator = _base_.cai_evaluator
+val_evaluator = _base_.rgb3d_normalized_evaluator
 test_evaluator = val_evaluator

@@ -23,5 +23,5 @@ train_dataloader = dict(batch_size=8, dataset=dict(pipeline=dict(
     crop, targets=dict(_base_.zb_targets, _delete_=True))))
 val_dataloader = dict(dataset=dict(pipeline=crop))
 test_dataloader = val_dataloader
-val_evaluator = _base_.zb_evaluator
+val_evaluator = _base_.rgb3d_normalized_evaluator
 test_evaluator = val_evaluator

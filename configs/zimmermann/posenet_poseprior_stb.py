@@ -5,7 +5,8 @@
 # al., CVPR 2020, Table 1 list it (survey slides, docs/papers.md). STB's
 # joint 0 is already the palm centre, their STB root, so the canonical
 # frame roots there (root='wrist': joint 0; the zb protocol, written for
-# RHD, takes the midpoint of joints 0 and 9). STB films a left hand (STBDataset gives hand_side 'left'). Set
+# RHD, takes the midpoint of joints 0 and 9). STB films a left hand
+# (STBDataset gives hand_side 'left'). Set
 # model.heads.pose3d.reference_bone_mm to your training split's mean middle
 # MCP -> PIP length for the unaligned mm.
 _base_ = [
@@ -21,5 +22,5 @@ train_dataloader = dict(batch_size=8, dataset=dict(pipeline=dict(
     crop, targets=targets)))
 val_dataloader = dict(dataset=dict(pipeline=crop))
 test_dataloader = val_dataloader
-val_evaluator = _base_.zb_evaluator
+val_evaluator = _base_.rgb3d_normalized_evaluator
 test_evaluator = val_evaluator

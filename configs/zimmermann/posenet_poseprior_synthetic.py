@@ -41,5 +41,5 @@ warp = dict(warp=dict(input_size=crop_size))
 train_dataloader = dict(dataset=dict(pipeline=dict(warp, targets=targets)))
 val_dataloader = dict(dataset=dict(pipeline=warp))
 test_dataloader = dict(dataset=dict(pipeline=warp))
-val_evaluator = _base_.zb_evaluator
+val_evaluator = _base_.rgb3d_normalized_evaluator
 test_evaluator = val_evaluator

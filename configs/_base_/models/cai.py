@@ -11,6 +11,7 @@
 # One codec per target, stated once here: the pipeline's GenerateTargets
 # (cai_targets) and the heads use them; each config sets
 # train_pipeline targets=cai_targets and labels_3d after it.
+_base_ = ['../evaluators/rgb3d_normalized.py']
 cai_input_size = (256, 256)
 cai_heatmap_size = (32, 32)
 depth_size = (64, 64)
@@ -52,15 +53,3 @@ model = dict(
                     depth_loss=dict(type='DepthL1Loss'),
                     depth_loss_weight=100.0)),
 )
-# 3D: wrist-relative EPE in the model's mm (+ the oracle mean pose), and
-# Zimmermann & Brox's RHD / STB protocol, reported as 'zb/...' (palm root;
-# the normalised joints times the ground truth's 9 -> 10 bone, as their
-# scripts score a normalised prediction; the protocol the paper's AUCs are
-# compared under); 2D: PCK and EPE.
-cai_evaluator = [
-    dict(type='Keypoint3DMetric', root_relative=True,
-         mean_pose_baseline=True),
-    dict(type='Keypoint3DMetric', protocol='zimmermann_brox',
-         from_normalized=True, mean_pose_baseline=True, prefix='zb'),
-    dict(type='PCKMetric'),
-]

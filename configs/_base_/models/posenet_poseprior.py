@@ -9,6 +9,7 @@
 # create_multiple_gaussian_map) and the canonical frame (palm root, middle
 # MCP -> PIP bone, the left hand mirrored). Each config sets its pipeline's
 # targets=zb_targets (and the crop size to crop_size).
+_base_ = ['../evaluators/rgb3d_normalized.py']
 crop_size = (256, 256)
 score_map_size = (32, 32)
 score_codec = dict(type='GaussianScoreMap', input_size=crop_size,
@@ -38,14 +39,3 @@ model = dict(
                     codec=canonical_codec, score_codec=score_codec,
                     train_inputs='targets', reference_bone_mm=43.5)),
 )
-# Three rows: the wrist-relative joints in the model's mm (with the oracle
-# mean pose), Zimmermann & Brox's protocol on the scale-free read-out
-# (palm root, times the true middle MCP -> PIP bone: 'zb/...'), and the 2D
-# PCK of PoseNet's argmax.
-zb_evaluator = [
-    dict(type='Keypoint3DMetric', root_relative=True,
-         mean_pose_baseline=True),
-    dict(type='Keypoint3DMetric', protocol='zimmermann_brox',
-         from_normalized=True, mean_pose_baseline=True, prefix='zb'),
-    dict(type='PCKMetric'),
-]

@@ -1,0 +1,15 @@
+# The rows of a 3D-from-RGB model that predicts scale-free joints in middle
+# MCP -> PIP bones (Cai et al.'s regression, Zimmermann & Brox's
+# PosePrior): the wrist-relative joints in the model's mm (its fixed
+# reference bone) with the oracle mean pose; Zimmermann & Brox's RHD / STB
+# protocol on the scale-free read-out, reported as 'zb/...' (palm root, the
+# normalised joints times the ground truth's 9 -> 10 bone, as their scripts
+# score a normalised prediction; the protocol the papers' AUCs are compared
+# under); 2D PCK and EPE.
+rgb3d_normalized_evaluator = [
+    dict(type='Keypoint3DMetric', root_relative=True,
+         mean_pose_baseline=True),
+    dict(type='Keypoint3DMetric', protocol='zimmermann_brox',
+         from_normalized=True, mean_pose_baseline=True, prefix='zb'),
+    dict(type='PCKMetric'),
+]
