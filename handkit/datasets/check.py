@@ -34,8 +34,10 @@ def find_bad_samples(dataset: BaseDataset,
     """One line per bad sample among the first ``limit`` (all: None).
 
     A sample is bad when its image is missing, does not decode (empty,
-    truncated, not an image), differs from the annotated size, or its
-    ``bbox`` is degenerate or off the image. Each line names the file.
+    truncated, not an image), is over the pixel limit (checked from the
+    header without decoding; ``HANDKIT_MAX_IMAGE_PIXELS``, read here),
+    differs from the annotated size, or its ``bbox`` is degenerate or off
+    the image. Each line names the file.
     """
     load = LoadImage()
     count = len(dataset) if limit is None else min(limit, len(dataset))
@@ -47,6 +49,7 @@ def find_bad_samples(dataset: BaseDataset,
         try:
             image = load.transform(dict(img_path=path,
                                         img_shape=info.get('img_shape')))
+        # ImageFileError (a ValueError): every content problem, one line.
         except (FileNotFoundError, ValueError) as error:
             yield str(error)
             continue
