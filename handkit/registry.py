@@ -75,6 +75,10 @@ OPTIM_WRAPPERS = _child(mmengine_registry.OPTIM_WRAPPERS, 'optim_wrapper',
                         'handkit.engine')
 VISUALIZERS = _child(MMENGINE_VISUALIZERS, 'visualizer',
                      'handkit.visualization')
+# ``init_cfg`` types: handkit's 'Pretrained' reads the file as data.
+WEIGHT_INITIALIZERS = _child(mmengine_registry.WEIGHT_INITIALIZERS,
+                             mmengine_registry.WEIGHT_INITIALIZERS.name,
+                             'handkit.models.weight_init')
 # Functions a config names: the loaders' collate_fn (hand_collate).
 FUNCTIONS = _child(mmengine_registry.FUNCTIONS, 'function',
                    'handkit.datasets.collate')
@@ -87,6 +91,6 @@ CODECS = HandkitRegistry('codec', scope='handkit', locations=['handkit.codecs'])
 for _root in ('RUNNER_CONSTRUCTORS', 'LOOPS', 'OPTIMIZERS',
               'OPTIM_WRAPPER_CONSTRUCTORS',
               'PARAM_SCHEDULERS', 'DATA_SAMPLERS', 'EVALUATOR',
-              'VISBACKENDS', 'LOG_PROCESSORS', 'WEIGHT_INITIALIZERS'):
+              'VISBACKENDS', 'LOG_PROCESSORS'):
     _parent = getattr(mmengine_registry, _root)
     HandkitRegistry(_parent.name, parent=_parent, scope='handkit')

@@ -98,6 +98,8 @@ class BaseHandDataset(BaseDataset):
         # What the split was cut from, for the empty-split error; adapters
         # that divide a release themselves set it in load_data_list.
         self.split_origin = ''
+        # Every file check_exists saw: what an output must never replace.
+        self.source_files: list = []
         super().__init__(pipeline=pipeline_steps(pipeline), **kwargs)
 
     def _serialize_data(self):
@@ -117,8 +119,11 @@ class BaseHandDataset(BaseDataset):
 
     # -- helpers for subclasses -------------------------------------------
     def check_exists(self, path: str, what: str = 'file') -> str:
-        """Raise :class:`DataRootNotFoundError` if ``path`` does not exist."""
+        """Raise :class:`DataRootNotFoundError` if ``path`` does not exist;
+        a file is recorded in ``source_files``."""
         if osp.exists(path):
+            if osp.isfile(path):
+                self.source_files.append(path)
             return path
         name = type(self).__name__
         root = self.data_root or '(not set)'

@@ -6,7 +6,9 @@ and 2,728 evaluation images of 320 x 320 px, each annotated with both hands.
 
 Labels. ``anno_<set>.pickle`` maps a sample id to ``{'uv_vis': (42, 3)``
 (u, v in px and a visibility flag), ``'xyz': (42, 3)`` (camera frame, metres),
-``'K': (3, 3)}``. Keypoints 0-20 are the left hand, 21-41 the right; within a
+``'K': (3, 3)}``. It is read as data (``handkit.fileio.load_data_pickle``):
+a pickled object other than numpy's arrays stops the load in one line
+before anything in it runs. Keypoints 0-20 are the left hand, 21-41 the right; within a
 hand: wrist, then thumb, index, middle, ring, little, each finger *tip first*
 (tip, DIP, PIP, MCP). ``RHD_TO_HANDKIT`` reverses every finger to handkit's
 base-first order; xyz is converted to mm.
@@ -37,13 +39,13 @@ background a far depth; ``handkit.datasets.utils.read_rhd_depth``): the
 depth image of Cai et al.'s depth regulariser.
 """
 import os.path as osp
-import pickle
 from typing import List
 
 import numpy as np
 
 from handkit.datasets.base import AnnotationError, BaseHandDataset
 from handkit.datasets.utils import PCK_THRESHOLDS_MM
+from handkit.fileio import load_data_pickle
 from handkit.registry import DATASETS
 from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS, TIP_FIRST_ORDER
 
@@ -153,8 +155,12 @@ evaluation/color/00000.png ...
                                     f'{set_name} folder')
         anno_path = self.check_exists(
             osp.join(set_dir, f'anno_{set_name}.pickle'), 'annotation file')
-        with open(anno_path, 'rb') as file:
-            annotations = pickle.load(file)
+        # read as data: a global other than numpy's array builders stops
+        # the load before anything is called (UnsafeFileError)
+        try:
+            annotations = load_data_pickle(anno_path)
+        except ValueError as error:
+            raise AnnotationError(str(error)) from None
         if not isinstance(annotations, dict) or not annotations:
             raise AnnotationError(f'{anno_path}: expected a non-empty dict '
                                   f'sample id -> annotation')

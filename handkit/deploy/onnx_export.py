@@ -17,7 +17,6 @@ ONNX metadata, the input shape and the handkit version.
 """
 import contextlib
 import os
-import os.path as osp
 import re
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from handkit.deploy.optional import import_optional
+from handkit.fileio import atomic_output
 from handkit.version import __version__
 
 DEFAULT_OPSET = 17
@@ -244,10 +244,9 @@ def export_onnx(model: nn.Module, out_file: str,
     names = output_names(model, input_shape)
     dynamic_axes = ({name: {0: 'batch'} for name in [INPUT_NAME] + names}
                     if dynamic_batch else None)
-    folder = osp.dirname(osp.abspath(out_file))
-    handle, tmp_file = tempfile.mkstemp(suffix='.onnx.tmp', dir=folder)
-    os.close(handle)
-    try:
+    # written through a temporary: a failed export, a kill or a full disk
+    # leaves the previous file
+    with atomic_output(out_file) as tmp_file:
         with _captured_output() as captured:
             try:
                 # eval() on the wrapper too: the exporter restores the
@@ -270,10 +269,6 @@ def export_onnx(model: nn.Module, out_file: str,
                 raise _unsupported_error(model, inputs, op, opset,
                                          error) from None
         _write_metadata(onnx, tmp_file, input_shape, dynamic_batch)
-        os.replace(tmp_file, out_file)
-    finally:
-        if osp.exists(tmp_file):
-            os.remove(tmp_file)
     return names
 
 

@@ -31,6 +31,10 @@ GRAPH_OPTIMIZATIONS = {'disable': 'ORT_DISABLE_ALL',
                        'all': 'ORT_ENABLE_ALL'}
 
 
+class UnreadableOnnxError(ValueError):
+    """A file given as an ONNX model is not one ONNX Runtime can load."""
+
+
 class OnnxModelMismatchError(ValueError):
     """An ONNX file was not exported from the given config."""
 
@@ -68,8 +72,9 @@ def create_session(onnx_file: str, num_threads: Optional[int] = None,
         if 'NO_SUCHFILE' in str(error) or 'No such file' in str(error):
             raise FileNotFoundError(f'ONNX file not found: {onnx_file}'
                                     ) from None
-        raise ValueError(f'ONNX Runtime cannot load {onnx_file}: '
-                         f'{str(error).splitlines()[0]}') from None
+        raise UnreadableOnnxError(
+            f'ONNX Runtime cannot load {onnx_file}: '
+            f'{str(error).splitlines()[0]}') from None
 
 
 def _build_decoder(cfg: Config) -> tuple:

@@ -30,6 +30,8 @@ from typing import Any, Callable, Union
 
 import torch
 
+from handkit.fileio import UnsafeFileError
+
 # The exact non-builtin types a handkit checkpoint may hold (measured by
 # saving one from a real training run and listing
 # ``torch.serialization.get_unsafe_globals_in_checkpoint``): none beyond what
@@ -44,7 +46,7 @@ EXECUTED_META_FIELDS = ('config', )
 _REMOTE = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
+class UnsafeCheckpointError(UnsafeFileError):
     """A checkpoint holds objects that handkit does not load."""
 
 

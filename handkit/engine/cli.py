@@ -9,6 +9,7 @@ import importlib.util
 import os
 import os.path as osp
 import sys
+from collections.abc import Mapping
 from typing import (Any, Dict, Iterable, Iterator, List, Optional,
                     Sequence, Tuple)
 
@@ -20,14 +21,17 @@ from torch.utils.data import ConcatDataset as TorchConcatDataset
 from handkit.codecs.base import BaseCodec
 from handkit.datasets.base import AnnotationError, DataRootNotFoundError
 from handkit.datasets.check import find_bad_samples
+from handkit.datasets.transforms.loading import ImageFileError
 from handkit.datasets.transforms.targets import GenerateTargets
 from handkit.deploy import (MissingDependencyError, NotExportableError,
-                            OnnxModelMismatchError, UnsupportedOpError)
+                            OnnxModelMismatchError, UnreadableOnnxError,
+                            UnsupportedOpError)
 from handkit.engine.checkpoint import (CheckpointMismatchError,
                                        CorruptCheckpointError,
-                                       UnsafeCheckpointError)
+                                       load_checkpoint_file)
 from handkit.engine.config import (ConfigError, check_cfg_options,
                                    load_config_file)
+from handkit.fileio import UnsafeFileError
 from handkit.registry import DATASETS, METRICS, MODELS, UnknownTypeError
 
 
@@ -51,26 +55,45 @@ class WorkDirInUseError(RuntimeError):
 
 # Errors that mean "the input is wrong", shown as a message and exit code 2.
 USER_ERRORS = (DataRootNotFoundError, AnnotationError, UnknownTypeError,
-               UnsafeCheckpointError, CorruptCheckpointError,
+               UnsafeFileError, CorruptCheckpointError,
                CheckpointMismatchError, NothingToResumeError, ConfigError,
                CodecMismatchError, OutputError, WorkDirInUseError,
                FileNotFoundError, PermissionError, MissingDependencyError,
                UnsupportedOpError, NotExportableError,
-               OnnxModelMismatchError)
+               OnnxModelMismatchError, UnreadableOnnxError, ImageFileError)
+
+
+def user_message(error: BaseException) -> str:
+    """The message of a user error. One re-raised from a data-loader worker
+    carries the worker's traceback: its last line (the original message,
+    without the exception's name) is what a user needs."""
+    message = str(error)
+    if 'Traceback (most recent call last)' not in message:
+        return message
+    last = message.strip().splitlines()[-1]
+    name = f'{type(error).__module__}.{type(error).__qualname__}: '
+    return last[len(name):] if last.startswith(name) else last
 
 
 @contextlib.contextmanager
 def user_errors_exit() -> Iterator[None]:
-    """Print a user error as text (no traceback) and exit with code 2."""
+    """Print a user error (no traceback; :func:`user_message`) and exit
+    with code 2.
+
+    The user errors are :data:`USER_ERRORS` and the ``OSError`` s of a
+    read-only or full file system (``EROFS``, ``EACCES``, ``ENOSPC``,
+    ``EDQUOT``).
+    """
     try:
         yield
     except USER_ERRORS as error:
-        print(f'handkit: error: {error}', file=sys.stderr)
+        print(f'handkit: error: {user_message(error)}', file=sys.stderr)
         sys.exit(2)
-    except OSError as error:  # e.g. a read-only file system
-        if error.errno not in (errno.EROFS, errno.EACCES):
+    except OSError as error:
+        if error.errno not in (errno.EROFS, errno.EACCES, errno.ENOSPC,
+                               errno.EDQUOT):
             raise
-        print(f'handkit: error: {error}', file=sys.stderr)
+        print(f'handkit: error: {user_message(error)}', file=sys.stderr)
         sys.exit(2)
 
 
@@ -95,20 +118,39 @@ def check_writable_dir(path: str, what: str = 'work dir') -> None:
         raise OutputError(f'{what} {path} is read-only{shown}')
 
 
-def check_output_file(path: str, inputs: Iterable[str]) -> str:
+def check_output_file(path: str, inputs: Iterable[str],
+                      overwrite: bool = False, option: str = '--out') -> str:
     """Check an output file before anything runs; return its absolute path.
 
     Refused (:class:`OutputError`): a path that is one of ``inputs`` (the
-    config, the checkpoint, ...), an existing folder, or one whose folder
-    cannot be written. A missing folder is fine: the caller creates it
-    (:func:`make_parent_dir`) once the other checks passed.
+    config and its ``_base_`` files, the checkpoint, ...), even with
+    ``overwrite``; an existing file unless ``overwrite``; an existing
+    folder; one whose folder cannot be written. A missing folder is fine:
+    the caller creates it (:func:`make_parent_dir`) once the other checks
+    passed.
     """
-    refuse_overwriting_inputs([path], inputs, option='--out')
+    refuse_overwriting_inputs([path], inputs, option=option)
     if osp.isdir(path):
-        raise OutputError(f'--out {path} is a folder; give a file name, e.g. '
-                          f'{osp.join(path, "results.json")}')
-    check_writable_dir(osp.dirname(osp.abspath(path)), 'folder of --out')
+        raise OutputError(f'{option} {path} is a folder; give a file name, '
+                          f'e.g. {osp.join(path, "results.json")}')
+    if osp.lexists(path) and not overwrite:
+        raise OutputError(f'{option} {path} exists; pass --overwrite to '
+                          f'replace it, or choose another {option}')
+    check_writable_dir(osp.dirname(osp.abspath(path)), f'folder of {option}')
     return osp.abspath(path)
+
+
+def refuse_existing_outputs(outputs: Sequence[str], overwrite: bool,
+                            option: str = '--out') -> None:
+    """:class:`OutputError` naming the first of ``outputs`` that exists
+    (and how many do), unless ``overwrite``."""
+    existing = [path for path in outputs if osp.lexists(path)]
+    if existing and not overwrite:
+        more = (f' (and {len(existing) - 1} more)' if len(existing) > 1
+                else '')
+        raise OutputError(f'{option}: {existing[0]} exists{more}; pass '
+                          '--overwrite to replace it, or choose another '
+                          f'{option}')
 
 
 def make_parent_dir(path: str) -> None:
@@ -129,13 +171,46 @@ def refuse_overwriting_inputs(outputs: Iterable[str], inputs: Iterable[str],
                 f'{option}')
 
 
+def check_fresh_work_dir(work_dir: str, hint: str = (
+        'pass --resume to continue it, --auto-resume, or another '
+        '--work-dir')) -> None:
+    """:class:`OutputError` when a training that starts from scratch would
+    replace the checkpoints of an earlier one in ``work_dir``."""
+    if not osp.isdir(work_dir):
+        return
+    found = sorted(name for name in os.listdir(work_dir)
+                   if not name.startswith('.') and (
+                       name.endswith('.pth') or name == 'last_checkpoint'))
+    if found:
+        shown = ', '.join(found[:3]) + (', ...' if len(found) > 3 else '')
+        raise OutputError(f'work dir {work_dir} holds the checkpoints of an '
+                          f'earlier training ({shown}); {hint}')
+
+
+# Lock files held by this process: closed in a forked child (a data-loader
+# worker), so that the lock ends with the process that took it.
+_HELD_LOCKS: set = set()
+
+
+def _close_held_locks_in_child() -> None:
+    for file in list(_HELD_LOCKS):
+        file.close()  # the child's copy only; no LOCK_UN, the parent keeps it
+    _HELD_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_locks_in_child)
+
+
 @contextlib.contextmanager
 def work_dir_lock(work_dir: str) -> Iterator[None]:
     """Hold an exclusive lock on ``work_dir`` while training.
 
     ``fcntl.flock`` on ``<work_dir>/.handkit_train.lock``, which holds the
     pid of the process that has it; the kernel releases it when the process
-    ends, however it ends. Only the first process of a distributed run
+    ends, however it ends. A forked child (a data-loader worker) closes its
+    copy of the file at once, so the lock never outlives the process that
+    took it (a worker still shutting down after a ``kill -9`` of the
+    training does not hold it). Only the first process of a distributed run
     locks (the others share the work dir with it).
 
     Raises:
@@ -161,8 +236,10 @@ def work_dir_lock(work_dir: str) -> Iterator[None]:
         file.truncate()
         file.write(f'{os.getpid()}\n')
         file.flush()
+        _HELD_LOCKS.add(file)
         yield
     finally:
+        _HELD_LOCKS.discard(file)
         file.close()  # releases the lock
 
 
@@ -184,11 +261,16 @@ def add_config_args(
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """The arguments of tools/train.py and tools/test.py: those of
-    :func:`add_config_args` and ``--launcher``."""
+    :func:`add_config_args`, ``--launcher`` and ``--check-data``."""
     add_config_args(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch'],
                         default='none',
                         help='job launcher (torchrun: pytorch)')
+    parser.add_argument(
+        '--check-data', type=int, default=DEFAULT_CHECK_FIRST, metavar='N',
+        help='before anything runs, decode the first N images of each split '
+        f'and check their sizes and boxes (default {DEFAULT_CHECK_FIRST}; 0: '
+        'none; tools/check_data.py checks them all)')
 
 
 def load_cli_config(args: argparse.Namespace) -> Config:
@@ -416,20 +498,62 @@ def loader_datasets(loader: str, dataset: Any) -> List[Tuple[str, Any]]:
     return [(loader, dataset)]
 
 
+# Images decoded and size-checked per dataset before training or testing
+# (``--check-data``); tools/check_data.py checks them all.
+DEFAULT_CHECK_FIRST = 16
+# The data_info keys that name a file a sample is read from.
+SAMPLE_FILE_KEYS = ('img_path', 'mask_path', 'depth_path',
+                    'segmentation_path')
+
+
+def dataset_files(dataset: Any) -> List[str]:
+    """The files a built dataset reads: its annotation files (``ann_file``
+    and every file the adapter checked, ``source_files``) and every
+    sample's image, mask and depth files (``ConcatDataset`` members
+    included); what an output must never replace."""
+    files = []
+    for _, member in loader_datasets('', dataset):
+        ann_file = getattr(member, 'ann_file', None)
+        if isinstance(ann_file, str) and ann_file:
+            files.append(ann_file)
+        files.extend(getattr(member, 'source_files', []))
+        for index in range(len(member)):
+            info = member.get_data_info(index)
+            files.extend(info[key] for key in SAMPLE_FILE_KEYS
+                         if isinstance(info.get(key), str))
+    return files
+
+
+def _pretrained_files(node: Any) -> Iterator[str]:
+    """The ``checkpoint`` of every ``init_cfg=dict(type='Pretrained')`` in
+    a model config."""
+    if isinstance(node, Mapping):
+        if node.get('type') == 'Pretrained' and 'checkpoint' in node:
+            yield str(node['checkpoint'])
+        for value in node.values():
+            yield from _pretrained_files(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _pretrained_files(value)
+
+
 def preflight(cfg: Config, loader_keys: Iterable[str],
-              check_first: int = 0) -> torch.nn.Module:
+              check_first: int = 0,
+              files: Optional[List[str]] = None) -> torch.nn.Module:
     """Build the model and the datasets once, before the Runner exists.
 
-    A missing data_root, a malformed annotation, a label the codecs or
-    metrics need that the dataset lacks (:func:`check_labels`, on each
-    member of a ``ConcatDataset`` with its own pipeline), an unknown
-    type or a head whose decoder does not match its target encoder
+    A missing data_root, a malformed or unsafe annotation, a label the
+    codecs or metrics need that the dataset lacks (:func:`check_labels`, on
+    each member of a ``ConcatDataset`` with its own pipeline), an unknown
+    type, a ``Pretrained`` init file that is not a safe checkpoint, or a
+    head whose decoder does not match its target encoder
     (:func:`check_codecs`) then stops the run before a work dir, a log or a
     checkpoint is written.
     With ``check_first`` N > 0 the first N images of each dataset (each
     member's) are also decoded and checked
     (:func:`handkit.datasets.check.find_bad_samples`); the first bad one is
-    an :class:`AnnotationError`.
+    an :class:`AnnotationError`. ``files``, when given, receives every file
+    the datasets read (:func:`dataset_files`).
     Returns the built model (to check a checkpoint against).
     """
     init_default_scope(cfg.get('default_scope', 'handkit'))
@@ -444,6 +568,10 @@ def preflight(cfg: Config, loader_keys: Iterable[str],
                 check_labels(cfg, name, member, pipelines[name])
                 for problem in find_bad_samples(member, check_first or 0):
                     raise AnnotationError(f'{name}: {problem}')
+            if files is not None:
+                files.extend(dataset_files(dataset))
+    for path in _pretrained_files(cfg.get('model')):
+        load_checkpoint_file(path)  # one line if unsafe, corrupt or missing
     model = MODELS.build(cfg.model)
     check_codecs(model, pipelines)
     return model

@@ -35,7 +35,7 @@ import difflib
 import inspect
 import os.path as osp
 from collections.abc import Mapping, Sequence
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable
 
 from mmengine import registry as mmengine_registry
 from mmengine.config import Config
@@ -50,14 +50,23 @@ class ConfigError(ValueError):
     """A config file or a ``--cfg-options`` key that handkit cannot use."""
 
 
-def check_config_syntax(path: str, _seen: Optional[set] = None) -> None:
-    """Raise :class:`ConfigError` naming the file and line of a syntax
-    error in the config ``path`` or in any ``_base_`` file it names."""
-    seen = set() if _seen is None else _seen
-    path = osp.abspath(path)
-    if path in seen or not osp.isfile(path):
+def config_chain(path: str) -> list:
+    """The config ``path`` and every ``_base_`` file it names, recursively
+    (absolute paths, each once): the files a run reads its settings from.
+
+    Raises:
+        ConfigError: one of them has a syntax error; the message names the
+            file and the line.
+    """
+    chain: list = []
+    _walk_config(osp.abspath(str(path)), chain)
+    return chain
+
+
+def _walk_config(path: str, chain: list) -> None:
+    if path in chain or not osp.isfile(path):
         return  # a missing _base_ file is mmengine's error to give
-    seen.add(path)
+    chain.append(path)
     with open(path, encoding='utf-8') as file:
         source = file.read()
     try:
@@ -67,7 +76,13 @@ def check_config_syntax(path: str, _seen: Optional[set] = None) -> None:
             f'config {path}, line {error.lineno}: syntax error: '
             f'{error.msg}') from None
     for base in _base_files(tree):
-        check_config_syntax(osp.join(osp.dirname(path), base), seen)
+        _walk_config(osp.abspath(osp.join(osp.dirname(path), base)), chain)
+
+
+def check_config_syntax(path: str) -> None:
+    """Raise :class:`ConfigError` naming the file and line of a syntax
+    error in the config ``path`` or in any ``_base_`` file it names."""
+    config_chain(path)
 
 
 def _base_files(tree: ast.Module) -> list:

@@ -34,10 +34,13 @@ keypoints and scores, the ``--hand-seg`` box, ``keypoints_3d`` and the
 ``--hand-side`` goes to models that take the side (the PosePrior) and picks
 IKNet's rest pose (default right). The --hand-seg and --iknet models run in
 PyTorch whatever ``--backend`` says. An output that would overwrite an input
-(the image, a config or a checkpoint) stops the demo before anything runs.
+(an image, a config or one of its ``_base_`` files, a checkpoint) stops the
+demo before anything runs; so does an output that exists already, unless
+``--overwrite``. Outputs are written atomically (a temporary, then a
+rename). A video whose frames are over the pixel limit
+(``HANDKIT_MAX_IMAGE_PIXELS``) is refused before a frame is processed.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -51,7 +54,11 @@ from handkit.apis import (detect_hand, inference, init_model,
                           inverse_kinematics)
 from handkit.apis.inference import BACKENDS, HAND_SIDES
 from handkit.datasets.transforms import LoadImage
-from handkit.engine.cli import refuse_overwriting_inputs, user_errors_exit
+from handkit.datasets.transforms.loading import check_video_frame_size
+from handkit.engine.cli import (refuse_existing_outputs,
+                                refuse_overwriting_inputs, user_errors_exit)
+from handkit.engine.config import config_chain
+from handkit.fileio import atomic_output, write_json
 from handkit.skeleton import GROUP_NAMES, KEYPOINT_NAMES
 from handkit.visualization.draw import (draw_scores, draw_skeleton, map_grid,
                                         side_by_side)
@@ -72,6 +79,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--input', required=True,
                         help='an image, a folder of images or a video')
     parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace outputs already in the output folder '
+                        '(an input is never replaced)')
     box = parser.add_mutually_exclusive_group()
     box.add_argument('--bbox', type=float, nargs=4,
                      metavar=('X1', 'Y1', 'X2', 'Y2'),
@@ -146,9 +156,15 @@ def record(result: dict) -> dict:
             for key in RECORD_KEYS if key in result}
 
 
-def write_json(data, path: str) -> None:
-    with open(path, 'w') as file:
-        json.dump(data, file)
+def write_image(path: str, image: np.ndarray) -> None:
+    """Encode ``image`` as PNG and write it atomically (a kill or a full
+    disk leaves the previous file)."""
+    ok, encoded = cv2.imencode('.png', image)
+    if not ok:
+        raise ValueError(f'cannot encode the drawing for {path}')
+    with atomic_output(path) as temporary:
+        with open(temporary, 'wb') as file:
+            file.write(encoded.tobytes())
 
 
 def json_path(out_file: str) -> str:
@@ -195,11 +211,11 @@ def run_image(model: nn.Module, path: str, args: argparse.Namespace,
         image = load_image(path)
     result = estimate(model, image, args)
     out_file = args.outputs[path]
-    cv2.imwrite(out_file, draw_result(image, result, args.score_thr,
+    write_image(out_file, draw_result(image, result, args.score_thr,
                                       args.show_maps))
     print(f'{path} -> {out_file}')
     if args.iknet_model is not None:
-        write_json(record(result), json_path(out_file))
+        write_json(json_path(out_file), record(result))
         print(f'{path} -> {json_path(out_file)}')
 
 
@@ -209,8 +225,8 @@ def run_folder(model: nn.Module, folder: str,
     for path in args.outputs:
         try:
             image = load_image(path)
-        except ValueError:  # LoadImage: the file does not decode
-            print(f'skipped {path}: not an image')
+        except ValueError as error:  # LoadImage: not a usable image
+            print(f'skipped {path}: {error}')
             continue
         run_image(model, path, args, image)
         done += 1
@@ -221,6 +237,14 @@ def run_folder(model: nn.Module, folder: str,
 def run_video(model: nn.Module, path: str,
               args: argparse.Namespace) -> None:
     capture = cv2.VideoCapture(path)
+    if capture.isOpened():  # the size from the container, before decoding
+        try:
+            check_video_frame_size(
+                path, int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        except ValueError:
+            capture.release()
+            raise
     ok, frame = capture.read() if capture.isOpened() else (False, None)
     if not ok:
         capture.release()
@@ -232,30 +256,32 @@ def run_video(model: nn.Module, path: str,
     index = 0
     records = []
     try:
-        while ok:
-            result = estimate(model, frame, args)
-            if args.iknet_model is not None:
-                records.append(record(result))
-            drawn = draw_result(frame, result, args.score_thr,
-                                args.show_maps)
-            if writer is None:
-                writer = cv2.VideoWriter(
-                    out_file, cv2.VideoWriter_fourcc(*'mp4v'), fps,
-                    (drawn.shape[1], drawn.shape[0]))
-                if not writer.isOpened():
-                    raise ValueError(f'cannot write video {out_file}')
-            writer.write(drawn)
-            index += 1
-            if index % PROGRESS_EVERY == 0:
-                print(f'{path}: frame {index}/{total}')
-            ok, frame = capture.read()
+        with atomic_output(out_file) as temporary:
+            while ok:
+                result = estimate(model, frame, args)
+                if args.iknet_model is not None:
+                    records.append(record(result))
+                drawn = draw_result(frame, result, args.score_thr,
+                                    args.show_maps)
+                if writer is None:
+                    writer = cv2.VideoWriter(
+                        temporary, cv2.VideoWriter_fourcc(*'mp4v'), fps,
+                        (drawn.shape[1], drawn.shape[0]))
+                    if not writer.isOpened():
+                        raise ValueError(f'cannot write video {out_file}')
+                writer.write(drawn)
+                index += 1
+                if index % PROGRESS_EVERY == 0:
+                    print(f'{path}: frame {index}/{total}')
+                ok, frame = capture.read()
+            writer.release()
     finally:
         capture.release()
         if writer is not None:
             writer.release()
     print(f'{path}: {index} frames -> {out_file}')
     if args.iknet_model is not None:
-        write_json(dict(frames=records), json_path(out_file))
+        write_json(json_path(out_file), dict(frames=records))
         print(f'{path}: {index} frames -> {json_path(out_file)}')
 
 
@@ -269,9 +295,14 @@ def main(argv: Optional[List[str]] = None) -> None:
             outputs = list(args.outputs.values())
             if args.iknet:
                 outputs += [json_path(out) for out in outputs]
+            configs = [args.config] + [files[0] for files in (
+                args.hand_seg, args.iknet) if files]
+            checkpoints = [args.checkpoint] + [files[1] for files in (
+                args.hand_seg, args.iknet) if files]
             refuse_overwriting_inputs(
-                outputs, list(args.outputs) + [args.config, args.checkpoint]
-                + (args.hand_seg or []) + (args.iknet or []))
+                outputs, list(args.outputs) + checkpoints + sum(
+                    (config_chain(config) for config in configs), []))
+            refuse_existing_outputs(outputs, args.overwrite)
             model = init_model(args.config, args.checkpoint,
                                device=args.device, backend=args.backend)
             args.seg_model, args.iknet_model = (

@@ -28,6 +28,7 @@ from handkit.deploy import (ATOL, DEFAULT_OPSET, OnnxRuntimeModel,
 from handkit.deploy.parity import worst_difference
 from handkit.engine.cli import (check_output_file, make_parent_dir,
                                 user_errors_exit)
+from handkit.engine.config import config_chain
 from handkit.evaluation.complexity import input_shape_from_config
 
 
@@ -37,7 +38,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'up to the maps or coordinates) and check it against PyTorch')
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', required=True, help='the .onnx file')
+    parser.add_argument('--out', required=True,
+                        help='the .onnx file (an existing file is replaced '
+                        'only with --overwrite; an input never)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='let --out replace an existing file that is '
+                        'not an input')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
                         help=f'ONNX opset (default {DEFAULT_OPSET})')
     parser.add_argument('--dynamic-batch', action='store_true',
@@ -64,9 +70,9 @@ def main(argv: Optional[List[str]] = None) -> float:
             import_optional('onnx', 'tools/export_onnx.py')
             import_optional('onnxruntime', "tools/export_onnx.py's parity "
                             'check')
-            out = check_output_file(args.out,
-                                    [args.config, args.checkpoint] +
-                                    list(args.image))
+            out = check_output_file(
+                args.out, config_chain(args.config) + [args.checkpoint]
+                + list(args.image), overwrite=args.overwrite)
             for path in [args.checkpoint] + list(args.image):
                 if not osp.isfile(path):
                     raise FileNotFoundError(f'file not found: {path}')

@@ -37,10 +37,11 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from handkit.engine.cli import (add_config_args, check_labels,
+                                check_fresh_work_dir,
                                 check_writable_dir, default_work_dir,
                                 load_cli_config, user_errors_exit)
 from handkit.engine.config import ConfigError
-from handkit.engine.hooks.safe_checkpoint_hook import fsync_dir, fsync_file
+from handkit.fileio import atomic_output
 from handkit.registry import DATASETS, MODELS
 
 PRETRAINING_KEYS = ('head', 'dataset', 'steps', 'batch_size', 'lr',
@@ -139,6 +140,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
         work_dir = args.work_dir or default_work_dir(args.config,
                                                      '_regularizer')
         check_writable_dir(work_dir)
+        check_fresh_work_dir(work_dir, hint='choose another --work-dir')
         init_default_scope(cfg.get('default_scope', 'handkit'))
         dataset_cfg = cfg.train_dataloader.dataset
         dataset_cfg.update(settings['dataset'])
@@ -174,12 +176,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
                    train_loss_last=float(np.mean(losses[-50:])))
     os.makedirs(work_dir, exist_ok=True)
     path = osp.join(work_dir, 'depth_regularizer.pth')
-    temporary = osp.join(work_dir, f'.depth_regularizer.pth.{os.getpid()}'
-                         '.tmp')
-    torch.save(dict(state_dict=state_dict, meta=dict(metrics)), temporary)
-    fsync_file(temporary)
-    os.replace(temporary, path)
-    fsync_dir(work_dir)
+    with atomic_output(path) as temporary:
+        torch.save(dict(state_dict=state_dict, meta=dict(metrics)),
+                   temporary)
     print(f"trained {settings['steps']} steps on {len(train)} samples in "
           f'{seconds:.0f} s; wrote {path}')
     print(f'held-out L1 ({num_val} samples): {before:.4f} untrained -> '

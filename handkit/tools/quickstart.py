@@ -27,6 +27,7 @@ from mmengine.config import Config
 
 from handkit.apis import init_model
 from handkit.datasets.collate import hand_collate
+from handkit.engine.cli import check_fresh_work_dir, user_errors_exit
 from handkit.evaluation.functional import pck_metrics
 from handkit.evaluation.mean_pose import mean_pose_predictions
 from handkit.evaluation.metrics import format_pck_table
@@ -147,8 +148,14 @@ def summary_table(results: Dict[str, dict], baseline: dict,
 def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
     args = parse_args(argv)
     work_dir = Path(args.work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
     names = list(RUNS) if args.with_cpm else [NSRM]
+    with user_errors_exit():
+        for name in names:  # an earlier quickstart's models are kept
+            check_fresh_work_dir(
+                str(work_dir / Path(RUNS[name]).stem),
+                hint=f'it is an earlier quickstart; pass --work-dir DIR for a '
+                f'new run (or delete {work_dir})')
+    work_dir.mkdir(parents=True, exist_ok=True)
     runs = {name: train_and_test(name, RUNS[name], work_dir,
                                  args.cfg_options) for name in names}
     results = {name: run[0] for name, run in runs.items()}

@@ -5,8 +5,10 @@ NSRM paper's Tables 2-3, the 3D table (EPE mm, AUC 20-50 mm, 3D PCK; Bekiri
 and Babahenini; one row per protocol, e.g. DetNet's unaligned row and its
 ``[zb]`` row, Zimmermann & Brox's RHD / STB evaluation) and the NYU success
 table (mean error, frames within t mm; Li and Wang).
-With ``--out`` it writes the metrics and every prediction to a JSON file;
-with ``--speed`` it also prints parameters, MACs, the backend and frames per
+With ``--out`` it writes the metrics and every prediction to a JSON file
+(atomically; an existing file only with ``--overwrite``, and never an input
+of the run: the config and its ``_base_`` files, the checkpoint, the test
+set's annotation and image files); with ``--speed`` it also prints parameters, MACs, the backend and frames per
 second at batch 1 and 32 on the current device
 (``handkit.evaluation.complexity``), and for Li and Wang's hourglass their
 "over 910 FPS on a single GPU" beside ours. ``--backend onnxruntime`` tests
@@ -23,15 +25,18 @@ from handkit.apis import init_model
 from handkit.apis.inference import BACKENDS
 from handkit.engine import HandRunner
 from handkit.engine.checkpoint import load_weights_into
-from handkit.engine.cli import (add_common_args, check_output_file,
-                                check_writable_dir, load_config,
-                                make_parent_dir, preflight,
-                                quiet_dataloader_workers, user_errors_exit)
+from handkit.engine.cli import (add_common_args,
+                                check_output_file, check_writable_dir,
+                                load_config, make_parent_dir, preflight,
+                                quiet_dataloader_workers,
+                                refuse_overwriting_inputs, user_errors_exit)
+from handkit.engine.config import config_chain
 from handkit.evaluation.complexity import (complexity_report,
                                           format_complexity,
                                           input_shape_from_config)
 from handkit.evaluation.metrics import (format_3d_table, format_nyu_table,
                                         format_pck_table)
+from handkit.fileio import write_json
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -40,8 +45,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file (the .onnx file '
                         'with --backend onnxruntime)')
     parser.add_argument('--out', help='write metrics and predictions (JSON); '
-                        'its folder is created if missing, and an input '
-                        '(config, checkpoint) is never overwritten')
+                        'its folder is created if missing; an existing file '
+                        'is replaced only with --overwrite, and an input '
+                        '(the config and its _base_ files, the checkpoint, '
+                        'the annotation and image files) never')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='let --out replace an existing file that is '
+                        'not an input of the run')
     parser.add_argument('--name', help='row label of the printed table '
                         '(default: the config name)')
     parser.add_argument('--speed', action='store_true',
@@ -61,15 +71,20 @@ def main(argv: Optional[List[str]] = None) -> dict:
         cfg.load_from, cfg.resume = None, False
         check_writable_dir(cfg.work_dir)
         if args.out:
-            args.out = check_output_file(args.out,
-                                         [args.config, args.checkpoint])
+            args.out = check_output_file(
+                args.out, config_chain(args.config) + [args.checkpoint],
+                overwrite=args.overwrite)
             evaluators = cfg.test_evaluator
             if isinstance(evaluators, dict):
                 evaluators = [evaluators]
             cfg.test_evaluator = list(evaluators) + [
                 dict(type='PredictionDump', out_file=args.out)]
         quiet_dataloader_workers(cfg)
-        model = preflight(cfg, ['test_dataloader'])
+        data_files = [] if args.out else None
+        model = preflight(cfg, ['test_dataloader'],
+                          check_first=args.check_data, files=data_files)
+        if args.out:
+            refuse_overwriting_inputs([args.out], data_files)
         runtime = None
         if args.backend == 'onnxruntime':
             runtime = init_model(cfg, args.checkpoint, backend=args.backend)
@@ -96,9 +111,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if args.out:
         with open(args.out) as file:
             predictions = json.load(file)['predictions']
-        with open(args.out, 'w') as file:
-            json.dump(dict(config=args.config, checkpoint=args.checkpoint,
-                           metrics=metrics, predictions=predictions), file)
+        write_json(args.out, dict(config=args.config,
+                                  checkpoint=args.checkpoint,
+                                  metrics=metrics, predictions=predictions))
     return metrics
 
 

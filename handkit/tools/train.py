@@ -10,7 +10,8 @@ from mmengine.runner import find_latest_checkpoint
 from handkit.engine import HandRunner
 from handkit.engine.checkpoint import (check_state_dict_fits,
                                        load_checkpoint_file, state_dict_of)
-from handkit.engine.cli import (NothingToResumeError, add_common_args,
+from handkit.engine.cli import (NothingToResumeError,
+                                add_common_args, check_fresh_work_dir,
                                 check_writable_dir, load_config, preflight,
                                 quiet_dataloader_workers, user_errors_exit,
                                 work_dir_lock)
@@ -30,10 +31,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--auto-resume', action='store_true',
         help='resume from the latest checkpoint of the work dir if there is '
         'one, else start from scratch')
-    parser.add_argument(
-        '--check-data', type=int, default=0, metavar='N',
-        help='before training, decode the first N images of each split and '
-        'check their sizes and boxes (tools/check_data.py checks them all)')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision training (CUDA only)')
     parser.add_argument(
@@ -76,6 +73,10 @@ def main(argv: Optional[List[str]] = None) -> None:
             cfg.resume, cfg.load_from = latest is not None, latest
         elif args.resume:
             cfg.resume, cfg.load_from = True, args.resume
+        if not cfg.get('resume', False):
+            # from scratch (or load_from): the checkpoint names of an
+            # earlier run would be written over
+            check_fresh_work_dir(cfg.work_dir)
         quiet_dataloader_workers(cfg)
         model = preflight(cfg, ['train_dataloader', 'val_dataloader'],
                           check_first=args.check_data)

@@ -33,13 +33,14 @@ from mmengine.registry import init_default_scope
 
 from handkit.codecs.location_map import LocationMap
 from handkit.datasets.synthetic.joint_rotations import sample_ik_hands
-from handkit.engine.cli import (add_config_args, check_writable_dir,
+from handkit.engine.cli import (add_config_args, check_fresh_work_dir,
+                                check_writable_dir,
                                 default_work_dir, load_cli_config,
                                 user_errors_exit)
 from handkit.engine.config import ConfigError
-from handkit.engine.hooks.safe_checkpoint_hook import fsync_dir, fsync_file
 from handkit.evaluation.complexity import complexity_report, format_complexity
 from handkit.evaluation.functional3d import rotation_errors_deg
+from handkit.fileio import atomic_output
 from handkit.models.ik import IKNet, quaternion_to_matrix, rotate_rest_pose
 from handkit.registry import MODELS
 
@@ -172,6 +173,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
         _check_ik_config(cfg, args.config)
         work_dir = args.work_dir or default_work_dir(args.config)
         check_writable_dir(work_dir)
+        check_fresh_work_dir(work_dir, hint='choose another --work-dir')
     init_default_scope(cfg.get('default_scope', 'handkit'))
     torch.manual_seed(cfg.data.seed)
     model = MODELS.build(cfg.model)
@@ -186,12 +188,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     metrics = evaluate(model, val, mean_rotations(train['quaternions']))
     os.makedirs(work_dir, exist_ok=True)
     path = osp.join(work_dir, 'iknet.pth')
-    temporary = osp.join(work_dir, f'.iknet.pth.{os.getpid()}.tmp')
-    torch.save(dict(state_dict=model.state_dict(), meta=dict(metrics)),
-               temporary)
-    fsync_file(temporary)
-    os.replace(temporary, path)
-    fsync_dir(work_dir)
+    with atomic_output(path) as temporary:
+        torch.save(dict(state_dict=model.state_dict(), meta=dict(metrics)),
+                   temporary)
     print(f'trained {cfg.train.steps} steps in {seconds:.0f} s; wrote {path}')
     print(f"validation ({cfg.data.num_val} hands): rotation error "
           f"{metrics['rotation_error_deg']:.2f} deg (median "

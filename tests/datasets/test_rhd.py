@@ -306,3 +306,84 @@ def test_palm_center_root_puts_the_palm_in_joint_0(tmp_path):
     assert wrist.get_data_info(1)['keypoints_visible'][0] == 0.0
     with pytest.raises(ValueError, match='root_joint must be one of'):
         RHDDataset(str(tmp_path), split='test', root_joint='palm')
+
+
+class _WritesAMarker:
+    """A pickled object whose loading would create ``path`` (os.system)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        import os
+        return os.system, (f'touch {self.path}', )
+
+
+@pytest.mark.parametrize('protocol', [2, pickle.HIGHEST_PROTOCOL])
+def test_annotation_pickle_of_arrays_loads_at_every_protocol(tmp_path,
+                                                              protocol):
+    """The release's file holds dicts of numpy arrays (protocol 2): read as
+    data, it gives the same samples as before."""
+    folder = tmp_path / 'evaluation'
+    (folder / 'color').mkdir(parents=True)
+    annotations = _three_samples()
+    with open(folder / 'anno_evaluation.pickle', 'wb') as file:
+        pickle.dump(annotations, file, protocol=protocol)
+    info = RHDDataset(str(tmp_path), split='test').get_data_info(2)
+    np.testing.assert_allclose(info['keypoints_3d'][4],
+                               annotations[2]['xyz'][21 + 1] * 1000,
+                               rtol=1e-6)
+
+
+def test_a_pickled_payload_is_refused_in_one_line_and_never_runs(tmp_path):
+    from handkit.fileio import UnsafeFileError
+    marker = tmp_path / 'marker'
+    annotations = _three_samples()
+    annotations[1]['K'] = _WritesAMarker(marker)
+    _write(tmp_path, annotations)
+    path = tmp_path / 'evaluation' / 'anno_evaluation.pickle'
+    with pytest.raises(UnsafeFileError) as error:
+        RHDDataset(str(tmp_path), split='test')
+    assert str(error.value) == (
+        f'refused {path}: it holds the Python object posix.system, which '
+        'this file never contains and whose loading could run code; '
+        'nothing in it was executed')
+    assert not marker.exists()
+
+
+def test_a_truncated_pickle_is_an_annotation_error(tmp_path):
+    _write(tmp_path, _three_samples())
+    path = tmp_path / 'evaluation' / 'anno_evaluation.pickle'
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(AnnotationError,
+                       match=rf'^{path} is not a readable pickle \('):
+        RHDDataset(str(tmp_path), split='test')
+
+
+def test_train_on_a_payload_pickle_exits_2_before_anything_runs(tmp_path,
+                                                                capsys):
+    """tools/train.py configs/zimmermann/handsegnet_rhd.py on a crafted
+    annotation file: one line, exit 2, no marker, no work dir."""
+    from pathlib import Path
+
+    from handkit.tools import train
+    from tiny_setup import exit_code
+    marker = tmp_path / 'marker'
+    for split in ('training', 'evaluation'):
+        annotations = {0: _sample(0, 21, 0)}
+        annotations[0]['uv_vis'] = _WritesAMarker(marker)
+        _write(tmp_path / 'rhd', annotations, split_folder=split)
+    config = (Path(__file__).resolve().parents[2] / 'configs' / 'zimmermann'
+              / 'handsegnet_rhd.py')
+    work = tmp_path / 'work'
+    assert exit_code(train.main, [
+        str(config), '--work-dir', str(work), '--cfg-options',
+        f'train_dataloader.dataset.data_root={tmp_path / "rhd"}',
+        f'val_dataloader.dataset.data_root={tmp_path / "rhd"}']) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f'handkit: error: refused '
+        f'{tmp_path / "rhd" / "training" / "anno_training.pickle"}: it holds '
+        'the Python object posix.system, which this file never contains and '
+        'whose loading could run code; nothing in it was executed')
+    assert not marker.exists() and not work.exists()

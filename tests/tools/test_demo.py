@@ -74,8 +74,8 @@ def test_folder_skips_non_images(trained, tmp_path, capsys):
         ['33.png', '9.png']
     assert cv2.imread(str(tmp_path / 'out' / '33.png')).shape == \
         (346, 226, 3)
-    assert f'skipped {folder / "notes.txt"}: not an image' in \
-        capsys.readouterr().out
+    assert (f'skipped {folder / "notes.txt"}: cannot decode image: '
+            f'{folder / "notes.txt"}') in capsys.readouterr().out
 
 
 def test_folder_without_images_exits_2(trained, tmp_path, capsys):
@@ -245,3 +245,23 @@ def test_chain_options_errors_exit_2(trained, chain_files, tmp_path,
                     *chain_files['handsegnet']) == 2
     assert 'argument --hand-seg: not allowed with argument --bbox' in \
         capsys.readouterr().err
+
+
+def test_images_and_videos_over_the_pixel_limit_are_one_line(
+        trained, tmp_path, capsys, monkeypatch):
+    """A frame or an image larger than HANDKIT_MAX_IMAGE_PIXELS is refused
+    before it is decoded: one line, exit 2, no output."""
+    monkeypatch.setenv('HANDKIT_MAX_IMAGE_PIXELS', '4000')
+    clip = write_clip(tmp_path / 'clip.avi', 2)
+    assert run_demo(trained, '--input', clip, '--out', tmp_path / 'o') == 2
+    assert capsys.readouterr().err.strip() == (
+        f'handkit: error: video {clip} frames are 80 x 60 pixels (0.0048 '
+        "megapixels), over handkit's limit of 0.004 megapixels "
+        '(HANDKIT_MAX_IMAGE_PIXELS)')
+    assert run_demo(trained, '--input', DATA / '9.jpg', '--out',
+                    tmp_path / 'o') == 2
+    assert capsys.readouterr().err.strip() == (
+        f"handkit: error: image {DATA / '9.jpg'} is 238 x 358 pixels "
+        "(0.0852 megapixels), over handkit's limit of 0.004 megapixels "
+        '(HANDKIT_MAX_IMAGE_PIXELS)')
+    assert not list((tmp_path / 'o').glob('*'))

@@ -46,3 +46,24 @@ def test_main_job_writes_table_json_curves_and_pictures(tmp_path, capsys,
     # 2 panels of [64 px crop | 2 x 4 tiles of 32 px with captions].
     assert pictures is not None and pictures.shape[1] > 2 * 64
     assert 'written to' in capsys.readouterr().out
+
+
+def test_a_rerun_in_the_same_work_dir_keeps_the_earlier_models(
+        tmp_path, capsys):
+    """The earlier quickstart's checkpoints are never written over: one
+    line, exit 2, before anything is trained or written."""
+    from tiny_setup import exit_code
+    run_dir = tmp_path / 'quickstart' / 'nsrm_lpm_g1g6_synthetic'
+    run_dir.mkdir(parents=True)
+    (run_dir / 'epoch_5.pth').write_bytes(b'earlier model')
+    (run_dir / 'last_checkpoint').write_text(str(run_dir / 'epoch_5.pth'))
+    before = sorted(path.name for path in tmp_path.rglob('*'))
+    assert exit_code(quickstart.main,
+                     ['--work-dir', str(tmp_path / 'quickstart')]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f'handkit: error: work dir {run_dir} holds the checkpoints of an '
+        'earlier training (epoch_5.pth, last_checkpoint); it is an earlier '
+        'quickstart; pass --work-dir DIR for a new run (or delete '
+        f"{tmp_path / 'quickstart'})")
+    assert sorted(path.name for path in tmp_path.rglob('*')) == before
+    assert (run_dir / 'epoch_5.pth').read_bytes() == b'earlier model'

@@ -43,13 +43,12 @@ from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import HistoryBuffer
 
+from handkit.fileio import (TEMPORARY_NAME, atomic_output, temporary_path,
+                            write_text)
 from handkit.registry import HOOKS
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
-
-_TEMPORARY = re.compile(r'\..+\.\d+\.tmp')
-
 
 def plain_data(value: Any) -> Any:
     """Numpy scalars / arrays -> Python numbers / lists, recursively."""
@@ -95,31 +94,6 @@ def set_rng_states(states: dict) -> None:
     torch.set_rng_state(torch.as_tensor(states['torch'], dtype=torch.uint8))
     if 'cuda' in states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(list(states['cuda']))
-
-
-def fsync_file(path: str) -> None:
-    with open(path, 'rb') as file:
-        os.fsync(file.fileno())
-
-
-def fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_text_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    folder, name = osp.split(path)
-    temporary = osp.join(folder, f'.{name}.{os.getpid()}.tmp')
-    with open(temporary, 'w') as file:
-        file.write(text)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
-    fsync_dir(folder or '.')
 
 
 @HOOKS.register_module()
@@ -221,26 +195,24 @@ class SafeCheckpointHook(CheckpointHook):
         # Temporaries of a run that was killed while writing.
         if is_main_process() and osp.isdir(self.out_dir):
             for name in os.listdir(self.out_dir):
-                if _TEMPORARY.fullmatch(name):
+                if TEMPORARY_NAME.fullmatch(name):
                     os.remove(osp.join(self.out_dir, name))
 
     # -- writing -------------------------------------------------------------
     def _write(self, runner: 'Runner', filename: str, **kwargs) -> None:
-        """``runner.save_checkpoint`` into a temporary file, then a rename."""
-        temporary = f'.{filename}.{os.getpid()}.tmp'
+        """``runner.save_checkpoint`` through :func:`atomic_output`: a
+        temporary file, fsync, then a rename over ``filename``."""
         path = osp.join(self.out_dir, filename)
-        try:
+        if not is_main_process():  # the others only join the collectives
             runner.save_checkpoint(
-                self.out_dir, temporary, self.file_client_args,
+                self.out_dir, osp.basename(temporary_path(path)),
+                self.file_client_args, backend_args=self.backend_args,
+                **kwargs)
+            return
+        with atomic_output(path) as temporary:
+            runner.save_checkpoint(
+                self.out_dir, osp.basename(temporary), self.file_client_args,
                 backend_args=self.backend_args, **kwargs)
-            if is_main_process():
-                fsync_file(osp.join(self.out_dir, temporary))
-                os.replace(osp.join(self.out_dir, temporary), path)
-                fsync_dir(self.out_dir)
-        finally:
-            if is_main_process() and osp.exists(
-                    osp.join(self.out_dir, temporary)):
-                os.remove(osp.join(self.out_dir, temporary))
 
     def _remove_own(self, runner: 'Runner', path: Optional[str],
                     keep: str) -> None:
@@ -274,8 +246,7 @@ class SafeCheckpointHook(CheckpointHook):
                     meta=meta, by_epoch=self.by_epoch, **self.args)
         if not is_main_process():
             return
-        write_text_atomically(osp.join(runner.work_dir, 'last_checkpoint'),
-                              path)
+        write_text(osp.join(runner.work_dir, 'last_checkpoint'), path)
         if outdated is not None:
             self._remove_own(
                 runner, osp.join(self.out_dir,

@@ -1,10 +1,10 @@
 """Write every prediction to a JSON file (``tools/test.py --out``)."""
-import json
 from typing import Any, Dict, Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
+from handkit.fileio import write_json
 from handkit.registry import METRICS
 
 
@@ -39,6 +39,6 @@ class PredictionDump(BaseMetric):
             })
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        with open(self.out_file, 'w') as file:
-            json.dump(dict(predictions=results), file)
+        # atomically: a kill or a full disk leaves the previous file
+        write_json(self.out_file, dict(predictions=results))
         return {}

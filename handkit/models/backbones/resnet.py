@@ -14,6 +14,8 @@ from typing import Sequence, Type, Union
 import torch
 import torch.nn as nn
 
+from handkit.engine.checkpoint import load_checkpoint_file, state_dict_of
+
 
 def scaled_width(channels: int, width_multiplier: float) -> int:
     """``channels * width_multiplier`` rounded, at least 1."""
@@ -112,7 +114,8 @@ def load_torchvision_weights(module: nn.Module, path: str,
 
     Args:
         module: the backbone; its class name starts every error.
-        path: the file, read with ``torch.load(weights_only=True)``; a dict
+        path: the file, read as data by
+            :func:`handkit.engine.checkpoint.load_checkpoint_file`; a dict
             with a ``state_dict`` entry is unwrapped.
         keys: the state-dict keys to load (the encoder's).
         arch: the torchvision model named in errors ('resnet34').
@@ -126,9 +129,7 @@ def load_torchvision_weights(module: nn.Module, path: str,
     if not osp.isfile(path):
         raise FileNotFoundError(f'{name}: pretrained weights not found: '
                                 f'{path}')
-    state = torch.load(path, map_location='cpu', weights_only=True)
-    if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
-        state = state['state_dict']
+    state = state_dict_of(load_checkpoint_file(path), path)
     own = module.state_dict()
     missing = [key for key in keys if key not in state]
     if missing:

@@ -19,6 +19,7 @@ from typing import Optional
 import torch
 from torch import nn
 
+from handkit.engine.checkpoint import load_checkpoint_file, state_dict_of
 from handkit.models.layers import conv_norm_relu
 from handkit.models.weight_init import init_relu_convs
 from handkit.registry import MODELS
@@ -104,7 +105,7 @@ class VGG19CPM(nn.Module):
         if not osp.isfile(path):
             raise FileNotFoundError(f'pretrained VGG-19 weights not found: '
                                     f'{path}')
-        state = torch.load(path, map_location='cpu', weights_only=True)
+        state = state_dict_of(load_checkpoint_file(path), path)
         source_indices = sorted(
             int(match.group(1)) for match in map(_TORCHVISION_CONV_KEY.match,
                                                  state)
