@@ -2,7 +2,7 @@
 
     python tools/study.py configs/studies/nsrm_synthetic.py
     python tools/study.py STUDY [--work-dir DIR] [--seeds 0 1] [--cells a b]
-                                [--dry-run]
+                                [--dry-run] [--rerun-changed]
 
 A study file is a Python config with:
 
@@ -20,32 +20,71 @@ A study file is a Python config with:
   training crops' mean pose is scored on every evaluation, a row each (2D
   PCK; :mod:`handkit.evaluation.mean_pose`).
 
+Before anything runs or is written, every option key (of every cell of the
+study, also those ``--cells`` leaves out) is checked as
+``tools/train.py --cfg-options`` checks it
+(:func:`handkit.engine.config.check_cfg_options`): the study's ``options``
+and each cell's ``options`` against the cell's config, each evaluation's
+options against the merged cell config. A key the config cannot take (a
+typo such as ``train_dataloder.batch_size``) stops the study with one line
+naming where it came from (``options``, the cell or the evaluation), the
+key and the closest existing key; mmengine alone would ignore it.
+
 Each (cell, seed) gets ``WORK_DIR/<cell>/seed_<k>/`` with its merged
 ``config.json``; it is trained once (``tools/train.py``, in a subprocess, with
 ``--auto-resume``, so an interrupted cell continues) and then tested on each
-evaluation (``tools/test.py --out``). What is finished is skipped on a
+evaluation (``tools/test.py --out --overwrite``: the dump is the study's
+own, read and removed). What is finished is skipped on a
 rerun: a cell whose ``train_done.json`` exists is not trained again, an
-evaluation whose ``eval_<name>.json`` exists is not run again. The tables
+evaluation whose ``eval_<name>.json`` exists is not run again -- as long as
+the cell's merged config is the one its ``config.json`` records. The merged
+configs of the whole grid are compared with the ``config.json`` files
+(parsed JSON, :func:`comparable`) before anything runs; not changes are
+``work_dir`` (always the cell's own folder) and what tools/train.py sets
+for the machine and mmengine's Runner writes back into ``config.json``
+(``launcher``, a loader's ``pin_memory`` turned off or ``num_workers``
+capped, a TensorBoard backend, ``--auto-resume``'s ``resume`` and
+``load_from``). A cell with results (``train_done.json``,
+``last_checkpoint``, a ``*.pth``, an ``eval_*.json``, or the study's
+``mean_pose_<cell>.json`` of a mean-pose cell) whose config changed stops
+the study with one line naming the cell, the seed, the first differing key
+(old and new value) and ``--rerun-changed``. With ``--rerun-changed`` the
+old results of such a cell are removed (``train_done.json``,
+``eval_*.json``, ``predictions_*.json``, the ``*.pth`` checkpoints,
+``last_checkpoint``, the ``test_*`` folders, the ``mean_pose_<cell>.json``)
+and it is trained again; a printed line says what was removed. The logs are
+kept (appended to). ``config.json`` is written only after these checks;
+``--dry-run`` makes the same checks, writes the configs of the unchanged
+cells and removes nothing (a changed finished cell is reported, its
+``config.json`` left as it is). The tables
 (laid out like NSRM Tables 2-3, mean +- std over seeds, plus the occluded /
 visible PCK and the structure-map IoU where the metrics give them) are
 printed and written to ``WORK_DIR/table.md``, the per-seed figures to
 ``WORK_DIR/results.json`` and a plot of PCK against each evaluation to
-``WORK_DIR/study.png``.
+``WORK_DIR/study.png``. Bad input (a study file, an option key, a changed
+finished cell) is one line, ``handkit: error: ...``, and exit code 2.
 """
 import argparse
+import copy
+import glob
 import json
 import os
 import os.path as osp
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.config import Config
+from mmengine.fileio import dump as dump_text
 
-from handkit.engine.config import ConfigError, load_config_file
+from handkit.engine.cli import user_errors_exit
+from handkit.engine.config import (ConfigError, check_cfg_options,
+                                   load_config_file)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SPEC_KEYS = ('cells', 'seeds', 'evaluations')
@@ -64,8 +103,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='run only these cells (the table shows all '
                         'finished ones)')
     parser.add_argument('--dry-run', action='store_true',
-                        help='write and check every cell config, run '
+                        help='check every option key and cell config and '
+                        'write the configs; train, test and remove '
                         'nothing')
+    parser.add_argument('--rerun-changed', action='store_true',
+                        help='remove the results of a finished cell whose '
+                        'merged config changed and train it again '
+                        '(without it such a cell is an error)')
     return parser.parse_args(argv)
 
 
@@ -99,22 +143,225 @@ def load_study(path: str) -> Config:
 
 def cell_config(study: Config, name: str, seed: int, work_dir: str) -> Config:
     """The cell's config: its file, the study's and the cell's options, the
-    seed and the work dir."""
+    seed and the work dir.
+
+    Each options key is checked before it is merged, as ``--cfg-options``
+    (:func:`check_cfg_options`): the study's ``options`` against the cell's
+    config file, the cell's ``options`` against that plus the study's.
+
+    Raises:
+        ConfigError: one line, ``study PATH: cell 'NAME': --cfg-options
+            KEY: ...`` (``options (cell 'NAME')`` for the study's options).
+    """
     cell = study.cells[name]
     cfg = load_config_file(_from_root(cell['config']))
-    for options in (study.get('options', {}), cell.get('options', {})):
-        cfg.merge_from_dict(dict(options), allow_list_keys=True)
+    for where, options in ((f'options (cell {name!r})',
+                            study.get('options', {})),
+                           (f'cell {name!r}', cell.get('options', {}))):
+        options = dict(options)
+        _check_options(study, where, cfg, options)
+        cfg.merge_from_dict(options, allow_list_keys=True)
     cfg.merge_from_dict({'randomness.seed': int(seed)})
     cfg.work_dir = work_dir
     return cfg
 
 
+def check_evaluations(study: Config, name: str, cfg: Config) -> None:
+    """Check each evaluation's options against the cell ``name``'s merged
+    config ``cfg`` (tools/test.py gets them as ``--cfg-options``)."""
+    for evaluation, options in study.evaluations.items():
+        _check_options(study, f'evaluation {evaluation!r} (cell {name!r})',
+                       cfg, dict(options or {}))
+
+
+def _check_options(study: Config, where: str, cfg: Config,
+                   options: dict) -> None:
+    try:
+        check_cfg_options(cfg, options)
+    except ConfigError as error:
+        raise ConfigError(f'study {study.filename}: {where}: '
+                          f'{error}') from None
+
+
+# The keys of config.json left out of the comparison: work_dir always names
+# the cell's own folder (spelt as the run that wrote it was given it);
+# resume and load_from are what tools/train.py --auto-resume sets (it
+# replaces the config's).
+UNCOMPARED_KEYS = ('work_dir', 'resume', 'load_from')
+TENSORBOARD = {'type': 'TensorboardVisBackend'}
+_ABSENT = object()
+
+
+def comparable(old: dict, new: dict) -> Tuple[dict, dict]:
+    """The parsed ``config.json`` and the new merged config, as compared.
+
+    mmengine's Runner writes the config it runs over ``config.json``:
+    tools/train.py's settings for the machine are not changes of the
+    experiment, so they are undone in ``old`` where ``new`` explains them:
+    an added ``launcher``, a loader's ``pin_memory`` turned off or its
+    ``num_workers`` capped (``quiet_dataloader_workers``), an added
+    TensorBoard backend. :data:`UNCOMPARED_KEYS` are left out of both.
+    """
+    old, new = copy.deepcopy(old), copy.deepcopy(new)
+    for key in UNCOMPARED_KEYS:
+        old.pop(key, None)
+        new.pop(key, None)
+    if 'launcher' not in new:
+        old.pop('launcher', None)
+    for key, loader in new.items():
+        ran = old.get(key)
+        if not (key.endswith('_dataloader') and isinstance(loader, dict)
+                and isinstance(ran, dict)):
+            continue
+        if ran.get('pin_memory') is False and loader.get('pin_memory'):
+            ran['pin_memory'] = loader['pin_memory']
+        workers, ran_workers = loader.get('num_workers'), ran.get(
+            'num_workers')
+        if isinstance(workers, int) and isinstance(ran_workers, int) and \
+                ran_workers < workers:
+            ran['num_workers'] = workers
+    visualizer, ran = new.get('visualizer'), old.get('visualizer')
+    if isinstance(visualizer, dict) and isinstance(ran, dict):
+        backends = visualizer.get('vis_backends')
+        if ran.get('vis_backends') == list(backends or []) + [TENSORBOARD]:
+            if backends is None:
+                ran.pop('vis_backends')
+            else:
+                ran['vis_backends'] = backends
+    return old, new
+
+
+def first_difference(old: Any, new: Any, path: str = ''
+                     ) -> Optional[Tuple[str, Any, Any]]:
+    """``(dotted key, old value, new value)`` of the first place where two
+    parsed JSON configs differ (dicts by key, in the new one's order, then
+    the keys only the old one has; lists of the same length by index; a
+    missing key is ``_ABSENT``), or None when they are the same. Key order
+    counts (named pipeline steps run in it)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in list(new) + [key for key in old if key not in new]:
+            found = first_difference(old.get(key, _ABSENT),
+                                     new.get(key, _ABSENT),
+                                     f'{path}.{key}' if path else str(key))
+            if found:
+                return found
+        if list(old) != list(new):
+            return (path or 'the config', f'keys in order {list(old)}',
+                    f'keys in order {list(new)}')
+        return None
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(
+            new):
+        for index, (a, b) in enumerate(zip(old, new)):
+            found = first_difference(a, b, f'{path}.{index}' if path
+                                     else str(index))
+            if found:
+                return found
+        return None
+    if old is _ABSENT or new is _ABSENT or type(old) is not type(new) or \
+            old != new:
+        return path, old, new
+    return None
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    text = '(absent)' if value is _ABSENT else (
+        value if isinstance(value, str) and value.startswith('keys in order')
+        else repr(value))
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
+def cell_results(cell_dir: str, mean_pose_file: Optional[str] = None
+                 ) -> List[str]:
+    """The results of a cell folder (sorted paths): ``train_done.json``,
+    ``last_checkpoint``, the ``*.pth``, the ``eval_*.json``, and
+    ``mean_pose_file`` when it is given and exists."""
+    found = [osp.join(cell_dir, name) for name in ('train_done.json',
+                                                   'last_checkpoint')
+             if osp.lexists(osp.join(cell_dir, name))]
+    for pattern in ('*.pth', 'eval_*.json'):
+        found += glob.glob(osp.join(glob.escape(cell_dir), pattern))
+    if mean_pose_file and osp.exists(mean_pose_file):
+        found.append(mean_pose_file)
+    return sorted(found)
+
+
+def _removable(cell_dir: str, mean_pose_file: Optional[str]) -> List[str]:
+    """What ``--rerun-changed`` removes: the results, the left-over
+    prediction dumps and the test folders (``test_*/``)."""
+    found = cell_results(cell_dir, mean_pose_file)
+    found += glob.glob(osp.join(glob.escape(cell_dir), 'predictions_*.json'))
+    found += [path for path in glob.glob(osp.join(glob.escape(cell_dir),
+                                                  'test_*'))
+              if osp.isdir(path) and not osp.islink(path)]
+    return sorted(set(found))
+
+
+def _remove(paths: Sequence[str]) -> None:
+    for path in paths:
+        if osp.isdir(path) and not osp.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
+
+
+class _Run:
+    """One (cell, seed) of the grid, checked before anything is written."""
+
+    def __init__(self, cell: str, seed: int, cell_dir: str, cfg: Config,
+                 mean_pose_file: Optional[str]):
+        self.cell, self.seed, self.cell_dir, self.cfg = cell, seed, \
+            cell_dir, cfg
+        self.mean_pose_file = mean_pose_file
+        self.config_path = osp.join(cell_dir, 'config.json')
+        # JSON keeps the order of named pipeline steps (a .py dump sorts
+        # keys, which would reorder them); the same text cfg.dump writes
+        self.text = dump_text(cfg.to_dict(), file_format='json')
+        self.changed: Optional[Tuple[str, Any, Any]] = None
+        self.stale: List[str] = []  # removed by --rerun-changed
+
+    def compare(self) -> None:
+        """Set ``changed`` (the first difference) and ``stale`` (the old
+        results to remove) when config.json records another config and the
+        cell has results."""
+        if not osp.isfile(self.config_path):
+            return
+        new = json.loads(self.text)
+        try:
+            with open(self.config_path) as file:
+                old = json.load(file)
+        except (OSError, ValueError):
+            old = None
+        if not isinstance(old, dict):
+            difference = ('config.json', 'unreadable', 'the new config')
+        else:
+            difference = first_difference(*comparable(old, new))
+        if difference is None:
+            return
+        results = cell_results(self.cell_dir, self.mean_pose_file)
+        if results:
+            self.changed = difference
+            self.stale = _removable(self.cell_dir, self.mean_pose_file)
+
+    def describe_change(self, where: str = '') -> str:
+        key, old, new = self.changed
+        return f'{key} was {_shown(old)}{where}, now {_shown(new)}'
+
+
 def run_study(study_path: str, work_dir: Optional[str] = None,
               seeds: Optional[Sequence[int]] = None,
               cells: Optional[Sequence[str]] = None,
-              dry_run: bool = False) -> dict:
+              dry_run: bool = False, rerun_changed: bool = False) -> dict:
     """Train and evaluate what is missing; return ``{cell: {seed: {eval:
-    metrics}}}`` of everything finished."""
+    metrics}}}`` of everything finished.
+
+    Every option key of the study (all cells, also those ``cells`` leaves
+    out) and every (cell, seed) of the grid against its ``config.json`` is
+    checked before anything runs or is written (module doc).
+
+    Raises:
+        ConfigError: a bad study file or option key, or a cell with results
+            whose config changed (without ``rerun_changed``).
+    """
     study = load_study(study_path)
     name = osp.splitext(osp.basename(study_path))[0]
     work_dir = work_dir or osp.join('work_dirs', 'studies', name)
@@ -124,30 +371,77 @@ def run_study(study_path: str, work_dir: Optional[str] = None,
     if unknown:
         raise ConfigError(f'--cells: {unknown} not in the study '
                           f'({", ".join(study.cells)})')
+    mean_pose_cells = set(mean_pose_rows(study).values())
     # seed-major: a study stopped half-way has every cell of the first seed
     grid = [(cell, seed) for seed in seeds for cell in chosen]
-    for index, (cell, seed) in enumerate(grid, start=1):
+    # 1. every option key, before anything runs or is written: the grid's
+    # configs, and once each cell the grid leaves out (a mean-pose row
+    # builds its config too)
+    runs = []
+    for cell, seed in grid:
         cell_dir = osp.join(work_dir, cell, f'seed_{seed}')
-        os.makedirs(cell_dir, exist_ok=True)
         cfg = cell_config(study, cell, seed, cell_dir)
-        # JSON keeps the order of named pipeline steps (a .py dump sorts
-        # keys, which would reorder them)
-        config_path = osp.join(cell_dir, 'config.json')
-        cfg.dump(config_path)
-        if dry_run:
-            Config.fromfile(config_path)  # the dump must load back
-            print(f'[{index}/{len(grid)}] {cell} seed {seed}: {config_path}')
+        check_evaluations(study, cell, cfg)
+        runs.append(_Run(cell, seed, cell_dir, cfg, osp.join(
+            work_dir, f'mean_pose_{cell}.json')
+            if cell in mean_pose_cells else None))
+    for cell in study.cells:
+        if cell not in chosen:
+            check_evaluations(study, cell, cell_config(
+                study, cell, seeds[0] if seeds else 0, work_dir))
+    # 2. a finished cell whose config changed: refused, or its results go
+    for run in runs:
+        run.compare()
+        if run.changed and not rerun_changed:
+            raise ConfigError(
+                f'study {study_path}: cell {run.cell!r} seed {run.seed} has '
+                'results of another config: '
+                f'{run.describe_change(f" in {run.config_path}")}; pass '
+                '--rerun-changed to remove its results and train it again, '
+                'or undo the change')
+    # 3. run
+    for index, run in enumerate(runs, start=1):
+        label = f'[{index}/{len(runs)}] {run.cell} seed {run.seed}'
+        if run.changed and dry_run:
+            # nothing is removed and the record is kept
+            with tempfile.TemporaryDirectory() as folder:
+                path = osp.join(folder, 'config.json')
+                run.cfg.dump(path)
+                Config.fromfile(path)  # the dump must load back
+            print(f'{label}: config changed ({run.describe_change()}); '
+                  f'--rerun-changed would remove '
+                  f'{_listed(run.stale, run.cell_dir)}')
             continue
-        _train(cell_dir, config_path, cfg, f'[{index}/{len(grid)}] {cell} '
-               f'seed {seed}')
+        if run.changed:
+            # a mean-pose file is shared by the seeds: one may have gone
+            stale = [path for path in run.stale if osp.lexists(path)]
+            listed = _listed(stale, run.cell_dir)
+            _remove(stale)
+            print(f'{label}: config changed ({run.describe_change()}); '
+                  f'removed {listed}', flush=True)
+        os.makedirs(run.cell_dir, exist_ok=True)
+        run.cfg.dump(run.config_path)
+        if dry_run:
+            Config.fromfile(run.config_path)  # the dump must load back
+            print(f'{label}: {run.config_path}')
+            continue
+        _train(run.cell_dir, run.config_path, run.cfg, label)
         for evaluation, options in study.evaluations.items():
-            _evaluate(cell_dir, config_path, evaluation, dict(options))
+            _evaluate(run.cell_dir, run.config_path, evaluation,
+                      dict(options))
     results = collect_results(study, work_dir, seeds)
     if not dry_run:
         for label, cell in mean_pose_rows(study).items():
             results[label] = mean_pose_results(study, work_dir, cell)
         write_report(study, results, work_dir)
     return results
+
+
+def _listed(paths: Sequence[str], cell_dir: str) -> str:
+    """The paths, relative to the cell folder (folders end in '/')."""
+    return ', '.join(osp.relpath(path, cell_dir) + (
+        '/' if osp.isdir(path) and not osp.islink(path) else '')
+        for path in paths) or 'nothing'
 
 
 def _from_root(path: str) -> str:
@@ -190,7 +484,7 @@ def _evaluate(cell_dir: str, config_path: str, evaluation: str,
     dump = osp.join(cell_dir, f'predictions_{evaluation}.json')
     argv = _tool('test') + [config_path, checkpoint, '--work-dir',
                             osp.join(cell_dir, f'test_{evaluation}'),
-                            '--out', dump]
+                            '--out', dump, '--overwrite']
     if options:
         argv += ['--cfg-options'] + [f'{key}={value!r}' if isinstance(
             value, str) else f'{key}={value}' for key, value in
@@ -406,9 +700,6 @@ def _exit_on_sigterm(signum, frame):
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    try:
+    with user_errors_exit():
         return run_study(args.study, args.work_dir, args.seeds, args.cells,
-                         args.dry_run)
-    except ConfigError as error:
-        print(f'error: {error}', file=sys.stderr)
-        sys.exit(2)
+                         args.dry_run, args.rerun_changed)
