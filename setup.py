@@ -30,5 +30,6 @@ setup(
     extras_require={
         'tests': requirements('tests.txt'),
         'optional': requirements('optional.txt'),
+        'mediapipe': requirements('mediapipe.txt'),
     },
 )

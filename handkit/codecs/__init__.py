@@ -15,6 +15,8 @@ from .integral_coordinates import IntegralCoordinates
 from .keypoint_confidence_map import KeypointConfidenceMap
 from .limb_mask import LimbMask
 from .location_map import LocationMap
+from .mediapipe_landmarks import MediaPipeLandmarks
+from .mediapipe_palm import MediaPipePalmAnchors
 from .normalized_depth_map import NormalizedDepthMap
 from .normalized_pose3d import NormalizedPose3D
 from .root_relative_2d import RootRelative2D
@@ -23,6 +25,7 @@ from .score_map import GaussianScoreMap
 __all__ = [
     'BaseCodec', 'BoneTree', 'CanonicalFrame', 'DepthCube',
     'DepthLiftedKeypoints', 'GaussianScoreMap', 'HandMask', 'IntegralCoordinates',
-    'KeypointConfidenceMap', 'LimbMask', 'LocationMap', 'NormalizedDepthMap',
+    'KeypointConfidenceMap', 'LimbMask', 'LocationMap', 'MediaPipeLandmarks',
+    'MediaPipePalmAnchors', 'NormalizedDepthMap',
     'NormalizedPose3D', 'RootRelative2D'
 ]

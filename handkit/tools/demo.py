@@ -1,5 +1,10 @@
-"""Run a trained hand pose model on images or a video and draw the results.
+"""Find hands in images, a video or a webcam and draw their keypoints.
 
+    python tools/demo.py --input photo.jpg --out demo/
+    python tools/demo.py --input clip.mp4 --out demo/ --variant lite
+    python tools/demo.py --webcam 0 --out demo/
+    python tools/demo.py CONFIG CHECKPOINT --input photo.jpg --out demo/ \\
+        --detector
     python tools/demo.py CONFIG CHECKPOINT --input hand.jpg --out demo/
     python tools/demo.py CONFIG CHECKPOINT --input photos/ --out demo/ \\
         --show-maps
@@ -39,6 +44,23 @@ demo before anything runs; so does an output that exists already, unless
 ``--overwrite``. Outputs are written atomically (a temporary, then a
 rename). A video whose frames are over the pixel limit
 (``HANDKIT_MAX_IMAGE_PIXELS``) is refused before a frame is processed.
+
+Without CONFIG and CHECKPOINT the demo runs MediaPipe Hands' palm detector
+and landmark model (:class:`handkit.apis.HandInferencer`, ``--variant
+full|lite``, converted by ``python tools/convert_mediapipe.py``): every
+hand of the image, up to ``--max-hands``, with its skeleton, its box and
+'left' / 'right' drawn (``--mirrored`` for selfie images, whose sides
+MediaPipe names as seen). ``--detector`` puts the same palm detector and
+landmark ROI in front of the CONFIG / CHECKPOINT model, which then gives
+each hand's keypoints. In both modes ``OUT/<name>.json`` is written beside
+each drawing: ``{"hands": [{"bbox", "keypoints", "scores", "handedness",
+"handedness_score", "keypoints_3d"}, ...]}`` (floats rounded to 4
+decimals; ``keypoints_3d`` mm or null), ``{"frames": [{"hands": [...]},
+...]}`` for a video. ``--webcam N`` reads camera N (``cv2.VideoCapture``)
+until q (in the preview window) or Ctrl-C and writes
+``OUT/webcam_<N>.mp4`` and its json. A CONFIG / CHECKPOINT model without
+``--bbox``, ``--hand-seg`` or ``--detector`` takes the whole image as the
+hand crop, and says so once on stderr.
 """
 import argparse
 import os
@@ -50,8 +72,9 @@ import cv2
 import numpy as np
 from torch import nn
 
-from handkit.apis import (detect_hand, inference, init_model,
-                          inverse_kinematics)
+from handkit.apis import (HandInferencer, detect_hand, inference,
+                          init_model, inverse_kinematics)
+from handkit.apis.mediapipe_files import config_file, converted_checkpoint
 from handkit.apis.inference import BACKENDS, HAND_SIDES
 from handkit.datasets.transforms import LoadImage
 from handkit.datasets.transforms.loading import check_video_frame_size
@@ -68,16 +91,29 @@ PROGRESS_EVERY = 25  # frames between progress lines
 BOX_COLOUR = (255, 255, 255)  # BGR: the --hand-seg box
 # What OUT/<name>.json holds with --iknet, when the result has it.
 RECORD_KEYS = ('keypoints', 'scores', 'bbox', 'keypoints_3d', 'quaternions')
+# What each hand of HandInferencer holds in OUT/<name>.json.
+HAND_KEYS = ('bbox', 'keypoints', 'scores', 'handedness', 'handedness_score',
+             'keypoints_3d')
+HAND_BOX_COLOUR = (255, 255, 255)  # BGR
+WHOLE_IMAGE_WARNING = (
+    'handkit: warning: no --bbox, --hand-seg or --detector: the whole image '
+    'is taken as the hand crop')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Draw hand pose predictions on images or a video')
-    parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file (the .onnx file '
-                        'with --backend onnxruntime)')
-    parser.add_argument('--input', required=True,
+    parser.add_argument('config', nargs='?', default=None,
+                        help='config file of a hand pose model (default: '
+                        "MediaPipe Hands' palm detector and landmark model)")
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help='its checkpoint file (the .onnx file with '
+                        '--backend onnxruntime)')
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument('--input',
                         help='an image, a folder of images or a video')
+    source.add_argument('--webcam', type=int, metavar='N',
+                        help='read camera N until q or Ctrl-C')
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace outputs already in the output folder '
@@ -89,6 +125,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     box.add_argument('--hand-seg', nargs=2, metavar=('CONFIG', 'CHECKPOINT'),
                      help="a HandSegNet model that finds each image's hand "
                      "box (Zimmermann & Brox's crop)")
+    box.add_argument('--detector', action='store_true',
+                     help="MediaPipe's palm detector finds every hand for "
+                     'the CONFIG / CHECKPOINT model')
+    parser.add_argument('--variant', choices=('full', 'lite'),
+                        default='full', help="MediaPipe models' variant "
+                        '(default: full)')
+    parser.add_argument('--max-hands', type=int, default=2,
+                        help='at most this many hands per image (default 2)')
+    parser.add_argument('--mirrored', action='store_true',
+                        help='the images are mirrored (selfie) images')
     parser.add_argument('--hand-side', choices=HAND_SIDES,
                         help='the hand side, for models that take it (the '
                         "PosePrior) and IKNet's rest pose (default: right)")
@@ -150,6 +196,54 @@ def estimate(model: nn.Module, image: np.ndarray,
     return result
 
 
+def draw_hands(image: np.ndarray, hands: List[dict],
+               score_thr: float) -> np.ndarray:
+    """Every hand's skeleton, box and side on ``image``."""
+    drawn = image
+    for hand in hands:
+        drawn = draw_skeleton(drawn, hand['keypoints'], scores=hand['scores'],
+                              score_threshold=score_thr)
+    drawn = drawn.copy()
+    for hand in hands:
+        corners = np.round(hand['bbox']).astype(int).tolist()
+        cv2.rectangle(drawn, tuple(corners[:2]), tuple(corners[2:]),
+                      HAND_BOX_COLOUR, 1)
+        scale = max(0.4, max(image.shape[:2]) / 1500)
+        cv2.putText(drawn, hand['handedness'],
+                    (corners[0], max(corners[1] - 4, 10)),
+                    cv2.FONT_HERSHEY_SIMPLEX, scale, HAND_BOX_COLOUR,
+                    max(1, round(scale * 2)), cv2.LINE_AA)
+    return drawn
+
+
+def hand_record(hand: dict) -> dict:
+    """One hand of ``HandInferencer`` for JSON: lists of rounded floats."""
+    record_ = {}
+    for key in HAND_KEYS:
+        value = hand.get(key)
+        if value is None or isinstance(value, str):
+            record_[key] = value
+        else:
+            record_[key] = np.round(np.asarray(value, np.float64),
+                                    4).tolist()
+    return record_
+
+
+def process(image: np.ndarray, args: argparse.Namespace) -> tuple:
+    """``(drawing, record)`` of one image (frame); the record is what
+    OUT/<name>.json holds, None when nothing is written."""
+    if args.hands is not None:
+        hands = args.hands(image)
+        return (draw_hands(image, hands, args.score_thr),
+                dict(hands=[hand_record(hand) for hand in hands]))
+    result = estimate(args.model, image, args)
+    if args.warn_whole_image:
+        print(WHOLE_IMAGE_WARNING, file=sys.stderr)
+        args.warn_whole_image = False
+    drawn = draw_result(image, result, args.score_thr, args.show_maps)
+    return drawn, (record(result) if args.iknet_model is not None else None)
+
+
 def record(result: dict) -> dict:
     """The ``RECORD_KEYS`` of ``result`` as lists of rounded floats."""
     return {key: np.round(np.asarray(result[key], np.float64), 4).tolist()
@@ -205,21 +299,21 @@ def output_paths(inputs: list, out_dir: str) -> dict:
     return outputs
 
 
-def run_image(model: nn.Module, path: str, args: argparse.Namespace,
+def run_image(model: Optional[nn.Module], path: str,
+              args: argparse.Namespace,
               image: Optional[np.ndarray] = None) -> None:
     if image is None:
         image = load_image(path)
-    result = estimate(model, image, args)
+    drawn, record_ = process(image, args)
     out_file = args.outputs[path]
-    write_image(out_file, draw_result(image, result, args.score_thr,
-                                      args.show_maps))
+    write_image(out_file, drawn)
     print(f'{path} -> {out_file}')
-    if args.iknet_model is not None:
-        write_json(json_path(out_file), record(result))
+    if record_ is not None:
+        write_json(json_path(out_file), record_)
         print(f'{path} -> {json_path(out_file)}')
 
 
-def run_folder(model: nn.Module, folder: str,
+def run_folder(model: Optional[nn.Module], folder: str,
                args: argparse.Namespace) -> None:
     done = 0
     for path in args.outputs:
@@ -234,7 +328,7 @@ def run_folder(model: nn.Module, folder: str,
         raise ValueError(f'no images in {folder}')
 
 
-def run_video(model: nn.Module, path: str,
+def run_video(model: Optional[nn.Module], path: str,
               args: argparse.Namespace) -> None:
     capture = cv2.VideoCapture(path)
     if capture.isOpened():  # the size from the container, before decoding
@@ -249,67 +343,178 @@ def run_video(model: nn.Module, path: str,
     if not ok:
         capture.release()
         raise ValueError(f'cannot open video {path}')
-    out_file = args.outputs[path]
-    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    stream(capture, frame, path, args.outputs[path], args,
+           total=int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
+
+
+def run_webcam(index: int, args: argparse.Namespace) -> None:
+    """Camera ``index`` until q (in the preview window, where there is a
+    display) or Ctrl-C: ``OUT/webcam_<N>.mp4`` and its json."""
+    capture = cv2.VideoCapture(index)
+    ok, frame = capture.read() if capture.isOpened() else (False, None)
+    if not ok:
+        capture.release()
+        raise ValueError(f'cannot open webcam {index}')
+    # a preview window only where there is a display (an OpenCV built with
+    # a GUI aborts without one)
+    show = bool(os.environ.get('DISPLAY') or os.environ.get(
+        'WAYLAND_DISPLAY') or sys.platform in ('win32', 'darwin'))
+    print(f'webcam {index}: ' + ('press q in the preview window or '
+                                 if show else '') + 'Ctrl-C to stop')
+    stream(capture, frame, f'webcam {index}', args.outputs[webcam_key(index)],
+           args, preview=f'handkit webcam {index}' if show else None)
+
+
+def stream(capture: cv2.VideoCapture, frame: np.ndarray, name: str,
+           out_file: str, args: argparse.Namespace, total: int = 0,
+           preview: Optional[str] = None) -> None:
+    """Draw ``frame`` and every later frame of ``capture`` into the video
+    ``out_file`` (written atomically) and, where the mode writes one, its
+    json; progress every ``PROGRESS_EVERY`` frames (of ``total``, when
+    known). With ``preview`` (a window title) each frame is shown and q or
+    Ctrl-C stops; the capture is released in any case."""
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-    writer = None
-    index = 0
-    records = []
+    writer, records, count, ok = None, [], 0, True
     try:
         with atomic_output(out_file) as temporary:
-            while ok:
-                result = estimate(model, frame, args)
-                if args.iknet_model is not None:
-                    records.append(record(result))
-                drawn = draw_result(frame, result, args.score_thr,
-                                    args.show_maps)
-                if writer is None:
-                    writer = cv2.VideoWriter(
-                        temporary, cv2.VideoWriter_fourcc(*'mp4v'), fps,
-                        (drawn.shape[1], drawn.shape[0]))
-                    if not writer.isOpened():
-                        raise ValueError(f'cannot write video {out_file}')
-                writer.write(drawn)
-                index += 1
-                if index % PROGRESS_EVERY == 0:
-                    print(f'{path}: frame {index}/{total}')
-                ok, frame = capture.read()
+            try:
+                while ok:
+                    drawn, record_ = process(frame, args)
+                    if record_ is not None:
+                        records.append(record_)
+                    if writer is None:
+                        writer = cv2.VideoWriter(
+                            temporary, cv2.VideoWriter_fourcc(*'mp4v'), fps,
+                            (drawn.shape[1], drawn.shape[0]))
+                        if not writer.isOpened():
+                            raise ValueError(f'cannot write video {out_file}')
+                    writer.write(drawn)
+                    count += 1
+                    if total and count % PROGRESS_EVERY == 0:
+                        print(f'{name}: frame {count}/{total}')
+                    if preview is not None:
+                        try:
+                            cv2.imshow(preview, drawn)
+                            if cv2.waitKey(1) & 0xFF == ord('q'):
+                                break
+                        except cv2.error:  # no display: Ctrl-C stops
+                            preview = None
+                    ok, frame = capture.read()
+            except KeyboardInterrupt:
+                if preview is None and total:
+                    raise  # a file: Ctrl-C stops the demo
             writer.release()
     finally:
         capture.release()
         if writer is not None:
             writer.release()
-    print(f'{path}: {index} frames -> {out_file}')
-    if args.iknet_model is not None:
+        if preview is not None:
+            try:
+                cv2.destroyAllWindows()
+            except cv2.error:
+                pass
+    print(f'{name}: {count} frames -> {out_file}')
+    if args.writes_json:
         write_json(json_path(out_file), dict(frames=records))
-        print(f'{path}: {index} frames -> {json_path(out_file)}')
+        print(f'{name}: {count} frames -> {json_path(out_file)}')
+
+
+def webcam_key(index: int) -> str:
+    """The key of ``args.outputs`` for camera ``index``."""
+    return f'<webcam {index}>'
+
+
+def check_modes(args: argparse.Namespace) -> None:
+    """One-line errors for options that do not go together."""
+    if (args.config is None) != (args.checkpoint is None):
+        raise ValueError('give CONFIG and CHECKPOINT together, or neither '
+                         "(MediaPipe Hands' palm detector and landmark "
+                         'model)')
+    if args.config is None:
+        for option, value in (('--bbox', args.bbox),
+                              ('--hand-seg', args.hand_seg),
+                              ('--iknet', args.iknet),
+                              ('--detector', args.detector),
+                              ('--show-maps', args.show_maps)):
+            if value:
+                raise ValueError(f'{option} needs CONFIG and CHECKPOINT (a '
+                                 f'hand pose model)')
+    elif args.detector and (args.iknet or args.show_maps):
+        raise ValueError('--detector runs the model on every hand; '
+                         '--iknet and --show-maps take one hand per image')
+    if args.max_hands < 1:
+        raise ValueError(f'--max-hands must be >= 1, got {args.max_hands}')
+
+
+def mediapipe_files(variant: str) -> tuple:
+    """The MediaPipe configs (with their ``_base_`` chains) and converted
+    checkpoints that the pipeline reads: inputs never replaced."""
+    configs, checkpoints = [], []
+    for name in ('palm_detection', 'hand_landmark'):
+        configs += config_chain(config_file(name, variant))
+        checkpoints.append(converted_checkpoint(name, variant,
+                                                must_exist=False))
+    return configs, checkpoints
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     with user_errors_exit():
         try:
-            if not osp.exists(args.input):
-                raise FileNotFoundError(f'input not found: {args.input}')
-            args.outputs = output_paths(list_inputs(args.input), args.out)
+            check_modes(args)
+            pipeline = args.config is None or args.detector
+            if args.webcam is not None:
+                args.outputs = {webcam_key(args.webcam): osp.join(
+                    args.out, f'webcam_{args.webcam}.mp4')}
+            else:
+                if not osp.exists(args.input):
+                    raise FileNotFoundError(
+                        f'input not found: {args.input}')
+                args.outputs = output_paths(list_inputs(args.input),
+                                            args.out)
             outputs = list(args.outputs.values())
-            if args.iknet:
+            args.writes_json = bool(args.iknet) or pipeline
+            if args.writes_json:
                 outputs += [json_path(out) for out in outputs]
             configs = [args.config] + [files[0] for files in (
                 args.hand_seg, args.iknet) if files]
             checkpoints = [args.checkpoint] + [files[1] for files in (
                 args.hand_seg, args.iknet) if files]
-            refuse_overwriting_inputs(
-                outputs, list(args.outputs) + checkpoints + sum(
-                    (config_chain(config) for config in configs), []))
+            configs, checkpoints = ([path for path in configs if path],
+                                    [path for path in checkpoints if path])
+            chains = sum((config_chain(config) for config in configs), [])
+            if pipeline:
+                more_configs, more_checkpoints = mediapipe_files(
+                    args.variant)
+                chains += more_configs
+                checkpoints += more_checkpoints
+            inputs = [path for path in args.outputs
+                      if args.webcam is None]
+            refuse_overwriting_inputs(outputs, inputs + checkpoints + chains)
             refuse_existing_outputs(outputs, args.overwrite)
-            model = init_model(args.config, args.checkpoint,
-                               device=args.device, backend=args.backend)
-            args.seg_model, args.iknet_model = (
-                init_model(*files, device=args.device) if files else None
-                for files in (args.hand_seg, args.iknet))
+            args.hands = args.model = None
+            args.seg_model = args.iknet_model = None
+            args.warn_whole_image = False
+            if pipeline:
+                args.hands = HandInferencer(
+                    pose=((args.config, args.checkpoint) if args.detector
+                          else None), variant=args.variant,
+                    device=args.device, backend=args.backend,
+                    max_hands=args.max_hands, mirrored=args.mirrored)
+            else:
+                args.model = init_model(args.config, args.checkpoint,
+                                        device=args.device,
+                                        backend=args.backend)
+                args.seg_model, args.iknet_model = (
+                    init_model(*files, device=args.device) if files else None
+                    for files in (args.hand_seg, args.iknet))
+                args.warn_whole_image = (args.bbox is None
+                                         and args.hand_seg is None)
+            model = args.model
             os.makedirs(args.out, exist_ok=True)
-            if osp.isdir(args.input):
+            if args.webcam is not None:
+                run_webcam(args.webcam, args)
+            elif osp.isdir(args.input):
                 run_folder(model, args.input, args)
             elif args.input.lower().endswith(VIDEO_SUFFIXES):
                 run_video(model, args.input, args)

@@ -1,4 +1,6 @@
 """Backbones: image -> feature maps."""
+from .blaze_hand import BlazeHandLandmark
+from .blaze_palm import BlazePalm
 from .dilated_resnet import DilatedResNet
 from .residual_hourglass import ResidualHourglass
 from .resnet34_unet import ResNet34UNet
@@ -6,6 +8,6 @@ from .vgg19_cpm import VGG19CPM
 from .zimmermann_vgg import ZimmermannVGG
 
 __all__ = [
-    'DilatedResNet', 'ResidualHourglass', 'ResNet34UNet', 'VGG19CPM',
-    'ZimmermannVGG'
+    'BlazeHandLandmark', 'BlazePalm', 'DilatedResNet', 'ResidualHourglass',
+    'ResNet34UNet', 'VGG19CPM', 'ZimmermannVGG'
 ]
