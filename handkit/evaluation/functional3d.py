@@ -21,6 +21,11 @@ The protocols:
   AUC integrates the grid from its ninth point, 21.05 mm, on
   (:data:`ZB_THRESHOLDS_MM`, :func:`zimmermann_brox_measures`).
 
+* Hand meshes (``mesh_metric``): FreiHAND's Procrustes alignment and
+  F-score (Zimmermann et al., ICCV 2019, their ``eval.py``) and Ge et al.'s
+  root-and-scale protocol (:func:`procrustes_align`, :func:`f_scores`,
+  :func:`root_scale_align`).
+
 Thresholds compare with ``<=`` here (a joint at exactly 20 mm is correct at
 20 mm), as the 3D hand pose literature's PCK curves do; handkit's 2D PCK in
 ``handkit.evaluation.functional`` uses a strict ``<`` as the NSRM paper does.
@@ -275,3 +280,126 @@ def zimmermann_brox_measures(pred: np.ndarray, gt: np.ndarray,
               float(np.nanmedian(masked, axis=0).mean()), area(0),
               area(ZB_AUC_FIRST_INDEX)] + [float(v) for v in extra]
     return dict(zip(names, values))
+
+
+# ---------------------------------------------------------------------------
+# Hand-mesh protocols (handkit.evaluation.metrics.mesh_metric)
+# ---------------------------------------------------------------------------
+
+# FreiHAND's Procrustes adds 1e-8 m to each point set's norm; in handkit's
+# millimetres that is 1e-5 mm.
+FREIHAND_PROCRUSTES_EPS_MM = 1e-5
+# Ge et al.'s scale: the length of the middle finger's first bone (MCP ->
+# PIP, handkit joints 9 -> 10); their root: the wrist (0).
+GE_SCALE_BONE = (9, 10)
+
+
+def procrustes_align(pred: np.ndarray, gt: np.ndarray,
+                     eps: float = FREIHAND_PROCRUSTES_EPS_MM) -> np.ndarray:
+    """Each (P, 3) prediction aligned to its ground truth by the similarity
+    (scale, rotation, translation) of FreiHAND's evaluation.
+
+    FreiHAND's ``align_w_scale`` (lmb-freiburg/freihand, ``eval.py``):
+    both sets are centred on their means and divided by their Frobenius
+    norms (plus ``eps``); the orthogonal Procrustes problem of the two unit
+    sets gives the rotation ``R = U V^T`` of the SVD ``gt^T pred = U W
+    V^T`` and the scale ``sum(W)``; the prediction becomes ``pred R^T
+    sum(W)`` times the ground truth's norm, plus its mean. As with SciPy's
+    ``orthogonal_procrustes`` there, ``R`` may be a reflection.
+
+    Args:
+        pred, gt: (N, P, 3) point sets in mm (joints or vertices).
+        eps: added to each norm (1e-5 mm: FreiHAND's 1e-8 m).
+
+    Returns:
+        (N, P, 3) float64 aligned predictions.
+    """
+    pred, gt = _check_pair(pred, gt)
+    gt_mean = gt.mean(axis=1, keepdims=True)
+    gt_centred = gt - gt_mean
+    pred_centred = pred - pred.mean(axis=1, keepdims=True)
+    gt_norm = np.linalg.norm(gt_centred, axis=(1, 2))[:, None, None] + eps
+    pred_norm = np.linalg.norm(pred_centred, axis=(1, 2))[:, None,
+                                                           None] + eps
+    gt_unit, pred_unit = gt_centred / gt_norm, pred_centred / pred_norm
+    u, w, vt = np.linalg.svd(np.swapaxes(gt_unit, 1, 2) @ pred_unit)
+    rotation = u @ vt  # (N, 3, 3)
+    scale = w.sum(axis=-1)[:, None, None]
+    return (pred_unit @ np.swapaxes(rotation, 1, 2)) * scale * gt_norm \
+        + gt_mean
+
+
+def f_scores(pred: np.ndarray, gt: np.ndarray,
+             thresholds_mm: Sequence[float]
+             ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """F-score of predicted and true point sets (FreiHAND's
+    ``calculate_fscore``, lmb-freiburg/freihand ``eval.py``).
+
+    For each frame, the distance of every predicted point to its nearest
+    true point and of every true point to its nearest predicted point
+    (``scipy.spatial.cKDTree``); precision is the fraction of predicted
+    points, recall the fraction of true points, closer than the threshold
+    (strict ``<``); ``F = 2 P R / (P + R)``, 0 when both are 0 or a set is
+    empty. (FreiHAND's code calls the two fractions the other way round;
+    F is symmetric in them.)
+
+    Args:
+        pred: (N, P, 3); gt: (N, Q, 3) points in mm (P and Q may differ).
+        thresholds_mm: T thresholds.
+
+    Returns:
+        (f, precision, recall), each (N, T) float64.
+    """
+    from scipy.spatial import cKDTree
+    pred = np.asarray(pred, np.float64)
+    gt = np.asarray(gt, np.float64)
+    if pred.ndim != 3 or gt.ndim != 3 or len(pred) != len(gt) or \
+            pred.shape[2] != gt.shape[2]:
+        raise ValueError(f'pred and gt must be (N, P, D) and (N, Q, D); got '
+                         f'{pred.shape} and {gt.shape}')
+    thresholds = _thresholds(thresholds_mm)
+    shape = (len(pred), len(thresholds))
+    precision, recall = np.zeros(shape), np.zeros(shape)
+    for frame, (points, truth) in enumerate(zip(pred, gt)):
+        if len(points) == 0 or len(truth) == 0:
+            continue
+        to_truth = cKDTree(truth).query(points)[0]   # (P,)
+        to_points = cKDTree(points).query(truth)[0]  # (Q,)
+        precision[frame] = (to_truth[None] < thresholds[:, None]).mean(1)
+        recall[frame] = (to_points[None] < thresholds[:, None]).mean(1)
+    total = precision + recall
+    f = np.where(total > 0, 2 * precision * recall / np.where(
+        total > 0, total, 1.0), 0.0)
+    return f, precision, recall
+
+
+def root_scale_align(points: np.ndarray, pred_joints: np.ndarray,
+                     gt_joints: np.ndarray, root: int = 0,
+                     bone: Sequence[int] = GE_SCALE_BONE) -> np.ndarray:
+    """Ge et al.'s real-world protocol: the prediction placed at the true
+    root and scaled to the true reference bone.
+
+    Ge et al. ("3D Hand Shape and Pose Estimation from a Single RGB
+    Image", CVPR 2019; their public code, ``real_world_testset.py`` /
+    ``STB_dataset.py``) are given each frame's true root joint and hand
+    scale, the length of the middle finger's first bone. Here a metric
+    prediction is made so: ``(points - pred_root) * |gt bone| / |pred
+    bone| + gt_root``, the root and bone taken from the joints (a
+    zero-length predicted bone keeps scale 1).
+
+    Args:
+        points: (N, P, 3) predicted points to move (joints or vertices).
+        pred_joints, gt_joints: (N, J, 3) joints giving root and scale.
+        root: the root joint (0: the wrist, Ge et al.'s root).
+        bone: the reference bone (9, 10): middle MCP -> PIP.
+
+    Returns:
+        (N, P, 3) float64.
+    """
+    points = np.asarray(points, np.float64)
+    pred_joints, gt_joints = _check_pair(pred_joints, gt_joints)
+    pred_length = bone_lengths(pred_joints, bone)
+    ratio = np.where(pred_length > 0, bone_lengths(gt_joints, bone)
+                     / np.maximum(pred_length, 1e-12), 1.0)
+    return ((points - pred_joints[:, root:root + 1]) * ratio[:, None, None]
+            + gt_joints[:, root:root + 1])

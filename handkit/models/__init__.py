@@ -7,9 +7,10 @@ Importing this package registers every model class in
 from . import backbones
 from . import data_preprocessors
 from . import estimators
+from . import hand_model
 from . import heads
 from . import ik
 from . import losses
 
-__all__ = ['backbones', 'data_preprocessors', 'estimators', 'heads', 'ik',
-           'losses']
+__all__ = ['backbones', 'data_preprocessors', 'estimators', 'hand_model',
+           'heads', 'ik', 'losses']
