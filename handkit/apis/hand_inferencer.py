@@ -283,7 +283,8 @@ def _run_onnx(model, inputs) -> dict:
     without ``--dynamic-batch`` takes a fixed batch (1), so the batch (the
     detector's tiles, the ROIs of several hands) runs in pieces of that
     size, their outputs concatenated."""
-    fixed = model.session.get_inputs()[0].shape[0]
+    session = getattr(model, 'session', None)
+    fixed = session.get_inputs()[0].shape[0] if session is not None else None
     if not isinstance(fixed, int) or fixed < 1 or fixed == len(inputs):
         return model.run(inputs)
     if len(inputs) % fixed:

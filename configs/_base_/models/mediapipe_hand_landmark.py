@@ -4,7 +4,6 @@
 # $HANDKIT_HOME/mediapipe/hand_landmark_{full,lite}.pth. Inference only: a
 # 224 x 224 RGB crop in [0, 1] of the hand's rotated square (MediaPipe's
 # ROI from the palm detector or the previous frame's landmarks).
-default_scope = 'handkit'
 input_size = (224, 224)
 # Landmarks, presence, handedness and world landmarks
 # (handkit/codecs/mediapipe_landmarks.py).

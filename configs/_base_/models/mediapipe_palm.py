@@ -4,7 +4,6 @@
 # $HANDKIT_HOME/mediapipe/palm_detection_{full,lite}.pth. Inference only:
 # MediaPipe feeds the whole image, letterboxed to a 192 x 192 square (black
 # borders), as RGB in [0, 1].
-default_scope = 'handkit'
 input_size = (192, 192)
 # Anchors, box decoding and NMS (handkit/codecs/mediapipe_palm.py).
 codec = dict(type='MediaPipePalmAnchors', input_size=input_size)

@@ -1,0 +1,106 @@
+# Fine-tuning MediaPipe Hands' converted landmark model ('full') with
+# tools/train.py, like any handkit model (MediaPipe's own Model Maker
+# retrains only the gesture classifier, never the landmark network):
+#
+#   python tools/convert_mediapipe.py          # once: the released weights
+#   python tools/train.py configs/mediapipe/hand_landmark_full_finetune_synthetic.py
+#
+# The model, its codec and its data preprocessor are the inference
+# config's (hand_landmark_full.py, the _base_ below): a checkpoint of this
+# run loads into HandInferencer(landmarks=(that config, checkpoint)).
+# `load_from` is the converted checkpoint, `$HANDKIT_HOME/mediapipe/
+# hand_landmark_full.pth` with HANDKIT_HOME defaulting to ~/.cache/handkit,
+# as handkit.apis.mediapipe_files finds it. A config cannot call that
+# function; mmengine substitutes `{{$VAR:default}}` with the environment
+# variable VAR, or the default, when it reads the file (handkit's loader
+# expands the `~`). An empty HANDKIT_HOME is an error of mmengine's (unset
+# it instead); `--cfg-options load_from=...` names any other file.
+#
+# The data: handkit's synthetic hands (docs/synthetic.md: natural poses,
+# palm or back within 60 degrees of the camera, 10 % occluders), rendered
+# once at 256 x 256 into the cache, 2000 training hands (125 iterations of
+# 16 a epoch), the val / test splits for PCK.
+#
+# The crop stands for MediaPipe's ROI: the landmark model was trained on,
+# and at inference gets, the square of the hand's palm and lower-finger
+# landmarks, x 2.0 (hand_landmark_landmarks_to_roi.pbtxt,
+# handkit.apis.hand_inferencer.landmarks_to_roi). On the synthetic hands
+# that square is 1.78 x the longer side of the tightest box of all 21
+# keypoints (median of 191 fully visible training hands; 10th-90th
+# percentile 1.46-2.12), hence HandCrop(padding=1.8) and a scale jitter of
+# +-15 %. Departure: MediaPipe's ROI is also turned so that the wrist ->
+# middle MCP points up; HandCrop's square is axis-aligned and handkit has
+# no transform that turns it by the keypoints, and the synthetic hands
+# come in every in-plane orientation (87 % more than 30 degrees off
+# upright), so these crops show hands at any angle: RandomAffine's +-30
+# degrees do not change that spread. Fine-tuning here also teaches the
+# model rotated hands.
+#
+# Targets (MediaPipeLandmarks codec): x, y of the 21 landmarks in crop
+# pixels (z weight 0: no relative depth is encoded); hand presence 1 for
+# every crop: crops without a hand (negatives) are NOT generated, so the
+# presence output only learns "hand" here, and its loss stays near 0 for
+# the released model; handedness from the synthetic `hand_side` (a left
+# hand is a mirrored right one; ordinary, not mirrored images).
+_base_ = [
+    './hand_landmark_full.py', '../_base_/schedules/mediapipe_finetune.py'
+]
+load_from = ('{{$HANDKIT_HOME:~/.cache/handkit}}'
+             '/mediapipe/hand_landmark_full.pth')
+# The training encoder: the model's decoder (hand_landmark_full.py's
+# codec) plus the handedness target.
+finetune_codec = dict(_base_.codec, use_hand_side=True, mirrored=False)
+crop_padding = 1.8  # MediaPipe's ROI side / keypoint box side (see above)
+synthetic = dict(type='SyntheticHandDataset', image_size=(256, 256),
+                 occlusion=0.1, seed=0, data_root='',
+                 cache_dir='work_dirs/.synthetic_cache',
+                 pose_mix=dict(open=0.3, point=0.2, pinch=0.25, fist=0.25),
+                 max_view_angle=60)
+# Named steps (an experiment overrides one by name); `load` is None for the
+# synthetic hands (their images are already decoded) and LoadImage for
+# image files (hand_landmark_full_finetune_coco.py).
+train_pipeline = dict(
+    load=None,
+    crop=dict(type='HandCrop', mode='keypoints', padding=crop_padding),
+    affine=dict(type='RandomAffine', rotate_range=30.0,
+                scale_range=(0.85, 1.15), shift_ratio=0.05, prob=1.0),
+    warp=dict(type='TopdownAffine', input_size=_base_.input_size),
+    color=dict(type='PhotometricJitter', prob=1.0),
+    targets=dict(type='GenerateTargets',
+                 encoders=dict(landmarks=finetune_codec)),
+    pack=dict(type='PackHandInputs'),
+)
+val_pipeline = dict(
+    load=None,
+    crop=dict(type='HandCrop', mode='keypoints', padding=crop_padding),
+    warp=dict(type='TopdownAffine', input_size=_base_.input_size),
+    pack=dict(type='PackHandInputs'),
+)
+train_dataloader = dict(
+    batch_size=16, num_workers=0, persistent_workers=False,
+    pin_memory=False,
+    collate_fn=dict(type='handkit.hand_collate'),
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(synthetic, num_samples=2000, split='train',
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=32, num_workers=0, persistent_workers=False,
+    pin_memory=False,
+    collate_fn=dict(type='handkit.hand_collate'), drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(synthetic, num_samples=400, split='val', test_mode=True,
+                 pipeline=val_pipeline))
+# replaces the inference config's OneHand10K loader
+test_dataloader = dict(
+    _delete_=True,
+    batch_size=32, num_workers=0, persistent_workers=False,
+    pin_memory=False,
+    collate_fn=dict(type='handkit.hand_collate'), drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(synthetic, num_samples=400, split='test', test_mode=True,
+                 pipeline=val_pipeline))
+# PCK at the synthetic set's thresholds (0.04-0.12 of the keypoint box);
+# the checkpoint hook keeps the best PCK_ave.
+val_evaluator = dict(type='PCKMetric')
+test_evaluator = val_evaluator
+default_hooks = dict(logger=dict(interval=25))
