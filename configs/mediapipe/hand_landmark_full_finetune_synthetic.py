@@ -21,20 +21,12 @@
 # once at 256 x 256 into the cache, 2000 training hands (125 iterations of
 # 16 a epoch), the val / test splits for PCK.
 #
-# The crop stands for MediaPipe's ROI: the landmark model was trained on,
-# and at inference gets, the square of the hand's palm and lower-finger
-# landmarks, x 2.0 (hand_landmark_landmarks_to_roi.pbtxt,
-# handkit.apis.hand_inferencer.landmarks_to_roi). On the synthetic hands
-# that square is 1.78 x the longer side of the tightest box of all 21
-# keypoints (median of 191 fully visible training hands; 10th-90th
-# percentile 1.46-2.12), hence HandCrop(padding=1.8) and a scale jitter of
-# +-15 %. Departure: MediaPipe's ROI is also turned so that the wrist ->
-# middle MCP points up; HandCrop's square is axis-aligned and handkit has
-# no transform that turns it by the keypoints, and the synthetic hands
-# come in every in-plane orientation (87 % more than 30 degrees off
-# upright), so these crops show hands at any angle: RandomAffine's +-30
-# degrees do not change that spread. Fine-tuning here also teaches the
-# model rotated hands.
+# The crop is MediaPipe's ROI (MediaPipeHandROI,
+# handkit/datasets/transforms/mediapipe_roi.py): the square of the hand's
+# palm and lower-finger landmarks, turned so that the wrist -> middle MCP
+# points up, x 2.0 (hand_landmark_landmarks_to_roi.pbtxt): the crop the
+# landmark model was trained on and gets at inference. RandomAffine adds
+# +-15 degrees, +-15 % scale and 5 % shift to it.
 #
 # Targets (MediaPipeLandmarks codec): x, y of the 21 landmarks in crop
 # pixels (z weight 0: no relative depth is encoded); hand presence 1 for
@@ -50,7 +42,6 @@ load_from = ('{{$HANDKIT_HOME:~/.cache/handkit}}'
 # The training encoder: the model's decoder (hand_landmark_full.py's
 # codec) plus the handedness target.
 finetune_codec = dict(_base_.codec, use_hand_side=True, mirrored=False)
-crop_padding = 1.8  # MediaPipe's ROI side / keypoint box side (see above)
 synthetic = dict(type='SyntheticHandDataset', image_size=(256, 256),
                  occlusion=0.1, seed=0, data_root='',
                  cache_dir='work_dirs/.synthetic_cache',
@@ -61,8 +52,8 @@ synthetic = dict(type='SyntheticHandDataset', image_size=(256, 256),
 # image files (hand_landmark_full_finetune_coco.py).
 train_pipeline = dict(
     load=None,
-    crop=dict(type='HandCrop', mode='keypoints', padding=crop_padding),
-    affine=dict(type='RandomAffine', rotate_range=30.0,
+    crop=dict(type='MediaPipeHandROI'),
+    affine=dict(type='RandomAffine', rotate_range=15.0,
                 scale_range=(0.85, 1.15), shift_ratio=0.05, prob=1.0),
     warp=dict(type='TopdownAffine', input_size=_base_.input_size),
     color=dict(type='PhotometricJitter', prob=1.0),
@@ -72,7 +63,7 @@ train_pipeline = dict(
 )
 val_pipeline = dict(
     load=None,
-    crop=dict(type='HandCrop', mode='keypoints', padding=crop_padding),
+    crop=dict(type='MediaPipeHandROI'),
     warp=dict(type='TopdownAffine', input_size=_base_.input_size),
     pack=dict(type='PackHandInputs'),
 )

@@ -8,12 +8,13 @@ from .depth import DepthCubeCrop, LoadDepth, LoadRHDDepth, LoadSTBDepth
 from .formatting import PackHandInputs
 from .geometric import HandCrop, RandomAffine, TopdownAffine
 from .loading import LoadImage
+from .mediapipe_roi import MediaPipeHandROI
 from .photometric import PhotometricJitter
 from .targets import GenerateTargets
 from .weak_labels import SubsetLabels3D
 
 __all__ = [
     'LoadImage', 'LoadDepth', 'LoadSTBDepth', 'LoadRHDDepth', 'DepthCubeCrop',
-    'HandCrop', 'RandomAffine', 'TopdownAffine', 'PhotometricJitter',
+    'HandCrop', 'MediaPipeHandROI', 'RandomAffine', 'TopdownAffine', 'PhotometricJitter',
     'GenerateTargets', 'PackHandInputs', 'SubsetLabels3D'
 ]

@@ -17,7 +17,7 @@ side ``bbox_size`` centred on ``bbox_center`` is mapped exactly onto the input
 rectangle ``[-0.5, W - 0.5] x [-0.5, H - 0.5]``; the matrix and the point
 maps are :mod:`handkit.geometry`'s.
 """
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -180,8 +180,9 @@ class RandomAffine(BaseTransform):
             (drawn independently of ``prob``). A mirrored right hand looks
             like a left hand, hence off by default.
 
-    Sets ``bbox_center``, ``bbox_size``, ``bbox_rotation`` (degrees; 0 when
-    not applied), ``bbox_flip`` and ``flipped`` (both True when mirrored),
+    Sets ``bbox_center``, ``bbox_size``, ``bbox_rotation`` (degrees: the
+    random one added to any rotation set before, e.g. by
+    ``MediaPipeHandROI``; unchanged when not applied), ``bbox_flip`` and ``flipped`` (both True when mirrored),
     all consumed by :class:`TopdownAffine`. Random numbers come from
     ``np.random``.
     """
@@ -211,9 +212,10 @@ class RandomAffine(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         center, size = _crop_square(results, type(self).__name__)
-        rotation = 0.0
+        # added to a rotation set before (MediaPipeHandROI's upright crop)
+        rotation = float(results.get('bbox_rotation', 0.0))
         if np.random.rand() < self.prob:
-            rotation = float(
+            rotation += float(
                 np.random.uniform(-self.rotate_range, self.rotate_range))
             scale = float(np.random.uniform(*self.scale_range))
             shift = np.random.uniform(
@@ -247,6 +249,18 @@ class TopdownAffine(BaseTransform):
 
     Args:
         input_size: (W, H) of the network input.
+        mirror_side: None, or 'right' / 'left': samples whose ``hand_side``
+            is that side are mirrored into the other side's model, as the
+            official DetNet / IKNet are left-hand models that get right
+            hands mirrored at the input (CalciferZh/minimal-hand
+            ``README.md`` "The pre-trained model is for left hand, but the
+            input would be flipped internally"; ``config.py:4``,
+            ``wrappers.py:57``): the crop is mirrored (``bbox_flip``
+            toggled, so a random flip still applies on top), the 3D labels
+            with it (camera x negated), ``hand_side`` becomes the other side
+            and ``hand_mirrored`` is True; ``CascadeEstimator`` mirrors the
+            sample's 3D prediction back (the 2D one comes back through the
+            inverse ``warp_mat``).
 
     Sets ``img`` (H, W, C), ``img_shape`` (H, W), ``input_size``,
     ``warp_mat`` float32 (2, 3) and, when ``keypoints`` exist,
@@ -257,19 +271,39 @@ class TopdownAffine(BaseTransform):
     outside).
     """
 
-    def __init__(self, input_size: Tuple[int, int] = (368, 368)) -> None:
+    def __init__(self, input_size: Tuple[int, int] = (368, 368),
+                 mirror_side: Optional[str] = None) -> None:
         super().__init__()
         if (len(input_size) != 2
                 or not all(int(side) == side > 0 for side in input_size)):
             raise ValueError(f'TopdownAffine: input_size must be two positive '
                              f'integers (W, H), got {input_size!r}')
+        if mirror_side not in (None, 'left', 'right'):
+            raise ValueError(f"TopdownAffine: mirror_side must be None, "
+                             f"'left' or 'right', got {mirror_side!r}")
         self.input_size = tuple(int(side) for side in input_size)
+        self.mirror_side = mirror_side
+
+    def _mirror_hand(self, results: dict) -> None:
+        """Mirror a ``mirror_side`` hand into the other side (see Args)."""
+        if self.mirror_side is None or \
+                results.get('hand_side') != self.mirror_side:
+            return
+        results['bbox_flip'] = not results.get('bbox_flip', False)
+        if 'keypoints_3d' in results:
+            points = np.array(results['keypoints_3d'], copy=True)
+            points[..., 0] = -points[..., 0]
+            results['keypoints_3d'] = points
+        results['hand_side'] = ('left' if self.mirror_side == 'right'
+                                else 'right')
+        results['hand_mirrored'] = True
 
     def transform(self, results: dict) -> dict:
         if 'img' not in results:
             raise KeyError("TopdownAffine: results have no 'img'; run "
                            'LoadImage first')
         center, size = _crop_square(results, type(self).__name__)
+        self._mirror_hand(results)
         warp_mat = get_warp_matrix(
             center, size, results.get('bbox_rotation', 0.0), self.input_size,
             flip=results.get('bbox_flip', False))
@@ -289,4 +323,5 @@ class TopdownAffine(BaseTransform):
         return results
 
     def __repr__(self):
-        return f'{type(self).__name__}(input_size={self.input_size})'
+        return (f'{type(self).__name__}(input_size={self.input_size}, '
+                f'mirror_side={self.mirror_side!r})')
