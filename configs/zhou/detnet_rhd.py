@@ -16,7 +16,13 @@ _base_ = [
     '../_base_/runtime_3d.py', '../_base_/schedules/adam_1e-4_80e.py',
     '../_base_/datasets/rhd.py', '../_base_/models/detnet.py'
 ]
-train_dataloader = dict(dataset=dict(pipeline=dict(
+# the scored hand of each image: the one with more mask pixels (the zhou_rhd
+# preset's choice, Zimmermann & Brox's BinaryDbReader.py:213-233)
+hands = dict(hands='mask_pixels')
+train_dataloader = dict(dataset=dict(hands, pipeline=dict(
+    _base_.left_hand_model,
     targets=dict(_base_.detnet_targets, _delete_=True))))
+val_dataloader = dict(dataset=dict(hands, pipeline=_base_.left_hand_model))
+test_dataloader = val_dataloader
 val_evaluator = _base_.detnet_evaluator
 test_evaluator = val_evaluator

@@ -16,7 +16,12 @@ _base_ = [
     '../_base_/runtime_3d.py', '../_base_/schedules/adam_1e-4_80e.py',
     '../_base_/datasets/stb.py', '../_base_/models/detnet.py'
 ]
+# STB films a left hand: the left-hand model's mirroring never applies,
+# stated for the record
 train_dataloader = dict(dataset=dict(pipeline=dict(
+    _base_.left_hand_model,
     targets=dict(_base_.detnet_targets, _delete_=True))))
-val_evaluator = _base_.detnet_evaluator
+val_dataloader = dict(dataset=dict(pipeline=_base_.left_hand_model))
+test_dataloader = val_dataloader
+val_evaluator = _base_.detnet_stb_evaluator
 test_evaluator = val_evaluator

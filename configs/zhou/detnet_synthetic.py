@@ -10,14 +10,17 @@
 #   learnt more slowly (EPE_3D 56.0 mm after the same steps, half width);
 # - natural hands (synthetic_hands.py), 8,000 training samples rendered once
 #   at 160 px; the from-scratch schedule (Adam with warm-up and cosine decay,
-#   bfloat16 autocast where the CPU has it), 4 epochs of 500 steps.
+#   bfloat16 autocast where the CPU has it), 4 epochs of 500 steps;
+# - no coordinate channels (coord_channels=False; the official DetNet
+#   appends two, x and y in [-1, 1], to F), as the figures of
+#   docs/models_3d.md were trained.
 _base_ = [
     '../_base_/runtime_3d.py', '../_base_/schedules/from_scratch_cpu_4e.py',
     '../_base_/datasets/synthetic_rgb3d_cpu.py', '../_base_/models/detnet.py'
 ]
 codec = dict(_base_.codec, sigma=2.0)
 features = 32
-head = dict(in_channels=features, hidden_channels=32)
+head = dict(in_channels=features, hidden_channels=32, coord_channels=False)
 model = dict(
     data_preprocessor=dict(channels_last=True),
     backbone=dict(stage_blocks=(1, 1, 1), width_multiplier=0.25,

@@ -19,9 +19,12 @@ _base_ = [
     '../_base_/datasets/rhd.py', '../_base_/models/posenet_poseprior.py'
 ]
 crop = dict(crop=dict(padding=1.2), warp=dict(input_size=_base_.crop_size))
-train_dataloader = dict(batch_size=8, dataset=dict(pipeline=dict(
+# the scored hand of each image: the one with more mask pixels (their
+# BinaryDbReader.py:213-233; the zimmermann_brox_rhd preset's choice)
+hands = dict(hands='mask_pixels')
+train_dataloader = dict(batch_size=8, dataset=dict(hands, pipeline=dict(
     crop, targets=dict(_base_.zb_targets, _delete_=True))))
-val_dataloader = dict(dataset=dict(pipeline=crop))
+val_dataloader = dict(dataset=dict(hands, pipeline=crop))
 test_dataloader = val_dataloader
-val_evaluator = _base_.rgb3d_normalized_evaluator
+val_evaluator = _base_.zb_rhd_evaluator
 test_evaluator = val_evaluator

@@ -4,8 +4,10 @@
 # anchor: Z&B's STB AUC 0.948 over 20-50 mm (trained on it), as Zhou et
 # al., CVPR 2020, Table 1 list it (survey slides, docs/papers.md). STB's
 # joint 0 is already the palm centre, their STB root, so the canonical
-# frame roots there (root='wrist': joint 0; the zb protocol, written for
-# RHD, takes the midpoint of joints 0 and 9). STB films a left hand
+# frame roots there (root='wrist': joint 0), and so does the evaluation
+# (the zimmermann_brox_stb preset, their BinaryDbReaderSTB.py:194; the
+# former 'zimmermann_brox' protocol took the midpoint of joints 0 and 9).
+# STB films a left hand
 # (STBDataset gives hand_side 'left'). Set
 # model.heads.pose3d.reference_bone_mm to your training split's mean middle
 # MCP -> PIP length for the unaligned mm.
@@ -22,5 +24,5 @@ train_dataloader = dict(batch_size=8, dataset=dict(pipeline=dict(
     crop, targets=targets)))
 val_dataloader = dict(dataset=dict(pipeline=crop))
 test_dataloader = val_dataloader
-val_evaluator = _base_.rgb3d_normalized_evaluator
+val_evaluator = _base_.zb_stb_evaluator
 test_evaluator = val_evaluator

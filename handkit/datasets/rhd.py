@@ -13,9 +13,21 @@ hand: wrist, then thumb, index, middle, ring, little, each finger *tip first*
 (tip, DIP, PIP, MCP). ``RHD_TO_HANDKIT`` reverses every finger to handkit's
 base-first order; xyz is converted to mm.
 
-One data_info per sample: ``hands='auto'`` takes the hand with more visible
-keypoints (the right hand on a tie), as common practice does; 'left' or
-'right' always takes that hand.
+One data_info per sample. Which hand (``hands``):
+
+* 'mask_pixels': the hand with more pixels in the sample's mask
+  ``<set>/mask/<id>.png`` (labels 2-17 left, 18-33 right), the left hand
+  only on a strict majority: Zimmermann & Brox's reader
+  (lmb-freiburg/hand3d ``data/BinaryDbReader.py:213-233``), the hand the
+  papers' RHD numbers score. It reads every mask once when the list is
+  built (a missing mask folder or file stops the dataset with its path);
+* 'visible_keypoints': the hand with more visible keypoints (the right
+  hand on a tie), handkit's former choice, kept as an option (it picks
+  the other hand on some evaluation images, docs/models_3d.md);
+* 'auto' (the default): 'mask_pixels' when the set has its ``mask``
+  folder, else 'visible_keypoints'; ``metainfo['hand_choice']`` says
+  which was used;
+* 'left' or 'right': always that hand.
 
 Root joint. RHD labels the wrist; STB, in the same slot, the palm centre.
 ``root_joint='palm_center'`` puts the palm in joint 0 instead, as
@@ -66,7 +78,8 @@ class RHDDataset(BaseHandDataset):
         data_root: folder holding ``training/`` and ``evaluation/``
             (``RHD_published_v2``).
         split: 'train' (``training``) or 'test' (``evaluation``).
-        hands: 'auto', 'left' or 'right' (see the module docstring).
+        hands: 'auto', 'mask_pixels', 'visible_keypoints', 'left' or
+            'right' (see the module docstring).
         root_joint: 'wrist' (RHD's) or 'palm_center' (the palm in joint
             0, see the module docstring).
         with_masks: also give each sample its hand-part ``mask_path`` (see
@@ -106,7 +119,9 @@ evaluation/color/00000.png ...
               'RenderedHandposeDataset.en.html')
     SPLITS = ('train', 'test')
     SPLIT_SETS = dict(train='training', test='evaluation')
-    HANDS = ('auto', 'left', 'right')
+    HANDS = ('auto', 'mask_pixels', 'visible_keypoints', 'left', 'right')
+    # right-hand parts: labels 18-33 (BinaryDbReader.py:216)
+    MASK_MIN_RIGHT_LABEL = 18
     ROOT_JOINTS = ('wrist', 'palm_center')
     # hand-part labels: 2-17 left, 18-33 right (0 background, 1 person)
     MASK_MIN_HAND_LABEL = 2
@@ -122,6 +137,7 @@ evaluation/color/00000.png ...
             raise ValueError(f'RHDDataset: root_joint must be one of '
                              f'{self.ROOT_JOINTS}, got {root_joint!r}')
         self.hands = hands
+        self.hand_choice = hands  # 'auto' resolved by load_data_list
         self.root_joint = root_joint
         self.with_masks = bool(with_masks)
         self.with_depth = bool(with_depth)
@@ -130,6 +146,7 @@ evaluation/color/00000.png ...
             # after mmengine's metainfo loading, which would try a string
             # value as a file name
             self._metainfo['root_joint'] = root_joint
+        self._metainfo['hand_choice'] = self.hand_choice
 
     @staticmethod
     def _record_arrays(record, source):
@@ -172,9 +189,22 @@ evaluation/color/00000.png ...
             for sample_id in sample_ids)))  # (N, 42, 3), (N, 42, 3), (N, 3, 3)
 
         visible_all = uv_vis[..., 2] > 0  # (N, 42)
-        if self.hands == 'auto':
+        choice = self.hands
+        if choice == 'auto':
+            choice = ('mask_pixels' if osp.isdir(osp.join(set_dir, 'mask'))
+                      else 'visible_keypoints')
+        self.hand_choice = choice
+        masks = (self._sample_files(set_dir, 'mask', sample_ids)
+                 if choice == 'mask_pixels' or self.with_masks
+                 or self.with_depth else None)
+        if choice == 'mask_pixels':
+            pixels = np.array([self.mask_hand_pixels(path)
+                               for path in masks])  # (N, 2)
+            left_wins = pixels[:, 0] > pixels[:, 1]  # (N,)
+        elif choice == 'visible_keypoints':
             left_wins = (visible_all[:, :NUM_KEYPOINTS].sum(axis=1)
                          > visible_all[:, NUM_KEYPOINTS:].sum(axis=1))
+        if choice in ('mask_pixels', 'visible_keypoints'):
             offsets = np.where(left_wins, RHD_HAND_OFFSET['left'],
                                RHD_HAND_OFFSET['right'])
         else:
@@ -189,8 +219,6 @@ evaluation/color/00000.png ...
                 points[:, 0] = 0.5 * (points[:, 0] + points[:, MIDDLE_MCP])
             visible[:, 0] = np.maximum(visible[:, 0], visible[:, MIDDLE_MCP])
 
-        masks = (self._sample_files(set_dir, 'mask', sample_ids)
-                 if self.with_masks or self.with_depth else None)
         depths = (self._sample_files(set_dir, 'depth', sample_ids)
                   if self.with_depth else None)
         data_list = []
@@ -217,6 +245,20 @@ evaluation/color/00000.png ...
                 data_list[-1].update(depth_path=depths[index],
                                      segmentation_path=masks[index])
         return data_list
+
+    @classmethod
+    def mask_hand_pixels(cls, path: str) -> tuple:
+        """(left, right) pixel counts of one RHD mask PNG: labels 2-17
+        and 18-33 (``BinaryDbReader.py:214-221``)."""
+        import cv2
+        mask = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        if mask is None:
+            raise AnnotationError(f'{path}: not a readable mask image')
+        if mask.ndim == 3:
+            mask = mask[..., 0]
+        left = int(((mask >= cls.MASK_MIN_HAND_LABEL)
+                    & (mask < cls.MASK_MIN_RIGHT_LABEL)).sum())
+        return left, int((mask >= cls.MASK_MIN_RIGHT_LABEL).sum())
 
     def _sample_files(self, set_dir: str, kind: str,
                       sample_ids: List) -> List[str]:

@@ -7,19 +7,30 @@ from mmcv.cnn import build_norm_layer
 from torch import nn
 
 
+def relu(negative_slope: float = 0.0) -> nn.Module:
+    """ReLU, or a leaky ReLU ``max(x, slope x)`` for a slope > 0 (0.01:
+    Zimmermann & Brox's ``NetworkOps.leaky_relu``, lmb-freiburg/hand3d
+    ``utils/general.py:28-33``)."""
+    if negative_slope:
+        return nn.LeakyReLU(float(negative_slope), inplace=True)
+    return nn.ReLU(inplace=True)
+
+
 def conv_norm_relu(in_channels: int, out_channels: int, kernel_size: int,
-                   norm_cfg: Optional[dict] = None) -> List[nn.Module]:
+                   norm_cfg: Optional[dict] = None,
+                   negative_slope: float = 0.0) -> List[nn.Module]:
     """conv [-> norm] -> ReLU, as a list of layers (spatial size kept).
 
     ``norm_cfg`` is a config for mmcv's ``build_norm_layer``, e.g.
     ``dict(type='BN')`` or ``dict(type='GN', num_groups=8)``; None puts no
     norm (the conv then has a bias; with a norm it has none).
+    ``negative_slope`` > 0 makes the ReLU leaky (:func:`relu`).
     """
     conv = nn.Conv2d(in_channels, out_channels, kernel_size,
                      padding=kernel_size // 2, bias=norm_cfg is None)
     norm = [] if norm_cfg is None else [
         build_norm_layer(norm_cfg, out_channels)[1]]
-    return [conv, *norm, nn.ReLU(inplace=True)]
+    return [conv, *norm, relu(negative_slope)]
 
 
 def two_layer_cnn(in_channels: int, hidden_channels: int,

@@ -5,10 +5,18 @@ NSRM paper's Tables 2-3, the 3D table (EPE mm, AUC 20-50 mm, 3D PCK; Bekiri
 and Babahenini; one row per protocol, e.g. DetNet's unaligned row and its
 ``[zb]`` row, Zimmermann & Brox's RHD / STB evaluation) and the NYU success
 table (mean error, frames within t mm; Li and Wang).
-With ``--out`` it writes the metrics and every prediction to a JSON file
-(atomically; an existing file only with ``--overwrite``, and never an input
-of the run: the config and its ``_base_`` files, the checkpoint, the test
-set's annotation and image files); with ``--speed`` it also prints parameters, MACs, the backend and frames per
+With ``--out results.json`` it writes COCO keypoint results, the list that
+pycocotools' ``COCO.loadRes`` and MMPose read (``image_id``,
+``category_id`` 1, ``keypoints`` as a flat x, y, score list of the 21
+keypoints in original image pixels, ``score`` the mean keypoint score;
+:func:`handkit.evaluation.metrics.prediction_dump.coco_keypoint_results`),
+and the metrics to the sidecar ``results.metrics.json`` (:func:`metrics_file`:
+``{"config", "checkpoint", "results", "metrics"}``); ``--format handkit``
+writes handkit's own schema instead, one file ``{"config", "checkpoint",
+"metrics", "predictions"}`` whose predictions carry the ground truth. Both
+are written atomically; an existing file only with ``--overwrite``, and never
+an input of the run: the config and its ``_base_`` files, the checkpoint, the
+test set's annotation and image files. With ``--speed`` it also prints parameters, MACs, the backend and frames per
 second at batch 1 and 32 on the current device
 (``handkit.evaluation.complexity``), and for Li and Wang's hourglass their
 "over 910 FPS on a single GPU" beside ours. ``--backend onnxruntime`` tests
@@ -36,6 +44,7 @@ from handkit.evaluation.complexity import (complexity_report,
                                           input_shape_from_config)
 from handkit.evaluation.metrics import (format_3d_table, format_nyu_table,
                                         format_pck_table)
+from handkit.evaluation.protocols import protocol_banner
 from handkit.fileio import write_json
 
 
@@ -44,11 +53,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     add_common_args(parser)
     parser.add_argument('checkpoint', help='checkpoint file (the .onnx file '
                         'with --backend onnxruntime)')
-    parser.add_argument('--out', help='write metrics and predictions (JSON); '
-                        'its folder is created if missing; an existing file '
-                        'is replaced only with --overwrite, and an input '
-                        '(the config and its _base_ files, the checkpoint, '
-                        'the annotation and image files) never')
+    parser.add_argument('--out', help='write the predictions as COCO '
+                        'keypoint results (JSON) and the metrics beside it '
+                        '(OUT without .json + .metrics.json); its folder is '
+                        'created if missing; an existing file is replaced '
+                        'only with --overwrite, and an input (the config and '
+                        'its _base_ files, the checkpoint, the annotation '
+                        'and image files) never')
+    parser.add_argument('--format', choices=('coco', 'handkit'),
+                        default='coco',
+                        help="--out's schema: coco (default; metrics in the "
+                        'sidecar file) or handkit (one file: config, '
+                        'checkpoint, metrics and every prediction with its '
+                        'ground truth)')
     parser.add_argument('--overwrite', action='store_true',
                         help='let --out replace an existing file that is '
                         'not an input of the run')
@@ -70,21 +87,29 @@ def main(argv: Optional[List[str]] = None) -> dict:
         cfg = load_config(args)
         cfg.load_from, cfg.resume = None, False
         check_writable_dir(cfg.work_dir)
+        outputs = []
         if args.out:
-            args.out = check_output_file(
-                args.out, config_chain(args.config) + [args.checkpoint],
-                overwrite=args.overwrite)
+            inputs = config_chain(args.config) + [args.checkpoint]
+            args.out = check_output_file(args.out, inputs,
+                                         overwrite=args.overwrite)
+            outputs = [args.out]
+            if args.format == 'coco':
+                outputs.append(check_output_file(
+                    metrics_file(args.out), inputs + [args.out],
+                    overwrite=args.overwrite,
+                    option='--out'))
             evaluators = cfg.test_evaluator
             if isinstance(evaluators, dict):
                 evaluators = [evaluators]
             cfg.test_evaluator = list(evaluators) + [
-                dict(type='PredictionDump', out_file=args.out)]
+                dict(type='PredictionDump', out_file=args.out,
+                     out_format=args.format)]
         quiet_dataloader_workers(cfg)
         data_files = [] if args.out else None
         model = preflight(cfg, ['test_dataloader'],
                           check_first=args.check_data, files=data_files)
         if args.out:
-            refuse_overwriting_inputs([args.out], data_files)
+            refuse_overwriting_inputs(outputs, data_files)
         runtime = None
         if args.backend == 'onnxruntime':
             runtime = init_model(cfg, args.checkpoint, backend=args.backend)
@@ -104,17 +129,30 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if thresholds:
         print(format_pck_table([(name, metrics)], thresholds))
         print(f"AUC {metrics['AUC']:.4f}   EPE {metrics['EPE']:.2f} px")
+    if protocol_banner(cfg.get('test_evaluator')):  # a paper's preset
+        print(protocol_banner(cfg.get('test_evaluator')))
     print_3d_tables(name, metrics)
     if args.speed:
         print(format_complexity(complexity_report(
             model, input_shape_from_config(cfg), timed=runtime), model))
-    if args.out:
+    if args.out and args.format == 'coco':
+        write_json(metrics_file(args.out), dict(
+            config=args.config, checkpoint=args.checkpoint,
+            results=args.out, metrics=metrics), indent=1)
+    elif args.out:
         with open(args.out) as file:
             predictions = json.load(file)['predictions']
         write_json(args.out, dict(config=args.config,
                                   checkpoint=args.checkpoint,
                                   metrics=metrics, predictions=predictions))
     return metrics
+
+
+def metrics_file(out: str) -> str:
+    """The metrics sidecar of ``--out`` (COCO format):
+    ``results.json`` -> ``results.metrics.json``."""
+    stem = out[:-len('.json')] if out.endswith('.json') else out
+    return stem + '.metrics.json'
 
 
 def print_3d_tables(name: str, metrics: Dict[str, float]) -> None:

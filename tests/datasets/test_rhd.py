@@ -387,3 +387,64 @@ def test_train_on_a_payload_pickle_exits_2_before_anything_runs(tmp_path,
         'the Python object posix.system, which this file never contains and '
         'whose loading could run code; nothing in it was executed')
     assert not marker.exists() and not work.exists()
+
+
+def _write_masks(root, pixels, split_folder='evaluation'):
+    """<set>/mask/<id>.png: ``pixels[id] = (left, right)`` pixels of the
+    hand-part labels 2-17 and 18-33, 1 (the person) elsewhere in part."""
+    import cv2
+    folder = root / split_folder / 'mask'
+    folder.mkdir(parents=True, exist_ok=True)
+    for sample_id, (left, right) in pixels.items():
+        mask = np.zeros((320, 320), np.uint8)
+        mask[:40] = 1
+        flat = mask.reshape(-1)
+        flat[100 * 320:100 * 320 + left] = 2 + np.arange(left) % 16
+        start = 200 * 320
+        flat[start:start + right] = 18 + np.arange(right) % 16
+        assert cv2.imwrite(str(folder / f'{sample_id:05d}.png'), mask)
+
+
+def _official_hand_choice(mask, uv_vis):
+    """hand3d data/BinaryDbReader.py:213-233: left pixels are labels
+    2-17 (> 1 and < 18), right pixels labels >= 18; the left hand only
+    when it has strictly more pixels ("hand_side" 0), else the right."""
+    left = np.sum((mask > 1) & (mask < 18))
+    right = np.sum(mask > 17)
+    return 'left' if left > right else 'right'
+
+
+def test_mask_pixel_hand_choice_is_their_readers(tmp_path):
+    import cv2
+    # visible keypoints say left, right, right; the masks say right, left
+    # and (a tie) right
+    _write(tmp_path, _three_samples())
+    _write_masks(tmp_path, {0: (50, 900), 1: (700, 20), 2: (300, 300)})
+    expected = []
+    for sample_id in range(3):
+        mask = cv2.imread(str(tmp_path / 'evaluation' / 'mask' /
+                              f'{sample_id:05d}.png'), cv2.IMREAD_UNCHANGED)
+        expected.append(_official_hand_choice(mask, None))
+    assert expected == ['right', 'left', 'right']
+    for hands in ('mask_pixels', 'auto'):
+        dataset = RHDDataset(str(tmp_path), split='test', hands=hands)
+        assert [dataset.get_data_info(i)['hand_side']
+                for i in range(3)] == expected
+        assert dataset.metainfo['hand_choice'] == 'mask_pixels'
+    # the chosen hand's labels come with it
+    info = RHDDataset(str(tmp_path), split='test',
+                      hands='mask_pixels').get_data_info(1)
+    assert info['keypoints_visible'].sum() == 5  # sample 1: left has 5
+    old = RHDDataset(str(tmp_path), split='test', hands='visible_keypoints')
+    assert [old.get_data_info(i)['hand_side'] for i in range(3)] == [
+        'left', 'right', 'right']
+    assert old.metainfo['hand_choice'] == 'visible_keypoints'
+
+
+def test_mask_pixel_hand_choice_needs_the_masks(tmp_path):
+    _write(tmp_path, _three_samples())
+    with pytest.raises(DataRootNotFoundError, match='mask'):
+        RHDDataset(str(tmp_path), split='test', hands='mask_pixels')
+    # 'auto' without masks falls back to the visible keypoints, and says so
+    dataset = RHDDataset(str(tmp_path), split='test')
+    assert dataset.metainfo['hand_choice'] == 'visible_keypoints'

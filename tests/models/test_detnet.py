@@ -220,3 +220,72 @@ def test_head_losses_need_their_targets():
                    batch)
     with pytest.raises(ValueError, match='needs the 21 heatmaps'):
         DeltaMapHead(prior_channels=7)
+
+
+def test_paper_detnet_has_their_coordinate_channels_and_size():
+    # minimal-hand network.py:131-150: two channels, linspace(-1, 1) along
+    # x (width) and y (height), concatenated to F before the detectors; the
+    # official DetNet has 12,967,635 parameters
+    from mmengine import Config
+    from mmengine.registry import init_default_scope
+    init_default_scope('handkit')
+    for name in ('detnet_rhd.py', 'detnet_stb.py'):
+        cfg = Config.fromfile(f'configs/zhou/{name}')
+        model = MODELS.build(cfg.model)
+        assert sum(p.numel() for p in model.parameters()) == 12_967_635
+    head = DetNetHeatmapHead(in_channels=4, hidden_channels=8)
+    assert head.layers[0].in_channels == 6
+    from handkit.models.heads.detnet_detector import coordinate_channels
+    coords = coordinate_channels(torch.zeros(2, 4, 3, 5))
+    assert coords.shape == (2, 2, 3, 5)
+    np.testing.assert_allclose(coords[1, 0, 2], np.linspace(-1, 1, 5))
+    np.testing.assert_allclose(coords[0, 1, :, 4], np.linspace(-1, 1, 3))
+    # handkit's former heads read F alone
+    plain = DetNetHeatmapHead(in_channels=4, hidden_channels=8,
+                              coord_channels=False)
+    assert plain.layers[0].in_channels == 4
+
+
+def test_paper_detnet_is_a_left_hand_model_with_right_hands_mirrored():
+    # minimal-hand: the model is for left hands, right hands are flipped at
+    # the input (README.md; config.py:4); handkit: TopdownAffine mirrors
+    # the crop and the 3D labels of a right hand, the estimator mirrors the
+    # 3D prediction back
+    from mmengine import Config
+    from mmengine.registry import init_default_scope
+    from handkit.registry import TRANSFORMS
+    init_default_scope('handkit')
+    cfg = Config.fromfile('configs/zhou/detnet_rhd.py')
+    for loader in (cfg.train_dataloader, cfg.test_dataloader):
+        assert loader.dataset.pipeline.warp.mirror_side == 'right'
+    warp = TRANSFORMS.build(cfg.test_dataloader.dataset.pipeline.warp)
+    image = np.zeros((60, 80, 3), np.uint8)
+    image[10:20, 5:15] = 255  # a bright square left of the centre
+    points = np.array([[10.0, 15.0], [50.0, 30.0]])
+    xyz = np.array([[-30.0, 5.0, 500.0], [20.0, -5.0, 520.0]])
+
+    def sample(side):
+        return dict(img=image.copy(), keypoints=points.copy(),
+                    keypoints_3d=xyz.copy(), hand_side=side,
+                    bbox_center=np.array([40.0, 30.0], np.float32),
+                    bbox_size=60.0)
+
+    left, right = warp(sample('left')), warp(sample('right'))
+    assert 'hand_mirrored' not in left
+    assert right['hand_mirrored'] and right['hand_side'] == 'left'
+    np.testing.assert_array_equal(right['img'], left['img'][:, ::-1])
+    np.testing.assert_allclose(right['keypoints_3d'][:, 0], -xyz[:, 0])
+    np.testing.assert_allclose(
+        right['transformed_keypoints'][:, 0],
+        127 - left['transformed_keypoints'][:, 0], atol=1e-4)
+    # the prediction comes back in the image's frame
+    model = MODELS.build(cfg.model)
+    meta = dict(hand_mirrored=True, keypoints_3d=right['keypoints_3d'],
+                warp_mat=right['warp_mat'])
+    [result] = model._format_predictions(
+        {'keypoints_3d': right['keypoints_3d'][None],
+         'keypoints': right['transformed_keypoints'][None],
+         'scores': np.ones((1, 2))}, dict(metas=[meta]), 1, False)
+    np.testing.assert_allclose(result['pred_keypoints_3d'], xyz)
+    np.testing.assert_allclose(result['gt_keypoints_3d'], xyz)
+    np.testing.assert_allclose(result['pred_keypoints'], points, atol=1e-3)

@@ -219,9 +219,72 @@ def test_crop_from_a_hand_made_mask():
     # box x 30..69, y 20..59: centre (49.5, 39.5), side 1.25 x 39
     np.testing.assert_allclose(centre[0], [49.5, 39.5])
     assert side[0] == pytest.approx(1.25 * 39)
-    # sample 1: nothing above 0.5: the image centre and side
-    np.testing.assert_allclose(centre[1], [49.5, 49.5])
-    assert side[1] == pytest.approx(100)
+    # sample 1: nothing above 0.5: their constant crop (row 9 below)
+    np.testing.assert_allclose(centre[1], [160.0, 160.0])
+    assert side[1] == pytest.approx(125.0)
+
+
+def test_no_hand_found_takes_their_constant_crop_or_the_image():
+    # hand3d utils/general.py:311-320: centre (160, 160), box 100 px, which
+    # ColorHandPose3DNetwork.py:119-120 scales by 1.25; handkit's former
+    # whole-image crop stays as fallback='image'
+    probability = np.zeros((1, 100, 80), np.float32)
+    centre, side = crop_from_hand_mask(probability)
+    np.testing.assert_allclose(centre, [[160.0, 160.0]])
+    np.testing.assert_allclose(side, [125.0])
+    centre, side = crop_from_hand_mask(probability, fallback='image')
+    np.testing.assert_allclose(centre, [[39.5, 49.5]])
+    np.testing.assert_allclose(side, [100.0])
+    head = MODELS.build(dict(type='HandSegHead'))
+    decoded = head.decode({'hand_maps': probability[:, None]})
+    np.testing.assert_allclose(decoded['hand_crop_center'], [[160, 160]])
+
+
+def _paper_model(name):
+    from mmengine import Config
+    return MODELS.build(Config.fromfile(f'configs/zimmermann/{name}').model)
+
+
+def _count(*modules):
+    return sum(p.numel() for module in modules for p in module.parameters())
+
+
+def _activations(*modules):
+    return [layer for module in modules for layer in module.modules()
+            if isinstance(layer, (torch.nn.ReLU, torch.nn.LeakyReLU))]
+
+
+def test_paper_networks_use_their_leaky_relu_and_keep_their_size():
+    # hand3d utils/general.py:28-33, 56-59, 133-136: every conv_relu and
+    # fully_connected_relu is max(x, 0.01 x); weights unchanged in number
+    segnet = _paper_model('handsegnet_rhd.py')
+    cascade = _paper_model('posenet_poseprior_rhd.py')
+    posenet = (cascade.backbone, cascade.heads[0])
+    prior = (cascade.heads[1], )
+    for modules, count in (((segnet.backbone, segnet.heads[0]), 13_601_986),
+                           (posenet, 17_518_847), (prior, 3_875_682)):
+        assert _count(*modules) == count
+        activations = _activations(*modules)
+        assert activations and all(
+            isinstance(a, torch.nn.LeakyReLU) and a.negative_slope == 0.01
+            for a in activations)
+    # handkit's former plain ReLU is the option negative_slope=0
+    plain = MODELS.build(dict(type='ZimmermannVGG', negative_slope=0.0))
+    assert all(isinstance(a, torch.nn.ReLU) for a in _activations(plain))
+
+
+def test_paper_pose_prior_trains_without_dropout():
+    # their training_lifting.py:55 builds the network with evaluation=True,
+    # so NetworkOps.dropout (utils/general.py:139-147) keeps every unit
+    for name in ('posenet_poseprior_rhd.py', 'posenet_poseprior_stb.py'):
+        prior = _paper_model(name).heads[1]
+        assert [layer.p for layer in prior.modules()
+                if isinstance(layer, torch.nn.Dropout)
+                and layer.p > 0] == []
+    option = MODELS.build(dict(type='PosePriorHead', canonical_dropout=0.2,
+                               view_dropout=0.25))
+    assert sorted({layer.p for layer in option.modules()
+                   if isinstance(layer, torch.nn.Dropout)}) == [0.2, 0.25]
 
 
 class LabelLess:

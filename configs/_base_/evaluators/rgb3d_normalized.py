@@ -13,3 +13,18 @@ rgb3d_normalized_evaluator = [
          from_normalized=True, mean_pose_baseline=True, prefix='zb'),
     dict(type='PCKMetric'),
 ]
+# The paper configs of Zimmermann & Brox select their preset instead
+# (handkit.evaluation.protocols; docs/models_3d.md, "Evaluation protocols"):
+# the official root, scale bone, as-is prediction and threshold grid.
+zb_rhd_evaluator = [
+    rgb3d_normalized_evaluator[0],
+    dict(type='Keypoint3DMetric', protocol='zimmermann_brox_rhd',
+         mean_pose_baseline=True, prefix='zb'),
+    rgb3d_normalized_evaluator[2],
+]
+zb_stb_evaluator = [
+    rgb3d_normalized_evaluator[0],
+    dict(type='Keypoint3DMetric', protocol='zimmermann_brox_stb',
+         mean_pose_baseline=True, prefix='zb'),
+    rgb3d_normalized_evaluator[2],
+]

@@ -41,7 +41,8 @@ class PackHandInputs(BaseTransform):
                      'img_path', 'img_id', 'ori_shape', 'input_size',
                      'warp_mat', 'bbox', 'keypoints', 'keypoints_visible',
                      'keypoints_3d', 'cam_K', 'cube_center', 'cube_size',
-                     'depth_path', 'hand_mask', 'occluded', 'hand_side')
+                     'depth_path', 'hand_mask', 'occluded', 'hand_side',
+                     'hand_mirrored')
                  ) -> None:
         super().__init__()
         self.meta_keys = tuple(meta_keys)

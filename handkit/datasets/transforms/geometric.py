@@ -323,5 +323,6 @@ class TopdownAffine(BaseTransform):
         return results
 
     def __repr__(self):
-        return (f'{type(self).__name__}(input_size={self.input_size}, '
-                f'mirror_side={self.mirror_side!r})')
+        mirror = ('' if self.mirror_side is None
+                  else f', mirror_side={self.mirror_side!r}')
+        return f'{type(self).__name__}(input_size={self.input_size}{mirror})'

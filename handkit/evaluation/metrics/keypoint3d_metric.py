@@ -17,6 +17,8 @@ from handkit.evaluation.functional3d import (auc_3d, bone_lengths, epe,
                                              nyu_success_fraction, palm_rooted,
                                              pck_3d, root_relative,
                                              zimmermann_brox_measures)
+from handkit.evaluation.protocols import (PROTOCOLS, aligned_points,
+                                          get_protocol, protocol_measures)
 from handkit.registry import METRICS
 from handkit.skeleton import NUM_KEYPOINTS, PARENTS
 
@@ -88,10 +90,19 @@ class Keypoint3DMetric(BaseMetric):
             turned hands has a short bone, which the alignment would
             inflate); give the metric a ``prefix`` (e.g. 'aligned') to
             report it beside an unaligned one, which has the baseline.
-        protocol: 'handkit' (the above) or 'zimmermann_brox': the RHD / STB
-            evaluation of Zimmermann & Brox's public code (ICCV 2017), under
-            which Zhou et al.'s Table 1 compares (``functional3d`` module
-            docstring): the palm (midpoint of joints 0 and 9) replaces the
+        protocol: 'handkit' (the above); a paper's preset
+            (``handkit.evaluation.protocols.PROTOCOLS``:
+            'zimmermann_brox_rhd', 'zimmermann_brox_stb', 'zhou_rhd',
+            'zhou_stb'), which fixes root, scale bone, alignment, joints and
+            threshold grid as the official code has them and scores
+            ``pred_keypoints_3d_normalized`` times the ground truth's bone,
+            as is (``EPE_3D``, ``EPE_3D_median``, the preset's AUCs,
+            ``PCK3D@<t>mm``); or 'zimmermann_brox', handkit's former
+            approximation of theirs, kept as an option (it departs from
+            their code: STB is rooted at the midpoint of joints 0 and 9
+            instead of its palm point 0, and the prediction is re-rooted at
+            its own palm; docs/models_3d.md, departures): the palm
+            (midpoint of joints 0 and 9) replaces the
             wrist and is the root; the prediction gets the ground truth's
             middle MCP -> PIP length (9 -> 10); errors and PCK curves per
             keypoint on their grid ``linspace(0, 50, 20)`` mm, averaged
@@ -115,7 +126,7 @@ class Keypoint3DMetric(BaseMetric):
 
     default_prefix = ''
     MODES = ('joints', 'bone')
-    PROTOCOLS = ('handkit', 'zimmermann_brox')
+    PROTOCOLS = ('handkit', 'zimmermann_brox') + tuple(PROTOCOLS)
     # dataset labels it scores against (handkit.engine.cli.check_labels)
     required_labels = ('keypoints_3d', )
 
@@ -131,20 +142,24 @@ class Keypoint3DMetric(BaseMetric):
         if protocol not in self.PROTOCOLS:
             raise ValueError(f'Keypoint3DMetric: protocol must be one of '
                              f'{self.PROTOCOLS}, got {protocol!r}')
-        if protocol == 'zimmermann_brox' and (
+        self.preset = (get_protocol(protocol) if protocol in PROTOCOLS
+                       else None)
+        if protocol != 'handkit' and (
                 not root_relative or root_index != 0 or mode != 'joints'
                 or scale_bone is not None):
             raise ValueError(
-                "Keypoint3DMetric(protocol='zimmermann_brox') roots at the "
-                'palm and scales by the 9 -> 10 bone itself: it needs '
+                f'Keypoint3DMetric(protocol={protocol!r}) sets the root and '
+                'the scale bone itself: it needs '
                 "root_relative=True, root_index=0, mode='joints' and no "
                 f'scale_bone; got root_relative={root_relative}, root_index='
                 f'{root_index}, mode={mode!r}, scale_bone={scale_bone!r}')
-        if from_normalized and protocol != 'zimmermann_brox':
+        if from_normalized and protocol == 'handkit':
             raise ValueError("Keypoint3DMetric: from_normalized=True needs "
-                             "protocol='zimmermann_brox'")
+                             "protocol='zimmermann_brox' or a preset")
         self.protocol = protocol
-        self.from_normalized = bool(from_normalized)
+        # a preset always scores the normalised read-out (its official code
+        # scales the network's normalised output by the true bone)
+        self.from_normalized = bool(from_normalized) or self.preset is not None
         if scale_bone is not None and (
                 not root_relative or mode != 'joints' or mean_pose_baseline
                 or len(scale_bone) != 2 or scale_bone[0] == scale_bone[1]):
@@ -244,7 +259,9 @@ class Keypoint3DMetric(BaseMetric):
                              f'{pred.shape[1:]} and gt_keypoints_3d '
                              f'{gt.shape[1:]} differ')
         num_joints = pred.shape[1]
-        if self.protocol == 'zimmermann_brox':
+        if self.preset is not None:
+            metrics = self._preset(results, gt, visible)
+        elif self.protocol == 'zimmermann_brox':
             metrics = self._zimmermann_brox(results, pred, gt, visible)
         else:
             metrics = self._handkit(pred, gt, visible)
@@ -283,6 +300,29 @@ class Keypoint3DMetric(BaseMetric):
             metrics['EPE_3D_mean_pose'] = zimmermann_brox_measures(
                 mean_pose[None] * scale, gt_points, points_visible,
                 thresholds)['EPE_3D']
+        return metrics
+
+    def _preset(self, results, gt, visible):
+        """A paper's preset (``handkit.evaluation.protocols``)."""
+        preset = self.preset
+        if gt.shape[1] != NUM_KEYPOINTS:
+            raise ValueError(f'Keypoint3DMetric(protocol={preset.name!r}) '
+                             f'needs {NUM_KEYPOINTS} joints, got '
+                             f'{gt.shape[1]}')
+        normalized = np.stack([r['pred_normalized'] for r in results])
+        pred_points, gt_points, points_visible, scale = aligned_points(
+            preset, normalized, gt, visible)
+        thresholds = self.resolved_thresholds()
+        metrics = protocol_measures(preset, pred_points, gt_points,
+                                    points_visible, thresholds)
+        if self.mean_pose_baseline:
+            unit = gt_points / np.maximum(scale, 1e-12)[:, None, None]
+            weights = points_visible[..., None]
+            mean_pose = (unit * weights).sum(0) / np.maximum(
+                weights.sum(0), 1)
+            metrics['EPE_3D_mean_pose'] = protocol_measures(
+                preset, mean_pose[None] * scale[:, None, None], gt_points,
+                points_visible)['EPE_3D']
         return metrics
 
     def _handkit(self, pred, gt, visible):

@@ -49,11 +49,15 @@ class ZimmermannVGG(nn.Module):
         norm_cfg: None (the paper: plain convolutions with bias) or a norm
             after every convolution, e.g. ``dict(type='BN')``, for training
             from scratch.
+        negative_slope: of the leaky ReLU after every convolution: 0.01,
+            their ``conv_relu`` (lmb-freiburg/hand3d ``utils/general.py:
+            28-33, 56-59``); 0 gives handkit's former plain ReLU.
     """
 
     def __init__(self, arch='posenet', in_channels: int = 3,
                  width_multiplier: float = 1.0,
-                 norm_cfg: Optional[dict] = None) -> None:
+                 norm_cfg: Optional[dict] = None,
+                 negative_slope: float = 0.01) -> None:
         super().__init__()
         stages = ARCHS.get(arch) if isinstance(arch, str) else arch
         if stages is None:
@@ -71,7 +75,8 @@ class ZimmermannVGG(nn.Module):
                 last = index == len(widths) - 1 and position == len(stage) - 1
                 width = int(width) if last else max(
                     1, round(width * width_multiplier))
-                layers += conv_norm_relu(channels, width, 3, norm_cfg)
+                layers += conv_norm_relu(channels, width, 3, norm_cfg,
+                                         negative_slope)
                 channels = width
             if index < len(widths) - 1:
                 layers.append(nn.MaxPool2d(kernel_size=2, stride=2))

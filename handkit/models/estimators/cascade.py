@@ -35,6 +35,18 @@ _META_TO_PREDICTION = (('keypoints', 'gt_keypoints'),
                        ('input_size', 'input_size'))
 
 
+def _mirror_back(result):
+    """A sample mirrored at the input (``TopdownAffine(mirror_side=...)``):
+    its 3D prediction and 3D label back in the image's frame (camera x
+    negated); 2D keypoints come back through the inverse ``warp_mat``."""
+    for name in ('pred_keypoints_3d', 'pred_keypoints_3d_normalized',
+                 'gt_keypoints_3d'):
+        if name in result:
+            points = np.array(result[name], dtype=np.float64, copy=True)
+            points[..., 0] = -points[..., 0]
+            result[name] = points.astype(np.asarray(result[name]).dtype)
+
+
 def _is_map_key(name):
     """Head prediction keys that hold maps (``heatmaps``,
     ``structure_maps``): kept only with output_maps."""
@@ -304,4 +316,7 @@ class CascadeEstimator(BaseModel):
             result_name = name if _is_map_key(name) else f'pred_{name}'
             for result, sample_values in zip(results, values):
                 result[result_name] = sample_values
+        for result, meta in zip(results, metas):
+            if meta.get('hand_mirrored'):
+                _mirror_back(result)
         return results

@@ -31,6 +31,8 @@ class DeltaMapHead(DetNetDetector):
             estimator fills it in from the head before).
         loss: L_delta config (``MaskedMapL2Loss``).
         loss_weight: weight of ``loss_delta``.
+        coord_channels: the two coordinate channels of the official
+            DetNet (True; :class:`DetNetDetector`); False: F alone.
 
     ``forward(feats (B, C, h, w), prior H (B, K, h, w))`` -> ``{'delta_maps':
     (B, K, 3, h, w), 'heatmaps_in': H}``; the prior it hands on is
@@ -43,13 +45,15 @@ class DeltaMapHead(DetNetDetector):
     def __init__(self, in_channels: int = 256, num_keypoints: int = 21,
                  hidden_channels: int = 256, prior_channels: int = 21,
                  loss: dict = dict(type='MaskedMapL2Loss'),
-                 loss_weight: float = 1.0) -> None:
+                 loss_weight: float = 1.0,
+                 coord_channels: bool = True) -> None:
         if prior_channels != num_keypoints:
             raise ValueError(f'DeltaMapHead needs the {num_keypoints} '
                              f'heatmaps of a DetNetHeatmapHead as its prior, '
                              f'got prior_channels={prior_channels}')
         super().__init__(in_channels, num_keypoints, hidden_channels,
-                         prior_channels, 3, loss, loss_weight)
+                         prior_channels, 3, loss, loss_weight,
+                         coord_channels)
         self.out_channels = num_keypoints * 4
 
     def forward(self, feats: torch.Tensor,

@@ -32,6 +32,8 @@ class DetNetHeatmapHead(DetNetDetector):
             to 2D joints (input pixels) with its heatmap settings.
         loss: L_heat config (``MaskedMapL2Loss``).
         loss_weight: weight of ``loss_heatmap`` (a plain attribute).
+        coord_channels: the two coordinate channels of the official
+            DetNet (True; :class:`DetNetDetector`); False: F alone.
 
     ``forward(feats, prior=None)`` -> ``{'heatmaps': (B, K, h, w)}``;
     ``loss`` -> ``{'loss_heatmap'}`` from ``targets['heatmaps']`` and
@@ -43,9 +45,11 @@ class DetNetHeatmapHead(DetNetDetector):
                  hidden_channels: int = 256,
                  codec: dict = dict(type='LocationMap'),
                  loss: dict = dict(type='MaskedMapL2Loss'),
-                 loss_weight: float = 1.0, prior_channels: int = 0) -> None:
+                 loss_weight: float = 1.0, prior_channels: int = 0,
+                 coord_channels: bool = True) -> None:
         super().__init__(in_channels, num_keypoints, hidden_channels,
-                         prior_channels, 1, loss, loss_weight)
+                         prior_channels, 1, loss, loss_weight,
+                         coord_channels)
         self.out_channels = num_keypoints
         self.decoder = CODECS.build(codec)
 

@@ -11,9 +11,11 @@ Joint j is read from ``L_j`` at the argmax of the predicted ``H_j``
 Millimetres: the read-out is scale-free; ``predict`` multiplies it by
 ``reference_bone_mm``, one fixed wrist -> middle-MCP length (the training
 hands' mean), so ``keypoints_3d`` is in mm without any test label.
-``Keypoint3DMetric(scale_bone=(0, 9))`` scores the other protocol, where
-each prediction takes the ground truth's bone length (Zimmermann & Brox's
-root-and-scale alignment, under which Zhou et al. report their AUC).
+``Keypoint3DMetric(protocol='zhou_rhd' / 'zhou_stb')`` scores the
+papers' protocol: the normalised read-out ``keypoints_3d_normalized``
+times the ground truth's wrist -> middle-MCP length, both relative to the
+middle MCP (``handkit.evaluation.protocols``; minimal-hand
+``wrappers.py:61-64``).
 """
 from typing import Dict, Mapping, Optional
 
@@ -41,6 +43,8 @@ class LocationMapHead(DetNetDetector):
             the scale-free read-out into mm.
         loss: L_loc config (``MaskedMapL2Loss``).
         loss_weight: weight of ``loss_location``.
+        coord_channels: the two coordinate channels of the official
+            DetNet (True; :class:`DetNetDetector`); False: F alone.
 
     ``forward`` -> ``{'location_maps': (B, K, 3, h, w), 'heatmaps_in':
     (B, K, h, w)}``. ``loss`` -> ``{'loss_location'}`` from
@@ -55,7 +59,8 @@ class LocationMapHead(DetNetDetector):
                  codec: dict = dict(type='LocationMap'),
                  reference_bone_mm: float = 84.5,
                  loss: dict = dict(type='MaskedMapL2Loss'),
-                 loss_weight: float = 1.0) -> None:
+                 loss_weight: float = 1.0,
+                 coord_channels: bool = True) -> None:
         if prior_channels < num_keypoints:
             raise ValueError(f'LocationMapHead needs a prior whose first '
                              f'{num_keypoints} channels are heatmaps, got '
@@ -64,7 +69,8 @@ class LocationMapHead(DetNetDetector):
             raise ValueError(f'LocationMapHead: reference_bone_mm must be '
                              f'positive, got {reference_bone_mm!r}')
         super().__init__(in_channels, num_keypoints, hidden_channels,
-                         prior_channels, 3, loss, loss_weight)
+                         prior_channels, 3, loss, loss_weight,
+                         coord_channels)
         self.decoder = CODECS.build(codec)
         self.reference_bone_mm = float(reference_bone_mm)
 

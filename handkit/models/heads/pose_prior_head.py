@@ -7,16 +7,25 @@ canonical frame, ``w_c``; the other the viewpoint, a rotation ``R``
 (three parameters, an axis-angle vector); the camera-frame joints are
 ``w_c R`` (the mirrored side mirrored back first). Each stream: six 3x3
 convolutions (every second of stride 2), flattened, the hand side's
-one-hot appended, fully-connected layers with ReLU and dropout, a linear
+one-hot appended, fully-connected layers with leaky ReLU, a linear
 output. From the public code (lmb-freiburg/hand3d,
 ``nets/PosePriorNetwork.py``, variant 'proposed', and
 ``training_lifting.py``):
 
+* every convolution and hidden FC layer is followed by a leaky ReLU of
+  slope 0.01 (``utils/general.py:28-33, 56-59, 133-136``);
 * canonical stream: convolutions 32, 32, 64, 64, 128, 128, then FC 512,
-  512 (dropout 0.2 each: keep probability 0.8), linear to 21 x 3;
+  512, linear to 21 x 3;
 * viewpoint stream: convolutions 64, 64, 128, 128, 256, 256, then FC 256,
-  128 (dropout 0.25), linear to the 3 axis-angle parameters; Rodrigues'
-  formula gives ``R`` (``axis_angle_to_matrix``);
+  128, linear to the 3 axis-angle parameters; Rodrigues' formula gives
+  ``R`` (``axis_angle_to_matrix``);
+* dropout: their network defines it after each hidden FC layer (keep
+  probability 0.8 in the canonical stream, 0.75 in the viewpoint one), but
+  the released training script never turns it on: it builds the network
+  with ``evaluation`` = True (``training_lifting.py:55``), under which
+  ``NetworkOps.dropout`` keeps everything (``utils/general.py:139-147``).
+  The default is therefore no dropout; ``canonical_dropout=0.2,
+  view_dropout=0.25`` is the dropout their network defines, an option;
 * losses: the mean squared error of the canonical joints and that of the
   nine entries of ``R``, summed;
 * inputs: in training the ground-truth score maps (their lifting is
@@ -39,7 +48,7 @@ from torch import nn
 from handkit.codecs.canonical_frame import (HAND_SIDES, axis_angle_to_matrix,
                                             side_indices)
 from handkit.models.heads.base_head import BaseHead
-from handkit.models.layers import conv_norm_relu
+from handkit.models.layers import conv_norm_relu, relu
 from handkit.models.weight_init import init_relu_convs
 from handkit.registry import CODECS, MODELS
 
@@ -57,17 +66,19 @@ class SideConditionedStream(nn.Module):
     def __init__(self, in_channels: int, heatmap_size: Tuple[int, int],
                  conv_channels: Sequence[int], fc_channels: Sequence[int],
                  dropout: float, out_features: int,
-                 norm_cfg: Optional[dict] = None) -> None:
+                 norm_cfg: Optional[dict] = None,
+                 negative_slope: float = 0.0) -> None:
         super().__init__()
         layers, channels = [], in_channels
         width, height = heatmap_size
         for out in conv_channels:
-            layers += conv_norm_relu(channels, out, 3, norm_cfg)
+            layers += conv_norm_relu(channels, out, 3, norm_cfg,
+                                     negative_slope)
             layers.append(nn.Conv2d(out, out, 3, stride=2, padding=1,
                                     bias=norm_cfg is None))
             if norm_cfg is not None:
                 layers.append(build_norm_layer(norm_cfg, out)[1])
-            layers.append(nn.ReLU(inplace=True))
+            layers.append(relu(negative_slope))
             channels = out
             width, height = (width + 1) // 2, (height + 1) // 2
         self.convs = init_relu_convs(nn.Sequential(*layers))
@@ -77,9 +88,9 @@ class SideConditionedStream(nn.Module):
         self.side_weights = nn.Parameter(
             torch.empty(len(HAND_SIDES), fc_channels[0]).uniform_(-bound,
                                                                   bound))
-        fcs = [nn.ReLU(inplace=True), nn.Dropout(dropout)]
+        fcs = [relu(negative_slope), nn.Dropout(dropout)]
         for previous, out in zip(fc_channels[:-1], fc_channels[1:]):
-            fcs += [nn.Linear(previous, out), nn.ReLU(inplace=True),
+            fcs += [nn.Linear(previous, out), relu(negative_slope),
                     nn.Dropout(dropout)]
         fcs.append(nn.Linear(fc_channels[-1], out_features))
         self.fcs = nn.Sequential(*fcs)
@@ -101,9 +112,10 @@ class PosePriorHead(BaseHead):
         prior_channels: channels of the prior, PoseNet's K maps (the
             estimator fills it in).
         canonical_channels / canonical_fc / canonical_dropout: the
-            canonical stream (32, 64, 128 / 512, 512 / 0.2).
+            canonical stream (32, 64, 128 / 512, 512 / 0: off, as in their
+            released training; 0.2 is the rate their network defines).
         view_channels / view_fc / view_dropout: the viewpoint stream (64,
-            128, 256 / 256, 128 / 0.25).
+            128, 256 / 256, 128 / 0; their network defines 0.25).
         codec: the config's one ``CanonicalFrame`` (the ``decoder``: root,
             mirrored side).
         score_codec: the config's one ``GaussianScoreMap``: reads the
@@ -117,6 +129,8 @@ class PosePriorHead(BaseHead):
         reference_bone_mm: the middle MCP -> PIP length (mm) that turns the
             normalised joints into ``keypoints_3d``.
         norm_cfg: None (the paper) or a norm after every convolution.
+        negative_slope: of the leaky ReLUs (0.01, theirs; 0: handkit's
+            former plain ReLU).
         loss_weight: weight of ``loss_canonical``.
         rotation_loss_weight: weight of ``loss_rotation``.
 
@@ -134,16 +148,17 @@ class PosePriorHead(BaseHead):
                  prior_channels: int = 21,
                  canonical_channels: Sequence[int] = (32, 64, 128),
                  canonical_fc: Sequence[int] = (512, 512),
-                 canonical_dropout: float = 0.2,
+                 canonical_dropout: float = 0.0,
                  view_channels: Sequence[int] = (64, 128, 256),
                  view_fc: Sequence[int] = (256, 128),
-                 view_dropout: float = 0.25,
+                 view_dropout: float = 0.0,
                  codec: dict = dict(type='CanonicalFrame'),
                  score_codec: dict = dict(type='GaussianScoreMap'),
                  train_inputs: str = 'targets',
                  target_map_dropout: float = 0.0,
                  reference_bone_mm: float = 33.0,
                  norm_cfg: Optional[dict] = None,
+                 negative_slope: float = 0.01,
                  loss_weight: float = 1.0,
                  rotation_loss_weight: float = 1.0) -> None:
         super().__init__()
@@ -161,10 +176,10 @@ class PosePriorHead(BaseHead):
         size = (int(heatmap_size[0]), int(heatmap_size[1]))
         self.canonical = SideConditionedStream(
             num_keypoints, size, canonical_channels, canonical_fc,
-            canonical_dropout, num_keypoints * 3, norm_cfg)
+            canonical_dropout, num_keypoints * 3, norm_cfg, negative_slope)
         self.view = SideConditionedStream(
             num_keypoints, size, view_channels, view_fc, view_dropout, 3,
-            norm_cfg)
+            norm_cfg, negative_slope)
         self.decoder = CODECS.build(codec)
         self.score_codec = CODECS.build(score_codec)
         self.train_inputs = train_inputs

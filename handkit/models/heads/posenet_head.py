@@ -70,15 +70,17 @@ def score_map_rms_loss(stage_maps: Sequence[torch.Tensor],
 
 def _stage(in_channels: int, stage_channels: int, num_layers: int,
            kernel_size: int, num_keypoints: int,
-           norm_cfg: Optional[dict]) -> nn.Sequential:
+           norm_cfg: Optional[dict],
+           negative_slope: float = 0.0) -> nn.Sequential:
     """``num_layers`` k x k conv-ReLUs, a 1x1 conv-ReLU, a 1x1 to the maps.
     """
     layers, channels = [], in_channels
     for _ in range(num_layers):
         layers += conv_norm_relu(channels, stage_channels, kernel_size,
-                                 norm_cfg)
+                                 norm_cfg, negative_slope)
         channels = stage_channels
-    layers += conv_norm_relu(channels, stage_channels, 1, norm_cfg)
+    layers += conv_norm_relu(channels, stage_channels, 1, norm_cfg,
+                             negative_slope)
     layers.append(nn.Conv2d(stage_channels, num_keypoints, 1))
     return init_relu_convs(nn.Sequential(*layers), small_output=True)
 
@@ -98,6 +100,9 @@ class PoseNetHead(BaseHead):
         codec: the config's one ``GaussianScoreMap`` (the ``decoder``).
         norm_cfg: None (the paper) or a norm after every hidden convolution,
             e.g. ``dict(type='BN')``, for training from scratch.
+        negative_slope: of the leaky ReLU after each hidden convolution:
+            0.01, their ``conv_relu`` (lmb-freiburg/hand3d ``utils/
+            general.py:28-33``); 0: handkit's former plain ReLU.
         loss_weight: weight of ``loss_scoremap``.
 
     ``forward`` -> list of ``num_stages + 1`` maps (B, K, h, w); the last is
@@ -113,15 +118,16 @@ class PoseNetHead(BaseHead):
                  kernel_size: int = 7,
                  codec: dict = dict(type='GaussianScoreMap'),
                  norm_cfg: Optional[dict] = None,
+                 negative_slope: float = 0.01,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = num_keypoints
         self.first_stage = _stage(in_channels, hidden_channels, 0, 1,
-                                  num_keypoints, norm_cfg)
+                                  num_keypoints, norm_cfg, negative_slope)
         self.stages = nn.ModuleList(
             _stage(in_channels + num_keypoints, stage_channels, stage_layers,
-                   kernel_size, num_keypoints, norm_cfg)
+                   kernel_size, num_keypoints, norm_cfg, negative_slope)
             for _ in range(num_stages))
         self.decoder = CODECS.build(codec)
         self.loss_weight = float(loss_weight)
