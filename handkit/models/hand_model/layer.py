@@ -40,6 +40,7 @@ Forward kinematics loops over the *depth levels* of the tree (MANO: 3),
 each level one batched matrix product for all its joints; nothing loops
 over vertices.
 """
+import os.path as osp
 from typing import Dict, Optional, Sequence, Union
 
 import torch
@@ -52,6 +53,20 @@ from handkit.registry import MODELS
 from handkit.skeleton import FINGERS, KEYPOINT_NAMES
 
 POSE_TYPES = ('pca', 'axis_angle')
+
+#: handkit's open hand (MakeHuman / MPFB2 data, CC0-1.0), packaged with
+#: handkit and built by tools/build_open_hand.py: the default model
+OPEN_HAND_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'data')
+OPEN_HAND_FILES = {'right': 'open_hand_right.npz',
+                   'left': 'open_hand_left.npz'}
+
+
+def open_hand_path(side: str = 'right') -> str:
+    """The packaged open hand's ``.npz`` for ``side`` ('right' / 'left')."""
+    if side not in OPEN_HAND_FILES:
+        raise ValueError(f"open hand: side must be 'right' or 'left', got "
+                         f'{side!r}')
+    return osp.join(OPEN_HAND_DIR, OPEN_HAND_FILES[side])
 
 
 def depth_levels(parents: Sequence[int]):
@@ -90,12 +105,16 @@ class HandModelLayer(nn.Module):
 
     Args:
         model_path: MANO_RIGHT.pkl / MANO_LEFT.pkl or a handkit ``.npz``
-            (:func:`~handkit.models.hand_model.model_file.load_hand_model`).
+            (:func:`~handkit.models.hand_model.model_file.load_hand_model`);
+            None (and no ``model_data``): handkit's packaged open hand
+            (MakeHuman / MPFB2, CC0; :func:`open_hand_path`), the side
+            ``side`` picks (default right).
         model_data: an already loaded :class:`HandModelData` instead.
         pose_type: 'pca' (``pose`` holds n <= 45 PCA coefficients) or
             'axis_angle' (``pose`` holds the 45 numbers of the 15 joints).
         flat_hand_mean: with 'pca', leave ``hands_mean`` out.
-        fix_left_shapedirs, tip_vertex_ids, side: passed to the loader.
+        fix_left_shapedirs, tip_vertex_ids, side: passed to the loader
+            (``side`` also picks the open hand's file).
         output_scale: multiplies vertices and joints (1: the model's
             metres; 1000: millimetres); ``transl`` is added afterwards, in
             the output's unit.
@@ -124,9 +143,11 @@ class HandModelLayer(nn.Module):
         if pose_type not in POSE_TYPES:
             raise ValueError(f'HandModelLayer: pose_type must be one of '
                              f'{POSE_TYPES}, got {pose_type!r}')
-        if (model_path is None) == (model_data is None):
-            raise ValueError('HandModelLayer: give exactly one of model_path '
+        if model_path is not None and model_data is not None:
+            raise ValueError('HandModelLayer: give at most one of model_path '
                              '(the MANO .pkl or handkit .npz) and model_data')
+        if model_path is None and model_data is None:
+            model_path = open_hand_path(side or 'right')
         if model_data is None:
             model_data = load_hand_model(
                 model_path, fix_left_shapedirs=fix_left_shapedirs,
