@@ -208,3 +208,27 @@ def test_heads_without_a_decoder_say_so():
                                     'scores': np.zeros((1, 2016, 1))})
     with pytest.raises(ValueError, match='without a decoder'):
         HandLandmarkHead().decode({})
+
+
+@pytest.mark.parametrize('variant,stride,channels',
+                         [('full', 8, 40), ('full', 16, 112),
+                          ('lite', 8, 24), ('lite', 16, 64)])
+def test_the_landmark_trunk_as_a_backbone_of_stride_8_or_16(variant, stride,
+                                                           channels):
+    """``out_stride`` cuts MediaPipe's trunk after its last block of that
+    stride: the features equal the full network's at that point."""
+    torch.manual_seed(0)
+    full = BlazeHandLandmark(variant).eval()
+    cut = BlazeHandLandmark(variant, out_stride=stride).eval()
+    missing, unexpected = cut.load_state_dict(full.state_dict(),
+                                              strict=False)
+    assert not missing and unexpected
+    x = torch.rand(2, 3, 96, 96)
+    with torch.no_grad():
+        expected = full.blocks[:len(cut.blocks)](full.stem(x))
+        features = cut(x)
+    assert cut.out_channels == channels
+    assert features.shape == (2, channels, 96 // stride, 96 // stride)
+    torch.testing.assert_close(features, expected)
+    with pytest.raises(ValueError, match='out_stride must be 8, 16 or 32'):
+        BlazeHandLandmark(variant, out_stride=4)

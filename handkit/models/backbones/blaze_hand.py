@@ -121,25 +121,42 @@ class BlazeHandLandmark(nn.Module):
     Args:
         variant: 'full' or 'lite'.
         in_channels: of the input image (3, RGB).
+        out_stride: 32 (MediaPipe's network, the default), or 8 or 16: the
+            trunk up to the last block of that stride, as a backbone for
+            handkit's map heads (NSRM's stages work on stride-8 maps);
+            the later blocks are left out.
 
     Returns from ``forward``: (B, 1152, H/32, W/32) ('full') or (B, 672,
-    H/32, W/32) ('lite'): (7, 7) for MediaPipe's 224 x 224 input.
+    H/32, W/32) ('lite'): (7, 7) for MediaPipe's 224 x 224 input; with
+    ``out_stride`` 8 or 16, the features of that stride (``out_channels``:
+    40 / 112 ('full'), 24 / 64 ('lite')).
     """
 
-    def __init__(self, variant: str = 'full', in_channels: int = 3) -> None:
+    def __init__(self, variant: str = 'full', in_channels: int = 3,
+                 out_stride: int = 32) -> None:
         super().__init__()
         if variant not in ARCHS:
             raise ValueError(f'BlazeHandLandmark: variant must be one of '
                              f'{sorted(ARCHS)}, got {variant!r}')
+        if out_stride not in (8, 16, 32):
+            raise ValueError(f'BlazeHandLandmark: out_stride must be 8, 16 '
+                             f'or 32, got {out_stride!r}')
         self.variant = variant
+        self.out_stride = out_stride
         arch = ARCHS[variant]
         self.stem = ConvReLU6(in_channels, arch['stem'], 3, stride=2)
-        blocks, channels = [], arch['stem']
+        blocks, channels, stride_so_far = [], arch['stem'], 2
         for expanded, out, kernel, stride in arch['blocks']:
+            if stride_so_far * stride > out_stride:
+                break  # a truncated trunk: the blocks of lower strides
             blocks.append(InvertedResidual(channels, out, expanded, kernel,
                                            stride))
-            channels = out
+            channels, stride_so_far = out, stride_so_far * stride
         self.blocks = nn.Sequential(*blocks)
+        if out_stride < 32:
+            self.final_expand = self.final_dw = None
+            self.out_channels = channels
+            return
         final = arch['final']
         self.final_expand = ConvReLU6(channels, final)
         self.final_dw = ConvReLU6(final, final, 3, groups=final)
@@ -148,5 +165,7 @@ class BlazeHandLandmark(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)                   # (B, 24, 112, 112)
         x = self.blocks(x)                 # (B, 192 | 112, 7, 7)
+        if self.final_expand is None:      # out_stride 8 or 16
+            return x
         x = self.final_expand(x)           # (B, 1152 | 672, 7, 7)
         return self.final_dw(x)            # (B, 1152 | 672, 7, 7)
