@@ -44,3 +44,19 @@ def write_random_state():
         torch.save(state, path)
         return state
     return write
+
+
+@pytest.fixture
+def fixed_threads():
+    """Run the test on 1 intra-op thread (restoring the count afterwards):
+    a test that trains to an accuracy threshold then sums its floats in the
+    same order on any machine, whatever its core count or OMP_NUM_THREADS
+    (tests/models/test_overfitting.py uses it for every test)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
