@@ -198,8 +198,8 @@ def test_config_builds_and_forward_has_the_expected_shapes(name):
 
 
 @pytest.mark.parametrize('name', SYNTHETIC)
-def test_synthetic_config_trains_one_step_on_its_samples(name):
-    torch.set_num_threads(1)
+def test_synthetic_config_trains_one_step_on_its_samples(name,
+                                                         fixed_threads):
     cfg = load(name)
     loader = cfg.train_dataloader
     loader.dataset.update(num_samples=2, cache_dir=None)

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -22,9 +21,8 @@ depth_pretraining = dict(dataset=dict(num_samples=12, cache_dir=None),
 """
 
 
-def test_tiny_pretraining_writes_weights_load_from_can_use(tmp_path,
-                                                           capsys):
-    torch.set_num_threads(1)
+def test_tiny_pretraining_writes_weights_load_from_can_use(
+        tmp_path, capsys, fixed_threads):
     config = tmp_path / 'tiny.py'
     config.write_text(TINY.format(configs=CONFIGS))
     metrics = main([str(config), '--work-dir', str(tmp_path / 'work')])

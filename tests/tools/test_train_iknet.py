@@ -5,7 +5,6 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -29,8 +28,8 @@ def test_iknet_config_builds_the_paper_sized_model():
     assert sum(p.numel() for p in model.parameters()) == 5_605_460
 
 
-def test_tiny_iknet_trains_and_writes_a_safe_checkpoint(tmp_path, capsys):
-    torch.set_num_threads(1)
+def test_tiny_iknet_trains_and_writes_a_safe_checkpoint(tmp_path, capsys,
+                                                       fixed_threads):
     config = tmp_path / 'tiny_iknet.py'
     config.write_text(TINY.format(configs=CONFIGS))
     metrics = main([str(config), '--work-dir', str(tmp_path / 'work'),
