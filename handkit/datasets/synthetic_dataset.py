@@ -6,8 +6,10 @@ workers render in parallel; with one, the whole split is rendered once into
 the cache (``handkit.datasets.synthetic.cache``) and read back
 memory-mapped, so no epoch and no later run renders again. The returned
 ``data_info`` already carries the decoded image, so a synthetic pipeline
-starts at ``HandCrop`` (no ``LoadImage``). See docs/synthetic.md for the
-hand model and the renderer.
+starts at ``HandCrop`` (no ``LoadImage``). ``hand='mesh'`` renders the
+open hand mesh instead of the capsule hand
+(``handkit.datasets.synthetic.mesh_renderer``). See docs/synthetic.md for
+the hand model and the renderers.
 """
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -52,9 +54,16 @@ class SyntheticHandDataset(BaseHandDataset):
     (H, W) bool (the visible palm and finger pixels), ``hand_side`` ('left'
     / 'right'), plus ``sample_idx`` and ``sample_seed``; with ``with_depth``
     (rgb), also ``depth`` (H, W) float32 mm of the same rendered scene.
+    With ``hand='mesh'`` also ``vertices`` (V, 3) float32 mm camera frame,
+    ``hand_pose`` (45,) axis-angle (MANO's 15 joints, MANO's order),
+    ``hand_shape`` (10,), ``global_orient`` (3,) and ``transl`` (3,) mm:
+    ``HandModelLayer(side=hand_side, pose_type='axis_angle',
+    output_scale=1000)`` of them gives ``vertices``.
 
     Args:
         num_samples: number of samples (>= 0).
+        hand: 'capsule' (the procedural capsule hand, ``render_hand``) or
+            'mesh' (the open hand mesh, ``render_mesh_hand``); cached apart.
         split: 'train', 'val' or 'test'.
         seed: base seed (int >= 0).
         image_size: int or (width, height).
@@ -86,6 +95,7 @@ class SyntheticHandDataset(BaseHandDataset):
 
     def __init__(self,
                  num_samples: int = 1000,
+                 hand: str = 'capsule',
                  split: str = 'train',
                  seed: int = 0,
                  image_size: Union[int, Tuple[int, int]] = (256, 256),
@@ -116,6 +126,10 @@ class SyntheticHandDataset(BaseHandDataset):
         if not 0.0 <= occlusion <= 1.0:
             raise ValueError(f'{name}: occlusion must be in [0, 1], got '
                              f'{occlusion!r}')
+        if hand not in ('capsule', 'mesh'):
+            raise ValueError(f"{name}: hand must be 'capsule' or 'mesh', got "
+                             f'{hand!r}')
+        self.hand = hand
         try:
             self.image_size = check_image_size(image_size)
         except ValueError as error:
@@ -141,6 +155,8 @@ class SyntheticHandDataset(BaseHandDataset):
             render_hand(0, **dict(self.render_args, image_size=(8, 8)))
         except ValueError as error:
             raise ValueError(f'{name}: {error}') from None
+        if hand == 'mesh':  # capsule entries keep their keys: no 'hand'
+            self.render_args['hand'] = 'mesh'
         self.cache_dir = cache_dir
         self._cache_entry, self._cache = None, None
         if self.num_samples == 0:
@@ -171,9 +187,16 @@ class SyntheticHandDataset(BaseHandDataset):
     def _sample(self, data_info):
         """The rendered arrays of one sample: from the cache, or rendered."""
         if self._cache_entry is None:
+            if self.hand == 'mesh':
+                from handkit.datasets.synthetic.mesh_renderer import \
+                    render_mesh_hand
+                args = dict(self.render_args)
+                del args['hand']
+                return render_mesh_hand(data_info['sample_seed'], **args)
             return render_hand(data_info['sample_seed'], **self.render_args)
         if self._cache is None:  # opened lazily, once per process
-            self._cache = read_cache(self._cache_entry, self.modality)
+            self._cache = read_cache(self._cache_entry, self.modality,
+                                     self.hand)
         index = data_info['img_id']
         return {name: np.array(array[index])
                 for name, array in self._cache.items()}
@@ -206,4 +229,8 @@ class SyntheticHandDataset(BaseHandDataset):
             hand_mask=sample['mask'],
             hand_side='left' if sample['is_left'] else 'right',
         )
+        if self.hand == 'mesh':
+            data_info.update({name: sample[name] for name in (
+                'vertices', 'hand_pose', 'hand_shape', 'global_orient',
+                'transl')})
         return data_info

@@ -9,6 +9,9 @@ occluders; the last row shows depth maps, colour-mapped (near = warm).
 Limbs are drawn in their finger's colour (``handkit.skeleton.limb_color``),
 keypoints as dots, hollow when occluded; keypoints outside the image are
 not drawn. The PNG is colour-quantised to stay small enough to commit.
+``--hand mesh`` draws the mesh hands
+(``handkit.datasets.synthetic.mesh_renderer.render_mesh_hand``) of the
+same seeds instead of the capsule hands.
 """
 import argparse
 import os
@@ -36,6 +39,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--width', type=int, default=900,
                         help='width of the whole picture in pixels')
+    parser.add_argument('--hand', choices=('capsule', 'mesh'),
+                        default='capsule',
+                        help='capsule hands or the open hand mesh')
     args = parser.parse_args(argv)
     for name in ('rows', 'cols', 'width'):
         if getattr(args, name) < 1:
@@ -70,12 +76,17 @@ def draw_skeleton(image: np.ndarray, keypoints: np.ndarray,
                    cv2.LINE_AA)
 
 
-def tile(seed: int, row: int, rows: int, size: int) -> np.ndarray:
+def tile(seed: int, row: int, rows: int, size: int,
+         hand: str = 'capsule') -> np.ndarray:
     """One rendered, annotated tile of ``size`` x ``size`` pixels."""
     depth_row = rows > 1 and row == rows - 1
     occlusion = OCCLUDED_ROW_LEVEL if row % 2 == 1 and not depth_row else 0.0
-    sample = render_hand(seed, RENDER_SIZE, 'depth' if depth_row else 'rgb',
-                         occlusion)
+    render = render_hand
+    if hand == 'mesh':
+        from handkit.datasets.synthetic.mesh_renderer import \
+            render_mesh_hand as render
+    sample = render(seed, RENDER_SIZE, 'depth' if depth_row else 'rgb',
+                    occlusion)
     image = colour_depth(sample['depth']) if depth_row else sample['image']
     image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
     scale = size / RENDER_SIZE
@@ -102,7 +113,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     rows = [
         np.concatenate([
             tile(sample_seed(args.seed, 'test', row * args.cols + col), row,
-                 args.rows, size) for col in range(args.cols)
+                 args.rows, size, args.hand) for col in range(args.cols)
         ], 1) for row in range(args.rows)
     ]
     gallery = quantise(np.concatenate(rows, 0), PALETTE_COLOURS)

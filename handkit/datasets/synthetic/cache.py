@@ -12,7 +12,11 @@ renderer renders anew.
 
 Layout of one entry ``<cache_dir>/<hash>/``: ``image.npy`` (N, H, W, 3)
 uint8 BGR ('rgb'), ``depth.npy`` (N, H, W) float32 mm ('depth') or both
-('rgbd'), the label arrays of :data:`ARRAYS` and ``args.json``.
+('rgbd'), the label arrays of :data:`ARRAYS` and ``args.json``; an entry
+of mesh hands (``render_args['hand'] == 'mesh'``,
+:func:`handkit.datasets.synthetic.mesh_renderer.render_mesh_hand`) also
+holds the mesh arrays of :data:`MESH_ARRAYS`. Capsule entries carry no
+``hand`` argument, so their keys are those of before the mesh mode.
 
 Every build of a dataset checks its entry, under the entry's file lock,
 before using it (:func:`check_entry`): ``args.json`` parses and holds the
@@ -67,34 +71,73 @@ ARRAYS: Dict[str, Tuple[tuple, np.dtype]] = {
     'cam_K': ((3, 3), np.dtype(np.float32)),
     'is_left': ((), np.dtype(np.bool_)),
 }
+# The mesh hands' arrays, besides those of ARRAYS ('V': the open hand's
+# vertex count). A table of its own: every field of ARRAYS is in every
+# entry, these only in mesh-hand entries.
+MESH_ARRAYS: Dict[str, Tuple[tuple, np.dtype]] = {
+    'vertices': (('V', 3), np.dtype(np.float32)),
+    'hand_pose': ((45, ), np.dtype(np.float32)),
+    'hand_shape': ((10, ), np.dtype(np.float32)),
+    'global_orient': ((3, ), np.dtype(np.float32)),
+    'transl': ((3, ), np.dtype(np.float32)),
+}
 # The label arrays read in full when an entry is checked: no NaN or inf.
-FINITE = ('keypoints', 'keypoints_3d', 'keypoints_visible', 'cam_K')
+FINITE = ('keypoints', 'keypoints_3d', 'keypoints_visible', 'cam_K',
+          'vertices', 'hand_pose', 'hand_shape', 'global_orient', 'transl')
+HANDS = ('capsule', 'mesh')
 
 # Fields stored per modality, besides the image or depth.
 _FIELDS = ('mask', 'keypoints', 'keypoints_3d', 'keypoints_visible',
            'occluded', 'cam_K', 'is_left')
+_MESH_FIELDS = tuple(MESH_ARRAYS)
 _PIXELS = dict(rgb=('image', ), depth=('depth', ), rgbd=('image', 'depth'))
 _CHUNK = 64  # samples per rendering task
 # The temporary folder of handkit before handkit.fileio: ``<entry>.<pid>.tmp``.
 _OLD_TEMPORARY = re.compile(r'[0-9a-f]{16}\.(?P<pid>\d+)\.tmp')
 
 
-def renderer_fingerprint() -> str:
-    """Hash of the hand model's and renderer's source code."""
+def renderer_fingerprint(hand: str = 'capsule') -> str:
+    """Hash of the hand model's and renderer's source code; for mesh hands
+    also of the mesh renderer, the rasteriser, the hand-mesh layer's
+    loader and the open hand's files."""
     digest = hashlib.sha1()
-    for module in (hand_model, renderer):
-        digest.update(Path(module.__file__).read_bytes())
+    if hand == 'mesh':
+        from handkit.datasets.synthetic import mesh_renderer, rasterizer
+        from handkit.models.hand_model import layer, model_file
+        paths = [module.__file__ for module in (
+            hand_model, renderer, rasterizer, mesh_renderer, layer,
+            model_file)] + [layer.open_hand_path(side)
+                            for side in ('right', 'left')]
+    else:
+        paths = [module.__file__ for module in (hand_model, renderer)]
+    for path in paths:
+        digest.update(Path(path).read_bytes())
     return digest.hexdigest()[:12]
+
+
+def _hand(render_args: dict) -> str:
+    hand = render_args.get('hand', 'capsule')
+    if hand not in HANDS:
+        raise ValueError(f'hand must be one of {HANDS}, got {hand!r}')
+    return hand
 
 
 def _names(render_args: dict) -> Tuple[str, ...]:
     """The arrays an entry of these render arguments holds."""
-    return _PIXELS[render_args.get('modality', 'rgb')] + _FIELDS
+    names = _PIXELS[render_args.get('modality', 'rgb')] + _FIELDS
+    return names + _MESH_FIELDS if _hand(render_args) == 'mesh' else names
 
 
 def _render_chunk(seeds: Sequence[int],
                   render_args: dict) -> Dict[str, np.ndarray]:
-    samples = [renderer.render_hand(seed, **render_args) for seed in seeds]
+    if _hand(render_args) == 'mesh':
+        from handkit.datasets.synthetic.mesh_renderer import render_mesh_hand
+        args = {key: value for key, value in render_args.items()
+                if key != 'hand'}
+        samples = [render_mesh_hand(seed, **args) for seed in seeds]
+    else:
+        samples = [renderer.render_hand(seed, **render_args)
+                   for seed in seeds]
     return {key: np.stack([sample[key] for sample in samples])
             for key in _names(render_args)}
 
@@ -193,10 +236,13 @@ def check_entry(entry: str, args: dict) -> Optional[str]:
         render_args['image_size'] if 'image_size' in render_args else
         inspect.signature(renderer.render_hand).parameters[
             'image_size'].default)
+    sizes = dict(H=height, W=width)
+    if _hand(render_args) == 'mesh':
+        from handkit.datasets.synthetic.mesh_renderer import num_vertices
+        sizes['V'] = num_vertices()
     for name in _names(render_args):
-        shape, dtype = ARRAYS[name]
-        shape = tuple(dict(H=height, W=width).get(size, size)
-                      for size in shape)
+        shape, dtype = ARRAYS[name] if name in ARRAYS else MESH_ARRAYS[name]
+        shape = tuple(sizes.get(size, size) for size in shape)
         problem = _check_array(osp.join(entry, f'{name}.npy'), args['count'],
                                shape, dtype, name in FINITE)
         if problem:
@@ -207,7 +253,8 @@ def check_entry(entry: str, args: dict) -> Optional[str]:
 def ensure_cache(cache_dir: str, seeds: Sequence[int], render_args: dict,
                  description: str = '') -> str:
     """The cache entry (a folder) of ``render_hand(seed, **render_args)``
-    for every seed.
+    for every seed (``render_mesh_hand`` with ``render_args['hand'] ==
+    'mesh'``).
 
     Under the entry's file lock: removes killed renders' temporaries, checks
     the entry (:func:`check_entry`) and renders it if it is missing or fails
@@ -223,7 +270,7 @@ def ensure_cache(cache_dir: str, seeds: Sequence[int], render_args: dict,
     args = dict(seeds_sha1=hashlib.sha1(
         np.asarray(seeds, np.uint64).tobytes()).hexdigest(),
         count=len(seeds), render_args=render_args,
-        renderer=renderer_fingerprint())
+        renderer=renderer_fingerprint(_hand(render_args)))
     key = hashlib.sha1(json.dumps(args, sort_keys=True).encode()).hexdigest()
     entry = osp.join(cache_dir, key[:16])
     os.makedirs(cache_dir, exist_ok=True)
@@ -244,12 +291,14 @@ def ensure_cache(cache_dir: str, seeds: Sequence[int], render_args: dict,
     return entry
 
 
-def read_cache(entry: str, modality: str) -> Dict[str, np.ndarray]:
+def read_cache(entry: str, modality: str,
+               hand: str = 'capsule') -> Dict[str, np.ndarray]:
     """dict field -> read-only (N, ...) memory-mapped array of an entry
-    (checked by :func:`ensure_cache`)."""
+    (checked by :func:`ensure_cache`); ``hand='mesh'`` adds the mesh
+    arrays."""
     return {name: np.load(osp.join(entry, f'{name}.npy'), mmap_mode='r',
                           allow_pickle=False)
-            for name in _PIXELS[modality] + _FIELDS}
+            for name in _names(dict(modality=modality, hand=hand))}
 
 
 def _render(entry, seeds, render_args, args):
