@@ -73,7 +73,9 @@ def converted_checkpoint(model: str, variant: str,
 
 def config_file(model: str, variant: str) -> str:
     """The handkit config of a MediaPipe model,
-    ``configs/mediapipe/<model>_<variant>.py`` of the repository."""
+    ``mediapipe/<model>_<variant>.py`` of the package's configs (the
+    repository's ``configs/``, or those of an installed wheel)."""
+    from handkit.engine.config import package_configs_dir
     _check(model, variant)
-    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    return osp.join(root, 'configs', 'mediapipe', f'{model}_{variant}.py')
+    return osp.join(package_configs_dir(), 'mediapipe',
+                    f'{model}_{variant}.py')

@@ -7,7 +7,7 @@ each head after it (:meth:`CascadeEstimator.decode`), so
 it unchanged (``backend='onnxruntime'``). Only the network between them is
 ONNX Runtime's.
 
-onnx and onnxruntime are optional (``requirements/optional.txt``); a missing
+onnx and onnxruntime are optional (the ``onnx`` extra); a missing
 one is a :class:`MissingDependencyError` of one line.
 """
 from typing import Any, Dict, List, Optional, Sequence, Union

@@ -19,7 +19,9 @@ Nothing in a checkpoint file runs. Two things could make it run:
 ``tools/train.py`` (``--resume``, ``load_from``) through
 :class:`handkit.engine.runner.HandRunner`, ``tools/test.py``,
 ``tools/demo.py`` and :func:`handkit.apis.init_model`. It reads local files
-only and gives one plain sentence for a file it refuses or cannot read.
+and http(s) URLs that carry the file's sha256 (downloaded once into
+``$HANDKIT_HOME/checkpoints/``, :mod:`handkit.engine.download`), and gives
+one plain sentence for a file it refuses or cannot read.
 """
 import os.path as osp
 import pickle
@@ -30,6 +32,7 @@ from typing import Any, Callable, Union
 
 import torch
 
+from handkit.engine.download import download_checkpoint
 from handkit.fileio import UnsafeFileError
 
 # The exact non-builtin types a handkit checkpoint may hold (measured by
@@ -79,7 +82,13 @@ def _refusal(filename: str, error: Exception) -> UnsafeCheckpointError:
 def load_checkpoint_file(filename: Union[str, 'osp.PathLike'],
                          map_location: Union[str, torch.device,
                                              Callable] = 'cpu') -> dict:
-    """Load a local checkpoint file safely.
+    """Load a local checkpoint file, or one at an http(s) URL, safely.
+
+    A URL must carry the file's sha256 (``#sha256=<hex>``, or torch.hub's
+    ``name-<hex prefix>.pth``); it is downloaded into
+    ``$HANDKIT_HOME/checkpoints/`` (once: a cached file whose hash matches
+    is used) and then loaded as a local file
+    (:func:`handkit.engine.download.download_checkpoint`).
 
     The file is read with ``weights_only=True`` (tensors and Python
     builtins only) and the fields that mmengine would execute
@@ -93,14 +102,20 @@ def load_checkpoint_file(filename: Union[str, 'osp.PathLike'],
         FileNotFoundError: the file does not exist.
         UnsafeCheckpointError: it holds a pickled object outside
             :data:`SAFE_GLOBALS`; nothing in it was executed.
-        CorruptCheckpointError: it is a URL, empty, truncated, not a
-            checkpoint, or holds something other than a dict.
+        CorruptCheckpointError: it is a URL of another scheme than http(s),
+            empty, truncated, not a checkpoint, or holds something other
+            than a dict.
+        CheckpointDownloadError: a URL without a sha256, a download that
+            does not match it, is too large, is redirected to another host,
+            or fails (one line; nothing is kept).
     """
     filename = osp.expanduser(str(filename))
     if _REMOTE.match(filename):
-        raise CorruptCheckpointError(
-            f'checkpoint {filename}: handkit loads local files only; '
-            'download it and pass the local path')
+        if not filename.lower().startswith(('http://', 'https://')):
+            raise CorruptCheckpointError(
+                f'checkpoint {filename}: handkit loads local files and '
+                'http(s) URLs only; download it and pass the local path')
+        filename = download_checkpoint(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint not found: {filename}')
     if osp.getsize(filename) == 0:

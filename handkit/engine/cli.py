@@ -31,6 +31,7 @@ from handkit.engine.checkpoint import (CheckpointMismatchError,
                                        load_checkpoint_file)
 from handkit.engine.config import (ConfigError, check_cfg_options,
                                    load_config_file)
+from handkit.engine.download import CheckpointDownloadError
 from handkit.fileio import UnsafeFileError
 from handkit.registry import DATASETS, METRICS, MODELS, UnknownTypeError
 
@@ -60,7 +61,8 @@ USER_ERRORS = (DataRootNotFoundError, AnnotationError, UnknownTypeError,
                CodecMismatchError, OutputError, WorkDirInUseError,
                FileNotFoundError, PermissionError, MissingDependencyError,
                UnsupportedOpError, NotExportableError,
-               OnnxModelMismatchError, UnreadableOnnxError, ImageFileError)
+               OnnxModelMismatchError, UnreadableOnnxError, ImageFileError,
+               CheckpointDownloadError)
 
 
 def user_message(error: BaseException) -> str:

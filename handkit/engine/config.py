@@ -50,6 +50,47 @@ class ConfigError(ValueError):
     """A config file or a ``--cfg-options`` key that handkit cannot use."""
 
 
+#: How a config is named by the package's configs, wherever handkit is
+#: installed: ``handkit::nsrm/lpm_g1g6_panoptic.py``.
+PACKAGE_PREFIX = 'handkit::'
+
+
+def package_configs_dir() -> str:
+    """The configs shipped with handkit: ``handkit/configs`` of the installed
+    package (a wheel holds them as files; in a clone it is a link to the
+    repository's ``configs/``, which is used directly where links are not
+    checked out)."""
+    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    shipped = osp.join(package, 'configs')
+    if osp.isdir(shipped):
+        return osp.realpath(shipped)  # a clone: its configs/
+    return osp.join(osp.dirname(package), 'configs')
+
+
+def resolve_config_path(path: str) -> str:
+    """The file a config name means, tried in this order:
+
+    1. ``handkit::REL``: ``REL`` inside :func:`package_configs_dir`;
+    2. a path to an existing file, as given (absolute or relative to the
+       current folder), as before;
+    3. a relative path inside the package's configs
+       (``nsrm/lpm_g1g6_panoptic.py``), with or without a leading
+       ``configs/`` (``configs/nsrm/lpm_g1g6_panoptic.py`` from any folder).
+
+    Anything else is returned unchanged (the caller's not-found error names
+    it).
+    """
+    path = osp.expanduser(str(path))
+    if path.startswith(PACKAGE_PREFIX):
+        return osp.join(package_configs_dir(), path[len(PACKAGE_PREFIX):])
+    if osp.isfile(path) or osp.isabs(path):
+        return path
+    relative = path[len('configs/'):] if path.replace(
+        '\\', '/').startswith('configs/') else path
+    packaged = osp.join(package_configs_dir(), relative)
+    return packaged if osp.isfile(packaged) else path
+
+
 def config_chain(path: str) -> list:
     """The config ``path`` and every ``_base_`` file it names, recursively
     (absolute paths, each once): the files a run reads its settings from.
@@ -59,7 +100,7 @@ def config_chain(path: str) -> list:
             file and the line.
     """
     chain: list = []
-    _walk_config(osp.abspath(str(path)), chain)
+    _walk_config(osp.abspath(resolve_config_path(path)), chain)
     return chain
 
 
@@ -101,16 +142,21 @@ def _base_files(tree: ast.Module) -> list:
 
 
 def load_config_file(path: str) -> Config:
-    """``Config.fromfile(path)`` with one-line errors.
+    """``Config.fromfile(path)`` with one-line errors; ``path`` is a file, a
+    path inside the package's configs or ``handkit::REL``
+    (:func:`resolve_config_path`).
 
     Raises:
         FileNotFoundError: there is no such file.
         ConfigError: it (or a ``_base_`` file) has a syntax error; the
             message names the file and the line.
     """
-    path = str(path)
+    given, path = str(path), resolve_config_path(path)
     if not osp.isfile(path):
-        raise FileNotFoundError(f'config not found: {path}')
+        where = ('' if osp.isabs(given) else
+                 f' (looked for {path})' if path != given else
+                 f' (nor in the configs of handkit, {package_configs_dir()})')
+        raise FileNotFoundError(f'config not found: {given}{where}')
     check_config_syntax(path)
     return Config.fromfile(path)
 

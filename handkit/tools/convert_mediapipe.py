@@ -67,6 +67,7 @@ from handkit.apis.mediapipe_files import (LICENCE, MODEL_FILES, MODELS,
                                           config_file, converted_checkpoint,
                                           handkit_home)
 from handkit.engine.cli import user_errors_exit
+from handkit.deploy.optional import install_hint
 from handkit.fileio import atomic_output
 from handkit.models.backbones.mediapipe_layers import (ChannelPad,
                                                        Conv2dSame,
@@ -107,7 +108,7 @@ def _import_tflite():
         from handkit.deploy import MissingDependencyError
         raise MissingDependencyError(
             'reading .tflite files needs the tflite and flatbuffers '
-            'packages: pip install -r requirements/mediapipe.txt') from None
+            f'packages: {install_hint("tflite")}') from None
     return tflite
 
 
@@ -1067,9 +1068,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, str]:
                 if args.no_parity:
                     continue
                 if not have_litert:
-                    print('  parity skipped: install ai-edge-litert (pip '
-                          'install ai-edge-litert) to compare with the '
-                          'TFLite interpreter')
+                    print('  parity skipped: install ai-edge-litert ('
+                          f'{install_hint("ai_edge_litert")}) to compare '
+                          'with the TFLite interpreter')
                     continue
                 if not images:
                     print('  parity skipped: no test images (run from a '

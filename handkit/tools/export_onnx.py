@@ -11,7 +11,7 @@ the decoding stays in handkit's numpy code, shared with PyTorch
 Runtime and prints the largest absolute difference of every output against
 eager PyTorch, on a seeded random input, a rendered synthetic hand and each
 ``--image``; it exits with 1 when one exceeds ``--atol`` (1e-4). onnx and
-onnxruntime come from ``requirements/optional.txt``.
+onnxruntime come from the ``onnx`` extra (``pip install "handkit[onnx]"``).
 """
 import argparse
 import os.path as osp

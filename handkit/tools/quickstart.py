@@ -28,6 +28,7 @@ from mmengine.config import Config
 from handkit.apis import init_model
 from handkit.datasets.collate import hand_collate
 from handkit.engine.cli import check_fresh_work_dir, user_errors_exit
+from handkit.engine.config import package_configs_dir
 from handkit.evaluation.functional import pck_metrics
 from handkit.evaluation.mean_pose import mean_pose_predictions
 from handkit.evaluation.metrics import format_pck_table
@@ -39,7 +40,8 @@ from handkit.visualization.draw import (draw_prediction, image_grid, map_grid,
                                         side_by_side, to_input_frame)
 from handkit.visualization.plots import pck_curve, plot_pck_curves
 
-CONFIGS = Path(__file__).resolve().parents[2] / 'configs' / 'quickstart'
+# the package's configs: the clone's configs/, or those of an installed wheel
+CONFIGS = Path(package_configs_dir()) / 'quickstart'
 NSRM = 'NSRM LPM-G1&6'
 RUNS = {
     'CPM': CONFIGS / 'cpm_synthetic.py',
@@ -72,7 +74,9 @@ def train_and_test(name: str, config: Path, work_dir: Path,
     print(f'\n=== {name}: testing {checkpoint} ===', flush=True)
     metrics = test_tool.main([
         str(config), checkpoint, '--work-dir', str(run_dir / 'test'),
-        '--out', str(run_dir / 'results.json'), '--name', name, *extra
+        # handkit's schema: the PCK curve needs each prediction's ground truth
+        '--out', str(run_dir / 'results.json'), '--format', 'handkit',
+        '--name', name, *extra
     ])
     return metrics, checkpoint, run_dir / 'results.json'
 

@@ -84,7 +84,7 @@ from mmengine.fileio import dump as dump_text
 
 from handkit.engine.cli import user_errors_exit
 from handkit.engine.config import (ConfigError, check_cfg_options,
-                                   load_config_file)
+                                   load_config_file, resolve_config_path)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SPEC_KEYS = ('cells', 'seeds', 'evaluations')
@@ -115,6 +115,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def load_study(path: str) -> Config:
     """The study file, its keys checked (one-line errors naming the key)."""
+    path = resolve_config_path(path)  # studies/nsrm_synthetic.py too
     if not osp.isfile(path):
         raise ConfigError(f'study file not found: {path}')
     study = load_config_file(path)
@@ -445,6 +446,10 @@ def _listed(paths: Sequence[str], cell_dir: str) -> str:
 
 
 def _from_root(path: str) -> str:
+    """A cell's config: as given, inside the package's configs
+    (``configs/quickstart/cpm_synthetic.py`` from any folder, or from an
+    installed wheel), else relative to the repository."""
+    path = resolve_config_path(path)
     return path if osp.isabs(path) or osp.exists(path) else osp.join(
         ROOT, path)
 
@@ -484,7 +489,8 @@ def _evaluate(cell_dir: str, config_path: str, evaluation: str,
     dump = osp.join(cell_dir, f'predictions_{evaluation}.json')
     argv = _tool('test') + [config_path, checkpoint, '--work-dir',
                             osp.join(cell_dir, f'test_{evaluation}'),
-                            '--out', dump, '--overwrite']
+                            '--out', dump, '--format', 'handkit',
+                            '--overwrite']
     if options:
         argv += ['--cfg-options'] + [f'{key}={value!r}' if isinstance(
             value, str) else f'{key}={value}' for key, value in

@@ -16,8 +16,9 @@ writes handkit's own schema instead, one file ``{"config", "checkpoint",
 "metrics", "predictions"}`` whose predictions carry the ground truth. Both
 are written atomically; an existing file only with ``--overwrite``, and never
 an input of the run: the config and its ``_base_`` files, the checkpoint, the
-test set's annotation and image files. With ``--speed`` it also prints parameters, MACs, the backend and frames per
-second at batch 1 and 32 on the current device
+test set's annotation and image files. With ``--speed`` it also prints
+parameters, MACs, the backend and frames per second at batch 1 and 32 on the
+current device
 (``handkit.evaluation.complexity``), and for Li and Wang's hourglass their
 "over 910 FPS on a single GPU" beside ours. ``--backend onnxruntime`` tests
 the ``.onnx`` file of ``tools/export_onnx.py`` (given as CHECKPOINT) with

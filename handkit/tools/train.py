@@ -16,6 +16,7 @@ from handkit.engine.cli import (NothingToResumeError,
                                 quiet_dataloader_workers, user_errors_exit,
                                 work_dir_lock)
 from handkit.engine.hooks import NonFiniteLossError
+from handkit.engine.optim_wrapper import cpu_has_native_bfloat16
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -32,7 +33,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='resume from the latest checkpoint of the work dir if there is '
         'one, else start from scratch')
     parser.add_argument('--amp', action='store_true',
-                        help='mixed precision training (CUDA only)')
+                        help='mixed precision: float16 with a dynamic loss '
+                        "scale on CUDA (mmengine's AmpOptimWrapper); on a "
+                        'CPU it changes nothing and says what runs '
+                        "(bfloat16 for a config's AutocastOptimWrapper on a "
+                        'CPU with native bfloat16, else float32)')
     parser.add_argument(
         '--compile', action='store_true',
         help="torch.compile the training step (mmengine's cfg.compile = "
@@ -43,12 +48,34 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def apply_speed_flags(cfg: Config, args: argparse.Namespace) -> None:
     """--amp: mmengine's AmpOptimWrapper (float16, dynamic loss scale) on
-    CUDA, a note and float32 elsewhere; --compile: ``cfg.compile = True``.
+    CUDA; on a CPU nothing changes and one line says what runs: the
+    config's :class:`~handkit.engine.optim_wrapper.AutocastOptimWrapper`
+    (the CPU recipes' schedule) trains in bfloat16 where the CPU has native
+    bfloat16 and in float32 elsewhere, any other wrapper in float32.
+    --compile: ``cfg.compile = True``.
     """
     if args.amp:
+        wrapper = str(cfg.optim_wrapper.get('type', 'OptimWrapper'))
+        autocast = wrapper.rpartition('.')[2] == 'AutocastOptimWrapper'
         if torch.cuda.is_available():
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
+            cfg.optim_wrapper.pop('dtype', None)  # AutocastOptimWrapper's
+            print('handkit: --amp: float16 autocast with a dynamic loss '
+                  "scale on CUDA (mmengine's AmpOptimWrapper)",
+                  file=sys.stderr)
+        elif autocast and cfg.optim_wrapper.get(
+                'dtype', 'bfloat16') == 'bfloat16' and (
+                    cpu_has_native_bfloat16()):
+            print('handkit: --amp needs a CUDA device; the config\'s '
+                  'AutocastOptimWrapper trains in bfloat16 autocast on this '
+                  'CPU (native bfloat16), with or without --amp',
+                  file=sys.stderr)
+        elif autocast:
+            print('handkit: --amp needs a CUDA device; training in float32 '
+                  "(the config's AutocastOptimWrapper uses bfloat16 only on "
+                  'a CPU with native bfloat16, which this one lacks)',
+                  file=sys.stderr)
         else:
             print('handkit: --amp needs a CUDA device; training in '
                   'float32', file=sys.stderr)

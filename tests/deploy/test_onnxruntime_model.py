@@ -18,8 +18,8 @@ from handkit.deploy import (MissingDependencyError, OnnxModelMismatchError,
 from tiny_models import (FAMILIES, IMAGE, ROOT, dotted, tiny_checkpoint,
                          write_tiny_config)
 
-MISSING = ("backend='onnxruntime' needs onnxruntime: pip install -r "
-           'requirements/optional.txt')
+MISSING = ("backend='onnxruntime' needs onnxruntime: pip install "
+           '"handkit[onnx]" (from a clone: pip install -e ".[onnx]")')
 
 
 @pytest.fixture(scope='module')

@@ -91,8 +91,8 @@ def test_a_bare_tensor_or_a_url_is_not_a_checkpoint(tmp_path):
                        match='holds a Tensor, not a checkpoint or state dict'):
         load_checkpoint_file(path)
     with pytest.raises(CorruptCheckpointError,
-                       match='handkit loads local files only'):
-        load_checkpoint_file('https://example.com/model.pth')
+                       match='handkit loads local files and http'):
+        load_checkpoint_file('ftp://example.com/model.pth')
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         load_checkpoint_file(tmp_path / 'nope.pth')
 

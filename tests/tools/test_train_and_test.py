@@ -64,12 +64,41 @@ def test_test_tool_prints_the_pck_table_and_writes_results(tiny):
                               '0.12', 'ave']
     row = next(line for line in result.stdout.splitlines()
                if line.startswith('NSRM'))
-    saved = json.loads(out.read_text())
+    # COCO keypoint results, the metrics in the sidecar file
+    results = json.loads(out.read_text())
+    assert len(results) == 2  # the test split
+    assert sorted(results[0]) == ['category_id', 'image_id', 'keypoints',
+                                  'score']
+    assert results[0]['category_id'] == 1
+    assert len(results[0]['keypoints']) == 21 * 3
+    assert {r['image_id'] for r in results} == {'0010.jpg', '0011.jpg'}
+    sidecar = json.loads((root / 'results.metrics.json').read_text())
+    assert sidecar['results'] == str(out)
+    assert sidecar['checkpoint'] == str(work_dir / 'epoch_3.pth')
     percent = [float(value) for value in row.split()[1:]]
-    assert percent[-1] == pytest.approx(100 * saved['metrics']['PCK_ave'],
+    assert percent[-1] == pytest.approx(100 * sidecar['metrics']['PCK_ave'],
                                         abs=0.006)
-    assert len(saved['predictions']) == 2  # the test split
+    # --format handkit: today's schema, one file with the ground truth
+    handkit_out = root / 'results_handkit.json'
+    result = run_tool('tools/test.py', str(config),
+                      str(work_dir / 'epoch_3.pth'), '--work-dir',
+                      str(root / 'test'), '--out', str(handkit_out),
+                      '--format', 'handkit')
+    assert result.returncode == 0, result.stderr[-3000:]
+    saved = json.loads(handkit_out.read_text())
+    assert sorted(saved) == ['checkpoint', 'config', 'metrics',
+                             'predictions']
+    assert saved['metrics'] == sidecar['metrics']
+    assert len(saved['predictions']) == 2
     assert len(saved['predictions'][0]['pred_keypoints']) == 21
+    assert not (root / 'results_handkit.metrics.json').exists()
+    # the COCO keypoints are the handkit predictions with their scores
+    coco = {r['image_id']: r for r in results}
+    for record in saved['predictions']:
+        flat = coco[record['img_id']]['keypoints']
+        assert flat[0::3] == pytest.approx(
+            [x for x, _ in record['pred_keypoints']], abs=1e-3)
+        assert flat[2::3] == pytest.approx(record['pred_scores'], abs=1e-3)
 
 
 def test_resume_continues_from_the_saved_iteration(tiny):

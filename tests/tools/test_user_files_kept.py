@@ -89,7 +89,23 @@ def test_test_out_replaces_an_existing_file_only_with_overwrite(
     assert out.read_text() == 'my notes'
     assert not (tmp_path / 'work').exists()
     assert exit_code(test_tool.main, argv + ['--overwrite']) == 0
-    assert '"predictions"' in out.read_text()
+    assert '"image_id"' in out.read_text()  # COCO keypoint results
+    capsys.readouterr()
+    # the metrics sidecar follows the same rule
+    sidecar = tmp_path / 'results.metrics.json'
+    sidecar.write_text('my metrics')
+    assert exit_code(test_tool.main, argv + ['--format', 'coco']) == 2
+    assert capsys.readouterr().err.strip() == (
+        f'handkit: error: --out {out} exists; pass --overwrite to replace '
+        'it, or choose another --out')
+    out.unlink()
+    assert exit_code(test_tool.main, argv) == 2
+    assert capsys.readouterr().err.strip() == (
+        f'handkit: error: --out {sidecar} exists; pass --overwrite to '
+        'replace it, or choose another --out')
+    assert sidecar.read_text() == 'my metrics' and not out.exists()
+    assert exit_code(test_tool.main, argv + ['--overwrite']) == 0
+    assert '"PCK_ave"' in sidecar.read_text()
 
 
 def test_demo_out_replaces_an_existing_drawing_only_with_overwrite(
