@@ -36,9 +36,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(REPO, 'tests', 'tools'))
+import tiny_setup  # noqa: E402  (the tests' tiny dataset and config)
 SOURCES = ('pyproject.toml', 'setup.py', 'MANIFEST.in', 'README.md',
            'handkit', 'configs', 'tools')
 
@@ -54,60 +57,6 @@ def copy_sources(folder: str) -> str:
         else:
             shutil.copy2(source, target)
     return folder
-
-# A tiny dataset in the NSRM authors' layout (tests/tools/tiny_setup.py),
-# drawn inside the fresh venv with its own numpy and cv2.
-MAKE_DATA = r'''
-import json, sys
-from pathlib import Path
-import cv2, numpy as np
-from handkit.skeleton import LIMBS, limb_color
-root = Path(sys.argv[1]); size = 64
-rng = np.random.default_rng(0)
-(root / 'imgs').mkdir(parents=True)
-labels, names = {}, []
-for index in range(8):
-    keypoints = np.clip(rng.uniform(0.4, 0.6, 2) * size
-                        + rng.normal(0, size * 0.12, (21, 2)), 2, size - 3)
-    image = np.full((size, size, 3), 40, np.uint8)
-    for limb, (a, b) in enumerate(LIMBS):
-        cv2.line(image, tuple(int(v) for v in keypoints[a]),
-                 tuple(int(v) for v in keypoints[b]), limb_color(limb), 2)
-    name = f'{index:04d}.jpg'
-    cv2.imwrite(str(root / 'imgs' / name), image)
-    labels[name] = keypoints.round(2).tolist()
-    names.append(name)
-(root / 'labels.json').write_text(json.dumps(labels))
-(root / 'partitions.json').write_text(json.dumps(
-    dict(train=names[:4], valid=names[4:6], test=names[6:])))
-'''
-
-TINY_CONFIG = '''
-_base_ = [
-    '{configs}/_base_/nsrm_runtime.py',
-    '{configs}/_base_/schedules/adam_1e-4_80e.py',
-    '{configs}/_base_/datasets/panoptic.py', '{configs}/_base_/models/nsrm.py'
-]
-size, maps = (64, 64), (8, 8)
-kcm = dict(type='KeypointConfidenceMap', input_size=size, heatmap_size=maps)
-model = dict(
-    backbone=dict(width_multiplier=0.125, out_channels=16),
-    heads=dict(
-        structure=dict(in_channels=16, stage_channels=16, groups='G1G6',
-                       loss_weight=0.1, loss_weight_g6=0.02),
-        keypoints=dict(in_channels=16, stage_channels=16, decoder=kcm)))
-data = dict(type='NSRMHandDataset', data_root='{data_root}')
-pipeline = dict(crop=dict(mode='image'), warp=dict(input_size=size))
-train_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(data, pipeline=dict(pipeline, targets=dict(encoders=dict(
-        kcm=kcm, limbs=dict(type='LimbMask', kind='lpm', groups='G1G6',
-                            input_size=size, heatmap_size=maps))))))
-val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                      dataset=dict(data, pipeline=pipeline))
-test_dataloader = val_dataloader
-train_cfg = dict(max_epochs=1, val_interval=1)
-'''
 
 CHECK_CONFIGS = r'''
 import os.path as osp, sys
@@ -204,16 +153,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         run([handkit, '--help'], 'handkit --help', cwd=work, env=env)
         run([handkit, 'quickstart', '--help'], 'handkit quickstart --help',
             cwd=work, env=env)
-        data = osp.join(work, 'data')
-        run([python, '-c', MAKE_DATA, data], 'draw a tiny dataset', cwd=work,
-            env=env)
         root = run([python, '-c', 'from handkit.engine.config import '
                     'package_configs_dir as d; print(d())'],
                    'find the installed configs', cwd=work,
                    env=env).strip().splitlines()[-1]
-        config = osp.join(work, 'tiny.py')
-        with open(config, 'w') as file:
-            file.write(TINY_CONFIG.format(configs=root, data_root=data))
+        # the tests' tiny dataset and config (tests/tools/tiny_setup.py),
+        # the config over the installed package's _base_ files
+        data = Path(work) / 'data'
+        tiny_setup.write_nsrm_layout(data)
+        config = str(tiny_setup.write_tiny_config(
+            Path(work) / 'tiny.py', data, epochs=1, configs=root))
         run([handkit, 'train', config, '--work-dir', 'train'],
             'handkit train (tiny config, 1 epoch)', cwd=work, env=env)
         checkpoint = osp.join(work, 'train', 'epoch_1.pth')

@@ -20,32 +20,20 @@ from handkit.engine.config import load_config_file
 from handkit.evaluation.metrics.prediction_dump import coco_keypoint_results
 from handkit.registry import MODELS
 from handkit.tools import test as test_tool
-from tiny_setup import CONFIGS, exit_code
+from tiny_setup import exit_code, write_tiny_config
 
 ROOT = Path(__file__).resolve().parents[2]
 ONEHAND = ROOT / 'tests' / 'data' / 'onehand10k_coco'
 ANN_FILE = ONEHAND / 'test_onehand10k.json'
 SIGMAS = np.full(21, 0.025)
 
-COCO_CONFIG = f"""
-_base_ = [
-    '{CONFIGS}/_base_/nsrm_runtime.py',
-    '{CONFIGS}/_base_/schedules/adam_1e-4_80e.py',
-    '{CONFIGS}/_base_/datasets/panoptic.py', '{CONFIGS}/_base_/models/nsrm.py'
-]
-size, maps = (64, 64), (8, 8)
-kcm = dict(type='KeypointConfidenceMap', input_size=size, heatmap_size=maps)
-model = dict(
-    backbone=dict(width_multiplier=0.125, out_channels=16),
-    heads=dict(
-        structure=dict(in_channels=16, stage_channels=16, groups='G1G6',
-                       loss_weight=0.1, loss_weight_g6=0.02),
-        keypoints=dict(in_channels=16, stage_channels=16, decoder=kcm)))
-test_dataloader = dict(
-    batch_size=2, num_workers=0, persistent_workers=False,
-    dataset=dict(type='CocoHandDataset', ann_file='{ANN_FILE.name}',
-                 data_root='{ONEHAND}', split='test',
-                 pipeline=dict(warp=dict(input_size=size))))
+# the tools' tiny config (tiny_setup.py) testing on the OneHand10K file
+COCO_TEST_LOADER = f"""
+_base_ = ['./tiny.py']
+test_dataloader = dict(dataset=dict(
+    _delete_=True, type='CocoHandDataset', ann_file='{ANN_FILE.name}',
+    data_root='{ONEHAND}', split='test',
+    pipeline=_base_.test_dataloader.dataset.pipeline))
 """
 
 
@@ -92,8 +80,9 @@ def test_the_ground_truth_as_results_scores_ap_1(tmp_path):
 
 def test_test_tool_results_load_and_score_with_pycocotools(tmp_path,
                                                            capsys):
+    write_tiny_config(tmp_path / 'tiny.py', tmp_path / 'no_data')
     config = tmp_path / 'coco_tiny.py'
-    config.write_text(COCO_CONFIG)
+    config.write_text(COCO_TEST_LOADER)
     torch.manual_seed(0)
     checkpoint = tmp_path / 'random.pth'
     torch.save(MODELS.build(load_config_file(config).model).state_dict(),

@@ -64,8 +64,10 @@ log_processor = dict(window_size=1)
 """
 
 
-def write_tiny_config(path, data_root, epochs=3):
-    path.write_text(TINY_CONFIG.format(configs=CONFIGS, data_root=data_root,
+def write_tiny_config(path, data_root, epochs=3, configs=CONFIGS):
+    """The tiny config at ``path`` over the ``_base_`` files of ``configs``
+    (the clone's, or an installed package's: tools/check_install.py)."""
+    path.write_text(TINY_CONFIG.format(configs=configs, data_root=data_root,
                                        epochs=epochs))
     return path
 
