@@ -15,6 +15,7 @@ from .integral_coordinates import IntegralCoordinates
 from .keypoint_confidence_map import KeypointConfidenceMap
 from .limb_mask import LimbMask
 from .location_map import LocationMap
+from .mano_params import MANOParams, MaskDistanceField
 from .mediapipe_landmarks import MediaPipeLandmarks
 from .mediapipe_palm import MediaPipePalmAnchors
 from .normalized_depth_map import NormalizedDepthMap
@@ -25,7 +26,8 @@ from .score_map import GaussianScoreMap
 __all__ = [
     'BaseCodec', 'BoneTree', 'CanonicalFrame', 'DepthCube',
     'DepthLiftedKeypoints', 'GaussianScoreMap', 'HandMask', 'IntegralCoordinates',
-    'KeypointConfidenceMap', 'LimbMask', 'LocationMap', 'MediaPipeLandmarks',
+    'KeypointConfidenceMap', 'LimbMask', 'LocationMap', 'MANOParams',
+    'MaskDistanceField', 'MediaPipeLandmarks',
     'MediaPipePalmAnchors', 'NormalizedDepthMap',
     'NormalizedPose3D', 'RootRelative2D'
 ]

@@ -14,6 +14,7 @@ def test_every_codec_derives_from_the_base():
                      'DepthLiftedKeypoints', 'GaussianScoreMap', 'HandMask',
                      'IntegralCoordinates',
                      'KeypointConfidenceMap', 'LimbMask', 'LocationMap',
+                     'MANOParams', 'MaskDistanceField',
                      'MediaPipeLandmarks', 'MediaPipePalmAnchors',
                      'NormalizedDepthMap', 'NormalizedPose3D',
                      'RootRelative2D']

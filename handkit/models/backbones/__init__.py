@@ -4,10 +4,11 @@ from .blaze_palm import BlazePalm
 from .dilated_resnet import DilatedResNet
 from .residual_hourglass import ResidualHourglass
 from .resnet34_unet import ResNet34UNet
+from .resnet_encoder import ResNetEncoder
 from .vgg19_cpm import VGG19CPM
 from .zimmermann_vgg import ZimmermannVGG
 
 __all__ = [
     'BlazeHandLandmark', 'BlazePalm', 'DilatedResNet', 'ResidualHourglass',
-    'ResNet34UNet', 'VGG19CPM', 'ZimmermannVGG'
+    'ResNet34UNet', 'ResNetEncoder', 'VGG19CPM', 'ZimmermannVGG'
 ]

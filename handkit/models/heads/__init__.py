@@ -10,6 +10,7 @@ from .keypoint_map_head import KeypointMapHead
 from .latent_heatmap_head import LatentHeatmapHead
 from .local_regression_head import LocalRegressionHead
 from .location_map_head import LocationMapHead
+from .mano_regression_head import MANORegressionHead
 from .palm_detection_head import PalmDetectionHead
 from .pose3d_regression_head import Pose3DRegressionHead
 from .pose_prior_head import PosePriorHead
@@ -20,6 +21,7 @@ __all__ = [
     'BaseHead', 'BoneTreeHead', 'DeltaMapHead', 'DepthRegularizer',
     'DetNetHeatmapHead', 'HandLandmarkHead', 'HandSegHead',
     'KeypointMapHead', 'LatentHeatmapHead', 'LocalRegressionHead',
-    'LocationMapHead', 'PalmDetectionHead', 'Pose3DRegressionHead',
-    'PosePriorHead', 'PoseNetHead', 'StructureMaskHead'
+    'LocationMapHead', 'MANORegressionHead', 'PalmDetectionHead',
+    'Pose3DRegressionHead', 'PosePriorHead', 'PoseNetHead',
+    'StructureMaskHead'
 ]
