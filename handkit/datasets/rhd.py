@@ -25,8 +25,9 @@ One data_info per sample. Which hand (``hands``):
   hand on a tie), handkit's former choice, kept as an option (it picks
   the other hand on some evaluation images, docs/models_3d.md);
 * 'auto' (the default): 'mask_pixels' when the set has its ``mask``
-  folder, else 'visible_keypoints'; ``metainfo['hand_choice']`` says
-  which was used;
+  folder, else 'visible_keypoints'; the dataset's ``hand_choice``
+  attribute says which was used (not its metainfo, which a
+  ``ConcatDataset`` requires to agree across its members);
 * 'left' or 'right': always that hand.
 
 Root joint. RHD labels the wrist; STB, in the same slot, the palm centre.
@@ -146,7 +147,6 @@ evaluation/color/00000.png ...
             # after mmengine's metainfo loading, which would try a string
             # value as a file name
             self._metainfo['root_joint'] = root_joint
-        self._metainfo['hand_choice'] = self.hand_choice
 
     @staticmethod
     def _record_arrays(record, source):

@@ -430,7 +430,7 @@ def test_mask_pixel_hand_choice_is_their_readers(tmp_path):
         dataset = RHDDataset(str(tmp_path), split='test', hands=hands)
         assert [dataset.get_data_info(i)['hand_side']
                 for i in range(3)] == expected
-        assert dataset.metainfo['hand_choice'] == 'mask_pixels'
+        assert dataset.hand_choice == 'mask_pixels'
     # the chosen hand's labels come with it
     info = RHDDataset(str(tmp_path), split='test',
                       hands='mask_pixels').get_data_info(1)
@@ -438,7 +438,7 @@ def test_mask_pixel_hand_choice_is_their_readers(tmp_path):
     old = RHDDataset(str(tmp_path), split='test', hands='visible_keypoints')
     assert [old.get_data_info(i)['hand_side'] for i in range(3)] == [
         'left', 'right', 'right']
-    assert old.metainfo['hand_choice'] == 'visible_keypoints'
+    assert old.hand_choice == 'visible_keypoints'
 
 
 def test_mask_pixel_hand_choice_needs_the_masks(tmp_path):
@@ -447,4 +447,4 @@ def test_mask_pixel_hand_choice_needs_the_masks(tmp_path):
         RHDDataset(str(tmp_path), split='test', hands='mask_pixels')
     # 'auto' without masks falls back to the visible keypoints, and says so
     dataset = RHDDataset(str(tmp_path), split='test')
-    assert dataset.metainfo['hand_choice'] == 'visible_keypoints'
+    assert dataset.hand_choice == 'visible_keypoints'

@@ -1,5 +1,6 @@
 """The tools never overwrite an input, never share a work dir, and stop with
 one line (exit 2) on an output they cannot write (docs/reliability.md)."""
+import json
 import os
 import subprocess
 import sys
@@ -38,7 +39,11 @@ def test_test_out_into_a_missing_folder_creates_it(tiny_trained, tmp_path):
     assert exit_code(test_tool.main, [
         config, checkpoint, '--work-dir', tmp_path / 'work', '--out',
         out]) == 0
-    assert out.is_file() and '"predictions"' in out.read_text()
+    # COCO keypoint results (the metrics beside them)
+    results = json.loads(out.read_text())
+    assert results and {'image_id', 'category_id', 'keypoints',
+                        'score'} == set(results[0])
+    assert out.with_suffix('.metrics.json').is_file()
 
 
 def test_test_out_that_is_a_folder_is_refused_first(tiny_trained, tmp_path,
