@@ -33,9 +33,8 @@ Runtime, through the same pre-processing and decoding (docs/deployment.md).
 HandSegNet model (``detect_hand``: Zimmermann & Brox's crop; drawn on the
 output, the whole image when no pixel is hand) instead of ``--bbox``.
 ``--iknet CONFIG CHECKPOINT`` turns a 3D model's joints into IKNet's joint
-rotations (``inverse_kinematics``) and writes ``OUT/<name>.json``: the 2D
-keypoints and scores, the ``--hand-seg`` box, ``keypoints_3d`` and the
-``quaternions`` (21 x (w, x, y, z)), a list of them per frame for a video.
+rotations (``inverse_kinematics``), written as the hand's ``quaternions``
+(21 x (w, x, y, z)) in ``OUT/<name>.json``.
 ``--hand-side`` goes to models that take the side (the PosePrior) and picks
 IKNet's rest pose (default right). The --hand-seg and --iknet models run in
 PyTorch whatever ``--backend`` says. An output that would overwrite an input
@@ -52,9 +51,11 @@ hand of the image, up to ``--max-hands``, with its skeleton, its box and
 'left' / 'right' drawn (``--mirrored`` for selfie images, whose sides
 MediaPipe names as seen). ``--detector`` puts the same palm detector and
 landmark ROI in front of the CONFIG / CHECKPOINT model, which then gives
-each hand's keypoints. In both modes ``OUT/<name>.json`` is written beside
+each hand's keypoints. In every mode ``OUT/<name>.json`` is written beside
 each drawing: ``{"hands": [{"bbox", "keypoints", "scores", "handedness",
-"handedness_score", "keypoints_3d"}, ...]}`` (floats rounded to 4
+"handedness_score", "keypoints_3d"}, ...]}`` (a CONFIG / CHECKPOINT model
+without a detector: one hand, its ``bbox`` the crop's box, its
+``handedness`` the ``--hand-side`` given or null) (floats rounded to 4
 decimals; ``keypoints_3d`` mm or null), ``{"frames": [{"hands": [...]},
 ...]}`` for a video. ``--webcam N`` reads camera N (``cv2.VideoCapture``)
 until q (in the preview window) or Ctrl-C and writes
@@ -89,8 +90,6 @@ from handkit.visualization.draw import (draw_scores, draw_skeleton, map_grid,
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
 PROGRESS_EVERY = 25  # frames between progress lines
 BOX_COLOUR = (255, 255, 255)  # BGR: the --hand-seg box
-# What OUT/<name>.json holds with --iknet, when the result has it.
-RECORD_KEYS = ('keypoints', 'scores', 'bbox', 'keypoints_3d', 'quaternions')
 # What each hand of HandInferencer holds in OUT/<name>.json.
 HAND_KEYS = ('bbox', 'keypoints', 'scores', 'handedness', 'handedness_score',
              'keypoints_3d')
@@ -231,7 +230,7 @@ def hand_record(hand: dict) -> dict:
 
 def process(image: np.ndarray, args: argparse.Namespace) -> tuple:
     """``(drawing, record)`` of one image (frame); the record is what
-    OUT/<name>.json holds, None when nothing is written."""
+    OUT/<name>.json holds."""
     if args.hands is not None:
         hands = args.hands(image)
         return (draw_hands(image, hands, args.score_thr),
@@ -241,13 +240,25 @@ def process(image: np.ndarray, args: argparse.Namespace) -> tuple:
         print(WHOLE_IMAGE_WARNING, file=sys.stderr)
         args.warn_whole_image = False
     drawn = draw_result(image, result, args.score_thr, args.show_maps)
-    return drawn, (record(result) if args.iknet_model is not None else None)
+    return drawn, dict(hands=[model_hand(result, image, args)])
 
 
-def record(result: dict) -> dict:
-    """The ``RECORD_KEYS`` of ``result`` as lists of rounded floats."""
-    return {key: np.round(np.asarray(result[key], np.float64), 4).tolist()
-            for key in RECORD_KEYS if key in result}
+def model_hand(result: dict, image: np.ndarray,
+               args: argparse.Namespace) -> dict:
+    """A CONFIG / CHECKPOINT model's hand in the schema of
+    :func:`hand_record`: its ``bbox`` the crop's box (``--hand-seg``'s,
+    ``--bbox`` or the whole image), ``handedness`` the ``--hand-side``
+    given (None without), ``keypoints_3d`` where the model predicts them,
+    and IKNet's ``quaternions`` under ``--iknet``."""
+    height, width = image.shape[:2]
+    box = result.get('bbox', args.bbox if args.bbox is not None else
+                     (0, 0, width - 1, height - 1))
+    hand = hand_record(dict(result, bbox=box, handedness=args.hand_side,
+                            handedness_score=None))
+    if 'quaternions' in result:
+        hand['quaternions'] = np.round(np.asarray(
+            result['quaternions'], np.float64), 4).tolist()
+    return hand
 
 
 def write_image(path: str, image: np.ndarray) -> None:
@@ -473,7 +484,7 @@ def main(argv: Optional[List[str]] = None) -> None:
                 args.outputs = output_paths(list_inputs(args.input),
                                             args.out)
             outputs = list(args.outputs.values())
-            args.writes_json = bool(args.iknet) or pipeline
+            args.writes_json = True  # every mode: OUT/<name>.json
             if args.writes_json:
                 outputs += [json_path(out) for out in outputs]
             configs = [args.config] + [files[0] for files in (

@@ -71,9 +71,14 @@ def test_folder_skips_non_images(trained, tmp_path, capsys):
     assert run_demo(trained, '--input', folder, '--out', tmp_path / 'out') \
         == 0
     assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == \
-        ['33.png', '9.png']
+        ['33.json', '33.png', '9.json', '9.png']
     assert cv2.imread(str(tmp_path / 'out' / '33.png')).shape == \
         (346, 226, 3)
+    # the whole image is the crop: one hand, the image's box, no side
+    hand, = json.loads((tmp_path / 'out' / '33.json').read_text())['hands']
+    assert hand['bbox'] == [0, 0, 225, 345]
+    assert np.shape(hand['keypoints']) == (21, 2)
+    assert hand['handedness'] is None and hand['keypoints_3d'] is None
     assert (f'skipped {folder / "notes.txt"}: cannot decode image: '
             f'{folder / "notes.txt"}') in capsys.readouterr().out
 
@@ -161,8 +166,8 @@ def test_inputs_sharing_a_name_keep_their_outputs_apart(trained, tmp_path):
     assert run_demo(trained, '--input', folder, '--out', tmp_path / 'out') \
         == 0
     out = tmp_path / 'out'
-    assert sorted(p.name for p in out.iterdir()) == ['a_jpg.png',
-                                                     'a_png.png']
+    assert sorted(p.name for p in out.iterdir()) == [
+        'a_jpg.json', 'a_jpg.png', 'a_png.json', 'a_png.png']
     assert cv2.imread(str(out / 'a_jpg.png')).shape == (358, 238, 3)
     assert cv2.imread(str(out / 'a_png.png')).shape == (346, 226, 3)
 
@@ -203,9 +208,11 @@ def test_hand_seg_finds_the_box_of_posenet_and_poseprior(chain_files,
                     *chain_files['handsegnet'], '--hand-side', 'left',
                     '--iknet', *chain_files['iknet']) == 0
     assert cv2.imread(str(tmp_path / '9.png')).shape == image.shape
-    written = json.loads((tmp_path / '9.json').read_text())
-    assert sorted(written) == ['bbox', 'keypoints', 'keypoints_3d',
-                               'quaternions', 'scores']
+    written = json.loads((tmp_path / '9.json').read_text())['hands'][0]
+    assert sorted(written) == ['bbox', 'handedness', 'handedness_score',
+                               'keypoints', 'keypoints_3d', 'quaternions',
+                               'scores']
+    assert written['handedness'] == 'left'
     hand = detect_hand(init_model(*chain_files['handsegnet']), image)
     np.testing.assert_allclose(written['bbox'], hand['bbox'], atol=1e-3)
     assert np.shape(written['quaternions']) == (21, 4)
@@ -221,9 +228,12 @@ def test_iknet_adds_rotations_to_detnet_per_video_frame(chain_files,
     frames = json.loads((tmp_path / 'out' / 'clip.json').read_text())[
         'frames']
     assert len(frames) == 2
-    assert sorted(frames[0]) == ['keypoints', 'keypoints_3d', 'quaternions',
-                                 'scores']
-    assert np.shape(frames[1]['keypoints_3d']) == (21, 3)
+    hand = frames[0]['hands'][0]
+    assert sorted(hand) == ['bbox', 'handedness', 'handedness_score',
+                            'keypoints', 'keypoints_3d', 'quaternions',
+                            'scores']
+    assert hand['handedness'] is None  # no --hand-side given
+    assert np.shape(frames[1]['hands'][0]['keypoints_3d']) == (21, 3)
     assert f"2 frames -> {tmp_path / 'out' / 'clip.json'}" in \
         capsys.readouterr().out
 

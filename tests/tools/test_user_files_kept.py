@@ -122,7 +122,7 @@ def test_demo_out_replaces_an_existing_drawing_only_with_overwrite(
     assert (out / '9.png').read_bytes() == b'my picture'
     assert exit_code(demo.main, argv + ['--overwrite']) == 0
     assert (out / '9.png').read_bytes()[:4] == b'\x89PNG'
-    assert sorted(os.listdir(out)) == ['9.png']  # no temporary left
+    assert sorted(os.listdir(out)) == ['9.json', '9.png']  # no temporary
 
 
 def test_demo_out_never_replaces_a_base_config(tiny_trained, tmp_path,
