@@ -99,6 +99,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from handkit.apis.mediapipe_files import handkit_home
+from handkit.datasets.synthetic import mano_pose
+from handkit.datasets.synthetic.mano_pose import FINGERS
+from handkit.datasets.synthetic.mano_pose import mano_index as _mano_index
+from handkit.datasets.synthetic.mano_pose import unit as _unit
 from handkit.engine.cli import user_errors_exit
 from handkit.fileio import atomic_write
 from handkit.models.hand_model.layer import OPEN_HAND_DIR, OPEN_HAND_FILES
@@ -129,11 +133,8 @@ DATA_DIR = OPEN_HAND_DIR
 OUTPUTS = OPEN_HAND_FILES
 
 OBJ_TO_METRES = 0.1  # MakeHuman's base mesh is in decimetres
-FINGERS = ('thumb', 'index', 'middle', 'ring', 'little')
 #: MakeHuman's finger number (finger<n>-<segment>.R) of each handkit finger
 RIG_FINGER = {'thumb': 1, 'index': 2, 'middle': 3, 'ring': 4, 'little': 5}
-#: MANO's 15 finger joints as (finger, segment), MANO's order
-MANO_FINGER_ORDER = ('index', 'middle', 'little', 'ring', 'thumb')
 HAND_BONES = (('wrist.R', ) + tuple(f'metacarpal{i}.R' for i in range(1, 5))
               + tuple(f'finger{f}-{s}.R' for f in range(1, 6)
                       for s in range(1, 4)))
@@ -313,17 +314,9 @@ def ray_parity_inside(points: np.ndarray, vertices: np.ndarray,
     return np.asarray(inside)
 
 
-def _unit(vector: np.ndarray) -> np.ndarray:
-    return vector / np.linalg.norm(vector, axis=-1, keepdims=True)
-
-
 # ---------------------------------------------------------------------------
 # The model
 # ---------------------------------------------------------------------------
-
-def _mano_index(finger: str, segment: int) -> int:
-    return 1 + 3 * MANO_FINGER_ORDER.index(finger) + segment
-
 
 def _bone_of_joint() -> List[Optional[str]]:
     """The rig bone whose head each MANO joint is (wrist: wrist.R)."""
@@ -392,92 +385,22 @@ def regressor_ring(vertices: np.ndarray, weights: np.ndarray,
                               f'{MANO_JOINT_NAMES[joint]} reaches it')
 
 
-def _chain_frames(base: np.ndarray, flexion: np.ndarray) -> np.ndarray:
-    """(..., 3, 3, 3): the frames of a finger's three segments (columns:
-    lateral, along the bone, palmar), ``base`` then a hinge about the
-    segment's x per segment, as ``hand_model.forward_kinematics`` chains
-    them."""
-    from handkit.datasets.synthetic.hand_model import _rot_x
-    frames, rotation = [], base
-    for segment in range(3):
-        rotation = rotation @ _rot_x(flexion[..., segment])
-        frames.append(rotation)
-    return np.stack(frames, -3)
-
-
-def _thumb_base(radial, palmar, opposition) -> np.ndarray:
-    """The thumb's CMC rotation of ``hand_model.forward_kinematics``."""
-    from handkit.datasets.synthetic.hand_model import _rot_x, _rot_y, _rot_z
-    return _rot_z(-radial) @ _rot_x(palmar) @ _rot_y(-opposition)
-
-
 def rest_angles(joints: np.ndarray, tails: np.ndarray
                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The open hand's rest fingers as the synthetic hand's chains (hand
-    frame): (base (5, 3, 3), flexion (5, 3), thumb CMC angles (3,)
-    radial, palmar, opposition), thumb .. little. A finger's base turns
-    about the palm normal to its first bone's direction, the hinges follow
-    each next bone projected on the segment's flexion plane; the thumb's
-    CMC radial / palmar abduction point its first bone, the opposition
-    turns its flexion axis onto the normal of its (bent) chain, its CMC
-    flexion is 0."""
-    from handkit.datasets.synthetic.hand_model import _rot_x, _rot_z
-    base, flexion = np.zeros((5, 3, 3)), np.zeros((5, 3))
-    thumb = np.zeros(3)
-    for f, finger in enumerate(FINGERS):
-        ids = [_mano_index(finger, s) for s in range(3)]
-        points = np.concatenate([joints[ids], tails[ids[-1]][None]])
-        bones = _unit(np.diff(points, axis=0))  # (3, 3)
-        first = bones[0]
-        if finger == 'thumb':
-            radial = np.arctan2(first[0], first[1])
-            palmar = np.arcsin(np.clip(first[2], -1, 1))
-            lateral = _unit(np.cross(bones[0], bones[1])
-                            + np.cross(bones[1], bones[2]))
-            local = (_rot_z(-radial) @ _rot_x(palmar)).T @ lateral
-            thumb[:] = radial, palmar, np.arctan2(local[2], local[0])
-            base[f] = _thumb_base(*thumb)
-            frame = base[f]
-        else:
-            base[f] = _rot_z(np.arctan2(-first[0], first[1]))
-            flexion[f, 0] = np.arctan2(first[2], np.hypot(first[0],
-                                                          first[1]))
-            frame = base[f] @ _rot_x(flexion[f, 0])
-        for segment in (1, 2):
-            local = frame.T @ bones[segment]
-            flexion[f, segment] = np.arctan2(local[2], local[1])
-            frame = frame @ _rot_x(flexion[f, segment])
-    return base, flexion, thumb
+    """The open hand's rest fingers as the synthetic hand's chains
+    (:func:`handkit.datasets.synthetic.mano_pose.rest_angles`), each
+    distal bone ending at the rig's bone tail."""
+    ends = tails[[_mano_index(finger, 2) for finger in FINGERS]]
+    return mano_pose.rest_angles(joints, ends)
 
 
 def synthetic_mano_poses(joints: np.ndarray, tails: np.ndarray,
                          pose: Dict[str, np.ndarray]) -> np.ndarray:
     """(N, 45) MANO axis-angles (MANO's joint order) of the synthetic
-    hand's poses (``hand_model.sample_pose``) on the open hand.
-
-    Each segment's posed frame is the synthetic chain's: fingers turned
-    about the palm normal by their MCP abduction from the open hand's rest
-    direction (hand_model's documented sign, + radial), flexed by the
-    sampled hinge angles; the thumb's CMC as ``forward_kinematics`` turns
-    it. Its world rotation relative to the open hand's rest
-    (:func:`rest_angles`) is ``G = F F_rest^T``; MANO's joint rotation is
-    the parent segment's ``G^T`` times it (the wrist's G is I)."""
-    from scipy.spatial.transform import Rotation
-
-    from handkit.datasets.synthetic.hand_model import _rot_z
+    hand's poses (``hand_model.sample_pose``) on the open hand
+    (:func:`handkit.datasets.synthetic.mano_pose.mano_axis_angles`)."""
     rest_base, rest_flexion, _ = rest_angles(joints, tails)
-    rest_frames = _chain_frames(rest_base, rest_flexion)  # (5, 3, 3, 3)
-    num = len(pose['flexion'])
-    base = np.empty((num, 5, 3, 3))
-    base[:, 0] = _thumb_base(*pose['thumb_cmc'].T)
-    base[:, 1:] = rest_base[1:] @ _rot_z(-pose['abduction'][:, 1:])
-    frames = _chain_frames(base, pose['flexion'])  # (N, 5, 3, 3, 3)
-    world = frames @ np.swapaxes(rest_frames, -1, -2)
-    local = world.copy()
-    local[:, :, 1:] = np.swapaxes(world[:, :, :-1], -1, -2) @ world[:, :, 1:]
-    rotvec = Rotation.from_matrix(local.reshape(-1, 3, 3)).as_rotvec()
-    order = [FINGERS.index(finger) for finger in MANO_FINGER_ORDER]
-    return rotvec.reshape(num, 5, 3, 3)[:, order].reshape(num, 45)
+    return mano_pose.mano_axis_angles(rest_base, rest_flexion, pose)
 
 
 def pose_pca(joints: np.ndarray, tails: np.ndarray

@@ -98,15 +98,16 @@ _OLD_TEMPORARY = re.compile(r'[0-9a-f]{16}\.(?P<pid>\d+)\.tmp')
 
 def renderer_fingerprint(hand: str = 'capsule') -> str:
     """Hash of the hand model's and renderer's source code; for mesh hands
-    also of the mesh renderer, the rasteriser, the hand-mesh layer's
-    loader and the open hand's files."""
+    also of the mesh renderer, its pose mapping, the rasteriser, the
+    hand-mesh layer's loader and the open hand's files."""
     digest = hashlib.sha1()
     if hand == 'mesh':
-        from handkit.datasets.synthetic import mesh_renderer, rasterizer
+        from handkit.datasets.synthetic import (mano_pose, mesh_renderer,
+                                                rasterizer)
         from handkit.models.hand_model import layer, model_file
         paths = [module.__file__ for module in (
-            hand_model, renderer, rasterizer, mesh_renderer, layer,
-            model_file)] + [layer.open_hand_path(side)
+            hand_model, renderer, rasterizer, mesh_renderer, mano_pose,
+            layer, model_file)] + [layer.open_hand_path(side)
                             for side in ('right', 'left')]
     else:
         paths = [module.__file__ for module in (hand_model, renderer)]

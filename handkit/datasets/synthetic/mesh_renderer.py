@@ -53,8 +53,13 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from handkit.datasets.synthetic.hand_model import (FILL_RANGE, _rot_x,
-                                                   _rot_y, _rot_z,
-                                                   sample_camera, sample_pose)
+                                                   _rot_z, sample_camera,
+                                                   sample_pose)
+from handkit.datasets.synthetic.mano_pose import (FINGERS, chain_frames,
+                                                  mano_axis_angles,
+                                                  rest_angles)
+from handkit.datasets.synthetic.mano_pose import mano_index as _mano_index
+from handkit.datasets.synthetic.mano_pose import unit as _unit
 from handkit.datasets.synthetic.rasterizer import rasterize, vertex_normals
 from handkit.datasets.synthetic.renderer import (FIRST_OCCLUDER, FOREARM,
                                                  MAX_OCCLUDERS, MODALITIES,
@@ -79,8 +84,6 @@ NUM_BETAS = 10
 #: synthetic hand's 0.93-1.07 finger ratio.
 BETA_CLIP = np.array([1.0] * 5 + [0.07 / 0.0404] * 5)
 MM_PER_MODEL_UNIT = 1000.0  # the open hand is in metres
-FINGERS = ('thumb', 'index', 'middle', 'ring', 'little')
-MANO_FINGER_ORDER = ('index', 'middle', 'little', 'ring', 'thumb')
 # Colours (BGR multipliers / tints).
 TONE_VARIATION = 0.06  # amplitude of the smooth per-vertex tone variation
 FOREARM_SEGMENTS = 2
@@ -97,61 +100,6 @@ RIM_INTENSITY_RANGE = (0.1, 0.3)
 AMBIENT_RANGE = (0.25, 0.4)
 SPECULAR_RANGE = (0.03, 0.12)
 SHININESS = 16.0
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    return vector / np.linalg.norm(vector, axis=-1, keepdims=True)
-
-
-def _mano_index(finger: str, segment: int) -> int:
-    return 1 + 3 * MANO_FINGER_ORDER.index(finger) + segment
-
-
-def _chain_frames(base: np.ndarray, flexion: np.ndarray) -> np.ndarray:
-    """(..., 3, 3, 3) frames of a finger's three segments, as
-    ``hand_model.forward_kinematics`` chains them."""
-    frames, rotation = [], base
-    for segment in range(3):
-        rotation = rotation @ _rot_x(flexion[..., segment])
-        frames.append(rotation)
-    return np.stack(frames, -3)
-
-
-def _thumb_base(radial, palmar, opposition) -> np.ndarray:
-    return _rot_z(-radial) @ _rot_x(palmar) @ _rot_y(-opposition)
-
-
-def _rest_angles(joints: np.ndarray, tips: np.ndarray
-                 ) -> Tuple[np.ndarray, np.ndarray]:
-    """The open hand's rest fingers as the synthetic hand's chains: base
-    (5, 3, 3) and flexion (5, 3), thumb .. little (the same construction as
-    ``handkit.tools.build_open_hand.rest_angles``; the distal bone ends at
-    the fingertip vertex here, the rig's bone tail there)."""
-    base, flexion = np.zeros((5, 3, 3)), np.zeros((5, 3))
-    for f, finger in enumerate(FINGERS):
-        ids = [_mano_index(finger, s) for s in range(3)]
-        points = np.concatenate([joints[ids], tips[f][None]])
-        bones = _unit(np.diff(points, axis=0))
-        first = bones[0]
-        if finger == 'thumb':
-            radial = np.arctan2(first[0], first[1])
-            palmar = np.arcsin(np.clip(first[2], -1, 1))
-            lateral = _unit(np.cross(bones[0], bones[1])
-                            + np.cross(bones[1], bones[2]))
-            local = (_rot_z(-radial) @ _rot_x(palmar)).T @ lateral
-            base[f] = _thumb_base(radial, palmar,
-                                  np.arctan2(local[2], local[0]))
-            frame = base[f]
-        else:
-            base[f] = _rot_z(np.arctan2(-first[0], first[1]))
-            flexion[f, 0] = np.arctan2(first[2], np.hypot(first[0],
-                                                          first[1]))
-            frame = base[f] @ _rot_x(flexion[f, 0])
-        for segment in (1, 2):
-            local = frame.T @ bones[segment]
-            flexion[f, segment] = np.arctan2(local[2], local[1])
-            frame = frame @ _rot_x(flexion[f, segment])
-    return base, flexion
 
 
 @functools.lru_cache(maxsize=None)
@@ -181,9 +129,9 @@ def _model(side: str) -> dict:
         else template
     right_joints = joints * np.array([-1.0, 1.0, 1.0]) if side == 'left' \
         else joints
-    base, flexion = _rest_angles(right_joints, right[model['tips']])
+    base, flexion, _ = rest_angles(right_joints, right[model['tips']])
     model['rest_base'], model['rest_flexion'] = base, flexion
-    model['rest_frames'] = _chain_frames(base, flexion)  # (5, 3, 3, 3)
+    model['rest_frames'] = chain_frames(base, flexion)  # (5, 3, 3, 3)
 
     # colour weights, from the right hand's rest pose (x mirrors away)
     normals = vertex_normals(right, model['faces'][:, [0, 2, 1]]
@@ -270,17 +218,8 @@ def mano_hand_pose(pose: Dict[str, np.ndarray], side: str = 'right'
     joint.
     """
     model = _model('right')
-    num = len(pose['flexion'])
-    base = np.empty((num, 5, 3, 3))
-    base[:, 0] = _thumb_base(*pose['thumb_cmc'].T)
-    base[:, 1:] = model['rest_base'][1:] @ _rot_z(-pose['abduction'][:, 1:])
-    frames = _chain_frames(base, pose['flexion'])
-    world = frames @ np.swapaxes(model['rest_frames'], -1, -2)
-    local = world.copy()
-    local[:, :, 1:] = np.swapaxes(world[:, :, :-1], -1, -2) @ world[:, :, 1:]
-    rotvec = Rotation.from_matrix(local.reshape(-1, 3, 3)).as_rotvec()
-    order = [FINGERS.index(finger) for finger in MANO_FINGER_ORDER]
-    hand_pose = rotvec.reshape(num, 5, 3, 3)[:, order].reshape(num, 45)
+    hand_pose = mano_axis_angles(model['rest_base'], model['rest_flexion'],
+                                 pose)
     if side == 'left':
         hand_pose = hand_pose * np.tile([1.0, -1.0, -1.0], 15)
     return hand_pose
