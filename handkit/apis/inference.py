@@ -43,7 +43,8 @@ from handkit.datasets.transforms import (HandCrop, LoadImage, PackHandInputs,
 from handkit.engine.checkpoint import load_weights_into
 from handkit.engine.config import check_cfg_options, load_config_file
 from handkit.geometry import apply_affine, invert_affine
-from handkit.models.ik import IKNet, quaternion_to_matrix, rotate_rest_pose
+from handkit.models.ik import (IKNet, mirror_quaternions,
+                               quaternion_to_matrix, rotate_rest_pose)
 from handkit.registry import MODELS
 
 # Side of the square crop around a user-given box, as a multiple of the
@@ -352,8 +353,12 @@ def inverse_kinematics(iknet_model: nn.Module, result: dict,
         iknet_model: an ``IKNet`` from :func:`init_model` on
             ``configs/zhou/iknet_synthetic.py`` and its ``iknet.pth``.
         result: from :func:`inference` with a 3D model (DetNet).
-        hand_side: 'right' or 'left': which side's rest pose IKNet gets
-            when ``rest_pose`` is None (IKNet tells the side from it).
+        hand_side: 'right' or 'left': the hand's side. It picks the rest
+            pose when ``rest_pose`` is None (IKNet tells the side from it);
+            for a one-side IKNet (``hand_side='left'``, the released
+            model's) a hand of the other side is mirrored in (camera x
+            negated, joints and rest pose) and its rotations and posed rest
+            pose mirrored back, as minimal-hand flips right hands.
         rest_pose: the hand's joints (21, 3) with every joint angle 0, in
             the hand frame of ``handkit.datasets.synthetic.hand_model`` (x
             toward the thumb, y wrist -> middle finger, z out of the palm;
@@ -400,8 +405,15 @@ def inverse_kinematics(iknet_model: nn.Module, result: dict,
     tensors = [torch.as_tensor(codec.normalize(points)[None],
                                dtype=parameter.dtype, device=parameter.device)
                for points in (joints, rest_pose)]
+    mirrored = iknet_model.hand_side not in (None, hand_side)
+    if mirrored:  # into the model's side: camera x negated
+        flip = tensors[0].new_tensor([-1.0, 1.0, 1.0])
+        tensors = [points * flip for points in tensors]
     quaternions = iknet_model.predict(*tensors)
     posed = rotate_rest_pose(quaternion_to_matrix(quaternions), tensors[1])
+    if mirrored:  # and back out
+        quaternions = mirror_quaternions(quaternions)
+        posed, tensors[1] = posed * flip, tensors[1] * flip
     return dict(
         quaternions=quaternions[0].cpu().numpy().astype(np.float32),
         ik_keypoints_3d=(posed[0].cpu().numpy() * bone).astype(np.float32),

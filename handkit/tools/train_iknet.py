@@ -164,6 +164,13 @@ def _check_ik_config(cfg: Config, path: str) -> None:
     if cfg.get('model', {}).get('type') != 'IKNet':
         raise ConfigError(f"{path}: model.type must be 'IKNet', got "
                           f"{cfg.get('model', {}).get('type')!r}")
+    side = cfg.model.get('hand_side')
+    if side is not None and 'left_ratio' in cfg.data and \
+            cfg.data.left_ratio != float(side == 'left'):
+        raise ConfigError(f'{path}: data.left_ratio={cfg.data.left_ratio} '
+                          f'contradicts model.hand_side={side!r} (a one-side '
+                          f'IKNet trains on {side} hands only); drop '
+                          'data.left_ratio or set model.hand_side=None')
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
@@ -179,6 +186,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     model = MODELS.build(cfg.model)
     sampler = {key: cfg.data[key] for key in SAMPLER_KEYS
                if key in cfg.data}
+    if model.hand_side is not None:
+        # a one-side model (the released IKNet: left) learns that side only
+        sampler['left_ratio'] = float(model.hand_side == 'left')
     start = time.perf_counter()
     train = ik_data(cfg.data.num_train, cfg.data.seed, 0, **sampler)
     val = ik_data(cfg.data.num_val, cfg.data.seed, 1, **sampler)

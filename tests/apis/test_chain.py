@@ -13,6 +13,7 @@ from handkit.codecs.location_map import LocationMap
 from handkit.datasets.synthetic.joint_rotations import (reference_rest_pose,
                                                         sample_ik_hands)
 from handkit.geometry import get_warp_matrix
+from handkit.models.ik import mirror_quaternions, quaternion_to_matrix
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / 'tests' / 'deploy'))
@@ -160,8 +161,10 @@ def test_inverse_kinematics_of_a_detnet_result(iknet):
 
 def test_the_path_gives_iknets_own_quaternions(iknet):
     """The synthetic forward kinematics' joints (mm, camera frame) through
-    inverse_kinematics give what IKNet gives on the units it trains in."""
-    hands = sample_ik_hands(np.random.default_rng(3), 4)
+    inverse_kinematics give what IKNet gives on the units it trains in (the
+    paper config's left hands: nothing mirrored)."""
+    assert iknet.hand_side == 'left'
+    hands = sample_ik_hands(np.random.default_rng(3), 4, left_ratio=1.0)
     codec = LocationMap()
     direct = iknet.predict(
         torch.as_tensor(codec.normalize(hands['keypoints_3d']),
@@ -170,7 +173,7 @@ def test_the_path_gives_iknets_own_quaternions(iknet):
                         dtype=torch.float32)).numpy()
     for index in range(4):
         through_api = inverse_kinematics(
-            iknet, {'keypoints_3d': hands['keypoints_3d'][index]},
+            iknet, {'keypoints_3d': hands['keypoints_3d'][index]}, 'left',
             rest_pose=hands['rest_keypoints_3d'][index])
         np.testing.assert_allclose(through_api['quaternions'],
                                    direct[index], atol=1e-5)
@@ -178,12 +181,16 @@ def test_the_path_gives_iknets_own_quaternions(iknet):
 
 def test_true_rotations_give_back_the_joints(monkeypatch, iknet):
     """Units of ik_keypoints_3d: the rest pose turned by the hand's true
-    rotations is the hand, wrist-relative, in the result's mm."""
-    hands = sample_ik_hands(np.random.default_rng(4), 2, left_ratio=0.5)
+    rotations is the hand, wrist-relative, in the result's mm. The left-hand
+    model sees a right hand mirrored, so a perfect one answers the mirrored
+    rotations, and the right hand's come back."""
+    hands = sample_ik_hands(np.random.default_rng(11), 2, left_ratio=0.5)
+    assert hands['is_left'].tolist() == [True, False]
     for index in range(2):
         truth = torch.as_tensor(hands['quaternions'][index:index + 1],
                                 dtype=torch.float32)
-        monkeypatch.setattr(iknet, 'predict', lambda *inputs: truth)
+        seen = truth if hands['is_left'][index] else mirror_quaternions(truth)
+        monkeypatch.setattr(iknet, 'predict', lambda *inputs: seen)
         side = 'left' if hands['is_left'][index] else 'right'
         rotations = inverse_kinematics(
             iknet, {'keypoints_3d': hands['keypoints_3d'][index]}, side,
@@ -191,6 +198,39 @@ def test_true_rotations_give_back_the_joints(monkeypatch, iknet):
         joints = hands['keypoints_3d'][index]
         np.testing.assert_allclose(rotations['ik_keypoints_3d'],
                                    joints - joints[0], atol=1e-3)
+        np.testing.assert_allclose(rotations['quaternions'], truth[0],
+                                   atol=1e-6)
+
+
+def test_the_left_hand_iknet_mirrors_right_hands_in_and_out(iknet):
+    """Zhou et al.'s released IKNet is a left-hand model (minimal-hand
+    config.py:4): a right hand's answer is the mirror image of the answer
+    for the mirrored (left) hand."""
+    hands = sample_ik_hands(np.random.default_rng(5), 1, left_ratio=0.0)
+    joints = hands['keypoints_3d'][0]
+    right = inverse_kinematics(iknet, {'keypoints_3d': joints}, 'right')
+    left = inverse_kinematics(iknet, {'keypoints_3d': joints * [-1, 1, 1]},
+                              'left')
+    np.testing.assert_allclose(right['quaternions'],
+                               left['quaternions'] * [1, 1, -1, -1],
+                               atol=1e-6)
+    for key in ('ik_keypoints_3d', 'rest_pose_normalized'):
+        np.testing.assert_allclose(right[key], left[key] * [-1, 1, 1],
+                                   atol=1e-5)
+    np.testing.assert_allclose(right['rest_pose_normalized'],
+                               LocationMap().normalize(reference_rest_pose()),
+                               atol=1e-6)
+
+
+def test_mirrored_quaternions_are_the_mirrored_rotations():
+    """mirror_quaternions(q) is M R(q) M, M = diag(-1, 1, 1)."""
+    generator = torch.Generator().manual_seed(0)
+    quaternions = torch.randn(16, 4, generator=generator)
+    quaternions = quaternions / quaternions.norm(dim=-1, keepdim=True)
+    mirror = torch.diag(torch.tensor([-1.0, 1.0, 1.0]))
+    torch.testing.assert_close(
+        quaternion_to_matrix(mirror_quaternions(quaternions)),
+        mirror @ quaternion_to_matrix(quaternions) @ mirror)
 
 
 def test_the_left_rest_pose_is_the_mirrored_reference_hand(iknet):

@@ -121,3 +121,6 @@ def test_iknet_arguments_are_checked():
         IKNet(width=8)(torch.zeros(2, 21, 3))
     with pytest.raises(ValueError, match='must both be'):
         IKNet.pack_inputs(torch.zeros(2, 21, 3), torch.zeros(2, 20, 3))
+    with pytest.raises(ValueError, match="hand_side must be None, 'left' or "
+                       "'right', got 'both'"):
+        IKNet(width=8, hand_side='both')

@@ -56,6 +56,9 @@ def test_tiny_iknet_trains_and_writes_a_safe_checkpoint(tmp_path, capsys,
      'an IKNet config needs train.batch_size'),
     ("model = dict(_delete_=True, type='CascadeEstimator')",
      "model.type must be 'IKNet', got 'CascadeEstimator'"),
+    ("data = dict(left_ratio=0.5)",
+     "data.left_ratio=0.5 contradicts model.hand_side='left' (a one-side "
+     "IKNet trains on left hands only)"),
 ])
 def test_bad_configs_stop_with_one_line(tmp_path, capsys, text, message):
     config = tmp_path / 'bad_iknet.py'

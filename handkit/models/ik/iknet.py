@@ -57,6 +57,13 @@ def rotate_rest_pose(rotations: torch.Tensor,
     return bones_to_joints(bones)
 
 
+def mirror_quaternions(quaternions: torch.Tensor) -> torch.Tensor:
+    """Rotations (..., 4) (w, x, y, z) seen in a mirror across the x = 0
+    plane: ``M R M`` with ``M = diag(-1, 1, 1)`` turns about the mirrored
+    axis by the opposite angle, i.e. (w, x, -y, -z). Its own inverse."""
+    return quaternions * quaternions.new_tensor([1.0, 1.0, -1.0, -1.0])
+
+
 @MODELS.register_module()
 class IKNet(nn.Module):
     """The MLP ``[X, D, X_ref, D_ref]`` (B, 4J, 3) -> Q (B, J, 4).
@@ -67,6 +74,15 @@ class IKNet(nn.Module):
         width: neurons of each hidden layer (1,024).
         loss: the quaternion loss config (``QuaternionLoss``).
         xyz_weight: weight of L_xyz (a plain attribute; 0 drops it).
+        hand_side: None (the model takes both sides as they come, with the
+            side's rest pose), or 'left' / 'right': a one-side model, as
+            the released IKNet is a left-hand model that gets right hands
+            mirrored (CalciferZh/minimal-hand ``README.md``: "The
+            pre-trained model is for left hand, but the input would be
+            flipped internally"; ``config.py:4``). ``tools/train_iknet.py``
+            then draws hands of that side only, and
+            :func:`handkit.apis.inverse_kinematics` mirrors the other side
+            in and the rotations back out (:func:`mirror_quaternions`).
 
     ``forward(inputs (B, 4J, 3))`` -> raw quaternions (B, J, 4) (w, x, y,
     z), not normalised (L_norm needs their norm); :meth:`pack_inputs` builds
@@ -78,8 +94,13 @@ class IKNet(nn.Module):
     def __init__(self, num_joints: int = NUM_KEYPOINTS, num_layers: int = 7,
                  width: int = 1024,
                  loss: dict = dict(type='QuaternionLoss'),
-                 xyz_weight: float = 1.0) -> None:
+                 xyz_weight: float = 1.0,
+                 hand_side: Optional[str] = None) -> None:
         super().__init__()
+        if hand_side not in (None, 'left', 'right'):
+            raise ValueError(f"IKNet: hand_side must be None, 'left' or "
+                             f"'right', got {hand_side!r}")
+        self.hand_side = hand_side
         if num_joints != NUM_KEYPOINTS:
             raise ValueError(f'IKNet: num_joints must be {NUM_KEYPOINTS} '
                              f'(handkit.skeleton), got {num_joints}')
