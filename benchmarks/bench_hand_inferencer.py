@@ -51,7 +51,8 @@ def distinct_images() -> list:
 def tflite_bytes(model: str, variant: str) -> bytes:
     """The .tflite of ``(model, variant)`` out of the wheel the converter
     downloaded into HANDKIT_HOME/downloads."""
-    wheels = sorted((Path(handkit_home()) / 'downloads').glob('*.whl'))
+    wheels = sorted((Path(handkit_home()) / 'downloads').glob(
+        'mediapipe*.whl'))
     if not wheels:
         raise SystemExit('no mediapipe wheel in HANDKIT_HOME/downloads: run '
                          'python tools/convert_mediapipe.py first')
@@ -82,7 +83,11 @@ def litert_networks(threads: int):
 
 def handkit_networks(inferencer: HandInferencer):
     models = [inferencer.detector.model, inferencer.landmarks.model]
-    inputs = [torch.rand(1, 3, s, s) for s in (192, 224)]
+    # in the memory format the data preprocessor hands them
+    inputs = [torch.rand(1, 3, s, s).contiguous(
+        memory_format=torch.channels_last
+        if model.data_preprocessor.channels_last else torch.contiguous_format)
+        for model, s in zip(models, (192, 224))]
 
     def run():
         with torch.no_grad():

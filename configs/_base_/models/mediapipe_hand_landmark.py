@@ -12,7 +12,7 @@ model = dict(
     type='CascadeEstimator',
     data_preprocessor=dict(
         type='HandDataPreprocessor', mean=[0, 0, 0], std=[255, 255, 255],
-        bgr_to_rgb=True),
+        bgr_to_rgb=True, channels_last=True),
     backbone=dict(type='BlazeHandLandmark', variant='full'),
     heads=dict(
         landmarks=dict(type='HandLandmarkHead', in_channels=1152,

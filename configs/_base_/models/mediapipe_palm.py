@@ -11,7 +11,7 @@ model = dict(
     type='CascadeEstimator',
     data_preprocessor=dict(
         type='HandDataPreprocessor', mean=[0, 0, 0], std=[255, 255, 255],
-        bgr_to_rgb=True),
+        bgr_to_rgb=True, channels_last=True),
     backbone=dict(type='BlazePalm', variant='full'),
     heads=dict(
         palms=dict(type='PalmDetectionHead', in_channels=(128, 256),

@@ -66,7 +66,7 @@ class ConvReLU6(nn.Sequential):
                 if kernel_size == 1 and stride == 1 else
                 Conv2dSame(in_channels, out_channels, kernel_size, stride,
                            groups=groups))
-        super().__init__(conv, nn.ReLU6())
+        super().__init__(conv, nn.ReLU6(inplace=True))
 
 
 class InvertedResidual(nn.Module):

@@ -79,9 +79,11 @@ class BlazeBlock(nn.Module):
         # x (B, C_in, H, W) -> (B, C_out, H / stride, W / stride)
         out = self.pw(self.dw(x))
         skip = self.pool(x) if self.pool is not None else x
-        if self.channel_pad is not None:
-            skip = self.channel_pad(skip)
-        return self.act(skip + out)
+        # ChannelPad's zeros add nothing: the skip goes into the first C_in
+        # channels in place (no padded copy; conv outputs are not saved for
+        # backward, so autograd allows it)
+        out[:, :skip.shape[1]] += skip
+        return self.act(out)
 
 
 class UpBlock(nn.Module):

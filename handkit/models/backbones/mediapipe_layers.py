@@ -71,7 +71,17 @@ class Conv2dSame(nn.Conv2d):
                          stride=stride, padding=0, groups=groups, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(pad_same(x, self.kernel_size, self.stride))
+        top, bottom = same_padding(x.shape[-2], self.kernel_size[0],
+                                   self.stride[0])
+        left, right = same_padding(x.shape[-1], self.kernel_size[1],
+                                   self.stride[1])
+        if top == bottom and left == right:
+            # symmetric (every stride-1 layer): the convolution pads, which
+            # saves a padded copy of the input
+            return F.conv2d(x, self.weight, self.bias, self.stride,
+                            (top, left), 1, self.groups)
+        return super().forward(
+            F.pad(x, (left, right, top, bottom)))
 
 
 class MaxPool2dSame(nn.Module):

@@ -168,6 +168,10 @@ class CascadeEstimator(BaseModel):
         if unknown:
             raise ValueError(f'head_features names heads {unknown} that the '
                              f'cascade does not have ({self.head_names})')
+        if getattr(self.data_preprocessor, 'channels_last', False):
+            # the weights in the inputs' memory format: oneDNN then reorders
+            # nothing per call (loading a checkpoint keeps the format)
+            self.to(memory_format=torch.channels_last)
 
     def extract_feat(self, inputs: torch.Tensor) -> Any:
         feats = self.backbone(inputs)
