@@ -37,7 +37,8 @@ class HandDataPreprocessor(BaseDataPreprocessor):
         bgr_to_rgb: reverse the channel order of the input (BGR -> RGB).
         channels_last: hand the model NHWC-strided inputs; convolutions then
             run in that memory format, about 12 % faster on a CPU with
-            oneDNN (docs/training_on_cpu.md). The values are the same.
+            oneDNN (docs/training_on_cpu.md). ``CascadeEstimator`` keeps
+            its weights in the same format. The values are the same.
     """
 
     def __init__(self,
