@@ -35,6 +35,10 @@ output, the whole image when no pixel is hand) instead of ``--bbox``.
 ``--iknet CONFIG CHECKPOINT`` turns a 3D model's joints into IKNet's joint
 rotations (``inverse_kinematics``), written as the hand's ``quaternions``
 (21 x (w, x, y, z)) in ``OUT/<name>.json``.
+``--show-3d`` puts the front (x-y) and side (z-y) views of each hand's 3D
+joints beside the drawing (a 3D model's, or MediaPipe's world landmarks)
+and, for a model that predicts a mesh (Boukhayma et al.), shades the mesh
+under the skeleton.
 ``--hand-side`` goes to models that take the side (the PosePrior) and picks
 IKNet's rest pose (default right). The --hand-seg and --iknet models run in
 PyTorch whatever ``--backend`` says. An output that would overwrite an input
@@ -83,9 +87,11 @@ from handkit.engine.cli import (refuse_existing_outputs,
                                 refuse_overwriting_inputs, user_errors_exit)
 from handkit.engine.config import config_chain
 from handkit.fileio import atomic_output, write_json
+from handkit.models.hand_model import HandModelLayer
 from handkit.skeleton import GROUP_NAMES, KEYPOINT_NAMES
 from handkit.visualization.draw import (draw_scores, draw_skeleton, map_grid,
                                         side_by_side)
+from handkit.visualization.draw3d import draw_3d_views, draw_mesh
 
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
 PROGRESS_EVERY = 25  # frames between progress lines
@@ -142,6 +148,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'joints, written to OUT/<name>.json')
     parser.add_argument('--show-maps', action='store_true',
                         help='put the predicted maps beside each image')
+    parser.add_argument('--show-3d', action='store_true',
+                        help="put the 3D joints' front and side views beside "
+                        'each image, and a predicted mesh over it')
     parser.add_argument('--score-thr', type=float, default=0.2,
                         help='keypoints scoring lower are not drawn')
     parser.add_argument('--device', default='cpu', help="e.g. 'cuda:0'")
@@ -233,14 +242,42 @@ def process(image: np.ndarray, args: argparse.Namespace) -> tuple:
     OUT/<name>.json holds."""
     if args.hands is not None:
         hands = args.hands(image)
-        return (draw_hands(image, hands, args.score_thr),
-                dict(hands=[hand_record(hand) for hand in hands]))
+        drawn = draw_hands(image, hands, args.score_thr)
+        if args.show_3d:
+            drawn = with_3d_views(drawn, hands)
+        return drawn, dict(hands=[hand_record(hand) for hand in hands])
     result = estimate(args.model, image, args)
     if args.warn_whole_image:
         print(WHOLE_IMAGE_WARNING, file=sys.stderr)
         args.warn_whole_image = False
-    drawn = draw_result(image, result, args.score_thr, args.show_maps)
+    base = image
+    if args.show_3d:
+        if result.get('keypoints_3d') is None:
+            raise ValueError('--show-3d: the model predicts no 3D joints (a '
+                             '2D model)')
+        if args.faces is not None and 'vertices' in result:
+            base = draw_mesh(image, result['vertices'], args.faces,
+                             result['keypoints_3d'], result['keypoints'])
+    drawn = draw_result(base, result, args.score_thr, args.show_maps)
+    if args.show_3d:
+        drawn = side_by_side(drawn, draw_3d_views(result['keypoints_3d'],
+                                                  size=image.shape[0]))
     return drawn, dict(hands=[model_hand(result, image, args)])
+
+
+def with_3d_views(drawn: np.ndarray, hands: List[dict]) -> np.ndarray:
+    """``drawn`` with the 3D views of every hand that has 3D joints."""
+    views = [draw_3d_views(hand['keypoints_3d'], size=drawn.shape[0])
+             for hand in hands if hand.get('keypoints_3d') is not None]
+    return side_by_side(drawn, *views) if views else drawn
+
+
+def mesh_faces(model: nn.Module) -> Optional[np.ndarray]:
+    """The triangles of the model's hand mesh (a ``HandModelLayer`` inside
+    it), or None (no mesh, or an ONNX Runtime model)."""
+    layer = next((module for module in model.modules()
+                  if isinstance(module, HandModelLayer)), None)
+    return None if layer is None else layer.faces.cpu().numpy()
 
 
 def model_hand(result: dict, image: np.ndarray,
@@ -521,6 +558,7 @@ def main(argv: Optional[List[str]] = None) -> None:
                     for files in (args.hand_seg, args.iknet))
                 args.warn_whole_image = (args.bbox is None
                                          and args.hand_seg is None)
+                args.faces = mesh_faces(args.model)
             model = args.model
             os.makedirs(args.out, exist_ok=True)
             if args.webcam is not None:

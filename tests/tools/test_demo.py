@@ -238,6 +238,35 @@ def test_iknet_adds_rotations_to_detnet_per_video_frame(chain_files,
         capsys.readouterr().out
 
 
+def test_show_3d_puts_the_joint_views_beside_a_3d_models_drawing(
+        chain_files, trained, tmp_path, capsys):
+    assert run_demo(chain_files['detnet'], '--input', DATA / '9.jpg',
+                    '--out', tmp_path, '--show-3d') == 0
+    drawn = cv2.imread(str(tmp_path / '9.png'))
+    # image (238 x 358) | front and side views, each 358 square
+    assert drawn.shape == (358, 238 + 4 + 2 * 358 + 4, 3)
+    hand = json.loads((tmp_path / '9.json').read_text())['hands'][0]
+    assert np.shape(hand['keypoints_3d']) == (21, 3)
+    assert run_demo(trained, '--input', DATA / '9.jpg', '--out',
+                    tmp_path / 'two_d', '--show-3d') == 2
+    assert 'handkit: error: --show-3d: the model predicts no 3D joints (a ' \
+        '2D model)' in capsys.readouterr().err
+    assert not (tmp_path / 'two_d' / '9.png').exists()
+
+
+def test_mesh_faces_come_from_the_models_hand_model():
+    from handkit.apis import init_model
+    from handkit.models.hand_model import HandModelLayer
+    from handkit.tools.demo import mesh_faces
+    sys.path.insert(0, str(ROOT / 'tests' / 'deploy'))
+    from tiny_models import tiny_model
+    model = init_model(str(ROOT / 'configs/boukhayma/boukhayma_synthetic.py'))
+    faces = mesh_faces(model)
+    assert faces.shape == (3368, 3)  # the open hand's triangles
+    np.testing.assert_array_equal(faces, HandModelLayer().faces.numpy())
+    assert mesh_faces(tiny_model('detnet')) is None
+
+
 def test_chain_options_errors_exit_2(trained, chain_files, tmp_path,
                                      capsys):
     assert run_demo(trained, '--input', DATA / '9.jpg', '--out', tmp_path,
