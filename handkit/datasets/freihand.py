@@ -13,6 +13,13 @@ handkit's (wrist, then thumb, index, middle, ring, little, base to tip).
 FreiHAND stores no 2D keypoints: ``keypoints`` are the 3D joints projected
 with K, as the release's own ``projectPoints`` does.
 
+Meshes (``with_mesh=True``). ``<set>_verts.json``: a list of MANO's 778 x 3
+vertices in metres (camera frame); ``<set>_mano.json``: a list of 1 x 61
+MANO fits, split as the release's ``split_theta`` does: 48 pose values
+(axis-angle: the global rotation, then MANO's 15 hand joints x 3), 10
+shape values, the root's 2D position (2) and a scale (1). The pose is
+handed on as the file holds it.
+
 Splits. 'train': the released training labels; 'test': the evaluation set.
 The release defines no validation set: with ``holdout_fraction > 0`` a
 seeded random set of *poses* (all four versions of each together, so no
@@ -46,6 +53,12 @@ class FreiHANDDataset(BaseHandDataset):
         holdout_fraction: fraction of the training poses held out as 'val'
             (0: none; 'train' is then every released training label).
         holdout_seed: seed of the random holdout.
+        with_mesh: also read ``<set>_verts.json`` and ``<set>_mano.json``
+            (large: about 1 GB of text for the training set): each
+            ``data_info`` then has ``vertices`` (778, 3) mm, camera frame,
+            ``global_orient`` (3,), ``hand_pose`` (45,) axis-angle radians
+            (MANO's joint order) and ``hand_shape`` (10,), the keys of
+            handkit's mesh hands (docs/synthetic.md).
         **kwargs: passed to ``BaseHandDataset`` / mmengine's ``BaseDataset``.
 
     Each ``data_info`` holds ``img_path``, ``img_id`` (the image number),
@@ -62,8 +75,9 @@ class FreiHANDDataset(BaseHandDataset):
     )
     LAYOUT = """
 training_xyz.json, training_K.json   (lists of 21 x 3 m and 3 x 3)
+training_verts.json, training_mano.json   (with_mesh: 778 x 3 m, 1 x 61)
 training/rgb/00000000.jpg ...        (image i uses annotation i % 32560)
-evaluation_xyz.json, evaluation_K.json
+evaluation_xyz.json, evaluation_K.json (+ _verts, _mano with with_mesh)
 evaluation/rgb/00000000.jpg ...
 """
     SOURCE = ('FreiHAND, Zimmermann et al. 2019, '
@@ -72,7 +86,7 @@ evaluation/rgb/00000000.jpg ...
 
     def __init__(self, data_root: str, split: str = 'train',
                  holdout_fraction: float = 0.0, holdout_seed: int = 0,
-                 **kwargs) -> None:
+                 with_mesh: bool = False, **kwargs) -> None:
         if not 0.0 <= holdout_fraction < 1.0:
             raise ValueError(f'FreiHANDDataset: holdout_fraction must be in '
                              f'[0, 1), got {holdout_fraction!r}')
@@ -82,6 +96,7 @@ evaluation/rgb/00000000.jpg ...
                              'validation set)')
         self.holdout_fraction = holdout_fraction
         self.holdout_seed = holdout_seed
+        self.with_mesh = bool(with_mesh)
         super().__init__(split=split, data_root=data_root, **kwargs)
 
     def _load_json_list(self, path, what):
@@ -112,6 +127,40 @@ evaluation/rgb/00000000.jpg ...
                     f'matrix, got shape {matrix.shape}')
             cam_k[index] = matrix
         return xyz * 1000.0, cam_k
+
+    def _read_mesh(self, set_name, count):
+        """``vertices`` (A, V, 3) mm and the MANO fit's ``global_orient``
+        (A, 3), ``hand_pose`` (A, 45), ``hand_shape`` (A, 10), float32."""
+        verts_path = osp.join(self.data_root, f'{set_name}_verts.json')
+        mano_path = osp.join(self.data_root, f'{set_name}_mano.json')
+        arrays = {}
+        for path, what, shape in ((verts_path, 'vertex file', (-1, 3)),
+                                  (mano_path, 'MANO file', (61, ))):
+            entries = self._load_json_list(path,
+                                           f'{what} (with_mesh=True)')
+            if len(entries) != count:
+                raise AnnotationError(f'{path} holds {len(entries)} entries '
+                                      f'but {set_name}_xyz.json holds '
+                                      f'{count}')
+            try:
+                values = np.asarray(entries, np.float64)
+                values = values.reshape(count, *shape)
+            except ValueError:
+                raise AnnotationError(
+                    f'{path}: expected {count} entries of '
+                    f"{'V x 3 vertices' if shape[0] < 0 else '1 x 61 values'}"
+                    f' each') from None
+            if not np.isfinite(values).all():
+                bad = np.flatnonzero(~np.isfinite(values.reshape(
+                    count, -1)).all(1))
+                raise AnnotationError(f'{path}: entries {bad[:10].tolist()} '
+                                      'are not finite')
+            arrays[path] = values
+        mano = arrays[mano_path]
+        return dict(vertices=(arrays[verts_path] * 1000.0).astype(np.float32),
+                    global_orient=mano[:, :3].astype(np.float32),
+                    hand_pose=mano[:, 3:48].astype(np.float32),
+                    hand_shape=mano[:, 48:58].astype(np.float32))
 
     def _image_ids(self, image_dir):
         """Sorted (M,) int64 numbers of the images named %08d.jpg."""
@@ -156,6 +205,8 @@ evaluation/rgb/00000000.jpg ...
         visible = np.ones(NUM_KEYPOINTS, dtype=np.float32)
         boxes = np.concatenate([keypoints.min(axis=1),
                                 keypoints.max(axis=1)], axis=1)  # (A, 4)
+        mesh = (self._read_mesh(set_name, len(xyz)) if self.with_mesh
+                else {})
         return [
             dict(img_path=osp.join(image_dir, f'{image_id:08d}.jpg'),
                  img_id=int(image_id),
@@ -165,6 +216,7 @@ evaluation/rgb/00000000.jpg ...
                  bbox=boxes[ann_id],
                  img_shape=FREIHAND_IMAGE_SHAPE,
                  keypoints_3d=keypoints_3d[ann_id],
-                 cam_K=cam_k[ann_id])
+                 cam_K=cam_k[ann_id],
+                 **{key: values[ann_id] for key, values in mesh.items()})
             for image_id, ann_id in zip(image_ids, ann_ids)
         ]

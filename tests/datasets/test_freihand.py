@@ -124,3 +124,50 @@ def test_missing_files_and_bad_arguments(tmp_path):
         FreiHANDDataset(str(tmp_path), split='val')
     with pytest.raises(ValueError, match='holdout_fraction must be in'):
         FreiHANDDataset(str(tmp_path), holdout_fraction=1.5)
+
+
+def _write_mesh(root, count, set_name='training', num_vertices=778):
+    """Vertices (m) and MANO fits (1 x 61) in the release's layout."""
+    rng = np.random.default_rng(7)
+    verts = rng.uniform(-0.1, 0.1, (count, num_vertices, 3))
+    mano = rng.normal(0, 0.5, (count, 1, 61))
+    (root / f'{set_name}_verts.json').write_text(json.dumps(verts.tolist()))
+    (root / f'{set_name}_mano.json').write_text(json.dumps(mano.tolist()))
+    return verts, mano
+
+
+def test_with_mesh_reads_vertices_and_the_mano_fit(tmp_path):
+    _write(tmp_path)
+    verts, mano = _write_mesh(tmp_path, 2)
+    dataset = FreiHANDDataset(str(tmp_path), with_mesh=True)
+    info = dataset.get_data_info(3)  # annotation 1
+    assert info['vertices'].shape == (778, 3)
+    assert info['vertices'].dtype == np.float32
+    np.testing.assert_allclose(info['vertices'], verts[1] * 1000, rtol=1e-6)
+    # split_theta: 48 pose (global rotation first), 10 shape, uv root, scale
+    np.testing.assert_allclose(info['global_orient'], mano[1, 0, :3],
+                               rtol=1e-6)
+    np.testing.assert_allclose(info['hand_pose'], mano[1, 0, 3:48],
+                               rtol=1e-6)
+    np.testing.assert_allclose(info['hand_shape'], mano[1, 0, 48:58],
+                               rtol=1e-6)
+    assert str(tmp_path / 'training_verts.json') in dataset.source_files
+    # without with_mesh nothing of it is read
+    assert 'vertices' not in FreiHANDDataset(str(tmp_path)).get_data_info(0)
+
+
+def test_with_mesh_errors_name_the_file(tmp_path):
+    _write(tmp_path)
+    with pytest.raises(DataRootNotFoundError,
+                       match='vertex file \\(with_mesh=True\\) not found'):
+        FreiHANDDataset(str(tmp_path), with_mesh=True)
+    _write_mesh(tmp_path, 3)
+    with pytest.raises(AnnotationError, match='training_verts.json holds 3 '
+                       'entries but training_xyz.json holds 2'):
+        FreiHANDDataset(str(tmp_path), with_mesh=True)
+    mano = np.zeros((2, 1, 60))
+    _write_mesh(tmp_path, 2)
+    (tmp_path / 'training_mano.json').write_text(json.dumps(mano.tolist()))
+    with pytest.raises(AnnotationError, match='training_mano.json: expected '
+                       '2 entries of 1 x 61 values each'):
+        FreiHANDDataset(str(tmp_path), with_mesh=True)
