@@ -42,13 +42,10 @@ def real_dataset_cfg(cfg, folder: str, ann_file: str) -> dict:
                 pipeline=pipeline)
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config')
-    parser.add_argument('checkpoint')
-    parser.add_argument('--out', default='work_dirs/real_photos.png')
-    args = parser.parse_args(argv)
-    model = init_model(args.config, args.checkpoint)
+def evaluate_real_crops(model) -> dict:
+    """``model`` (from :func:`handkit.apis.init_model`) on every annotated
+    hand of tests/data: ``rows`` (model and mean pose PCK), ``thresholds``,
+    ``count`` and the drawn ``panels``."""
     cfg = model.cfg
     thresholds = cfg.val_evaluator.get('thresholds') if isinstance(
         cfg.val_evaluator, dict) else None
@@ -81,10 +78,21 @@ def main(argv=None) -> None:
             'mean pose': pck_metrics(
                 *(np.concatenate(parts) for parts in zip(*mean_pose)),
                 thresholds)}
-    print(f'{len(pred)} real hands (tests/data), PCK in %:')
-    print(format_pck_table(list(rows.items()), thresholds))
+    return dict(rows=rows, thresholds=thresholds, count=len(pred),
+                panels=panels)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--out', default='work_dirs/real_photos.png')
+    args = parser.parse_args(argv)
+    real = evaluate_real_crops(init_model(args.config, args.checkpoint))
+    print(f'{real["count"]} real hands (tests/data), PCK in %:')
+    print(format_pck_table(list(real['rows'].items()), real['thresholds']))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(args.out, image_grid(panels, cols=4))
+    cv2.imwrite(args.out, image_grid(real['panels'], cols=4))
     print(f'drawings: {args.out}')
 
 

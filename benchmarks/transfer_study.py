@@ -1,0 +1,133 @@
+"""Which synthetic hands and which trunk transfer to real photos.
+
+    python benchmarks/transfer_study.py [--work-dir work_dirs/transfer_study]
+                                        [--cells capsule_scratch ...]
+
+The quickstart recipe (``configs/quickstart/nsrm_lpm_g1g6_synthetic.py``:
+NSRM LPM-G1&6 at 96 px, 5 epochs of 425 steps, the same schedule, seed and
+sample counts in every cell) trained four ways:
+
+* ``capsule_scratch``: today's quickstart (capsule hands, from scratch);
+* ``capsule_mediapipe``: on MediaPipe's real-trained landmark trunk
+  (``nsrm_lpm_g1g6_mediapipe_backbone_synthetic.py``; needs
+  ``python tools/convert_mediapipe.py``);
+* ``mesh_scratch`` / ``mesh_mediapipe``: the same two on the mesh hands
+  (``SyntheticHandDataset(hand='mesh')``, handkit's open hand).
+
+Each cell is tested on its own held-out synthetic split and on every
+annotated hand of tests/data (the real crops, through the config's test
+pipeline), next to the mean pose of its training crops placed in the same
+crops. It prints one table, writes ``report.txt``, ``results.json`` and
+``real_crops_<cell>.png`` (ground truth white) into the work dir; a cell
+whose checkpoint is there is only tested again (delete the cell's folder
+to retrain it). Training minutes are wall clock on whatever else the
+machine runs.
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+
+from handkit.apis import init_model
+from handkit.evaluation.functional import pck_metrics
+from handkit.evaluation.mean_pose import mean_pose_predictions
+from handkit.evaluation.metrics import format_pck_table
+from handkit.tools import test as test_tool
+from handkit.tools import train as train_tool
+from handkit.visualization.draw import image_grid
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / 'benchmarks'))
+from real_photos import evaluate_real_crops  # noqa: E402
+
+QUICKSTART = ROOT / 'configs' / 'quickstart'
+SCRATCH = QUICKSTART / 'nsrm_lpm_g1g6_synthetic.py'
+MEDIAPIPE = QUICKSTART / 'nsrm_lpm_g1g6_mediapipe_backbone_synthetic.py'
+MESH = [f'{split}_dataloader.dataset.hand=mesh'
+        for split in ('train', 'val', 'test')]
+CELLS = {
+    'capsule_scratch': (SCRATCH, []),
+    'capsule_mediapipe': (MEDIAPIPE, []),
+    'mesh_scratch': (SCRATCH, MESH),
+    'mesh_mediapipe': (MEDIAPIPE, MESH),
+}
+
+
+def run_cell(name: str, work_dir: Path) -> dict:
+    """Train one cell (unless its checkpoint is there) and test it."""
+    cell_dir = work_dir / name
+    config, options = CELLS[name]
+    extra = ['--cfg-options', *options] if options else []
+    last = cell_dir / 'train' / 'last_checkpoint'
+    minutes_file = cell_dir / 'train_minutes.txt'
+    if not last.exists():
+        print(f'\n=== {name}: training {config.name} {" ".join(options)} '
+              '===', flush=True)
+        start = time.perf_counter()
+        train_tool.main([str(config), '--work-dir', str(cell_dir / 'train'),
+                         *extra])
+        minutes_file.write_text(
+            f'{(time.perf_counter() - start) / 60:.1f}\n')
+    checkpoint = last.read_text().strip()
+    synthetic = test_tool.main([str(config), checkpoint, '--work-dir',
+                                str(cell_dir / 'test'), *extra])
+    # the cell's own config (its hands), for the mean pose of its crops
+    model = init_model(str(config), checkpoint, cfg_options=dict(
+        option.split('=', 1) for option in options))
+    real = evaluate_real_crops(model)
+    synthetic_mean_pose = pck_metrics(*mean_pose_predictions(model.cfg),
+                                      real['thresholds'])
+    cv2.imwrite(str(work_dir / f'real_crops_{name}.png'),
+                image_grid(real['panels'], cols=4))
+    return dict(config=str(config.relative_to(ROOT)), options=options,
+                train_minutes=float(minutes_file.read_text()),
+                synthetic={k: float(v) for k, v in synthetic.items()
+                           if k.startswith('PCK')},
+                synthetic_mean_pose=synthetic_mean_pose,
+                real=real['rows'], real_hands=real['count'],
+                thresholds=real['thresholds'])
+
+
+def report(results: dict) -> str:
+    first = next(iter(results.values()))
+    thresholds = first['thresholds']
+    lines = [f'Real crops of tests/data ({first["real_hands"]} hands), PCK '
+             'in % (mean pose: the cell\'s training crops\' mean, placed in '
+             'the true box):']
+    rows = []
+    for name, result in results.items():
+        rows.append((name, result['real']['model']))
+        rows.append((f'  mean pose ({name})', result['real']['mean pose']))
+    lines.append(format_pck_table(rows, thresholds))
+    lines.append('\nHeld-out synthetic split of each cell\'s own hands (400), '
+                 'PCK in %; training minutes:')
+    rows = []
+    for name, result in results.items():
+        rows.append((f'{name} ({result["train_minutes"]} min)',
+                     result['synthetic']))
+        rows.append((f'  mean pose ({name})',
+                     result['synthetic_mean_pose']))
+    lines.append(format_pck_table(rows, thresholds))
+    return '\n'.join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--work-dir', default='work_dirs/transfer_study')
+    parser.add_argument('--cells', nargs='+', choices=list(CELLS),
+                        default=list(CELLS))
+    args = parser.parse_args(argv)
+    work_dir = Path(args.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    results = {name: run_cell(name, work_dir) for name in args.cells}
+    text = report(results)
+    (work_dir / 'report.txt').write_text(text + '\n')
+    (work_dir / 'results.json').write_text(json.dumps(results, indent=1))
+    print('\n' + text)
+
+
+if __name__ == '__main__':
+    main()
