@@ -409,3 +409,20 @@ def test_head_features_dict_selector_gives_the_head_a_dict():
         feats, dict(maps='heatmaps', encoder=('features', -1)), 'bones')
     assert set(chosen) == {'maps', 'encoder'}
     assert chosen['maps'].item() == 2.0 and chosen['encoder'].item() == 1.0
+
+
+def test_a_mirrored_samples_vertices_come_back_mirrored():
+    """TopdownAffine(mirror_side=...) mirrors a hand into the model's side;
+    its predicted mesh, like its joints, is mirrored back (camera x)."""
+    model = small_nsrm()
+    vertices = np.random.default_rng(0).normal(0, 50, (1, 7, 3))
+    joints = np.random.default_rng(1).normal(0, 50, (1, 21, 3))
+    meta = dict(hand_mirrored=True, warp_mat=np.eye(2, 3, dtype=np.float32))
+    [result] = model._format_predictions(
+        {'keypoints': np.zeros((1, 21, 2)), 'scores': np.ones((1, 21)),
+         'vertices': vertices, 'keypoints_3d': joints},
+        dict(metas=[meta]), 1, False)
+    np.testing.assert_allclose(result['pred_vertices'],
+                               vertices[0] * [-1, 1, 1])
+    np.testing.assert_allclose(result['pred_keypoints_3d'],
+                               joints[0] * [-1, 1, 1])

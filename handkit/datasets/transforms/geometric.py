@@ -257,7 +257,8 @@ class TopdownAffine(BaseTransform):
             input would be flipped internally"; ``config.py:4``,
             ``wrappers.py:57``): the crop is mirrored (``bbox_flip``
             toggled, so a random flip still applies on top), the 3D labels
-            with it (camera x negated), ``hand_side`` becomes the other side
+            (``keypoints_3d``, a mesh's ``vertices``) with it (camera x
+            negated), ``hand_side`` becomes the other side
             and ``hand_mirrored`` is True; ``CascadeEstimator`` mirrors the
             sample's 3D prediction back (the 2D one comes back through the
             inverse ``warp_mat``).
@@ -290,10 +291,11 @@ class TopdownAffine(BaseTransform):
                 results.get('hand_side') != self.mirror_side:
             return
         results['bbox_flip'] = not results.get('bbox_flip', False)
-        if 'keypoints_3d' in results:
-            points = np.array(results['keypoints_3d'], copy=True)
-            points[..., 0] = -points[..., 0]
-            results['keypoints_3d'] = points
+        for key in ('keypoints_3d', 'vertices'):
+            if key in results:
+                points = np.array(results[key], copy=True)
+                points[..., 0] = -points[..., 0]
+                results[key] = points
         results['hand_side'] = ('left' if self.mirror_side == 'right'
                                 else 'right')
         results['hand_mirrored'] = True

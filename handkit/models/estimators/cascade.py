@@ -37,10 +37,11 @@ _META_TO_PREDICTION = (('keypoints', 'gt_keypoints'),
 
 def _mirror_back(result):
     """A sample mirrored at the input (``TopdownAffine(mirror_side=...)``):
-    its 3D prediction and 3D label back in the image's frame (camera x
-    negated); 2D keypoints come back through the inverse ``warp_mat``."""
+    its 3D prediction and 3D label (joints, vertices) back in the image's
+    frame (camera x negated); 2D keypoints come back through the inverse
+    ``warp_mat``."""
     for name in ('pred_keypoints_3d', 'pred_keypoints_3d_normalized',
-                 'gt_keypoints_3d'):
+                 'gt_keypoints_3d', 'pred_vertices', 'gt_vertices'):
         if name in result:
             points = np.array(result[name], dtype=np.float64, copy=True)
             points[..., 0] = -points[..., 0]

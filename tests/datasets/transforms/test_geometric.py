@@ -280,3 +280,16 @@ def test_registered_and_repr():
         'shift_ratio=0.1, prob=1.0, flip=False)')
     assert repr(HandCrop(mode='bbox', padding=1.25)) == \
         "HandCrop(mode='bbox', padding=1.25)"
+
+
+def test_mirror_side_mirrors_the_3d_labels_and_the_mesh():
+    warp = TopdownAffine(input_size=(32, 32), mirror_side='right')
+    joints = np.random.default_rng(0).normal(0, 40, (21, 3))
+    vertices = np.random.default_rng(1).normal(0, 40, (9, 3))
+    results = warp.transform(dict(
+        img=np.zeros((40, 40, 3), np.uint8), hand_side='right',
+        keypoints_3d=joints.copy(), vertices=vertices.copy(),
+        bbox_center=np.array([20.0, 20.0], np.float32), bbox_size=40.0))
+    assert results['hand_mirrored'] and results['hand_side'] == 'left'
+    np.testing.assert_allclose(results['keypoints_3d'], joints * [-1, 1, 1])
+    np.testing.assert_allclose(results['vertices'], vertices * [-1, 1, 1])
