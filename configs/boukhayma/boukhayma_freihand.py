@@ -10,7 +10,7 @@
 # poses held out for validation.
 _base_ = [
     '../_base_/runtime_3d.py', '../_base_/schedules/adam_1e-4_80e.py',
-    '../_base_/models/boukhayma.py'
+    '../_base_/datasets/freihand.py', '../_base_/models/boukhayma.py'
 ]
 input_size = _base_.boukhayma_input_size
 model = dict(heads=dict(mesh=dict(loss_weight_mask=0.0)))
@@ -21,20 +21,9 @@ train_pipeline = dict(load=dict(type='LoadImage'), crop=crop, warp=warp,
                       targets=targets, pack=dict(type='PackHandInputs'))
 test_pipeline = dict(load=dict(type='LoadImage'), crop=crop, warp=warp,
                      pack=dict(type='PackHandInputs'))
-freihand = dict(type='FreiHANDDataset', data_root='data/freihand/',
-                holdout_fraction=0.05, holdout_seed=0)
-workers = dict(num_workers=4, persistent_workers=True, pin_memory=True,
-               collate_fn=dict(type='handkit.hand_collate'))
-train_dataloader = dict(**workers, batch_size=32,
-                        sampler=dict(type='DefaultSampler', shuffle=True),
-                        dataset=dict(freihand, split='train',
-                                     pipeline=train_pipeline))
-val_dataloader = dict(**workers, batch_size=32, drop_last=False,
-                      sampler=dict(type='DefaultSampler', shuffle=False),
-                      dataset=dict(freihand, split='val', test_mode=True,
-                                   pipeline=test_pipeline))
-test_dataloader = dict(val_dataloader, dataset=dict(
-    freihand, split='test', test_mode=True, pipeline=test_pipeline))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 # FreiHAND's protocol (PA-MPJPE, PA-MPVPE, F@5 / F@15 mm where the test
 # labels give vertices), the root-relative 3D errors and 2D PCK.
 val_evaluator = [

@@ -18,16 +18,17 @@ from .location_map import LocationMap
 from .mano_params import MANOParams, MaskDistanceField
 from .mediapipe_landmarks import MediaPipeLandmarks
 from .mediapipe_palm import MediaPipePalmAnchors
+from .mesh_targets import CropDepthTarget, RootRelativeMesh
 from .normalized_depth_map import NormalizedDepthMap
 from .normalized_pose3d import NormalizedPose3D
 from .root_relative_2d import RootRelative2D
 from .score_map import GaussianScoreMap
 
 __all__ = [
-    'BaseCodec', 'BoneTree', 'CanonicalFrame', 'DepthCube',
+    'BaseCodec', 'BoneTree', 'CanonicalFrame', 'CropDepthTarget', 'DepthCube',
     'DepthLiftedKeypoints', 'GaussianScoreMap', 'HandMask', 'IntegralCoordinates',
     'KeypointConfidenceMap', 'LimbMask', 'LocationMap', 'MANOParams',
     'MaskDistanceField', 'MediaPipeLandmarks',
     'MediaPipePalmAnchors', 'NormalizedDepthMap',
-    'NormalizedPose3D', 'RootRelative2D'
+    'NormalizedPose3D', 'RootRelative2D', 'RootRelativeMesh'
 ]

@@ -133,6 +133,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if protocol_banner(cfg.get('test_evaluator')):  # a paper's preset
         print(protocol_banner(cfg.get('test_evaluator')))
     print_3d_tables(name, metrics)
+    print_mesh_table(name, metrics)
     if args.speed:
         print(format_complexity(complexity_report(
             model, input_shape_from_config(cfg), timed=runtime), model))
@@ -188,6 +189,24 @@ def print_3d_tables(name: str, metrics: Dict[str, float]) -> None:
             print(f'[{prefix}] ' * bool(prefix) + '   '.join(extras))
     if 'mean_error' in metrics:
         print(format_nyu_table([(name, metrics)]))
+
+
+#: MeshMetric's numbers in the mesh table, in order (mm, then F-scores)
+MESH_COLUMNS = ('MPJPE', 'PA-MPJPE', 'MPVPE', 'PA-MPVPE', 'F@5mm',
+                'F@15mm')
+
+
+def print_mesh_table(name: str, metrics: Dict[str, float]) -> None:
+    """MeshMetric's row (root-relative / Procrustes-aligned joint and
+    vertex errors in mm, F-scores), when the test evaluator has one."""
+    columns = [key for key in MESH_COLUMNS if key in metrics]
+    if 'MPJPE' not in columns:
+        return
+    width = max(len(name), 5)
+    print(f"{'model':<{width}}  " + '  '.join(f'{key:>9}' for key in columns))
+    print(f'{name:<{width}}  ' + '  '.join(
+        f'{metrics[key]:>9.4f}' if key.startswith('F@') else
+        f'{metrics[key]:>9.2f}' for key in columns))
 
 
 if __name__ == '__main__':

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import handkit.codecs  # noqa: F401 (registers the codecs)
+import handkit.codecs.mesh_targets  # noqa: F401 (Ge et al.'s, own module)
 from handkit.codecs.base import BaseCodec
 from handkit.registry import CODECS
 
@@ -10,14 +11,14 @@ from handkit.registry import CODECS
 def test_every_codec_derives_from_the_base():
     names = sorted(name for name in CODECS.module_dict
                    if not name.startswith('_'))
-    assert names == ['BoneTree', 'CanonicalFrame', 'DepthCube',
-                     'DepthLiftedKeypoints', 'GaussianScoreMap', 'HandMask',
+    assert names == ['BoneTree', 'CanonicalFrame', 'CropDepthTarget',
+                     'DepthCube', 'DepthLiftedKeypoints', 'GaussianScoreMap', 'HandMask',
                      'IntegralCoordinates',
                      'KeypointConfidenceMap', 'LimbMask', 'LocationMap',
                      'MANOParams', 'MaskDistanceField',
                      'MediaPipeLandmarks', 'MediaPipePalmAnchors',
                      'NormalizedDepthMap', 'NormalizedPose3D',
-                     'RootRelative2D']
+                     'RootRelative2D', 'RootRelativeMesh']
     for name in names:
         assert issubclass(CODECS.get(name), BaseCodec), name
 

@@ -5,10 +5,12 @@ from .dilated_resnet import DilatedResNet
 from .residual_hourglass import ResidualHourglass
 from .resnet34_unet import ResNet34UNet
 from .resnet_encoder import ResNetEncoder
+from .stacked_hourglass import StackedHourglass
 from .vgg19_cpm import VGG19CPM
 from .zimmermann_vgg import ZimmermannVGG
 
 __all__ = [
     'BlazeHandLandmark', 'BlazePalm', 'DilatedResNet', 'ResidualHourglass',
-    'ResNet34UNet', 'ResNetEncoder', 'VGG19CPM', 'ZimmermannVGG'
+    'ResNet34UNet', 'ResNetEncoder', 'StackedHourglass', 'VGG19CPM',
+    'ZimmermannVGG'
 ]

@@ -30,6 +30,7 @@ _META_TO_PREDICTION = (('keypoints', 'gt_keypoints'),
                        ('bbox', 'bbox'), ('img_path', 'img_path'),
                        ('img_id', 'img_id'), ('hand_mask', 'gt_hand_mask'),
                        ('occluded', 'gt_occluded'),
+                       ('vertices', 'gt_vertices'),
                        # image -> input pixels, to draw maps on the image
                        ('warp_mat', 'warp_mat'),
                        ('input_size', 'input_size'))
@@ -116,6 +117,17 @@ class CascadeEstimator(BaseModel):
             (``bones=dict(maps=('decoder_features', -1), encoder=
             ('features', -1))``: the head gets a dict with its own names).
             Heads not named get the whole backbone output.
+        pseudo_label: None, or ``dict(head='mesh', tensor='vertices',
+            target='pseudo_vertices')``: the pseudo ground truth of Ge et
+            al. (CVPR 2019, Section 3.4): on real images without meshes the
+            model is fine-tuned against the output of the pretrained model.
+            Here that model is the estimator as training starts (after
+            ``load_from``): the first ``mode='loss'`` call keeps a frozen,
+            eval-mode deep copy (not a submodule: not trained, saved or
+            moved by ``.train()``), whose ``<head>.<tensor>`` output goes
+            into the batch's targets as ``target`` before the heads' losses.
+            A resumed run takes the resumed weights as that copy: start the
+            fine-tuning from the pretrained checkpoint with ``load_from``.
 
     Predictions (``mode='predict'``): a head's ``keypoints`` (B, K, 2) input
     px and ``scores`` become ``pred_keypoints`` (original pixels, through the
@@ -125,7 +137,9 @@ class CascadeEstimator(BaseModel):
     ``k`` becomes ``pred_<k>`` per sample (``pred_keypoints_3d``,
     ``pred_joints_cube``, ``pred_bones``). Two heads predicting the same key
     is an error, as two heads returning the same loss name is. Meta
-    ``keypoints_3d`` is copied to ``gt_keypoints_3d``; ``warp_mat`` and
+    ``keypoints_3d`` is copied to ``gt_keypoints_3d``, ``vertices`` (when
+    the pipeline packs them: ``PackHandInputs(meta_keys=(..., 'vertices'))``)
+    to ``gt_vertices`` for ``MeshMetric``; ``warp_mat`` and
     ``input_size`` are carried along, to place the maps on the image.
     """
 
@@ -135,7 +149,8 @@ class CascadeEstimator(BaseModel):
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None,
                  test_cfg: Optional[dict] = None,
-                 head_features: Optional[dict] = None) -> None:
+                 head_features: Optional[dict] = None,
+                 pseudo_label: Optional[dict] = None) -> None:
         if isinstance(data_preprocessor, dict):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor,
@@ -169,10 +184,43 @@ class CascadeEstimator(BaseModel):
         if unknown:
             raise ValueError(f'head_features names heads {unknown} that the '
                              f'cascade does not have ({self.head_names})')
+        self.pseudo_label = None if pseudo_label is None else dict(
+            dict(head='mesh', tensor='vertices', target='pseudo_vertices'),
+            **pseudo_label)
+        if self.pseudo_label and \
+                self.pseudo_label['head'] not in self.head_names:
+            raise ValueError(f"pseudo_label's head "
+                             f"{self.pseudo_label['head']!r} is not one of "
+                             f'the heads {self.head_names}')
         if getattr(self.data_preprocessor, 'channels_last', False):
             # the weights in the inputs' memory format: oneDNN then reorders
             # nothing per call (loading a checkpoint keeps the format)
             self.to(memory_format=torch.channels_last)
+
+    @property
+    def teacher(self) -> Optional['CascadeEstimator']:
+        """The frozen copy of ``pseudo_label`` (None until the first loss
+        call)."""
+        return self.__dict__.get('_teacher')
+
+    def _pseudo_targets(self, inputs: torch.Tensor,
+                        data_samples: dict) -> dict:
+        """``data_samples`` with the frozen copy's output as the
+        ``pseudo_label`` target (the copy made on the first call)."""
+        teacher = self.teacher
+        if teacher is None:
+            teacher = copy.deepcopy(self)
+            teacher.pseudo_label = None
+            teacher.eval()
+            teacher.requires_grad_(False)
+            self.__dict__['_teacher'] = teacher  # not a submodule
+        index = self.head_names.index(self.pseudo_label['head'])
+        with torch.no_grad():
+            outputs = teacher(inputs, mode='tensor')[index]
+        targets = dict(data_samples.get('targets') or {})
+        targets[self.pseudo_label['target']] = \
+            outputs[self.pseudo_label['tensor']].detach()
+        return dict(data_samples, targets=targets)
 
     def extract_feat(self, inputs: torch.Tensor) -> Any:
         feats = self.backbone(inputs)
@@ -194,6 +242,8 @@ class CascadeEstimator(BaseModel):
             output_maps: 'predict' keeps the heads' maps in the predictions;
                 None: as ``test_cfg['output_maps']`` says (default False).
         """
+        if mode == 'loss' and self.pseudo_label and data_samples is not None:
+            data_samples = self._pseudo_targets(inputs, data_samples)
         feats = self.extract_feat(inputs)
         prior, head_outputs = None, []
         for index, (name, head) in enumerate(zip(self.head_names,

@@ -4,6 +4,7 @@ from .bone_tree_head import BoneTreeHead
 from .delta_map_head import DeltaMapHead
 from .depth_regularizer import DepthRegularizer
 from .detnet_heatmap_head import DetNetHeatmapHead
+from .graph_mesh_head import GraphMeshHead, WeakGraphMeshHead
 from .hand_landmark_head import HandLandmarkHead
 from .hand_seg_head import HandSegHead
 from .keypoint_map_head import KeypointMapHead
@@ -19,9 +20,9 @@ from .structure_mask_head import StructureMaskHead
 
 __all__ = [
     'BaseHead', 'BoneTreeHead', 'DeltaMapHead', 'DepthRegularizer',
-    'DetNetHeatmapHead', 'HandLandmarkHead', 'HandSegHead',
+    'DetNetHeatmapHead', 'GraphMeshHead', 'HandLandmarkHead', 'HandSegHead',
     'KeypointMapHead', 'LatentHeatmapHead', 'LocalRegressionHead',
     'LocationMapHead', 'MANORegressionHead', 'PalmDetectionHead',
     'Pose3DRegressionHead', 'PosePriorHead', 'PoseNetHead',
-    'StructureMaskHead'
+    'StructureMaskHead', 'WeakGraphMeshHead'
 ]

@@ -1,0 +1,48 @@
+# Ge, Ren, Li, Xue, Wang, Cai and Yuan, "3D Hand Shape and Pose Estimation
+# from a Single RGB Image", CVPR 2019 (docs/ge.md): a 2-stack hourglass (256
+# features) gives 64 x 64 heat maps from the 256 x 256 crop; heat maps and
+# features -> 4 residual down-sampling blocks -> FC 4096 -> 512 -> the
+# coarsest graph's nodes x 64 -> Chebyshev graph convolutions (K = 3) up the
+# pinned mesh hierarchy of the hand model (the open hand by default; a MANO
+# file with --cfg-options model.heads.mesh.hand_model.model_path=... and a
+# hierarchy built for it, model.heads.mesh.hierarchy_path=...) -> the mesh;
+# graph convolutions + FC on the mesh -> the 21 joints.
+# Fully supervised: L = L_H + (L_v + L_n + L_e + 50 L_l) + L_J (Section 3.3).
+# One codec per target, stated once: the pipeline's GenerateTargets
+# (ge_targets) and the head's decoder use the same dicts.
+ge_input_size = (256, 256)
+ge_heatmap_size = (64, 64)
+kcm_codec = dict(type='KeypointConfidenceMap', input_size=ge_input_size,
+                 heatmap_size=ge_heatmap_size, sigma=2.0)
+mesh_codec = dict(type='RootRelativeMesh', unit_mm=100.0)
+ge_targets = dict(type='GenerateTargets', encoders=dict(
+    kcm=kcm_codec, mesh=mesh_codec))
+# the true vertices travel to the predictions (gt_vertices: MeshMetric)
+ge_pack = dict(type='PackHandInputs', meta_keys=(
+    'img_path', 'img_id', 'ori_shape', 'input_size', 'warp_mat', 'bbox',
+    'keypoints', 'keypoints_visible', 'keypoints_3d', 'cam_K', 'hand_side',
+    'vertices'))
+hand_model = dict(type='HandModelLayer')
+model = dict(
+    type='CascadeEstimator',
+    data_preprocessor=dict(
+        type='HandDataPreprocessor',
+        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True),
+    backbone=dict(type='StackedHourglass', num_keypoints=21, num_stacks=2,
+                  channels=256, num_modules=2, order=4),
+    heads=dict(
+        mesh=dict(type='GraphMeshHead', in_channels=256,
+                  heatmap_size=ge_heatmap_size, input_size=ge_input_size,
+                  decoder=kcm_codec, hand_model=hand_model,
+                  hierarchy_path=None, num_blocks=4, num_modules=2,
+                  mesh_channels=(64, 64, 32, 32), pose_channels=(32, 64),
+                  unit_mm=100.0)),
+)
+# The joint errors (root-relative; the learned regressor's keypoints_3d) and
+# 2D PCK: the evaluator of the real-data configs, whose labels have no mesh.
+joint_evaluator = [
+    dict(type='Keypoint3DMetric', root_relative=True,
+         mean_pose_baseline=True),
+    dict(type='PCKMetric'),
+]

@@ -1,0 +1,65 @@
+# Ge et al. (CVPR 2019, docs/ge.md) on handkit's synthetic mesh hands
+# (SyntheticHandDataset(hand='mesh'): the open hand rendered with its
+# vertices), fully supervised (Section 3.3: heat-map, vertex, normal, edge,
+# Laplacian and pose losses), sized to train on 2 CPU cores in minutes (the
+# paper-size model: the base, configs/_base_/models/ge.py, as ge_stb.py and
+# ge_freihand.py use it). Departures, each for training from scratch on a
+# CPU:
+# - 64 x 64 crops (rendered at 160 px) and 16 x 16 heat maps instead of
+#   256 and 64; a 2-stack hourglass of 32 features (stem 16, 32), one
+#   residual per slot, order 2; 2 down-sampling blocks (16 -> 4 pixels:
+#   32 x 4 x 4 = 512 numbers into the FC layer, instead of 4096); the graph
+#   layers as the paper-size model's (the same hierarchy and widths);
+# - the from-scratch CPU schedule (Adam at 1e-3, warm-up, cosine), 5 epochs
+#   of 250 steps (4,000 hands, batches of 16), in float32: the graph layers'
+#   sparse products run in float32 anyway, and with the schedule's bfloat16
+#   autocast a step took 2.5-5.5 s on the shared 2-core machine (2 threads,
+#   another job running) against 0.4 s in float32 on one thread.
+# Both hands are predicted on the right hand's topology (the left model is
+# the mirrored right one, the same vertex order): no mirroring.
+_base_ = [
+    '../_base_/runtime_3d.py', '../_base_/schedules/from_scratch_cpu.py',
+    '../_base_/datasets/synthetic_rgb3d_cpu.py', '../_base_/models/ge.py'
+]
+max_epochs = 5
+optim_wrapper = dict(_delete_=True, type='OptimWrapper',
+                     optimizer=dict(type='Adam', lr=1e-3))
+param_scheduler = [_base_.param_scheduler[0],
+                   dict(_base_.param_scheduler[1], end=max_epochs)]
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+input_size = (64, 64)
+heatmap_size = (16, 16)
+kcm_codec = dict(_base_.kcm_codec, input_size=input_size,
+                 heatmap_size=heatmap_size)
+features = 32
+model = dict(
+    backbone=dict(channels=features, num_modules=1, order=2,
+                  stem_channels=(16, 32)),
+    heads=dict(mesh=dict(in_channels=features, heatmap_size=heatmap_size,
+                         input_size=input_size, decoder=kcm_codec,
+                         num_blocks=2, num_modules=1)))
+targets = dict(type='GenerateTargets', encoders=dict(
+    kcm=kcm_codec, mesh=_base_.mesh_codec))
+crop = dict(type='HandCrop', mode='keypoints', padding=1.5)
+warp = dict(type='TopdownAffine', input_size=input_size)
+train_pipeline = dict(_delete_=True, crop=crop, warp=warp,
+                      color=dict(type='PhotometricJitter', prob=0.0),
+                      targets=targets, pack=_base_.ge_pack)
+test_pipeline = dict(_delete_=True, crop=crop, warp=warp,
+                     pack=_base_.ge_pack)
+mesh_hands = dict(hand='mesh')
+train_dataloader = dict(batch_size=16, dataset=dict(
+    mesh_hands, num_samples=4000, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(mesh_hands, num_samples=200,
+                                   pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(mesh_hands, num_samples=200,
+                                    pipeline=test_pipeline))
+# 3D: MPJPE / MPVPE / PA- / F-scores (FreiHAND's protocol) and the
+# root-relative joint errors beside the oracle mean pose; 2D: PCK.
+val_evaluator = [
+    dict(type='MeshMetric', protocol='freihand'),
+    dict(type='Keypoint3DMetric', root_relative=True,
+         mean_pose_baseline=True),
+    dict(type='PCKMetric'),
+]
+test_evaluator = val_evaluator
