@@ -23,7 +23,8 @@ class PackHandInputs(BaseTransform):
             left out, e.g. ``bbox`` in a pipeline without annotations). The
             3D ones (``keypoints_3d`` mm, ``cam_K``, and ``cube_center``,
             ``cube_size`` of DepthCubeCrop) feed the 3D metrics and
-            ``LocalRegressionHead.predict``; ``hand_mask`` (the renderer's,
+            ``LocalRegressionHead.predict``; a mesh's ``vertices`` (mm)
+            feed ``MeshMetric``; ``hand_mask`` (the renderer's,
             in input pixels) and ``occluded`` feed the mask and occlusion
             metrics; ``hand_side`` ('left' / 'right') is an input of
             ``PosePriorHead`` (Zimmermann & Brox).
@@ -42,7 +43,7 @@ class PackHandInputs(BaseTransform):
                      'warp_mat', 'bbox', 'keypoints', 'keypoints_visible',
                      'keypoints_3d', 'cam_K', 'cube_center', 'cube_size',
                      'depth_path', 'hand_mask', 'occluded', 'hand_side',
-                     'hand_mirrored')
+                     'hand_mirrored', 'vertices')
                  ) -> None:
         super().__init__()
         self.meta_keys = tuple(meta_keys)
