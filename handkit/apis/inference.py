@@ -164,6 +164,16 @@ def model_input_size(model: nn.Module) -> Tuple[int, int]:
                      'decoder with input_size')
 
 
+def model_mirror_side(model: nn.Module) -> Optional[str]:
+    """The ``mirror_side`` of the config's test-pipeline ``TopdownAffine``
+    (a one-side model's: the other side's hands are mirrored in), or None."""
+    cfg = getattr(model, 'cfg', None)
+    loader = (cfg.get('test_dataloader') if cfg is not None else None) or {}
+    pipeline = loader.get('dataset', {}).get('pipeline') or ()
+    return next((step.get('mirror_side') for step in pipeline_steps(pipeline)
+                 if step.get('type') == 'TopdownAffine'), None)
+
+
 def _check_bbox(bbox, image_shape):
     """The box as float32 (4,); ValueError when invalid or off the image."""
     height, width = image_shape[:2]
@@ -202,7 +212,8 @@ def prepare_inputs(model: nn.Module, image: Union[str, np.ndarray],
     """The batch of one image that :func:`inference` hands the model.
 
     The test-time steps (``HandCrop`` -> ``TopdownAffine`` at the model's
-    input size -> ``PackHandInputs``), ``hand_collate`` and the model's data
+    input size, with its test pipeline's ``mirror_side`` ->
+    ``PackHandInputs``), ``hand_collate`` and the model's data
     preprocessor: ``{'inputs': float (1, 3, H, W) normalised,
     'data_samples': {'targets': {}, 'metas': [meta]}}``, the meta holding
     ``warp_mat`` (and ``hand_side`` when given). ``image``, ``bbox`` and
@@ -217,9 +228,14 @@ def prepare_inputs(model: nn.Module, image: Union[str, np.ndarray],
                              f'{HAND_SIDES}, got {hand_side!r}')
         results['hand_side'] = hand_side
     input_size = model_input_size(model)
+    # a one-side model (DetNet, Boukhayma) gets the other side mirrored, as
+    # its test pipeline does, when the side is given; the estimator mirrors
+    # the 3D prediction back
     steps = (HandCrop(mode='image' if bbox is None else 'bbox',
                       padding=BBOX_PADDING),
-             TopdownAffine(input_size=input_size), PackHandInputs())
+             TopdownAffine(input_size=input_size,
+                           mirror_side=model_mirror_side(model)),
+             PackHandInputs())
     for step in steps:
         results = step.transform(results)
     with torch.no_grad():
