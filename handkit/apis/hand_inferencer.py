@@ -62,7 +62,8 @@ import torch
 from torch import nn
 
 from handkit.apis.inference import (BACKENDS, BBOX_PADDING, HAND_SIDES,
-                                    _load, init_model, prepare_inputs)
+                                    _load, init_model, model_mirror_side,
+                                    prepare_inputs)
 from handkit.apis.mediapipe_files import config_file, converted_checkpoint
 from handkit.codecs.mediapipe_landmarks import MediaPipeLandmarks
 from handkit.codecs.mediapipe_palm import (MediaPipePalmAnchors, box_iou,
@@ -442,8 +443,11 @@ class HandInferencer:
         """The pose model on every hand's axis-aligned ROI square, in one
         batch; its keypoints, scores (and 3D joints) replace MediaPipe's."""
         model = self.pose
-        takes_side = any('hand_side' in getattr(head, 'required_labels', ())
-                         for head in getattr(model, 'heads', None) or ())
+        # the side goes to a model that takes it (the PosePrior) and to a
+        # one-side model, whose test pipeline mirrors the other side in
+        takes_side = model_mirror_side(model) is not None or any(
+            'hand_side' in getattr(head, 'required_labels', ())
+            for head in getattr(model, 'heads', None) or ())
         batches = [prepare_inputs(model, image, roi_to_bbox(center, size),
                                   hand['handedness'] if takes_side else None)
                    for hand, center, size in zip(hands, rois[0], rois[1])]
