@@ -37,8 +37,8 @@ rotations (``inverse_kinematics``), written as the hand's ``quaternions``
 (21 x (w, x, y, z)) in ``OUT/<name>.json``.
 ``--show-3d`` puts the front (x-y) and side (z-y) views of each hand's 3D
 joints beside the drawing (a 3D model's, or MediaPipe's world landmarks)
-and, for a model that predicts a mesh (Boukhayma et al.), shades the mesh
-under the skeleton.
+and, for a model that predicts a mesh (Boukhayma et al., Ge et al.),
+shades the mesh under the skeleton.
 ``--hand-side`` goes to models that take the side (the PosePrior) and picks
 IKNet's rest pose (default right). The --hand-seg and --iknet models run in
 PyTorch whatever ``--backend`` says. An output that would overwrite an input
@@ -87,11 +87,11 @@ from handkit.engine.cli import (refuse_existing_outputs,
                                 refuse_overwriting_inputs, user_errors_exit)
 from handkit.engine.config import config_chain
 from handkit.fileio import atomic_output, write_json
-from handkit.models.hand_model import HandModelLayer
 from handkit.skeleton import GROUP_NAMES, KEYPOINT_NAMES
 from handkit.visualization.draw import (draw_scores, draw_skeleton, map_grid,
                                         side_by_side)
-from handkit.visualization.draw3d import draw_3d_views, draw_mesh
+from handkit.visualization.draw3d import (draw_3d_views, draw_mesh,
+                                          model_faces)
 
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
 PROGRESS_EVERY = 25  # frames between progress lines
@@ -270,14 +270,6 @@ def with_3d_views(drawn: np.ndarray, hands: List[dict]) -> np.ndarray:
     views = [draw_3d_views(hand['keypoints_3d'], size=drawn.shape[0])
              for hand in hands if hand.get('keypoints_3d') is not None]
     return side_by_side(drawn, *views) if views else drawn
-
-
-def mesh_faces(model: nn.Module) -> Optional[np.ndarray]:
-    """The triangles of the model's hand mesh (a ``HandModelLayer`` inside
-    it), or None (no mesh, or an ONNX Runtime model)."""
-    layer = next((module for module in model.modules()
-                  if isinstance(module, HandModelLayer)), None)
-    return None if layer is None else layer.faces.cpu().numpy()
 
 
 def model_hand(result: dict, image: np.ndarray,
@@ -558,7 +550,7 @@ def main(argv: Optional[List[str]] = None) -> None:
                     for files in (args.hand_seg, args.iknet))
                 args.warn_whole_image = (args.bbox is None
                                          and args.hand_seg is None)
-                args.faces = mesh_faces(args.model)
+                args.faces = model_faces(args.model)
             model = args.model
             os.makedirs(args.out, exist_ok=True)
             if args.webcam is not None:

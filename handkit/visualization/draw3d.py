@@ -18,6 +18,7 @@ from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+import torch
 
 from handkit.datasets.synthetic.rasterizer import rasterize, vertex_normals
 from handkit.skeleton import NUM_KEYPOINTS
@@ -143,4 +144,17 @@ def draw_mesh(image: np.ndarray, vertices: np.ndarray, faces: np.ndarray,
     return np.where(mask, blended, canvas).round().astype(np.uint8)
 
 
-__all__: Sequence[str] = ('draw_3d_views', 'fit_image_map', 'draw_mesh')
+def model_faces(model: torch.nn.Module) -> Optional[np.ndarray]:
+    """The triangles (F, 3) of the mesh a model predicts: the ``faces`` of
+    its hand model (``HandModelLayer``, or a mesh head's own buffer), None
+    for a model without a mesh (or an ONNX Runtime one)."""
+    for module in model.modules():
+        faces = getattr(module, 'faces', None)
+        if isinstance(faces, torch.Tensor) and faces.ndim == 2 and \
+                faces.shape[1] == 3:
+            return faces.cpu().numpy()
+    return None
+
+
+__all__: Sequence[str] = ('draw_3d_views', 'fit_image_map', 'draw_mesh',
+                          'model_faces')

@@ -257,14 +257,15 @@ def test_show_3d_puts_the_joint_views_beside_a_3d_models_drawing(
 def test_mesh_faces_come_from_the_models_hand_model():
     from handkit.apis import init_model
     from handkit.models.hand_model import HandModelLayer
-    from handkit.tools.demo import mesh_faces
+    from handkit.visualization.draw3d import model_faces
     sys.path.insert(0, str(ROOT / 'tests' / 'deploy'))
     from tiny_models import tiny_model
-    model = init_model(str(ROOT / 'configs/boukhayma/boukhayma_synthetic.py'))
-    faces = mesh_faces(model)
+    faces = HandModelLayer().faces.numpy()
     assert faces.shape == (3368, 3)  # the open hand's triangles
-    np.testing.assert_array_equal(faces, HandModelLayer().faces.numpy())
-    assert mesh_faces(tiny_model('detnet')) is None
+    for config in ('boukhayma/boukhayma_synthetic.py', 'ge/ge_synthetic.py'):
+        model = init_model(str(ROOT / 'configs' / config))
+        np.testing.assert_array_equal(model_faces(model), faces)
+    assert model_faces(tiny_model('detnet')) is None
 
 
 def test_chain_options_errors_exit_2(trained, chain_files, tmp_path,

@@ -1,7 +1,12 @@
-"""Draw Ge et al.'s predicted meshes over the synthetic test images.
+"""Draw a mesh model's predicted meshes over the synthetic test images.
 
-    python benchmarks/ge_mesh_figure.py configs/ge/ge_synthetic.py \\
+    python benchmarks/mesh_figure.py configs/ge/ge_synthetic.py \\
         work_dirs/ge_synthetic/epoch_4.pth --out docs/images/ge_synthetic.png
+    python benchmarks/mesh_figure.py \\
+        configs/boukhayma/boukhayma_synthetic_mesh.py CKPT --out ...
+
+Any model that predicts root-relative ``vertices`` (mm) of a hand model
+with ``faces`` (Ge et al., Boukhayma et al.).
 
 For the first ``--num`` test hands: the image, the predicted mesh (root-
 relative, placed at the true wrist; rendered with handkit's rasteriser
@@ -13,16 +18,17 @@ and joints (an oracle that knows the test set's average hand).
 """
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
+from handkit.apis import init_model
 from handkit.datasets.collate import hand_collate
 from handkit.datasets.synthetic.rasterizer import rasterize
 from handkit.fileio import atomic_write
-from handkit.registry import DATASETS, MODELS
+from handkit.registry import DATASETS
+from handkit.visualization.draw3d import model_faces
 
 
 def overlay(image: np.ndarray, vertices: np.ndarray, faces: np.ndarray,
@@ -65,17 +71,12 @@ def main(argv=None) -> int:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    cfg = Config.fromfile(args.config)
-    init_default_scope('handkit')
-    model = MODELS.build(cfg.model)
-    state = torch.load(args.checkpoint, map_location='cpu',
-                       weights_only=True)
-    model.load_state_dict(state['state_dict'])
-    model.eval()
+    model = init_model(args.config, args.checkpoint)
+    cfg = model.cfg
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     print('mean-pose baseline of the test split:',
           mean_pose_baseline(dataset))
-    faces = model.heads[0].faces.numpy()
+    faces = model_faces(model)
     samples = [dataset[index] for index in range(args.num)]
     with torch.no_grad():
         batch = model.data_preprocessor(hand_collate(samples), False)
@@ -100,8 +101,9 @@ def main(argv=None) -> int:
                     transform=axes[0, 0].transAxes)
     axes[1, 0].text(-0.1, 0.5, 'true', rotation=90, va='center',
                     transform=axes[1, 0].transAxes)
-    figure.suptitle('ge_synthetic.py: predicted meshes (blue, at the true '
-                    'wrist), true ones (green), MPVPE per hand', fontsize=9)
+    name = Path(args.config).name
+    figure.suptitle(f'{name}: predicted meshes (blue, at the true wrist), '
+                    'true ones (green), MPVPE per hand', fontsize=9)
     figure.tight_layout()
     with atomic_write(args.out, 'wb') as file:
         figure.savefig(file, format='png', dpi=80)
