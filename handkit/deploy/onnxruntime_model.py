@@ -81,11 +81,18 @@ def _build_decoder(cfg: Config) -> tuple:
     """(estimator without weights, its data preprocessor) of ``cfg``.
 
     The estimator only decodes (its heads' codecs), so it is built on the
-    meta device: no memory for weights it never uses. The data
-    preprocessor, which runs, is built on the CPU.
+    meta device where it can be: no memory for weights it never uses. The
+    data preprocessor, which runs, is built on the CPU.
     """
     init_default_scope(cfg.get('default_scope', 'handkit'))
-    with torch.device('meta'):
+    try:
+        with torch.device('meta'):
+            estimator = MODELS.build(cfg.model)
+    except (RuntimeError, NotImplementedError) as error:
+        if 'meta' not in str(error):
+            raise
+        # a head that computes constants from its hand model when built
+        # (Boukhayma's mean vector) needs real tensors
         estimator = MODELS.build(cfg.model)
     preprocessor = cfg.model.get('data_preprocessor')
     preprocessor = (MODELS.build(preprocessor) if preprocessor is not None

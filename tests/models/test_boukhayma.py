@@ -385,3 +385,26 @@ def test_boukhayma_synthetic_fits_8_hands(fixed_threads):
     assert pck_05 >= 0.20
     assert epe <= 25.0
     assert epe < mean_pose / 3
+
+
+def test_exports_to_onnx_and_runs_in_onnxruntime(tmp_path, capsys):
+    """Up to the vertices; ONNX Runtime's model decodes like PyTorch's (its
+    head computes its mean vector when built: not on the meta device)."""
+    from handkit.apis import inference, init_model
+    from handkit.tools.export_onnx import main as export_main
+    config = str(CONFIGS / 'boukhayma_synthetic_mesh.py')
+    torch.manual_seed(0)
+    model = init_model(config)
+    checkpoint = tmp_path / 'init.pth'
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, checkpoint)
+    out = tmp_path / 'boukhayma.onnx'
+    export_main([config, str(checkpoint), '--out', str(out)])
+    assert 'mesh.vertices' in capsys.readouterr().out
+    image = cv2.imread(str(TESTS / 'data' / 'onehand10k_coco' / '9.jpg'))
+    eager = inference(model, image)
+    onnx = inference(init_model(config, str(out), backend='onnxruntime'),
+                     image)
+    np.testing.assert_allclose(onnx['vertices'], eager['vertices'],
+                               atol=1e-2)  # mm
+    np.testing.assert_allclose(onnx['keypoints'], eager['keypoints'],
+                               atol=1e-3)
