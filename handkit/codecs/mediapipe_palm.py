@@ -441,7 +441,7 @@ class MediaPipePalmAnchors(BaseCodec):
         offsets = palms[owner] - self.anchors[anchors][:, None]
         regression[anchors] = np.concatenate(
             [centre - self.anchors[anchors], size,
-             offsets.reshape(len(anchors), -1)], axis=1)
+             offsets.reshape(len(anchors), 2 * NUM_PALM_KEYPOINTS)], axis=1)
         return dict(palm_labels=labels, palm_label_weights=label_weights,
                     palm_regression=regression,
                     palm_regression_weights=regression_weights)

@@ -178,6 +178,21 @@ def test_encode_several_hands_and_an_incomplete_one():
                                expected, atol=1e-3)
 
 
+def test_encode_an_image_whose_only_hand_is_incomplete():
+    """A hand cropped at the border (its middle MCP not labelled): no
+    positive, its anchors left out of both losses, every other anchor a
+    negative."""
+    codec = MediaPipePalmAnchors()
+    visible = np.ones(21)
+    visible[9] = 0
+    targets = codec.encode(hand(), visible)
+    assert not targets['palm_labels'].any()
+    assert not targets['palm_regression_weights'].any()
+    assert targets['palm_regression'].shape == (2016, 18)
+    ignored = targets['palm_label_weights'] == 0
+    assert 0 < ignored.sum() < 2016
+
+
 def test_decode_of_the_released_model_on_real_photos():
     """The full model's raw outputs (TFLite, kept sparse in the fixture):
     the 7 palm keypoints land on the labelled wrist, MCPs and thumb CMC /
