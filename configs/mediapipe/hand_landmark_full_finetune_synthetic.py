@@ -35,18 +35,14 @@
 # the released model; handedness from the synthetic `hand_side` (a left
 # hand is a mirrored right one; ordinary, not mirrored images).
 _base_ = [
-    './hand_landmark_full.py', '../_base_/schedules/mediapipe_finetune.py'
+    './hand_landmark_full.py', '../_base_/schedules/mediapipe_finetune.py',
+    '../_base_/datasets/mediapipe_synthetic.py'
 ]
 load_from = ('{{$HANDKIT_HOME:~/.cache/handkit}}'
              '/mediapipe/hand_landmark_full.pth')
 # The training encoder: the model's decoder (hand_landmark_full.py's
 # codec) plus the handedness target.
 finetune_codec = dict(_base_.codec, use_hand_side=True, mirrored=False)
-synthetic = dict(type='SyntheticHandDataset', image_size=(256, 256),
-                 occlusion=0.1, seed=0, data_root='',
-                 cache_dir='work_dirs/.synthetic_cache',
-                 pose_mix=dict(open=0.3, point=0.2, pinch=0.25, fist=0.25),
-                 max_view_angle=60)
 # Named steps (an experiment overrides one by name); `load` is None for the
 # synthetic hands (their images are already decoded) and LoadImage for
 # image files (hand_landmark_full_finetune_coco.py).
@@ -67,29 +63,19 @@ val_pipeline = dict(
     warp=dict(type='TopdownAffine', input_size=_base_.input_size),
     pack=dict(type='PackHandInputs'),
 )
-train_dataloader = dict(
-    batch_size=16, num_workers=0, persistent_workers=False,
-    pin_memory=False,
-    collate_fn=dict(type='handkit.hand_collate'),
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(synthetic, num_samples=2000, split='train',
-                 pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=32, num_workers=0, persistent_workers=False,
-    pin_memory=False,
-    collate_fn=dict(type='handkit.hand_collate'), drop_last=False,
+    batch_size=32, **_base_.loader, drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(synthetic, num_samples=400, split='val', test_mode=True,
-                 pipeline=val_pipeline))
+    dataset=dict(_base_.synthetic, num_samples=400, split='val',
+                 test_mode=True, pipeline=val_pipeline))
 # replaces the inference config's OneHand10K loader
 test_dataloader = dict(
     _delete_=True,
-    batch_size=32, num_workers=0, persistent_workers=False,
-    pin_memory=False,
-    collate_fn=dict(type='handkit.hand_collate'), drop_last=False,
+    batch_size=32, **_base_.loader, drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(synthetic, num_samples=400, split='test', test_mode=True,
-                 pipeline=val_pipeline))
+    dataset=dict(_base_.synthetic, num_samples=400, split='test',
+                 test_mode=True, pipeline=val_pipeline))
 # PCK at the synthetic set's thresholds (0.04-0.12 of the keypoint box);
 # the checkpoint hook keeps the best PCK_ave.
 val_evaluator = dict(type='PCKMetric')

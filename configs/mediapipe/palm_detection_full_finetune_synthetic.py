@@ -27,15 +27,11 @@
 # used, by the whole pipeline on real photos (benchmarks/
 # mediapipe_real_photos.py with HandInferencer(detector=(config, ckpt))).
 _base_ = [
-    './palm_detection_full.py', '../_base_/schedules/mediapipe_finetune.py'
+    './palm_detection_full.py', '../_base_/schedules/mediapipe_finetune.py',
+    '../_base_/datasets/mediapipe_synthetic.py'
 ]
 load_from = ('{{$HANDKIT_HOME:~/.cache/handkit}}'
              '/mediapipe/palm_detection_full.pth')
-synthetic = dict(type='SyntheticHandDataset', image_size=(256, 256),
-                 occlusion=0.1, seed=0, data_root='',
-                 cache_dir='work_dirs/.synthetic_cache',
-                 pose_mix=dict(open=0.3, point=0.2, pinch=0.25, fist=0.25),
-                 max_view_angle=60)
 train_pipeline = dict(
     load=None,
     crop=dict(type='HandCrop', mode='image'),
@@ -47,13 +43,7 @@ train_pipeline = dict(
                  encoders=dict(palms=_base_.codec)),
     pack=dict(type='PackHandInputs'),
 )
-train_dataloader = dict(
-    batch_size=16, num_workers=0, persistent_workers=False,
-    pin_memory=False,
-    collate_fn=dict(type='handkit.hand_collate'),
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(synthetic, num_samples=2000, split='train',
-                 pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = None
 val_cfg = None
 val_evaluator = None

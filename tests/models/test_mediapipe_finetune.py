@@ -164,24 +164,23 @@ def test_coco_config_passes_preflight_on_a_coco_file():
     assert float(targets['landmark_weights'].sum()) > 0
 
 
-def test_landmark_loss_falls_on_4_fixed_hands(fixed_threads):
-    torch.manual_seed(0)
-    np.random.seed(0)
-    checkpoint = _checkpoint()
+def fit_fixed_batch(cfg, checkpoint, num_samples, steps, lr):
+    """The losses (first step, after ``steps`` Adam steps at ``lr``) of
+    ``cfg``'s model, from ``checkpoint``, on its first ``num_samples``
+    training samples without augmentation."""
     init_default_scope('handkit')
-    cfg = _config()
     dataset_cfg = cfg.train_dataloader.dataset
-    dataset_cfg.update(num_samples=FIT_SAMPLES, cache_dir=None)
+    dataset_cfg.update(num_samples=num_samples, cache_dir=None)
     dataset_cfg.pipeline.update(affine=None, color=None)
     dataset = DATASETS.build(dataset_cfg)
-    batch = hand_collate([dataset[index] for index in range(FIT_SAMPLES)])
+    batch = hand_collate([dataset[index] for index in range(num_samples)])
     model = MODELS.build(cfg.model)
     load_weights_into(model, checkpoint)
     data = model.data_preprocessor(batch, True)
-    optimizer = torch.optim.Adam(model.parameters(), lr=FIT_LR)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
     first = None
-    for _ in range(FIT_STEPS):
+    for _ in range(steps):
         losses = model(**data, mode='loss')
         if first is None:
             first = {key: float(value.detach())
@@ -193,6 +192,14 @@ def test_landmark_loss_falls_on_4_fixed_hands(fixed_threads):
         last = {key: float(value)
                 for key, value in model(**data, mode='loss').items()}
     assert all(math.isfinite(value) for value in last.values())
+    return first, last, batch
+
+
+def test_landmark_loss_falls_on_4_fixed_hands(fixed_threads):
+    torch.manual_seed(0)
+    np.random.seed(0)
+    first, last, _ = fit_fixed_batch(_config(), _checkpoint(), FIT_SAMPLES,
+                                     FIT_STEPS, FIT_LR)
     assert last['loss_landmarks'] * MIN_DROP <= first['loss_landmarks'], (
         first, last)
     # presence (target 1) and handedness are learnt too
@@ -220,35 +227,13 @@ def test_palm_detector_fine_tunes_from_the_converted_checkpoint(
         checkpoint = converted_checkpoint('palm_detection', 'full')
     except FileNotFoundError as error:
         pytest.fail(str(error), pytrace=False)
-    init_default_scope('handkit')
     cfg = _config(PALM)
     assert osp.expanduser(cfg.load_from) == converted_checkpoint(
         'palm_detection', 'full', must_exist=False)
     assert cfg.model == _config(config_file('palm_detection', 'full')).model
-    dataset_cfg = cfg.train_dataloader.dataset
-    dataset_cfg.update(num_samples=4, cache_dir=None)
-    dataset_cfg.pipeline.update(affine=None, color=None)
-    dataset = DATASETS.build(dataset_cfg)
-    batch = hand_collate([dataset[index] for index in range(4)])
+    first, last, batch = fit_fixed_batch(cfg, checkpoint, 4, PALM_STEPS,
+                                         PALM_LR)
     assert batch['data_samples']['targets']['palm_labels'].sum() >= 4
-    model = MODELS.build(cfg.model)
-    load_weights_into(model, checkpoint)
-    data = model.data_preprocessor(batch, True)
-    optimizer = torch.optim.Adam(model.parameters(), lr=PALM_LR)
-    model.train()
-    first = None
-    for _ in range(PALM_STEPS):
-        losses = model(**data, mode='loss')
-        if first is None:
-            first = {key: float(value.detach())
-                     for key, value in losses.items()}
-        optimizer.zero_grad()
-        sum(losses.values()).backward()
-        optimizer.step()
-    with torch.no_grad():
-        last = {key: float(value)
-                for key, value in model(**data, mode='loss').items()}
-    assert all(math.isfinite(value) for value in last.values())
     assert last['loss_palm_regression'] * PALM_MIN_DROP <= \
         first['loss_palm_regression'], (first, last)
     assert last['loss_palm_score'] * PALM_MIN_DROP <= \
