@@ -53,7 +53,8 @@ hand's final ROI (the crop ``inference`` takes from the ``bbox`` returned by
 :func:`roi_to_bbox`), all hands of a frame in one batch, with the
 handedness as ``hand_side`` for models that need it (PosePrior); its
 keypoints and scores replace MediaPipe's, its ``keypoints_3d`` (when it
-predicts them) MediaPipe's world landmarks.
+predicts them) MediaPipe's world landmarks, and a mesh model's
+``vertices`` come with them.
 """
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -378,7 +379,10 @@ class HandInferencer:
             ``handedness`` 'left' / 'right' and ``handedness_score``
             (float, its probability); ``keypoints_3d`` float32 (21, 3) mm
             (MediaPipe's world landmarks: metric, origin at the hand's
-            centre, axes of the image) or the pose model's, or None.
+            centre, axes of the image) or the pose model's, or None;
+            with a pose model that predicts a mesh (Boukhayma et al., Ge et
+            al.) also ``vertices`` float32 (V, 3) mm, root-relative (drawn
+            by :func:`handkit.visualization.draw3d.draw_mesh`).
             ``[]`` when no hand is found.
         """
         image = _load(image)['img']
@@ -424,7 +428,7 @@ class HandInferencer:
                 [points.min(0), points.max(0)]).astype(np.float32)
         return [{key: hand[key] for key in (
             'bbox', 'keypoints', 'scores', 'handedness', 'handedness_score',
-            'keypoints_3d')} for hand in results]
+            'keypoints_3d', 'vertices') if key in hand} for hand in results]
 
     @staticmethod
     def _distinct(keypoints: np.ndarray, presence: np.ndarray) -> np.ndarray:
@@ -464,3 +468,6 @@ class HandInferencer:
             hand['keypoints_3d'] = (
                 np.asarray(prediction['pred_keypoints_3d'], np.float32)
                 if 'pred_keypoints_3d' in prediction else None)
+            if 'pred_vertices' in prediction:  # a mesh model's
+                hand['vertices'] = np.asarray(prediction['pred_vertices'],
+                                              np.float32)

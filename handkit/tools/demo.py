@@ -242,7 +242,13 @@ def process(image: np.ndarray, args: argparse.Namespace) -> tuple:
     OUT/<name>.json holds."""
     if args.hands is not None:
         hands = args.hands(image)
-        drawn = draw_hands(image, hands, args.score_thr)
+        base = image
+        if args.show_3d and args.faces is not None:
+            for hand in hands:  # a mesh model's, under the skeletons
+                if 'vertices' in hand:
+                    base = draw_mesh(base, hand['vertices'], args.faces,
+                                     hand['keypoints_3d'], hand['keypoints'])
+        drawn = draw_hands(base, hands, args.score_thr)
         if args.show_3d:
             drawn = with_3d_views(drawn, hands)
         return drawn, dict(hands=[hand_record(hand) for hand in hands])
@@ -541,6 +547,8 @@ def main(argv: Optional[List[str]] = None) -> None:
                           else None), variant=args.variant,
                     device=args.device, backend=args.backend,
                     max_hands=args.max_hands, mirrored=args.mirrored)
+                args.faces = (model_faces(args.hands.pose)
+                              if args.hands.pose is not None else None)
             else:
                 args.model = init_model(args.config, args.checkpoint,
                                         device=args.device,

@@ -250,6 +250,33 @@ def test_pose_model_replaces_the_keypoints(tiny_trained):
                                    atol=1e-4)
 
 
+def test_a_mesh_pose_model_gives_each_hand_its_vertices(tmp_path):
+    """Boukhayma et al. on the detected hands: the mesh comes with the
+    keypoints, and draw_mesh places it where the keypoints are."""
+    from handkit.visualization.draw3d import draw_mesh, model_faces
+    config = str(ROOT / 'configs/boukhayma/boukhayma_synthetic_mesh.py')
+    torch.manual_seed(0)
+    model = init_model(config)
+    checkpoint = tmp_path / 'mesh.pth'
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, checkpoint)
+    inferencer, _ = replayed('panoptic_ex2', pose=(config, str(checkpoint)))
+    image = cv2.imread(str(EX2))
+    hands = inferencer(image)
+    assert len(hands) == 2
+    faces = model_faces(inferencer.pose)
+    for hand in hands:
+        assert hand['vertices'].shape == (1686, 3)
+        assert hand['keypoints_3d'].shape == (21, 3)
+        drawn = draw_mesh(image, hand['vertices'], faces,
+                          hand['keypoints_3d'], hand['keypoints'])
+        rows, cols = np.nonzero((drawn != image).any(-1))
+        # the mesh covers the hand's keypoints' box, give or take
+        low, high = hand['keypoints'].min(0), hand['keypoints'].max(0)
+        margin = 0.5 * (high - low).max()
+        assert low[0] - margin <= cols.mean() <= high[0] + margin
+        assert low[1] - margin <= rows.mean() <= high[1] + margin
+
+
 def _palm_of(inferencer, image, hand):
     """The palm (box (1, 4), keypoints (1, 7, 2)) whose landmarks became
     ``hand`` (refine=0: the palm nearest to its wrist)."""
