@@ -67,7 +67,9 @@ from handkit.datasets.synthetic.renderer import (FIRST_OCCLUDER, FOREARM,
                                                  _as_generator, _background,
                                                  _Canvas, _draw_occluders,
                                                  _skin_palette,
-                                                 check_image_size)
+                                                 check_image_size,
+                                                 depth_at_keypoints,
+                                                 depth_to_grey)
 from handkit.geometry import project_points
 from handkit.models.hand_model.layer import (handkit_joint_order,
                                              open_hand_path)
@@ -518,17 +520,9 @@ def render_mesh_hand(rng: Union[int, np.random.SeedSequence,
             image[occluder] = np.minimum(colour, 255.0).astype(np.uint8)
         image = cv2.GaussianBlur(image, (3, 3), 0.6)
     else:
-        near, far = (depth[everything].min(), depth[everything].max()) \
-            if everything.any() else (0.0, 1.0)
-        grey = 255.0 - 205.0 * (depth - near) / max(far - near, 1e-6)
-        grey = np.where(everything, grey, 0).astype(np.uint8)
-        image = np.repeat(grey[..., None], 3, axis=2)
+        image = depth_to_grey(depth, everything)
 
-    pixel = np.round(keypoints).astype(np.int64)
-    inside = ((pixel[:, 0] >= 0) & (pixel[:, 0] < width)
-              & (pixel[:, 1] >= 0) & (pixel[:, 1] < height))
-    rendered = canvas.zbuf[np.clip(pixel[:, 1], 0, height - 1),
-                           np.clip(pixel[:, 0], 0, width - 1)]
+    inside, rendered = depth_at_keypoints(canvas.zbuf, keypoints)
     # the capsule renderer's rule with the mesh's own surface: occluded when
     # the rendered depth is nearer than where the ray toward the camera
     # leaves the keypoint's own part (its bones' faces), by more than the

@@ -431,6 +431,28 @@ def _skin_palette(rng):
     return skin, nail, forearm, palm
 
 
+def depth_to_grey(depth: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """The depth modality's image: (H, W, 3) uint8 grey, 255 at the nearest
+    covered pixel down to 50 at the farthest, 0 where nothing is."""
+    near, far = (depth[covered].min(), depth[covered].max()) \
+        if covered.any() else (0.0, 1.0)
+    grey = 255.0 - 205.0 * (depth - near) / max(far - near, 1e-6)
+    grey = np.where(covered, grey, 0).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
+def depth_at_keypoints(zbuf: np.ndarray, keypoints: np.ndarray
+                       ) -> Tuple[np.ndarray, np.ndarray]:
+    """``(inside (K,) bool, z-buffer depth (K,))`` at each keypoint's
+    rounded pixel (clamped to the image where it falls outside)."""
+    height, width = zbuf.shape
+    pixel = np.round(keypoints).astype(np.int64)
+    inside = ((pixel[:, 0] >= 0) & (pixel[:, 0] < width)
+              & (pixel[:, 1] >= 0) & (pixel[:, 1] < height))
+    return inside, zbuf[np.clip(pixel[:, 1], 0, height - 1),
+                        np.clip(pixel[:, 0], 0, width - 1)]
+
+
 def render_hand(rng: Union[int, np.random.SeedSequence,
                            np.random.Generator],
                 image_size: Union[int, Sequence[int]] = (368, 368),
@@ -514,17 +536,9 @@ def render_hand(rng: Union[int, np.random.SeedSequence,
             np.uint8)
         image = cv2.GaussianBlur(image, (3, 3), 0.6)
     else:
-        near, far = (depth[covered].min(), depth[covered].max()) \
-            if covered.any() else (0.0, 1.0)
-        grey = 255.0 - 205.0 * (depth - near) / max(far - near, 1e-6)
-        grey = np.where(covered, grey, 0).astype(np.uint8)
-        image = np.repeat(grey[..., None], 3, axis=2)
+        image = depth_to_grey(depth, covered)
 
-    pixel = np.round(keypoints).astype(np.int64)
-    inside = ((pixel[:, 0] >= 0) & (pixel[:, 0] < width)
-              & (pixel[:, 1] >= 0) & (pixel[:, 1] < height))
-    rendered = canvas.zbuf[np.clip(pixel[:, 1], 0, height - 1),
-                           np.clip(pixel[:, 0], 0, width - 1)]
+    inside, rendered = depth_at_keypoints(canvas.zbuf, keypoints)
     joints = hand['keypoints_3d']
     occluded = inside & (rendered < joints[:, 2] - hand['joint_radii']
                          - OCCLUSION_TOLERANCE_MM)
