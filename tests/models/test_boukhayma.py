@@ -336,27 +336,11 @@ STEPS = 300
 
 def fit(steps=STEPS, lr=2e-3, num_samples=8):
     """The synthetic config's model on its first 8 training hands (no
-    augmentation, no cache), ``steps`` Adam steps on the full batch."""
-    torch.manual_seed(0)
-    np.random.seed(0)
-    cfg = load('boukhayma_synthetic.py')
-    dataset_cfg = cfg.train_dataloader.dataset
-    dataset_cfg.update(num_samples=num_samples, cache_dir=None)
-    dataset_cfg.pipeline.color = None
-    dataset = DATASETS.build(dataset_cfg)
-    batch = hand_collate([dataset[index] for index in range(num_samples)])
-    model = MODELS.build(cfg.model)
-    data = model.data_preprocessor(batch, True)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
-    for _ in range(steps):
-        loss = sum(model(**data, mode='loss').values())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.eval()
-    with torch.no_grad():
-        return model(**model.data_preprocessor(batch, False), mode='predict')
+    augmentation, no cache), ``steps`` Adam steps on the full batch: the
+    overfitting tests' loop."""
+    from test_overfitting import fit as overfit
+    return overfit('boukhayma/boukhayma_synthetic.py', steps, lr,
+                   num_samples)
 
 
 def figures(predictions):
