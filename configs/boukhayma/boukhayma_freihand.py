@@ -26,10 +26,5 @@ val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 # FreiHAND's protocol (PA-MPJPE, PA-MPVPE, F@5 / F@15 mm where the test
 # labels give vertices), the root-relative 3D errors and 2D PCK.
-val_evaluator = [
-    dict(type='MeshMetric', protocol='freihand'),
-    dict(type='Keypoint3DMetric', root_relative=True,
-         mean_pose_baseline=True),
-    dict(type='PCKMetric'),
-]
+val_evaluator = _base_.mesh_evaluator
 test_evaluator = val_evaluator

@@ -26,9 +26,5 @@ val_dataloader = dict(batch_size=32, dataset=dict(pipeline=dict(
     _delete_=True, load=dict(type='LoadImage'), crop=crop, warp=warp,
     pack=pack)))
 test_dataloader = val_dataloader
-val_evaluator = [
-    dict(type='Keypoint3DMetric', root_relative=True,
-         mean_pose_baseline=True),
-    dict(type='PCKMetric'),
-]
+val_evaluator = _base_.joint_evaluator
 test_evaluator = val_evaluator

@@ -41,10 +41,5 @@ train_dataloader = dict(dataset=dict(pipeline=dict(
 test_pipeline = dict(_base_.test_pipeline, warp=warp)
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-val_evaluator = [
-    dict(type='Keypoint3DMetric', root_relative=True,
-         mean_pose_baseline=True),
-    dict(type='MeshMetric', protocol='freihand'),
-    dict(type='PCKMetric'),
-]
+val_evaluator = _base_.mesh_evaluator
 test_evaluator = val_evaluator

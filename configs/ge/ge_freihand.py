@@ -32,9 +32,9 @@ targets = dict(type='GenerateTargets', encoders=dict(
 crop = dict(type='HandCrop', mode='keypoints', padding=1.5)
 warp = dict(type='TopdownAffine', input_size=input_size)
 train_pipeline = dict(load=dict(type='LoadImage'), crop=crop, warp=warp,
-                      targets=targets, pack=_base_.ge_pack)
+                      targets=targets, pack=dict(type='PackHandInputs'))
 test_pipeline = dict(load=dict(type='LoadImage'), crop=crop, warp=warp,
-                     pack=_base_.ge_pack)
+                     pack=dict(type='PackHandInputs'))
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

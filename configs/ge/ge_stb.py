@@ -39,9 +39,9 @@ load = dict(type='LoadImage')
 train_dataloader = dict(batch_size=32, dataset=dict(
     with_depth=True, pipeline=dict(
         _delete_=True, load=load, depth=dict(type='LoadSTBDepth'),
-        crop=crop, warp=warp, targets=targets, pack=_base_.ge_pack)))
+        crop=crop, warp=warp, targets=targets, pack=dict(type='PackHandInputs'))))
 val_dataloader = dict(batch_size=32, dataset=dict(pipeline=dict(
-    _delete_=True, load=load, crop=crop, warp=warp, pack=_base_.ge_pack)))
+    _delete_=True, load=load, crop=crop, warp=warp, pack=dict(type='PackHandInputs'))))
 test_dataloader = val_dataloader
 # no meshes in the labels: the joint errors and 2D PCK
 val_evaluator = _base_.joint_evaluator

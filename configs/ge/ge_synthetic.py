@@ -44,9 +44,9 @@ crop = dict(type='HandCrop', mode='keypoints', padding=1.5)
 warp = dict(type='TopdownAffine', input_size=input_size)
 train_pipeline = dict(_delete_=True, crop=crop, warp=warp,
                       color=dict(type='PhotometricJitter', prob=0.0),
-                      targets=targets, pack=_base_.ge_pack)
+                      targets=targets, pack=dict(type='PackHandInputs'))
 test_pipeline = dict(_delete_=True, crop=crop, warp=warp,
-                     pack=_base_.ge_pack)
+                     pack=dict(type='PackHandInputs'))
 mesh_hands = dict(hand='mesh')
 train_dataloader = dict(batch_size=16, dataset=dict(
     mesh_hands, num_samples=4000, pipeline=train_pipeline))
@@ -56,10 +56,5 @@ test_dataloader = dict(dataset=dict(mesh_hands, num_samples=200,
                                     pipeline=test_pipeline))
 # 3D: MPJPE / MPVPE / PA- / F-scores (FreiHAND's protocol) and the
 # root-relative joint errors beside the oracle mean pose; 2D: PCK.
-val_evaluator = [
-    dict(type='MeshMetric', protocol='freihand'),
-    dict(type='Keypoint3DMetric', root_relative=True,
-         mean_pose_baseline=True),
-    dict(type='PCKMetric'),
-]
+val_evaluator = _base_.mesh_evaluator
 test_evaluator = val_evaluator

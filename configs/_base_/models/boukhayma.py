@@ -7,6 +7,7 @@
 # L = L2D + 100 L3D + 100 Lmask + 10 Lreg (the paper's eq. (5)).
 # One codec per target, stated once: the pipeline's GenerateTargets
 # (boukhayma_targets) and the head's decoder use the same dicts.
+_base_ = ['../evaluators/mesh.py']
 boukhayma_input_size = (256, 256)
 mano_codec = dict(type='MANOParams', input_size=boukhayma_input_size,
                   num_pose=6, num_shape=10)

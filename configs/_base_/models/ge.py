@@ -10,6 +10,7 @@
 # Fully supervised: L = L_H + (L_v + L_n + L_e + 50 L_l) + L_J (Section 3.3).
 # One codec per target, stated once: the pipeline's GenerateTargets
 # (ge_targets) and the head's decoder use the same dicts.
+_base_ = ['../evaluators/mesh.py']
 ge_input_size = (256, 256)
 ge_heatmap_size = (64, 64)
 kcm_codec = dict(type='KeypointConfidenceMap', input_size=ge_input_size,
@@ -17,11 +18,6 @@ kcm_codec = dict(type='KeypointConfidenceMap', input_size=ge_input_size,
 mesh_codec = dict(type='RootRelativeMesh', unit_mm=100.0)
 ge_targets = dict(type='GenerateTargets', encoders=dict(
     kcm=kcm_codec, mesh=mesh_codec))
-# the true vertices travel to the predictions (gt_vertices: MeshMetric)
-ge_pack = dict(type='PackHandInputs', meta_keys=(
-    'img_path', 'img_id', 'ori_shape', 'input_size', 'warp_mat', 'bbox',
-    'keypoints', 'keypoints_visible', 'keypoints_3d', 'cam_K', 'hand_side',
-    'vertices'))
 hand_model = dict(type='HandModelLayer')
 model = dict(
     type='CascadeEstimator',
@@ -39,10 +35,3 @@ model = dict(
                   mesh_channels=(64, 64, 32, 32), pose_channels=(32, 64),
                   unit_mm=100.0)),
 )
-# The joint errors (root-relative; the learned regressor's keypoints_3d) and
-# 2D PCK: the evaluator of the real-data configs, whose labels have no mesh.
-joint_evaluator = [
-    dict(type='Keypoint3DMetric', root_relative=True,
-         mean_pose_baseline=True),
-    dict(type='PCKMetric'),
-]
