@@ -19,10 +19,8 @@ hand_model = dict(type='HandModelLayer', pose_type='pca',
                   flat_hand_mean=False)
 model = dict(
     type='CascadeEstimator',
-    data_preprocessor=dict(
-        type='HandDataPreprocessor',
-        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
+    # ImageNet's mean and std on RGB (the preprocessor's defaults)
+    data_preprocessor=dict(type='HandDataPreprocessor'),
     # pretrained: a local torchvision resnet34 state dict; nothing downloads.
     # in_channels=3 + 21 is the paper's RGB + heat-map option
     # (docs/boukhayma.md: its pipeline step is not built yet).

@@ -29,10 +29,8 @@ cai_targets = dict(type='GenerateTargets', encoders=dict(
 labels_3d = dict(type='SubsetLabels3D', fraction=1.0, seed=0)
 model = dict(
     type='CascadeEstimator',
-    data_preprocessor=dict(
-        type='HandDataPreprocessor',
-        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
+    # ImageNet's mean and std on RGB (the preprocessor's defaults)
+    data_preprocessor=dict(type='HandDataPreprocessor'),
     # pretrained: a local torchvision VGG-19 state dict; nothing downloads.
     backbone=dict(type='VGG19CPM', out_channels=128),
     heads=dict(

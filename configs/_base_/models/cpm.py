@@ -4,10 +4,8 @@
 # model.heads.keypoints.decoder=_base_.codec (configs/_base_/datasets/).
 model = dict(
     type='CascadeEstimator',
-    data_preprocessor=dict(
-        type='HandDataPreprocessor',
-        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
+    # ImageNet's mean and std on RGB (the preprocessor's defaults)
+    data_preprocessor=dict(type='HandDataPreprocessor'),
     backbone=dict(type='VGG19CPM', out_channels=128),
     heads=dict(
         keypoints=dict(

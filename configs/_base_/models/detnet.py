@@ -21,10 +21,8 @@ detnet_targets = dict(type='GenerateTargets', encoders=dict(location=codec))
 left_hand_model = dict(warp=dict(mirror_side='right'))
 model = dict(
     type='CascadeEstimator',
-    data_preprocessor=dict(
-        type='HandDataPreprocessor',
-        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
+    # ImageNet's mean and std on RGB (the preprocessor's defaults)
+    data_preprocessor=dict(type='HandDataPreprocessor'),
     # pretrained: a local torchvision resnet50 state dict (layer4 and fc
     # are not used); handkit downloads nothing.
     backbone=dict(type='DilatedResNet', in_channels=3,

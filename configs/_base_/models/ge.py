@@ -21,10 +21,8 @@ ge_targets = dict(type='GenerateTargets', encoders=dict(
 hand_model = dict(type='HandModelLayer')
 model = dict(
     type='CascadeEstimator',
-    data_preprocessor=dict(
-        type='HandDataPreprocessor',
-        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
+    # ImageNet's mean and std on RGB (the preprocessor's defaults)
+    data_preprocessor=dict(type='HandDataPreprocessor'),
     backbone=dict(type='StackedHourglass', num_keypoints=21, num_stacks=2,
                   channels=256, num_modules=2, order=4),
     heads=dict(

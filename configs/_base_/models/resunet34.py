@@ -9,10 +9,8 @@
 # soft-argmax decodes to.
 model = dict(
     type='CascadeEstimator',
-    data_preprocessor=dict(
-        type='HandDataPreprocessor',
-        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
+    # ImageNet's mean and std on RGB (the preprocessor's defaults)
+    data_preprocessor=dict(type='HandDataPreprocessor'),
     # pretrained: a local torchvision resnet34 state dict (the paper uses an
     # ImageNet-pretrained ResNet-34); handkit downloads nothing.
     backbone=dict(type='ResNet34UNet', in_channels=3, num_keypoints=21,
