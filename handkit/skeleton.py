@@ -28,6 +28,7 @@ _JOINTS = {
 KEYPOINT_NAMES = ('wrist', ) + tuple(
     f'{finger}_{joint}' for finger in FINGERS for joint in _JOINTS[finger])
 NUM_KEYPOINTS = len(KEYPOINT_NAMES)  # 21
+MIDDLE_MCP = KEYPOINT_NAMES.index('middle_mcp')  # 9
 
 # Parent of each keypoint in the kinematic tree (wrist is the root: -1).
 PARENTS = np.array(

@@ -16,13 +16,24 @@
 # mm) is the synthetic hands' 43.5: set it to RHD's mean; zb does not use
 # it. Checkpoints go to work_dirs/cai_rhd/ (epoch_80.pth: the last epoch,
 # which cai_rhd_stb_weak.py loads).
+# RHD's joint 0 is the wrist: the 3D joints are rooted at the palm (the
+# midpoint of wrist and middle MCP), the origin Zimmermann & Brox's RHD
+# protocol takes the prediction to have; the scored hand of each test image
+# is the one with more mask pixels (their BinaryDbReader.py:213-233).
 _base_ = ['./cai_stb.py']
+pose3d_codec = dict(_base_.pose3d_codec, palm_root=True)
 rhd = dict(type='RHDDataset', data_root='data/rhd/', hands='auto')
+train_pipeline = _base_.train_dataloader.dataset.pipeline
 train_dataloader = dict(dataset=dict(
     rhd, _delete_=True, split='train', with_depth=True,
-    pipeline=dict(_base_.train_dataloader.dataset.pipeline,
-                  depth=dict(type='LoadRHDDepth'))))
+    pipeline=dict(train_pipeline, depth=dict(type='LoadRHDDepth'),
+                  targets=dict(train_pipeline.targets, encoders=dict(
+                      train_pipeline.targets.encoders,
+                      pose3d=pose3d_codec)))))
 val_dataloader = dict(dataset=dict(
-    rhd, _delete_=True, split='test', test_mode=True,
+    rhd, _delete_=True, split='test', test_mode=True, hands='mask_pixels',
     pipeline=_base_.val_dataloader.dataset.pipeline))
 test_dataloader = val_dataloader
+model = dict(heads=dict(pose3d=dict(codec=pose3d_codec)))
+val_evaluator = _base_.zb_rhd_evaluator
+test_evaluator = val_evaluator

@@ -34,5 +34,5 @@ train_dataloader = dict(dataset=dict(
         pack=_base_.train_pipeline.pack)))
 val_dataloader = dict(dataset=dict(pipeline=dict(warp=warp)))
 test_dataloader = val_dataloader
-val_evaluator = _base_.rgb3d_normalized_evaluator
+val_evaluator = _base_.zb_stb_evaluator
 test_evaluator = val_evaluator

@@ -19,6 +19,8 @@ input_size = (128, 128)
 depth_size = (32, 32)
 kcm_codec = dict(_base_.kcm_codec, input_size=input_size, sigma=2.0)
 depth_codec = dict(_base_.depth_codec, output_size=depth_size)
+# the wrist in joint 0: rooted at the palm, Zimmermann & Brox's RHD root
+pose3d_codec = dict(_base_.pose3d_codec, palm_root=True)
 features = 32
 model = dict(
     data_preprocessor=dict(channels_last=True),
@@ -30,16 +32,18 @@ model = dict(
                          stage_channels=16, norm_cfg=dict(type='BN'),
                          decoder=kcm_codec),
         pose3d=dict(in_channels=features, conv_channels=64, fc_channels=256,
+                    codec=pose3d_codec,
                     depth_regularizer=dict(output_size=depth_size,
                                            hidden_channels=256,
                                            base_channels=64))))
 targets = dict(_base_.cai_targets, encoders=dict(
-    _base_.cai_targets['encoders'], kcm=kcm_codec, depth=depth_codec))
+    _base_.cai_targets['encoders'], kcm=kcm_codec, pose3d=pose3d_codec,
+    depth=depth_codec))
 train_steps = dict(_base_.train_pipeline)
 pack = train_steps.pop('pack')
 rendering = dict(with_depth=True)
 train_dataloader = dict(dataset=dict(
     rendering, pipeline=dict(train_steps, _delete_=True, targets=targets,
                              labels_3d=_base_.labels_3d, pack=pack)))
-val_evaluator = _base_.rgb3d_normalized_evaluator
+val_evaluator = _base_.zb_rhd_evaluator
 test_evaluator = val_evaluator

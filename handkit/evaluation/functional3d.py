@@ -12,14 +12,8 @@ The protocols:
   the fraction of frames whose *maximum* joint error is below a threshold.
 * Joint rotations (Zhou et al.'s IKNet): the angle between predicted and
   true quaternions.
-* The RHD / STB protocol of Zimmermann & Brox's evaluation code (ICCV 2017,
-  public code of "Learning to Estimate 3D Hand Pose from Single RGB
-  Images"): the palm (the midpoint of wrist and middle MCP) replaces the
-  wrist and is the root, the prediction is scaled by the ground truth's
-  middle MCP -> PIP bone, and the PCK curve is taken per keypoint on
-  ``linspace(0, 50, 20)`` mm and averaged over keypoints; its "20-50 mm"
-  AUC integrates the grid from its ninth point, 21.05 mm, on
-  (:data:`ZB_THRESHOLDS_MM`, :func:`zimmermann_brox_measures`).
+* The papers' RHD / STB protocols (root, scale bone, threshold grid) are
+  presets in ``handkit.evaluation.protocols``.
 
 * Hand meshes (``mesh_metric``): FreiHAND's Procrustes alignment and
   F-score (Zimmermann et al., ICCV 2019, their ``eval.py``) and Ge et al.'s
@@ -34,16 +28,6 @@ Every function returns NaN where nothing is labelled, as the 2D ones do.
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
-
-
-# Zimmermann & Brox's threshold grid: 20 points over 0-50 mm; their
-# "20-50 mm" AUC takes it from index 8 (21.05 mm) on.
-ZB_THRESHOLDS_MM = np.linspace(0.0, 50.0, 20)
-ZB_AUC_FIRST_INDEX = 8
-# handkit joints: the palm is the midpoint of wrist (0) and middle MCP (9);
-# the scale is the middle MCP -> PIP bone (9 -> 10).
-ZB_PALM_JOINTS = (0, 9)
-ZB_SCALE_BONE = (9, 10)
 
 
 def _check_pair(pred, gt):
@@ -204,82 +188,10 @@ def rotation_errors_deg(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     return np.degrees(2 * np.arccos(np.clip(dot, 0.0, 1.0)))
 
 
-def palm_rooted(joints: np.ndarray,
-                visible: Optional[np.ndarray] = None
-                ) -> Tuple[np.ndarray, np.ndarray]:
-    """Zimmermann & Brox's evaluation points: the palm in the wrist's slot.
-
-    Args:
-        joints: (N, 21, 3) handkit joints.
-        visible: (N, 21) or None.
-
-    Returns:
-        (N, 21, 3) joints relative to the palm, ``0.5 (J_0 + J_9)``, which
-        replaces joint 0 (so point 0 is the origin), and (N, 21) visibility,
-        the palm's being the wrist's or the middle MCP's.
-    """
-    joints = np.asarray(joints, np.float64)
-    wrist, middle_mcp = ZB_PALM_JOINTS
-    palm = 0.5 * (joints[:, wrist] + joints[:, middle_mcp])  # (N, 3)
-    points = joints - palm[:, None]
-    points[:, wrist] = 0.0
-    visible = _check_visible(visible, joints.shape[:2]).copy()
-    visible[:, wrist] |= visible[:, middle_mcp]
-    return points, visible
-
-
-def bone_lengths(joints: np.ndarray,
-                 bone: Sequence[int] = ZB_SCALE_BONE) -> np.ndarray:
+def bone_lengths(joints: np.ndarray, bone: Sequence[int]) -> np.ndarray:
     """(N,) length of the bone ``bone[0] -> bone[1]`` of (N, J, 3) joints."""
     joints = np.asarray(joints, np.float64)
     return np.linalg.norm(joints[:, bone[1]] - joints[:, bone[0]], axis=-1)
-
-
-def zimmermann_brox_measures(pred: np.ndarray, gt: np.ndarray,
-                             visible: Optional[np.ndarray] = None,
-                             thresholds_mm: Sequence[float] = (20, 25, 30,
-                                                               35, 40, 45, 50)
-                             ) -> dict:
-    """Their evaluation's numbers for aligned (N, J, 3) points in mm.
-
-    Every keypoint is scored over the frames where it is visible: its mean
-    and median error and its PCK curve; the keypoints' values are then
-    averaged (a keypoint visible nowhere is left out), as their evaluation
-    utility does.
-
-    Returns:
-        dict: ``EPE_3D`` (mean over keypoints of their mean error),
-        ``EPE_3D_median`` (the same of their median), ``AUC_0-50`` (the
-        whole grid :data:`ZB_THRESHOLDS_MM`), ``AUC_20-50`` (the grid from
-        21.05 mm on, their "20-50 mm") and ``PCK3D@<t>mm`` at each of
-        ``thresholds_mm`` (keypoint-averaged too); NaN when nothing is
-        visible.
-    """
-    errors = joint_errors(pred, gt)  # (N, J)
-    visible = _check_visible(visible, errors.shape)
-    counts = visible.sum(axis=0)  # (J,)
-    scored = counts > 0
-    names = ['EPE_3D', 'EPE_3D_median', 'AUC_0-50', 'AUC_20-50'] + [
-        f'PCK3D@{t:g}mm' for t in thresholds_mm]
-    if not scored.any():
-        return dict.fromkeys(names, float('nan'))
-    masked = np.where(visible, errors, np.nan)[:, scored]  # (N, K)
-    grid = np.concatenate([ZB_THRESHOLDS_MM, _thresholds(thresholds_mm)])
-    # (T, K) per-keypoint PCK, then the mean over keypoints: (T,)
-    correct = (masked[None] <= grid[:, None, None]).sum(axis=1)
-    curve = (correct / counts[scored]).mean(axis=1)
-    grid_curve, extra = curve[:len(ZB_THRESHOLDS_MM)], curve[
-        len(ZB_THRESHOLDS_MM):]
-
-    def area(first):
-        thresholds = ZB_THRESHOLDS_MM[first:]
-        return float(np.trapezoid(grid_curve[first:], thresholds)
-                     / (thresholds[-1] - thresholds[0]))
-
-    values = [float(np.nanmean(masked, axis=0).mean()),
-              float(np.nanmedian(masked, axis=0).mean()), area(0),
-              area(ZB_AUC_FIRST_INDEX)] + [float(v) for v in extra]
-    return dict(zip(names, values))
 
 
 # ---------------------------------------------------------------------------

@@ -161,9 +161,9 @@ def print_3d_tables(name: str, metrics: Dict[str, float]) -> None:
     """The 3D table when EPE_3D is present, the NYU table for mean_error.
 
     A 3D metric with a ``prefix`` (``zb/EPE_3D``: another protocol, e.g.
-    ``Keypoint3DMetric(protocol='zimmermann_brox', prefix='zb')``) adds a
-    row labelled ``<name> [<prefix>]``; Zimmermann & Brox's protocol also
-    prints its median EPE and its AUC over their whole 0-50 mm grid.
+    ``Keypoint3DMetric(protocol='zimmermann_brox_rhd', prefix='zb')``) adds
+    a row labelled ``<name> [<prefix>]``; a preset also prints its median
+    EPE and its other AUCs.
     """
     groups: Dict[str, Dict[str, float]] = {}
     for key, value in metrics.items():

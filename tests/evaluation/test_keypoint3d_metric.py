@@ -184,25 +184,22 @@ def _zb_hand(seed=0, scale=1.0):
     return joints * scale
 
 
-def test_zimmermann_brox_protocol_hand_computed():
+def test_zimmermann_brox_rhd_preset_hand_computed():
     """Every point but the palm off by 30 mm: their per-keypoint curve on
     linspace(0, 50, 20) is a step between 28.95 and 31.58 mm."""
     samples = []
     for seed, scale in ((0, 1.0), (1, 1.3)):
         gt = _zb_hand(seed, scale) + [5, -7, 400]
         palm = 0.5 * (gt[0] + gt[9])
-        rooted = gt - palm
-        rooted[0] = 0
-        offset = np.array([0, 30.0, 0])
-        points = rooted + offset
-        points[0] = -points[9]  # so the palm of the points stays at 0
+        # a palm-rooted read-out (NormalizedPose3D(palm_root=True)); the
+        # preset puts its joint 0 (the wrist's slot) at the palm, the origin
+        points = gt - palm + np.array([0, 30.0, 0])
         bone = np.linalg.norm(gt[10] - gt[9])
         samples.append(dict(pred_keypoints_3d=np.zeros((21, 3)),
                             pred_keypoints_3d_normalized=points / bone,
                             gt_keypoints_3d=gt,
                             gt_keypoints_visible=np.ones(21)))
-    metric = Keypoint3DMetric(protocol='zimmermann_brox',
-                              from_normalized=True,
+    metric = Keypoint3DMetric(protocol='zimmermann_brox_rhd',
                               pck_thresholds_mm=(20, 31, 40))
     metrics = evaluate(metric, samples)
     step = 50 / 19
@@ -218,45 +215,46 @@ def test_zimmermann_brox_protocol_hand_computed():
     assert metrics['PCK3D@31mm'] == pytest.approx(1.0)
 
 
-def test_zimmermann_brox_protocol_rescales_and_roots_at_the_palm():
-    gt = _zb_hand(2) + [0, 0, 500]
-    # scaled about some point and moved: perfect after their alignment
-    pred = (gt - gt[3]) * 0.7 + [30, 10, -20]
-    sample = dict(pred_keypoints_3d=pred, gt_keypoints_3d=gt,
-                  gt_keypoints_visible=np.ones(21))
-    metrics = evaluate(Keypoint3DMetric(protocol='zimmermann_brox'),
-                       [sample])
-    assert metrics['EPE_3D'] == pytest.approx(0, abs=1e-9)
-    assert metrics['AUC_20-50'] == pytest.approx(1.0)
-    # the wrist alone unlabelled: the palm still counts (the middle MCP is)
-    visible = np.ones(21)
-    visible[0] = 0
-    sample_far = dict(sample, pred_keypoints_3d=pred + np.eye(21, 3)[5] * 999,
-                      gt_keypoints_visible=visible)
-    metric = Keypoint3DMetric(protocol='zimmermann_brox')
-    assert evaluate(metric, [sample_far])['EPE_3D'] > 0
+def test_zimmermann_brox_rhd_preset_refuses_a_palm_rooted_dataset():
+    """RHDDataset(root_joint='palm_center') already has the palm in joint 0:
+    the RHD preset would take the midpoint of palm and middle MCP."""
+    gt = _zb_hand(0)
+    sample = dict(pred_keypoints_3d=gt, pred_keypoints_3d_normalized=gt,
+                  gt_keypoints_3d=gt, gt_keypoints_visible=np.ones(21))
+    metric = Keypoint3DMetric(protocol='zimmermann_brox_rhd')
+    metric.dataset_meta = dict(root_joint='palm_center')
+    metric.process({}, [sample])
+    with pytest.raises(ValueError, match="already the palm.*"
+                       "'zimmermann_brox_stb'"):
+        metric.evaluate(1)
 
 
 def test_zimmermann_brox_mean_pose_is_scale_free():
     """Hands of one shape at different sizes: the mean scale-free pose times
     each hand's bone is exact; a second shape makes it err."""
-    same = [dict(pred_keypoints_3d=_zb_hand(0, s), gt_keypoints_3d=_zb_hand(
-        0, s), gt_keypoints_visible=np.ones(21)) for s in (0.8, 1.0, 1.2)]
-    metric = Keypoint3DMetric(protocol='zimmermann_brox',
+    def sample(joints):
+        return dict(pred_keypoints_3d=joints,
+                    pred_keypoints_3d_normalized=joints / 30,
+                    gt_keypoints_3d=joints, gt_keypoints_visible=np.ones(21))
+
+    same = [sample(_zb_hand(0, s)) for s in (0.8, 1.0, 1.2)]
+    metric = Keypoint3DMetric(protocol='zimmermann_brox_stb',
                               mean_pose_baseline=True)
     assert evaluate(metric, same)['EPE_3D_mean_pose'] == pytest.approx(
         0, abs=1e-9)
-    other = same + [dict(same[0], gt_keypoints_3d=_zb_hand(5))]
-    metric = Keypoint3DMetric(protocol='zimmermann_brox',
+    other = same + [sample(_zb_hand(5))]
+    metric = Keypoint3DMetric(protocol='zimmermann_brox_stb',
                               mean_pose_baseline=True)
     assert evaluate(metric, other)['EPE_3D_mean_pose'] > 1
 
 
 @pytest.mark.parametrize('kwargs, match', [
     (dict(protocol='zb'), 'protocol must be one of'),
-    (dict(protocol='zimmermann_brox', scale_bone=(0, 9)), 'no scale_bone'),
-    (dict(protocol='zimmermann_brox', mode='bone'), "mode='joints'"),
-    (dict(from_normalized=True), "needs protocol='zimmermann_brox'"),
+    # handkit's former approximation of their protocol is gone (issue 22)
+    (dict(protocol='zimmermann_brox'), 'protocol must be one of'),
+    (dict(protocol='zimmermann_brox_rhd', scale_bone=(0, 9)),
+     'no scale_bone'),
+    (dict(protocol='zimmermann_brox_rhd', mode='bone'), "mode='joints'"),
 ])
 def test_zimmermann_brox_arguments_are_checked(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -18,7 +18,9 @@ depth_size = (64, 64)
 kcm_codec = dict(type='KeypointConfidenceMap', input_size=cai_input_size,
                  heatmap_size=cai_heatmap_size, sigma=1.0)
 # Root-relative joints in middle MCP -> PIP bones (Zimmermann & Brox's
-# normalisation; joint 0 is the wrist, STB's palm centre on STB).
+# normalisation), rooted at the palm, their protocols' origin: STB's palm
+# point is its joint 0; a hand with the wrist in joint 0 (RHD, the synthetic
+# hands) sets palm_root=True (the midpoint of wrist and middle MCP).
 pose3d_codec = dict(type='NormalizedPose3D', root_index=0,
                     reference_bone=(9, 10))
 depth_codec = dict(type='NormalizedDepthMap', output_size=depth_size,

@@ -51,9 +51,7 @@ model = dict(
 # defines the read-out, the ground truth made middle-MCP-relative, the AUC
 # over their 16 thresholds linspace(20, 50, 16) (plot.py:24); 2D EPE and
 # PCK of the heatmap read-out. detnet_evaluator is the RHD preset (also the
-# synthetic hands'), detnet_stb_evaluator STB's. handkit's former row
-# (each prediction rescaled by its own 9 -> 10 bone) stays available as
-# dict(type='Keypoint3DMetric', protocol='zimmermann_brox').
+# synthetic hands'), detnet_stb_evaluator STB's.
 detnet_evaluator = [
     dict(type='Keypoint3DMetric', root_relative=True,
          mean_pose_baseline=True),

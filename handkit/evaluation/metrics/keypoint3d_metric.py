@@ -13,10 +13,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
-from handkit.evaluation.functional3d import (auc_3d, bone_lengths, epe,
-                                             nyu_success_fraction, palm_rooted,
-                                             pck_3d, root_relative,
-                                             zimmermann_brox_measures)
+from handkit.evaluation.functional3d import (auc_3d, epe,
+                                             nyu_success_fraction, pck_3d,
+                                             root_relative)
 from handkit.evaluation.protocols import (PROTOCOLS, aligned_points,
                                           get_protocol, protocol_measures)
 from handkit.registry import METRICS
@@ -97,36 +96,18 @@ class Keypoint3DMetric(BaseMetric):
             threshold grid as the official code has them and scores
             ``pred_keypoints_3d_normalized`` times the ground truth's bone,
             as is (``EPE_3D``, ``EPE_3D_median``, the preset's AUCs,
-            ``PCK3D@<t>mm``); or 'zimmermann_brox', handkit's former
-            approximation of theirs, kept as an option (it departs from
-            their code: STB is rooted at the midpoint of joints 0 and 9
-            instead of its palm point 0, and the prediction is re-rooted at
-            its own palm; docs/models_3d.md, departures): the palm
-            (midpoint of joints 0 and 9) replaces the
-            wrist and is the root; the prediction gets the ground truth's
-            middle MCP -> PIP length (9 -> 10); errors and PCK curves per
-            keypoint on their grid ``linspace(0, 50, 20)`` mm, averaged
-            over keypoints; ``AUC_20-50`` is their "20-50 mm" AUC, which
-            starts at the grid's 21.05 mm, ``AUC_0-50`` the whole grid, and
-            ``EPE_3D_median`` their median error. ``mean_pose_baseline``
-            here predicts the mean scale-free pose (palm-rooted, in 9 -> 10
-            bones) times each hand's own bone. Needs 21 joints and takes no
-            ``scale_bone``, ``root_index`` or ``mode``.
-        from_normalized: with 'zimmermann_brox', score
-            ``pred_keypoints_3d_normalized`` (root-relative, in 9 -> 10
-            bones, as Zimmermann & Brox's PosePrior predicts) times the
-            ground truth's bone, as their evaluation scripts do, instead of
-            rescaling ``pred_keypoints_3d`` to the ground truth's bone.
+            ``PCK3D@<t>mm``; ``mean_pose_baseline`` predicts the mean
+            scale-free pose times each hand's own bone). A preset needs 21
+            joints and takes no ``scale_bone``, ``root_index`` or ``mode``.
 
     Metrics: ``EPE_3D``, ``AUC_20-50``, ``PCK3D@<t>mm`` per threshold (in
     [0, 1]), ``EPE_2D`` (px, with 2D predictions) and ``EPE_3D_mean_pose``
-    (and with 'zimmermann_brox' ``EPE_3D_median`` and ``AUC_0-50``);
-    Python floats.
+    (a preset: ``EPE_3D_median`` and its AUCs); Python floats.
     """
 
     default_prefix = ''
     MODES = ('joints', 'bone')
-    PROTOCOLS = ('handkit', 'zimmermann_brox') + tuple(PROTOCOLS)
+    PROTOCOLS = ('handkit', ) + tuple(PROTOCOLS)
     # dataset labels it scores against (handkit.engine.cli.check_labels)
     required_labels = ('keypoints_3d', )
 
@@ -136,8 +117,7 @@ class Keypoint3DMetric(BaseMetric):
                  mode: str = 'joints', mean_pose_baseline: bool = False,
                  joint_indices: Optional[Sequence[int]] = None,
                  scale_bone: Optional[Sequence[int]] = None,
-                 protocol: str = 'handkit', from_normalized: bool = False,
-                 **kwargs) -> None:
+                 protocol: str = 'handkit', **kwargs) -> None:
         super().__init__(**kwargs)
         if protocol not in self.PROTOCOLS:
             raise ValueError(f'Keypoint3DMetric: protocol must be one of '
@@ -153,13 +133,10 @@ class Keypoint3DMetric(BaseMetric):
                 "root_relative=True, root_index=0, mode='joints' and no "
                 f'scale_bone; got root_relative={root_relative}, root_index='
                 f'{root_index}, mode={mode!r}, scale_bone={scale_bone!r}')
-        if from_normalized and protocol == 'handkit':
-            raise ValueError("Keypoint3DMetric: from_normalized=True needs "
-                             "protocol='zimmermann_brox' or a preset")
         self.protocol = protocol
-        # a preset always scores the normalised read-out (its official code
-        # scales the network's normalised output by the true bone)
-        self.from_normalized = bool(from_normalized) or self.preset is not None
+        # a preset scores the normalised read-out (its official code scales
+        # the network's normalised output by the true bone)
+        self.from_normalized = self.preset is not None
         if scale_bone is not None and (
                 not root_relative or mode != 'joints' or mean_pose_baseline
                 or len(scale_bone) != 2 or scale_bone[0] == scale_bone[1]):
@@ -261,8 +238,6 @@ class Keypoint3DMetric(BaseMetric):
         num_joints = pred.shape[1]
         if self.preset is not None:
             metrics = self._preset(results, gt, visible)
-        elif self.protocol == 'zimmermann_brox':
-            metrics = self._zimmermann_brox(results, pred, gt, visible)
         else:
             metrics = self._handkit(pred, gt, visible)
         if all('pred_2d' in r for r in results):
@@ -274,34 +249,6 @@ class Keypoint3DMetric(BaseMetric):
                 np.stack([r['visible'] for r in results])[:, joints])
         return metrics
 
-    def _zimmermann_brox(self, results, pred, gt, visible):
-        if gt.shape[1] != NUM_KEYPOINTS:
-            raise ValueError(f"Keypoint3DMetric(protocol='zimmermann_brox') "
-                             f'needs {NUM_KEYPOINTS} joints, got '
-                             f'{gt.shape[1]}')
-        gt_points, points_visible = palm_rooted(gt, visible)
-        scale = bone_lengths(gt)[:, None, None]  # (N, 1, 1) mm
-        if self.from_normalized:
-            pred_points, _ = palm_rooted(
-                np.stack([r['pred_normalized'] for r in results]) * scale)
-        else:
-            pred_points, _ = palm_rooted(pred)
-            pred_scale = bone_lengths(pred)[:, None, None]
-            pred_points = pred_points * np.where(
-                pred_scale > 0, scale / np.maximum(pred_scale, 1e-12), 1.0)
-        thresholds = self.resolved_thresholds()
-        metrics = zimmermann_brox_measures(pred_points, gt_points,
-                                           points_visible, thresholds)
-        if self.mean_pose_baseline:
-            normalized = gt_points / np.maximum(scale, 1e-12)
-            weights = points_visible[..., None]
-            mean_pose = (normalized * weights).sum(0) / np.maximum(
-                weights.sum(0), 1)
-            metrics['EPE_3D_mean_pose'] = zimmermann_brox_measures(
-                mean_pose[None] * scale, gt_points, points_visible,
-                thresholds)['EPE_3D']
-        return metrics
-
     def _preset(self, results, gt, visible):
         """A paper's preset (``handkit.evaluation.protocols``)."""
         preset = self.preset
@@ -309,6 +256,14 @@ class Keypoint3DMetric(BaseMetric):
             raise ValueError(f'Keypoint3DMetric(protocol={preset.name!r}) '
                              f'needs {NUM_KEYPOINTS} joints, got '
                              f'{gt.shape[1]}')
+        if preset.palm_midpoint and (self.dataset_meta or {}).get(
+                'root_joint') == 'palm_center':
+            raise ValueError(
+                f'Keypoint3DMetric(protocol={preset.name!r}) makes the palm '
+                f"of a wrist-rooted hand, but the dataset's joint 0 is "
+                f"already the palm (metainfo root_joint='palm_center'): "
+                f"use 'zimmermann_brox_stb' or the dataset's root_joint="
+                f"'wrist'")
         normalized = np.stack([r['pred_normalized'] for r in results])
         pred_points, gt_points, points_visible, scale = aligned_points(
             preset, normalized, gt, visible)

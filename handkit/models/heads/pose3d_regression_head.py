@@ -160,9 +160,7 @@ class Pose3DRegressionHead(BaseHead):
         joints = self.fc(volume.flatten(1)).view(-1, self.num_keypoints, 3)
         # Root-relative by construction: the root is not a free output that
         # the losses of samples without a 3D label could move.
-        root = self.decoder.root_index
-        return {'joints_3d_normalized':
-                joints - joints[:, root:root + 1]}
+        return {'joints_3d_normalized': joints - self.decoder.root_of(joints)}
 
     def loss(self, outputs: dict, batch: dict) -> Dict[str, torch.Tensor]:
         joints = outputs['joints_3d_normalized'].float()
