@@ -46,11 +46,12 @@ from handkit.apis.inference import prepare_inputs
 from handkit.apis.hand_inferencer import landmarks_to_roi
 from handkit.apis.mediapipe_files import config_file
 from handkit.deploy import OnnxRuntimeModel, export_onnx
-from handkit.deploy.quantize import (calibration_inputs, headline,
-                                     int8_accuracy, quantize_static_int8,
-                                     recorded_inputs, synthetic_hands)
+from handkit.deploy.quantize import (headline, quantize_static_int8,
+                                     recorded_inputs)
 from handkit.evaluation.complexity import input_shape_from_config
 from handkit.evaluation.functional import pck_metrics
+from handkit.tools.export_inputs import (calibration_inputs, runtime_accuracy,
+                                         synthetic_hands)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mediapipe_real_photos import (THRESHOLDS, annotated_hands,  # noqa: E402
@@ -144,12 +145,12 @@ def pipeline_accuracy(inferencers: dict, hands: list, images: dict) -> dict:
 
 def quickstart_accuracy(model, runtimes: dict, hands: list,
                         images: dict) -> dict:
-    """int8_accuracy on the 8 real crops (true keypoint boxes) and the
+    """runtime_accuracy on the 8 real crops (true keypoint boxes) and the
     synthetic test split."""
     crops = {f'real crop {index}': prepare_inputs(
         model, images[path], bbox=keypoint_box(truth[visible > 0]))
         for index, (path, truth, visible) in enumerate(hands)}
-    return int8_accuracy(model, runtimes, crops, metric_split='test')
+    return runtime_accuracy(model, runtimes, crops, metric_split='test')
 
 
 # ----------------------------------------------------------------- timing

@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from handkit.datasets.synthetic.hand_model import sample_hands
-from handkit.datasets.synthetic.rasterizer import rasterize
+from handkit.rasterizer import rasterize
 
 SIZES = (128, 256)
 GOAL_IMAGES_PER_SECOND = 100.0  # at 128 px

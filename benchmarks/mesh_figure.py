@@ -25,7 +25,7 @@ import torch
 
 from handkit.apis import init_model
 from handkit.datasets.collate import hand_collate
-from handkit.datasets.synthetic.rasterizer import rasterize
+from handkit.rasterizer import rasterize
 from handkit.fileio import atomic_write
 from handkit.registry import DATASETS
 from handkit.visualization.draw3d import model_faces

@@ -33,7 +33,6 @@ COMMANDS = {
     'study': ('study', 'run a grid of configs x seeds and tabulate it'),
     'check-data': ('check_data', "decode every image of a config's datasets "
                    'and check sizes and boxes'),
-    'train-iknet': ('train_iknet', "train and evaluate Zhou et al.'s IKNet"),
     'make-synthetic': ('make_synthetic', 'write synthetic hands to disk as a '
                        'COCO-style dataset'),
     'build-open-hand': ('build_open_hand', "rebuild handkit's open hand "

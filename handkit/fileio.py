@@ -20,7 +20,8 @@ every reader and writer of handkit shares:
   cache, results JSON, ONNX files and the demo's outputs are all written
   through it.
 
-This module imports nothing of handkit.
+This module imports nothing of handkit but the user errors' base class
+(:mod:`handkit.errors`, which imports nothing).
 """
 import contextlib
 import errno
@@ -31,6 +32,8 @@ import pickle
 import re
 import shutil
 from typing import IO, Any, Dict, Iterator, Optional, Tuple
+
+from handkit.errors import HandkitUserError
 
 # The globals a pickle of plain numpy arrays names (numpy 1.x and 2.x
 # spellings; ``_codecs.encode`` is how Python 3 pickles ``bytes`` at
@@ -52,11 +55,11 @@ ARRAY_GLOBALS = frozenset({
 TEMPORARY_NAME = re.compile(r'\.(?P<name>.+)\.(?P<pid>\d+)\.tmp(\.[^.]+)?')
 
 
-class UnsafeFileError(pickle.UnpicklingError):
+class UnsafeFileError(HandkitUserError, pickle.UnpicklingError):
     """A user's file holds something whose loading could run code."""
 
 
-class DiskFullError(OSError):
+class DiskFullError(HandkitUserError, OSError):
     """A write ran out of space; the previous file is unchanged."""
 
     def __str__(self) -> str:
@@ -126,6 +129,14 @@ def load_data_pickle(path: str,
             error).__name__
         raise ValueError(f'{path} is not a readable pickle ({reason})') \
             from None
+
+
+def handkit_home() -> str:
+    """Where handkit keeps what it downloads and converts:
+    ``$HANDKIT_HOME``, else ``~/.cache/handkit`` (not created here)."""
+    home = os.environ.get('HANDKIT_HOME') or osp.join('~', '.cache',
+                                                      'handkit')
+    return osp.abspath(osp.expanduser(home))
 
 
 def _fsync_path(path: str) -> None:

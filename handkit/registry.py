@@ -24,8 +24,10 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
 
+from handkit.errors import HandkitUserError
 
-class UnknownTypeError(KeyError):
+
+class UnknownTypeError(HandkitUserError, KeyError):
     """A config names a type that no registry in scope holds."""
 
     def __str__(self):  # KeyError would print the message quoted
@@ -59,20 +61,26 @@ class HandkitRegistry(Registry):
         return obj
 
 
-def _child(parent, name, location):
+def _child(parent, name, *locations):
     return HandkitRegistry(
-        name, parent=parent, scope='handkit', locations=[location])
+        name, parent=parent, scope='handkit', locations=list(locations))
 
 
-MODELS = _child(MMENGINE_MODELS, 'model', 'handkit.models')
+# The modules each registry imports when a config first names a type: a
+# package's own face imports nothing where a lower layer reads one of its
+# modules (handkit.models, handkit.engine; docs/architecture.md, section 11).
+MODELS = _child(MMENGINE_MODELS, 'model', *(
+    f'handkit.models.{package}' for package in (
+        'backbones', 'data_preprocessors', 'estimators', 'hand_model',
+        'heads', 'ik', 'losses')))
 DATASETS = _child(MMENGINE_DATASETS, 'dataset', 'handkit.datasets')
 TRANSFORMS = _child(MMENGINE_TRANSFORMS, 'transform',
                     'handkit.datasets.transforms')
 METRICS = _child(MMENGINE_METRICS, 'metric', 'handkit.evaluation')
-HOOKS = _child(MMENGINE_HOOKS, 'hook', 'handkit.engine')
-RUNNERS = _child(mmengine_registry.RUNNERS, 'runner', 'handkit.engine')
+HOOKS = _child(MMENGINE_HOOKS, 'hook', 'handkit.engine.hooks')
+RUNNERS = _child(mmengine_registry.RUNNERS, 'runner', 'handkit.engine.runner')
 OPTIM_WRAPPERS = _child(mmengine_registry.OPTIM_WRAPPERS, 'optim_wrapper',
-                        'handkit.engine')
+                        'handkit.engine.optim_wrapper')
 VISUALIZERS = _child(MMENGINE_VISUALIZERS, 'visualizer',
                      'handkit.visualization')
 # ``init_cfg`` types: handkit's 'Pretrained' reads the file as data.

@@ -82,10 +82,6 @@ def test_config_resolves_as_recorded(path, recorded):
 @pytest.mark.parametrize('path', CONFIGS, ids=_key)
 def test_every_loader_collates_with_hand_collate(path):
     cfg = Config.fromfile(str(path))
-    if cfg.model.type == 'IKNet':  # tools/train_iknet.py: no data loaders
-        assert not any(name in cfg for name in (
-            'train_dataloader', 'val_dataloader', 'test_dataloader'))
-        return
     # inference-only configs (MediaPipe's converted detector) have a test
     # loader only, its fine-tuning config a training loader only
     names = [name for name in ('train_dataloader', 'val_dataloader',

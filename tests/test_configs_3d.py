@@ -93,14 +93,15 @@ def shapes(output):
 
 
 def test_every_3d_config_is_listed():
-    # iknet_*.py configs train with tools/train_iknet.py (tests/tools/
-    # test_train_iknet.py)
+    # the side models, IKNet and the depth regulariser's pre-training, take
+    # no images (tests/tools/test_side_models_train.py)
+    side_models = {'zhou/iknet_synthetic.py',
+                   'cai/cai_depth_regularizer_pretrain_synthetic.py'}
     found = {str(path.relative_to(CONFIGS))
              for folder in ('cai', 'resunet', 'hourglass', 'zhou',
                             'zimmermann')
-             for path in (CONFIGS / folder).glob('*.py')
-             if not path.name.startswith('iknet_')}
-    assert found == set(EXPECTED)
+             for path in (CONFIGS / folder).glob('*.py')}
+    assert found == set(EXPECTED) | side_models
 
 
 @pytest.mark.parametrize('name', [n for n in EXPECTED if 'detnet' in n])
@@ -108,7 +109,7 @@ def test_detnet_configs_state_one_codec_and_both_protocols(name):
     cfg = load(name)
     codec = cfg.train_dataloader.dataset.pipeline.targets.encoders.location
     heads = cfg.model.heads
-    assert heads.heatmaps.codec == codec == heads.locations.codec
+    assert heads.heatmaps.decoder == codec == heads.locations.decoder
     preset = 'zhou_stb' if 'stb' in name else 'zhou_rhd'
     assert [(m.type, m.get('prefix'), m.get('protocol'))
             for m in cfg.test_evaluator] == [
@@ -128,14 +129,23 @@ def test_detnet_pipeline_names_a_missing_3d_label():
         targets(results)
 
 
+@pytest.mark.parametrize('name', [n for n in EXPECTED if 'resunet' in n])
+def test_resunet_configs_decode_with_the_coordinate_codec(name):
+    """The 2D head's decoder is the pipeline's IntegralCoordinates codec,
+    so preflight compares the two (check_codecs)."""
+    cfg = load(name)
+    encoders = cfg.train_dataloader.dataset.pipeline.targets.encoders
+    assert cfg.model.heads.keypoints2d.decoder == encoders.coords
+
+
 @pytest.mark.parametrize('name', [n for n in EXPECTED if 'posenet' in n])
 def test_cascade_states_each_codec_once_and_three_protocols(name):
     cfg = load(name)
     encoders = cfg.train_dataloader.dataset.pipeline.targets.encoders
     heads = cfg.model.heads
-    assert encoders.scoremaps == heads.keypoints.codec == \
+    assert encoders.scoremaps == heads.keypoints.decoder == \
         heads.pose3d.score_codec
-    assert encoders.canonical == heads.pose3d.codec
+    assert encoders.canonical == heads.pose3d.decoder
     assert heads.pose3d.train_inputs == 'targets'  # the paper's
     preset = ('zimmermann_brox_stb' if 'stb' in name
               else 'zimmermann_brox_rhd')
@@ -150,7 +160,7 @@ def test_cascade_states_each_codec_once_and_three_protocols(name):
                                   'zimmermann/posenet_poseprior_stb.py'])
 def test_real_data_cascade_follows_their_training_script(name):
     cfg = load(name)
-    assert cfg.model.heads.keypoints.codec.sigma == 25.0
+    assert cfg.model.heads.keypoints.decoder.sigma == 25.0
     assert cfg.train_dataloader.batch_size == 8
     assert cfg.optim_wrapper.optimizer == dict(type='Adam', lr=1e-4)
     assert cfg.param_scheduler[0].milestones == [10000, 20000]
@@ -163,7 +173,7 @@ def test_real_data_cascade_follows_their_training_script(name):
     assert [layer.p for layer in prior.view.fcs
             if isinstance(layer, torch.nn.Dropout)] == [0.0, 0.0]
     root = 'wrist' if 'stb' in name else 'palm'  # STB's joint 0: the palm
-    assert cfg.model.heads.pose3d.codec.root == root
+    assert cfg.model.heads.pose3d.decoder.root == root
 
 
 def test_real_data_handsegnet_follows_their_training_script():

@@ -2,6 +2,7 @@
 cai_rhd_stb_weak.py) on tiny files in RHD's and STB's formats: the
 ConcatDataset runs each member through its own pipeline, and preflight
 checks each member."""
+import copy
 import pickle
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from mmengine.registry import init_default_scope
 
 from handkit.datasets.base import AnnotationError
 from handkit.datasets.collate import hand_collate
-from handkit.engine.cli import preflight
+from handkit.engine.preflight import preflight
 from handkit.registry import DATASETS
 
 CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
@@ -126,9 +127,9 @@ def test_preflight_names_the_member_without_depth(tmp_path):
         f"({tmp_path / 'rhd' / 'training' / 'color' / '00000.png'}) has no "
         "'depth', which the target codec NormalizedDepthMap needs; use a "
         'dataset with depth images of the RGB hands, e.g. '
-        "SyntheticHandDataset(with_depth=True), STBDataset(camera='SK', "
-        'with_depth=True) + LoadSTBDepth or RHDDataset(with_depth=True) + '
-        'LoadRHDDepth')
+        "RHDDataset(with_depth=True) + LoadRHDDepth, STBDataset(camera='SK', "
+        'with_depth=True) + LoadSTBDepth or '
+        'SyntheticHandDataset(with_depth=True)')
 
 
 def test_check_data_reads_the_first_images_of_each_member(tmp_path):
@@ -152,7 +153,16 @@ def test_the_rhd_stage_loads_rhd_depth_and_the_weak_stage_loads_it():
     assert train.pipeline.labels_3d.fraction == 1.0
     assert rhd.test_dataloader.dataset.split == 'test'
     rhd_member = weak.train_dataloader.dataset.datasets[0]
-    assert rhd_member == dict(train, root_joint='palm_center')
+    # the RHD stage roots RHD's joints at the palm (palm_root, the wrist in
+    # joint 0); the weak stage's RHD has the palm in joint 0
+    # (root_joint='palm_center'), rooted there as STB's
+    pose3d = stb.train_dataloader.dataset.pipeline.targets.encoders.pose3d
+    assert train.pipeline.targets.encoders.pose3d == dict(pose3d,
+                                                         palm_root=True)
+    assert rhd_member.pipeline.targets.encoders.pose3d == pose3d
+    same_codec = copy.deepcopy(train)
+    same_codec.pipeline.targets.encoders.pose3d = pose3d
+    assert rhd_member == dict(same_codec, root_joint='palm_center')
     assert [member.pipeline.labels_3d.fraction for member in
             weak.train_dataloader.dataset.datasets] == [1.0, 0.0]
     # tested on STB B1, as cai_stb.py

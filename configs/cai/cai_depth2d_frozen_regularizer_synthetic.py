@@ -6,9 +6,11 @@
 # fully-labelled RHD):
 # - the depth regulariser is first trained alone on ground-truth joints ->
 #   depth maps of 4,000 other synthetic hands (seed 1, disjoint from the
-#   seed-0 training hands), then loaded and kept frozen:
-#     python tools/pretrain_depth_regularizer.py \
-#         configs/cai/cai_depth2d_frozen_regularizer_synthetic.py
+#   seed-0 training hands; stage 1,
+#   cai_depth_regularizer_pretrain_synthetic.py), then loaded (load_from
+#   below) and kept frozen:
+#     python tools/train.py \
+#         configs/cai/cai_depth_regularizer_pretrain_synthetic.py
 #     python tools/train.py \
 #         configs/cai/cai_depth2d_frozen_regularizer_synthetic.py
 # - the joints' x-y are tied to the 2D labels up to each hand's scale
@@ -27,14 +29,11 @@ train_dataloader = dict(dataset=dict(pipeline=dict(
         type='RootRelative2D', input_size=_base_.input_size))),
     labels_3d=dict(fraction=0.0))))
 model = dict(heads=dict(pose3d=dict(
-    codec=pose3d_codec, depth_regularizer=dict(frozen=True),
-    xy_loss_weight=100.0)))
+    decoder=pose3d_codec, depth_regularizer=dict(frozen=True),
+    losses=dict(xy=dict(loss_weight=100.0)))))
 val_evaluator = [_base_.wrist_relative_3d, _base_.pck_2d]
 test_evaluator = val_evaluator
-depth_pretraining = dict(head='pose3d',
-                         dataset=dict(seed=1, num_samples=4000),
-                         steps=3000, batch_size=64, lr=1e-3,
-                         val_fraction=0.1)
-# where tools/pretrain_depth_regularizer.py writes it by default
-load_from = ('work_dirs/cai_depth2d_frozen_regularizer_synthetic_'
-             'regularizer/depth_regularizer.pth')
+# Stage 1's last checkpoint (its default work dir): the regulariser's
+# weights under their names here; the rest of the model starts as usual.
+load_from = ('work_dirs/cai_depth_regularizer_pretrain_synthetic/'
+             'iter_3000.pth')

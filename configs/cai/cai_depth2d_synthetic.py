@@ -14,5 +14,5 @@ lift_codec = dict(type='DepthLiftedKeypoints', depth_range_mm=300.0,
 train_dataloader = dict(dataset=dict(pipeline=dict(
     targets=dict(encoders=dict(lifted=lift_codec)),
     labels_3d=dict(fraction=0.0))))
-model = dict(heads=dict(pose3d=dict(lift_loss_weight=100.0,
-                                    unit_loss_weight=100.0)))
+model = dict(heads=dict(pose3d=dict(losses=dict(
+    lift=dict(loss_weight=100.0), unit=dict(loss_weight=100.0)))))

@@ -34,6 +34,6 @@ val_dataloader = dict(dataset=dict(
     rhd, _delete_=True, split='test', test_mode=True, hands='mask_pixels',
     pipeline=_base_.val_dataloader.dataset.pipeline))
 test_dataloader = val_dataloader
-model = dict(heads=dict(pose3d=dict(codec=pose3d_codec)))
+model = dict(heads=dict(pose3d=dict(decoder=pose3d_codec)))
 val_evaluator = _base_.zb_rhd_evaluator
 test_evaluator = val_evaluator

@@ -32,7 +32,7 @@ model = dict(
                          stage_channels=16, norm_cfg=dict(type='BN'),
                          decoder=kcm_codec),
         pose3d=dict(in_channels=features, conv_channels=64, fc_channels=256,
-                    codec=pose3d_codec,
+                    decoder=pose3d_codec,
                     depth_regularizer=dict(output_size=depth_size,
                                            hidden_channels=256,
                                            base_channels=64))))

@@ -12,7 +12,8 @@ _base_ = [
 limbs = dict(type='HandMask', input_size=_base_.codec.input_size,
              heatmap_size=_base_.codec.heatmap_size)
 model = dict(
-    heads=dict(structure=dict(groups='G1', loss_weight=1.0),
+    heads=dict(structure=dict(groups='G1', loss_weight=1.0,
+                              mask_target='hand_masks'),
                keypoints=dict(decoder=_base_.codec)),
     # the structure maps reach MaskIoUMetric
     test_cfg=dict(output_maps=True))

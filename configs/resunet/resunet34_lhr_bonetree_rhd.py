@@ -6,5 +6,6 @@ _base_ = [
     '../_base_/runtime_3d.py', '../_base_/schedules/adam_1e-4_80e.py',
     '../_base_/datasets/rhd.py', '../_base_/models/resunet34.py'
 ]
-# The 2D head decodes to the dataset's input size.
-model = dict(heads=dict(keypoints2d=dict(input_size=_base_.input_size)))
+# The 2D head decodes with the dataset's coordinate codec.
+model = dict(heads=dict(keypoints2d=dict(
+    decoder=_base_.target_encoders.coords)))

@@ -16,8 +16,8 @@ model = dict(
     data_preprocessor=dict(channels_last=True),
     backbone=dict(width_multiplier=0.25),
     heads=dict(
-        # decodes to the dataset's input size
-        keypoints2d=dict(input_size=_base_.input_size),
+        # decodes with the dataset's coordinate codec
+        keypoints2d=dict(decoder=_base_.target_encoders.coords),
         bones=dict(in_channels=16, feature_channels=128,
                    conv_channels=(16, 32, 32, 32), hidden=(128, ))))
 optim_wrapper = dict(optimizer=dict(lr=3e-4))

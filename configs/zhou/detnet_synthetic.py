@@ -25,8 +25,8 @@ model = dict(
     data_preprocessor=dict(channels_last=True),
     backbone=dict(stage_blocks=(1, 1, 1), width_multiplier=0.25,
                   out_channels=features),
-    heads=dict(heatmaps=dict(head, codec=codec, loss_weight=4.0),
-               deltas=head, locations=dict(head, codec=codec)))
+    heads=dict(heatmaps=dict(head, decoder=codec, loss_weight=4.0),
+               deltas=head, locations=dict(head, decoder=codec)))
 targets = dict(targets=dict(_base_.detnet_targets, _delete_=True,
                             encoders=dict(location=codec)))
 train_dataloader = dict(dataset=dict(pipeline=targets))

@@ -18,7 +18,7 @@ _base_ = [
 canonical_codec = dict(_base_.canonical_codec, root='wrist')
 targets = dict(_base_.zb_targets, _delete_=True, encoders=dict(
     scoremaps=_base_.score_codec, canonical=canonical_codec))
-model = dict(heads=dict(pose3d=dict(codec=canonical_codec)))
+model = dict(heads=dict(pose3d=dict(decoder=canonical_codec)))
 crop = dict(crop=dict(padding=1.2), warp=dict(input_size=_base_.crop_size))
 train_dataloader = dict(batch_size=8, dataset=dict(pipeline=dict(
     crop, targets=targets)))

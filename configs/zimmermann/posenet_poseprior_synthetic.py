@@ -36,7 +36,7 @@ model = dict(
     backbone=dict(arch=((16, ), (32, 32), (64, 64), (64, 64, 128)),
                   norm_cfg=norm, negative_slope=0.0),
     heads=dict(
-        keypoints=dict(codec=score_codec, hidden_channels=128,
+        keypoints=dict(decoder=score_codec, hidden_channels=128,
                        negative_slope=0.0,
                        stage_channels=32, stage_layers=3, norm_cfg=norm),
         pose3d=dict(heatmap_size=score_map_size, score_codec=score_codec,

@@ -6,9 +6,11 @@
         hand['bbox'], hand['keypoints'], hand['handedness']
 
 Two handkit models run in turn, each through its own config's test pipeline
-(``cfg.test_dataloader.dataset.pipeline`` without ``LoadImage``), its data
-preprocessor and its ``predict_tensors``, as MediaPipe Hands' graphs chain
-them (Apache-2.0; ``mediapipe/modules/palm_detection/palm_detection_cpu.pbtxt``
+(``cfg.test_dataloader.dataset.pipeline``, as ``inference_steps`` builds
+it: the image loaded once, the crop step the whole image for the detector
+and left out for the landmark model's given ROIs), its data preprocessor
+and its ``predict_tensors``, as MediaPipe Hands' graphs chain them
+(Apache-2.0; ``mediapipe/modules/palm_detection/palm_detection_cpu.pbtxt``
 and ``mediapipe/modules/hand_landmark/hand_landmark_cpu.pbtxt``):
 
 1. the palm detector on the image letterboxed to 192 x 192
@@ -51,37 +53,37 @@ true side, which is the other label.
 instead of the landmark model's keypoints: on the axis-aligned square of the
 hand's final ROI (the crop ``inference`` takes from the ``bbox`` returned by
 :func:`roi_to_bbox`), all hands of a frame in one batch, with the
-handedness as ``hand_side`` for models that need it (PosePrior); its
+handedness as ``hand_side`` (read by the models that take it, PosePrior and
+the one-side models' ``TopdownAffine(mirror_side=...)``); its
 keypoints and scores replace MediaPipe's, its ``keypoints_3d`` (when it
 predicts them) MediaPipe's world landmarks, and a mesh model's
 ``vertices`` come with them.
 """
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 import torch
 from torch import nn
 
 from handkit.apis.inference import (BACKENDS, BBOX_PADDING, HAND_SIDES,
-                                    _load, init_model, model_mirror_side,
+                                    _load, inference_steps, init_model,
                                     prepare_inputs)
 from handkit.apis.mediapipe_files import config_file, converted_checkpoint
 from handkit.codecs.mediapipe_landmarks import MediaPipeLandmarks
 from handkit.codecs.mediapipe_palm import (MediaPipePalmAnchors, box_iou,
                                            weighted_nms)
-from handkit.datasets.base import pipeline_steps
+from handkit.datasets.base import config_input_size
 from handkit.datasets.transforms.mediapipe_roi import (landmarks_to_roi,
                                                        palm_to_roi)
 from handkit.datasets.collate import hand_collate
+from handkit.deploy.onnxruntime_model import run_in_pieces
 from handkit.geometry import apply_affine, invert_affine
-from handkit.registry import TRANSFORMS
+from handkit.models.estimators.cascade import head_predictions
+from handkit.models.precision import check_precision, set_precision
 
 VARIANTS = ('full', 'lite')
 TILE_ASPECT = 1.7  # tiles='auto': long / short side from which to tile (16:9)
 SAME_HAND_IOU = 0.5  # AssociationNormRectCalculator's min_similarity
-# steps the pipeline of the landmark pass leaves out: the ROI is given
-_NOT_FOR_ROI = ('HandCrop', 'RandomAffine')
-_NOT_AT_INFERENCE = ('LoadImage', 'GenerateTargets')
 
 ModelSpec = Union[None, nn.Module, Tuple[str, Optional[str]]]
 
@@ -128,29 +130,24 @@ def _pick(tensors: dict, name: str) -> np.ndarray:
 
 
 class _PipelineModel:
-    """A model with its config's test pipeline, run on prepared results."""
+    """A model with its config's test pipeline, run on loaded results.
 
-    def __init__(self, model: nn.Module, drop: Sequence[str] = ()) -> None:
+    Args:
+        model: from ``init_model``.
+        crop: the crop step as :func:`~handkit.apis.inference.
+            inference_steps` takes it: 'image' (the detector's whole
+            image), or None (the landmark pass: the ROI is given).
+    """
+
+    def __init__(self, model: nn.Module, crop: Optional[str] = 'image'
+                 ) -> None:
         self.model = model
         cfg = getattr(model, 'cfg', None)
         if cfg is None:
             raise ValueError('HandInferencer: the model has no cfg; build it '
                              'with handkit.apis.init_model')
-        loader = cfg.get('test_dataloader') or {}
-        steps = pipeline_steps(
-            (loader.get('dataset') or {}).get('pipeline') or ())
-        self.steps = [TRANSFORMS.build(step) for step in steps
-                      if step.get('type') not in _NOT_AT_INFERENCE + tuple(
-                          drop)]
-        if not self.steps:
-            raise ValueError('HandInferencer: the config has no '
-                             'test_dataloader.dataset.pipeline')
-        self.input_size = next(
-            (tuple(step.input_size) for step in self.steps
-             if type(step).__name__ == 'TopdownAffine'), None)
-        if self.input_size is None:
-            raise ValueError('HandInferencer: the test pipeline of the '
-                             "config has no 'TopdownAffine' step")
+        self.pipeline = inference_steps(cfg, crop)
+        self.input_size = config_input_size(cfg)
 
     def decoder(self, kind):
         """The head's decoder of type ``kind``, else a default one at the
@@ -164,37 +161,14 @@ class _PipelineModel:
     def __call__(self, samples: List[dict]) -> Tuple[dict, List[dict]]:
         """The network's tensors for ``samples`` (one batch) and each
         sample's meta (``warp_mat`` ...)."""
-        results = []
-        for sample in samples:
-            for step in self.steps:
-                sample = step.transform(sample)
-            results.append(sample)
+        results = [self.pipeline(sample) for sample in samples]
         with torch.no_grad():
             data = self.model.data_preprocessor(hand_collate(results), False)
             if hasattr(self.model, 'predict_tensors'):
                 tensors = self.model.predict_tensors(data['inputs'])
             else:  # OnnxRuntimeModel
-                tensors = _run_onnx(self.model, data['inputs'])
+                tensors = run_in_pieces(self.model, data['inputs'])
         return tensors, data['data_samples']['metas']
-
-
-def _run_onnx(model, inputs) -> dict:
-    """ONNX Runtime's outputs for a batch of any size: a file exported
-    without ``--dynamic-batch`` takes a fixed batch (1), so the batch (the
-    detector's tiles, the ROIs of several hands) runs in pieces of that
-    size, their outputs concatenated."""
-    session = getattr(model, 'session', None)
-    fixed = session.get_inputs()[0].shape[0] if session is not None else None
-    if not isinstance(fixed, int) or fixed < 1 or fixed == len(inputs):
-        return model.run(inputs)
-    if len(inputs) % fixed:
-        raise ValueError(f'{model.onnx_file} takes batches of {fixed}, '
-                         f'HandInferencer has {len(inputs)} inputs; export '
-                         'it with --dynamic-batch')
-    parts = [model.run(inputs[start:start + fixed])
-             for start in range(0, len(inputs), fixed)]
-    return {name: np.concatenate([part[name] for part in parts])
-            for name in parts[0]}
 
 
 def _default_files(model: str, variant: str) -> Tuple[str, str]:
@@ -204,14 +178,17 @@ def _default_files(model: str, variant: str) -> Tuple[str, str]:
     return config_file(model, variant), str(checkpoint)
 
 
-def _build(spec: ModelSpec, default: str, variant: str, device, backend):
+def _build(spec: ModelSpec, default: str, variant: str, device, backend,
+           precision: str):
     if isinstance(spec, nn.Module):
-        return spec
-    if spec is None:
-        config, checkpoint = _default_files(default, variant)
-        return init_model(config, checkpoint, device=device)
-    config, checkpoint = spec
-    return init_model(config, checkpoint, device=device, backend=backend)
+        model = spec
+    elif spec is None:
+        model = init_model(*_default_files(default, variant), device=device)
+    else:
+        model = init_model(*spec, device=device, backend=backend)
+    if precision != 'fp32':
+        set_precision(model, precision)
+    return model
 
 
 class HandInferencer:
@@ -240,6 +217,10 @@ class HandInferencer:
         refine: landmark passes after the first, each on the ROI of the
             previous landmarks (0: MediaPipe's single-image graph).
         tiles: 'auto' (tile images of aspect ratio >= 1.7), True or False.
+        precision: 'fp32', or 'bf16': the PyTorch models under bfloat16
+            autocast with channels-last where the device computes bfloat16
+            natively, float32 elsewhere (``handkit.models.precision``; one
+            line says what runs).
 
     Raises:
         FileNotFoundError: a default model is not converted (one line naming
@@ -252,7 +233,8 @@ class HandInferencer:
                  backend: str = 'pytorch', max_hands: int = 2,
                  min_detection_score: float = 0.5, min_presence: float = 0.5,
                  mirrored: bool = False, refine: int = 2,
-                 tiles: Union[str, bool] = 'auto') -> None:
+                 tiles: Union[str, bool] = 'auto',
+                 precision: str = 'fp32') -> None:
         if variant not in VARIANTS:
             raise ValueError(f'HandInferencer: variant must be one of '
                              f'{VARIANTS}, got {variant!r}')
@@ -267,6 +249,11 @@ class HandInferencer:
                                                       int) or refine < 0:
             raise ValueError(f'HandInferencer: refine must be an integer '
                              f'>= 0, got {refine!r}')
+        check_precision(precision)
+        if precision != 'fp32' and backend != 'pytorch':
+            raise ValueError(f'HandInferencer: precision={precision!r} is '
+                             f"for the PyTorch backend; backend={backend!r} "
+                             f"runs its file's own precision")
         if tiles not in ('auto', True, False):
             raise ValueError(f"HandInferencer: tiles must be 'auto', True or "
                              f'False, got {tiles!r}')
@@ -281,17 +268,18 @@ class HandInferencer:
         self.refine = refine
         self.tiles = tiles
         self.detector = _PipelineModel(_build(detector, 'palm_detection',
-                                              variant, device, backend))
+                                              variant, device, backend,
+                                              precision))
         self.landmarks = _PipelineModel(
-            _build(landmarks, 'hand_landmark', variant, device, backend),
-            drop=_NOT_FOR_ROI)
+            _build(landmarks, 'hand_landmark', variant, device, backend,
+                   precision), crop=None)
         palm_codec = self.detector.decoder(MediaPipePalmAnchors)
         # the detector's own settings, with this call's score threshold
         self.palm_codec = MediaPipePalmAnchors(**dict(
             palm_codec.settings(), score_threshold=min_detection_score))
         self.landmark_codec = self.landmarks.decoder(MediaPipeLandmarks)
-        self.pose = None if pose is None else _build(pose, None, variant,
-                                                     device, backend)
+        self.pose = None if pose is None else _build(
+            pose, None, variant, device, backend, precision)
 
     # ------------------------------------------------------------ stages
     def detect_palms(self, image: np.ndarray) -> dict:
@@ -447,13 +435,10 @@ class HandInferencer:
         """The pose model on every hand's axis-aligned ROI square, in one
         batch; its keypoints, scores (and 3D joints) replace MediaPipe's."""
         model = self.pose
-        # the side goes to a model that takes it (the PosePrior) and to a
-        # one-side model, whose test pipeline mirrors the other side in
-        takes_side = model_mirror_side(model) is not None or any(
-            'hand_side' in getattr(head, 'required_labels', ())
-            for head in getattr(model, 'heads', None) or ())
+        # the side goes to every model: the PosePrior takes it, a one-side
+        # model's test pipeline mirrors the other side in, the rest ignore it
         batches = [prepare_inputs(model, image, roi_to_bbox(center, size),
-                                  hand['handedness'] if takes_side else None)
+                                  hand['handedness'])
                    for hand, center, size in zip(hands, rois[0], rois[1])]
         data = dict(inputs=torch.cat([batch['inputs'] for batch in batches]),
                     data_samples=dict(targets={}, metas=[
@@ -462,12 +447,12 @@ class HandInferencer:
         with torch.no_grad():
             predictions = model(**data, mode='predict')
         for hand, prediction in zip(hands, predictions):
-            hand['keypoints'] = np.asarray(prediction['pred_keypoints'],
-                                           np.float32)
-            hand['scores'] = np.asarray(prediction['pred_scores'], np.float32)
+            predicted = head_predictions(prediction)
+            hand['keypoints'] = np.asarray(predicted['keypoints'], np.float32)
+            hand['scores'] = np.asarray(predicted['scores'], np.float32)
             hand['keypoints_3d'] = (
-                np.asarray(prediction['pred_keypoints_3d'], np.float32)
-                if 'pred_keypoints_3d' in prediction else None)
-            if 'pred_vertices' in prediction:  # a mesh model's
-                hand['vertices'] = np.asarray(prediction['pred_vertices'],
+                np.asarray(predicted['keypoints_3d'], np.float32)
+                if 'keypoints_3d' in predicted else None)
+            if 'vertices' in predicted:  # a mesh model's
+                hand['vertices'] = np.asarray(predicted['vertices'],
                                               np.float32)

@@ -10,9 +10,10 @@ the paths.
 ``mediapipe/{palm_detection,hand_landmark}_{full,lite}.pth`` and the
 downloaded wheel (``downloads/``).
 """
-import os
 import os.path as osp
 from typing import Dict, Tuple
+
+from handkit.fileio import handkit_home
 
 MODELS = ('palm_detection', 'hand_landmark')
 VARIANTS = ('full', 'lite')
@@ -37,13 +38,6 @@ MODEL_FILES: Dict[Tuple[str, str], Tuple[str, str]] = {
         'mediapipe/modules/hand_landmark/hand_landmark_lite.tflite',
         '048edd3645c9bf7397d19a9f6e3a42957d6e414c9bea6598030a2e9b624156e6'),
 }
-
-
-def handkit_home() -> str:
-    """``$HANDKIT_HOME``, else ``~/.cache/handkit`` (not created here)."""
-    home = os.environ.get('HANDKIT_HOME') or osp.join('~', '.cache',
-                                                      'handkit')
-    return osp.abspath(osp.expanduser(home))
 
 
 def _check(model: str, variant: str) -> None:

@@ -7,8 +7,9 @@ sample's keys that the codec names in ``encode_inputs``, calls ``encode`` on
 them and merges the returned dict into ``results['targets']``; a head calls
 its ``decoder``'s ``decode``. A config states each codec once (``codec =
 dict(...)``) and passes that one dict to the target generator and to the
-head's decoder, so the two cannot drift apart; ``handkit.engine.cli.preflight``
-compares their :meth:`BaseCodec.settings` before a run starts.
+head's decoder, so the two cannot drift apart;
+``handkit.engine.preflight.check_codecs`` compares their
+:meth:`BaseCodec.settings` before a run starts.
 """
 from abc import ABCMeta, abstractmethod
 from typing import Any, Dict, Tuple

@@ -49,6 +49,10 @@ class DepthLiftedKeypoints(BaseCodec):
     """
 
     SETTINGS = ('depth_range_mm', 'exclude_occluded')
+    # a label it can do without, and the setting that does (preflight's
+    # hint when a dataset lacks it)
+    label_fallbacks = dict(
+        occluded='exclude_occluded=False in DepthLiftedKeypoints')
 
     def __init__(self, depth_range_mm: float = 300.0,
                  exclude_occluded: bool = False) -> None:

@@ -6,9 +6,10 @@ Mask", the Mask-pose Cascaded CNN of Wang et al.), and with real masks plus
 the decayed loss schedule ("Real Mask ++"). :class:`HandMask` encodes the
 sample's ``hand_mask`` (H, W) bool in input pixels (the renderer's mask for
 synthetic hands, the release's mask PNG for OneHand10K, warped with the
-image) as a one-channel map on the KCM grid, under the names the structure
-head reads (``limb_masks``, ``limb_mask_weights``), so a G1 structure head
-learns it with no change.
+image) as a one-channel map on the KCM grid, ``hand_masks`` with
+``hand_mask_weights``: a G1 structure head learns it as it learns a limb
+mask (``StructureMaskHead(mask_target='hand_masks')``), and HandSegNet's
+head (``HandSegHead``) reads it at the input size.
 """
 from typing import Dict, Sequence
 
@@ -49,8 +50,8 @@ class HandMask(BaseCodec):
                                                                 height))]
 
     def encode(self, hand_mask: np.ndarray) -> Dict[str, np.ndarray]:
-        """(H, W) mask at the input size -> ``limb_masks`` (1, h, w) float32
-        and ``limb_mask_weights`` (1,) ones (a real mask is never missing).
+        """(H, W) mask at the input size -> ``hand_masks`` (1, h, w) float32
+        and ``hand_mask_weights`` (1,) ones (a real mask is never missing).
         """
         mask = np.asarray(hand_mask)
         width, height = self.input_size
@@ -68,8 +69,8 @@ class HandMask(BaseCodec):
                  + integral[y_low[:, None], x_low[None]])  # (h, w)
         area = (y_high - y_low)[:, None] * (x_high - x_low)[None]
         fraction = (total / area).astype(np.float32)
-        return dict(limb_masks=fraction[None],
-                    limb_mask_weights=np.ones(1, np.float32))
+        return dict(hand_masks=fraction[None],
+                    hand_mask_weights=np.ones(1, np.float32))
 
 
 def _window_bounds(map_size: int, image_size: int):

@@ -5,6 +5,7 @@ from .base import (AnnotationError, BaseHandDataset, DataRootNotFoundError,
 from .coco import CocoHandDataset
 from .freihand import FreiHANDDataset
 from .ganerated import GANeratedDataset
+from .held_out_split import HeldOutSplit
 from .nsrm import NSRMHandDataset
 from .nyu import NYUHandDataset
 from .onehand10k import OneHand10KDataset
@@ -12,12 +13,13 @@ from .panoptic import PanopticHandDataset
 from .rhd import RHDDataset
 from .stb import STBDataset
 from .synthetic_dataset import SyntheticHandDataset
+from .synthetic_ik import SyntheticIKDataset
 from .synthhands import SynthHandsDataset
 
 __all__ = [
     'AnnotationError', 'BaseHandDataset', 'DataRootNotFoundError',
     'load_json', 'pipeline_steps', 'CocoHandDataset', 'FreiHANDDataset',
-    'GANeratedDataset', 'NSRMHandDataset', 'NYUHandDataset',
+    'GANeratedDataset', 'HeldOutSplit', 'NSRMHandDataset', 'NYUHandDataset',
     'OneHand10KDataset', 'PanopticHandDataset', 'RHDDataset', 'STBDataset',
-    'SyntheticHandDataset', 'SynthHandsDataset'
+    'SyntheticHandDataset', 'SyntheticIKDataset', 'SynthHandsDataset'
 ]

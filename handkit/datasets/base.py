@@ -8,15 +8,16 @@ file and the sample at fault.
 """
 import json
 import os.path as osp
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import Any, Iterable, Mapping, Optional, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
 
+from handkit.errors import HandkitUserError
 from handkit.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
 
 
-class DataRootNotFoundError(FileNotFoundError):
+class DataRootNotFoundError(HandkitUserError, FileNotFoundError):
     """The dataset's files are not where the config points.
 
     ``str(error)`` is a short paragraph for a person: which layout is
@@ -28,7 +29,7 @@ class DataRootNotFoundError(FileNotFoundError):
         return str(self.args[0])
 
 
-class AnnotationError(ValueError):
+class AnnotationError(HandkitUserError, ValueError):
     """An annotation file holds a value handkit cannot use."""
 
 
@@ -49,6 +50,63 @@ def pipeline_steps(pipeline: Union[Iterable[Optional[dict]],
     return [step for step in steps if step is not None]
 
 
+# Where a config states the pipeline that test-time inputs go through.
+TEST_PIPELINE_KEY = 'test_dataloader.dataset.pipeline'
+
+
+def input_size_step(pipeline: Union[Iterable[Any], Mapping[str, Any]]
+                    ) -> Optional[Tuple[str, Tuple[int, int]]]:
+    """``(step type, (W, H))`` of the step that makes the network input.
+
+    That is the last step with an ``input_size`` (``TopdownAffine``,
+    ``DepthCubeCrop``): later steps only pack what it made.
+
+    Args:
+        pipeline: step configs (a list or a dict of named steps, as
+            :func:`pipeline_steps` takes; a config must state the size) or
+            built transforms (their ``input_size`` attribute).
+
+    Returns:
+        The step's type name and its (W, H) as ints; None when no step has
+        an ``input_size``.
+    """
+    found = None
+    for step in pipeline_steps(pipeline):
+        if isinstance(step, Mapping):
+            name, size = step.get('type'), step.get('input_size')
+        else:
+            name, size = type(step).__name__, getattr(step, 'input_size',
+                                                      None)
+        if size is not None:
+            found = (str(name), (int(size[0]), int(size[1])))
+    return found
+
+
+def config_input_size(cfg: Mapping) -> Tuple[int, int]:
+    """(W, H) of the network input of a config's model.
+
+    The ``input_size`` of the step of the config's test pipeline
+    (``cfg.test_dataloader.dataset.pipeline``) that makes the network input
+    (:func:`input_size_step`): the one size that inference, the complexity
+    report, preflight and the ONNX export all use.
+
+    Raises:
+        ValueError: the config has no test pipeline, or no step of it
+            states an ``input_size`` (one line naming the key).
+    """
+    loader = cfg.get('test_dataloader') or {}
+    pipeline = (loader.get('dataset') or {}).get('pipeline')
+    if not pipeline:
+        raise ValueError(f'cannot tell the network input size: the config '
+                         f'has no {TEST_PIPELINE_KEY}')
+    found = input_size_step(pipeline)
+    if found is None:
+        raise ValueError(f'cannot tell the network input size: no step of '
+                         f'{TEST_PIPELINE_KEY} states input_size (W, H) '
+                         f'(TopdownAffine, DepthCubeCrop)')
+    return found[1]
+
+
 def load_json(path: str) -> Any:
     """Parsed JSON of ``path``; an :class:`AnnotationError` naming it if
     malformed."""
@@ -64,7 +122,8 @@ class BaseHandDataset(BaseDataset):
     """Base of the hand pose adapters.
 
     Subclasses set ``LAYOUT`` (the expected files, as a short text block),
-    ``SOURCE`` (where the data comes from) and implement ``load_data_list``.
+    ``SOURCE`` (where the data comes from), ``label_hints`` where they give
+    an optional label (``handkit.labels``) and implement ``load_data_list``.
     They call :meth:`check_exists` for every file or folder they read first,
     and :meth:`check_keypoints` on every keypoint array they parse.
 
@@ -86,6 +145,9 @@ class BaseHandDataset(BaseDataset):
     LAYOUT = ''
     SOURCE = ''
     SPLITS = ('train', 'val', 'test')
+    # {label: how to ask this adapter for it} of the optional labels it
+    # gives (handkit.labels): what preflight names when a dataset lacks one
+    label_hints: dict = {}
 
     def __init__(self, split: str = 'train',
                  pipeline: Union[Iterable[Optional[dict]],

@@ -46,6 +46,9 @@ class OneHand10KDataset(BaseHandDataset):
     with ``with_masks``, ``mask_path``.
     """
 
+    # the optional labels (handkit.labels) this adapter gives, each with
+    # how to ask for it: preflight's hint when a dataset lacks one
+    label_hints = dict(hand_mask='OneHand10KDataset(with_masks=True)')
     METAINFO = dict(
         BaseHandDataset.METAINFO,
         dataset_name='onehand10k',

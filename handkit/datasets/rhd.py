@@ -102,6 +102,10 @@ class RHDDataset(BaseHandDataset):
     ``depth_path`` and ``segmentation_path``.
     """
 
+    # the optional labels (handkit.labels) this adapter gives, each with
+    # how to ask for it: preflight's hint when a dataset lacks one
+    label_hints = dict(depth='RHDDataset(with_depth=True) + LoadRHDDepth',
+                       hand_mask='RHDDataset(with_masks=True)')
     METAINFO = dict(
         BaseHandDataset.METAINFO,
         dataset_name='rhd',

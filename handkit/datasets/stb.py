@@ -103,6 +103,10 @@ class STBDataset(BaseHandDataset):
     (``SK_depth_<frame>.png``, depth = R + 256 G).
     """
 
+    # the optional labels (handkit.labels) this adapter gives, each with
+    # how to ask for it: preflight's hint when a dataset lacks one
+    label_hints = dict(
+        depth="STBDataset(camera='SK', with_depth=True) + LoadSTBDepth")
     METAINFO = dict(
         BaseHandDataset.METAINFO,
         dataset_name='stb',

@@ -90,6 +90,11 @@ class SyntheticHandDataset(BaseHandDataset):
             ``indices``, ``lazy_init``).
     """
 
+    # the optional labels (handkit.labels) this adapter gives, each with
+    # how to ask for it: preflight's hint when a dataset lacks one
+    label_hints = dict(depth='SyntheticHandDataset(with_depth=True)',
+                       occluded='SyntheticHandDataset',
+                       hand_mask='SyntheticHandDataset')
     METAINFO = dict(BaseHandDataset.METAINFO, dataset_name='synthetic',
                     pck_thresholds=[0.04, 0.06, 0.08, 0.10, 0.12])
 

@@ -28,6 +28,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from handkit.deploy.optional import import_optional
+from handkit.errors import HandkitUserError
 from handkit.fileio import atomic_output
 from handkit.version import __version__
 
@@ -46,12 +47,12 @@ _UNSUPPORTED = (re.compile(r"operator '([\w:.]+)'"),
                 re.compile(r'ONNX export of operator ([^,.]+)'))
 
 
-class UnsupportedOpError(RuntimeError):
+class UnsupportedOpError(HandkitUserError, RuntimeError):
     """The ONNX exporter cannot convert an operator; the message names the
     operator and the module whose forward calls it."""
 
 
-class NotExportableError(TypeError):
+class NotExportableError(HandkitUserError, TypeError):
     """A head overrides ``predict`` instead of ``predict_tensors`` +
     ``decode``, so its decoding cannot run on exported outputs."""
 

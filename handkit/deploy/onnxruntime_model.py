@@ -21,6 +21,7 @@ from mmengine.registry import init_default_scope
 from handkit.deploy.onnx_export import (INPUT_NAME, META_INPUT_SHAPE,
                                         META_VERSION)
 from handkit.deploy.optional import import_optional
+from handkit.errors import HandkitUserError
 from handkit.evaluation.complexity import input_shape_from_config
 from handkit.registry import MODELS
 
@@ -31,11 +32,11 @@ GRAPH_OPTIMIZATIONS = {'disable': 'ORT_DISABLE_ALL',
                        'all': 'ORT_ENABLE_ALL'}
 
 
-class UnreadableOnnxError(ValueError):
+class UnreadableOnnxError(HandkitUserError, ValueError):
     """A file given as an ONNX model is not one ONNX Runtime can load."""
 
 
-class OnnxModelMismatchError(ValueError):
+class OnnxModelMismatchError(HandkitUserError, ValueError):
     """An ONNX file was not exported from the given config."""
 
 
@@ -75,6 +76,28 @@ def create_session(onnx_file: str, num_threads: Optional[int] = None,
         raise UnreadableOnnxError(
             f'ONNX Runtime cannot load {onnx_file}: '
             f'{str(error).splitlines()[0]}') from None
+
+
+def run_in_pieces(runtime: Any, inputs: Union[torch.Tensor, np.ndarray]
+                  ) -> Dict[str, np.ndarray]:
+    """``runtime.run(inputs)`` for a batch of any size: a file exported
+    without ``--dynamic-batch`` takes a fixed batch (1), so the batch (a
+    split's batches, the detector's tiles, the ROIs of several hands) runs
+    in pieces of that size, their outputs concatenated. ``runtime``: an
+    :class:`OnnxRuntimeModel`, or anything with ``run(inputs)`` (run
+    whole)."""
+    session = getattr(runtime, 'session', None)
+    fixed = session.get_inputs()[0].shape[0] if session is not None else None
+    if not isinstance(fixed, int) or fixed < 1 or fixed == len(inputs):
+        return runtime.run(inputs)
+    if len(inputs) % fixed:
+        raise ValueError(f'{runtime.onnx_file} takes batches of {fixed}, '
+                         f'got {len(inputs)} inputs; export it with '
+                         '--dynamic-batch')
+    parts = [runtime.run(inputs[start:start + fixed])
+             for start in range(0, len(inputs), fixed)]
+    return {name: np.concatenate([part[name] for part in parts])
+            for name in parts[0]}
 
 
 def _build_decoder(cfg: Config) -> tuple:

@@ -3,6 +3,8 @@ naming the extra when one is missing, never a traceback from deep inside."""
 import importlib
 from typing import Any
 
+from handkit.errors import HandkitUserError
+
 #: the extra of pyproject.toml that installs each optional package
 EXTRAS = {'onnx': 'onnx', 'onnxruntime': 'onnx', 'tensorboard':
           'tensorboard', 'tflite': 'mediapipe', 'flatbuffers': 'mediapipe',
@@ -19,7 +21,7 @@ def install_hint(package: str) -> str:
             f'".[{extra}]")')
 
 
-class MissingDependencyError(ImportError):
+class MissingDependencyError(HandkitUserError, ImportError):
     """An optional package that a feature needs is not installed."""
 
 

@@ -10,20 +10,19 @@ inputs, outputs and handkit metadata are the float32 file's, so
 ``init_model(config, 'model_int8.onnx', backend='onnxruntime')`` runs it
 with the same pre-processing and decoding.
 
-Calibration inputs come from the config's own test-time path
-(:func:`calibration_inputs`): the first N samples of one of its splits
-(``val``, ``test``, ``train``, always through the test pipeline), hands of
-handkit's renderer (``synthetic``), or image files through
-:func:`handkit.apis.inference.prepare_inputs` (the whole image as the crop,
-what ``inference()`` does without a box). Any other (1, C, H, W)
-arrays can be handed to :func:`quantize_static_int8` directly (the MediaPipe
-landmark model is calibrated on the ROI crops of ``HandInferencer``:
+The calibration inputs are the caller's, float32 (1, C, H, W) arrays as
+the data preprocessor hands the network: ``tools/export_onnx.py`` takes
+them from the config's own test-time path
+(:func:`handkit.tools.export_inputs.calibration_inputs`: a split, rendered
+hands or images); the MediaPipe landmark model is calibrated on the ROI
+crops of ``HandInferencer`` (:func:`recorded_inputs`,
 ``benchmarks/bench_int8.py``).
 
 :func:`int8_accuracy` measures what quantisation costs against eager
 PyTorch: the largest difference of each network output, the keypoint shift
-in input pixels (decoded by the estimator's own ``decode``) and, on a split
-given, the config's metric (docs/deployment.md, section 5).
+in input pixels (decoded by the estimator's own ``decode``) and, on a
+split's batches given, the predictions the caller scores with the config's
+metric (docs/deployment.md, section 5).
 
 Dynamic quantisation is refused for convolutional models
 (:func:`refuse_dynamic`): measured on NSRM at 368 it ran at 0.31 x the speed
@@ -33,24 +32,22 @@ import contextlib
 import logging
 import os
 import os.path as osp
-from typing import (Dict, Iterator, List, Mapping, Optional, Sequence,
-                    Tuple, Union)
+from typing import (Iterator, List, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 import torch
 from torch import nn
 
 from handkit.deploy.onnx_export import INPUT_NAME
+from handkit.deploy.onnxruntime_model import run_in_pieces
 from handkit.deploy.optional import import_optional
+from handkit.errors import HandkitUserError
 from handkit.fileio import atomic_output
 
 #: calibration methods by name (onnxruntime.quantization.CalibrationMethod)
 CALIBRATION_METHODS = {'minmax': 'MinMax', 'percentile': 'Percentile',
                        'entropy': 'Entropy'}
-DEFAULT_CALIBRATION_SIZE = 20
-SPLITS = ('train', 'val', 'test')
-SYNTHETIC = 'synthetic'
-IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
 #: ONNX metadata key: how the file was quantised
 META_QUANTIZATION = 'handkit.quantization'
 
@@ -63,11 +60,11 @@ DYNAMIC_REFUSED = (
     '4.4 x)')
 
 
-class CalibrationError(ValueError):
+class CalibrationError(HandkitUserError, ValueError):
     """A calibration source that gives no inputs (one line naming it)."""
 
 
-class QuantizationRefusedError(ValueError):
+class QuantizationRefusedError(HandkitUserError, ValueError):
     """A quantisation that would make the model slower (one line)."""
 
 
@@ -103,152 +100,6 @@ def refuse_dynamic(model: Union[nn.Module, str]) -> None:
 
 
 # ------------------------------------------------------------- calibration
-def _dataset_inputs(model: nn.Module, split: str, size: int
-                    ) -> List[np.ndarray]:
-    """The first ``size`` samples of the config's ``split``, through the
-    config's test pipeline and the model's data preprocessor."""
-    from handkit.datasets.collate import hand_collate
-    from handkit.registry import DATASETS
-    cfg = model.cfg
-    loader = cfg.get(f'{split}_dataloader')
-    if not loader or not loader.get('dataset'):
-        raise CalibrationError(
-            f'--calibration {split}: the config has no {split}_dataloader')
-    dataset_cfg = dict(loader['dataset'])
-    # always the test-time crops: a train split without its augmentation
-    dataset_cfg.update(pipeline=cfg.test_dataloader.dataset.pipeline,
-                       test_mode=True)
-    if 'indices' not in dataset_cfg:
-        dataset_cfg['indices'] = int(size)
-    dataset = DATASETS.build(dataset_cfg)
-    count = min(int(size), len(dataset))
-    if not count:
-        raise CalibrationError(f'--calibration {split}: the split is empty')
-    inputs = []
-    for start in range(0, count, 16):
-        batch = hand_collate([dataset[index] for index in
-                              range(start, min(count, start + 16))])
-        with torch.no_grad():
-            data = model.data_preprocessor(batch, False)
-        inputs += [x[None] for x in _numpy(data['inputs'])]
-    return inputs
-
-
-def image_files(paths: Sequence[str]) -> List[str]:
-    """Image files of ``paths`` (files, or folders: their images, sorted);
-    :class:`CalibrationError` naming a path that is neither."""
-    files = []
-    for path in paths:
-        if osp.isdir(path):
-            found = sorted(osp.join(path, name) for name in os.listdir(path)
-                           if name.lower().endswith(IMAGE_SUFFIXES))
-            if not found:
-                raise CalibrationError(
-                    f'--calibration {path}: the folder holds no image '
-                    f"({', '.join(IMAGE_SUFFIXES)})")
-            files += found
-        elif osp.isfile(path):
-            files.append(path)
-        else:
-            raise CalibrationError(
-                f'--calibration {path}: neither a split of the config '
-                f"({', '.join(SPLITS)}), {SYNTHETIC!r} nor an image file "
-                'or folder')
-    return files
-
-
-def calibration_inputs(model: nn.Module,
-                       spec: Optional[Sequence[str]] = None,
-                       size: int = DEFAULT_CALIBRATION_SIZE
-                       ) -> Tuple[List[np.ndarray], str]:
-    """Calibration inputs of a model, through its config's test-time path.
-
-    Args:
-        model: the eager estimator of :func:`handkit.apis.init_model`
-            (``model.cfg``, ``model.data_preprocessor``).
-        spec: None: the config's ``val`` split, else its ``test`` split;
-            ``['val']`` (or ``'train'``, ``'test'``): that split's first
-            ``size`` samples through the test pipeline; ``'synthetic'``:
-            ``size`` hands of handkit's renderer (:func:`synthetic_inputs`);
-            otherwise image
-            files or folders, each image through
-            :func:`~handkit.apis.inference.prepare_inputs` (the whole image
-            as the crop), the first ``size`` of them.
-        size: how many inputs at most.
-
-    Returns:
-        ``(inputs, description)``: float32 (1, C, H, W) arrays, the data
-        preprocessor's output, and a few words saying what they are.
-    """
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise CalibrationError(f'--calibration-size must be an integer >= 1,'
-                               f' got {size!r}')
-    if spec is None:
-        split = 'val' if model.cfg.get('val_dataloader') else 'test'
-        spec = [split]
-    spec = [spec] if isinstance(spec, str) else list(spec)
-    if not spec:
-        raise CalibrationError('--calibration: give a split or images')
-    if len(spec) == 1 and spec[0] in SPLITS and not osp.exists(spec[0]):
-        inputs = _dataset_inputs(model, spec[0], size)
-        return inputs, (f'the first {len(inputs)} samples of the '
-                        f'{spec[0]} split')
-    from handkit.evaluation.complexity import input_shape_from_config
-    rgb = input_shape_from_config(model.cfg)[0] == 3
-    if len(spec) == 1 and spec[0] == SYNTHETIC and not osp.exists(spec[0]):
-        if not rgb:
-            raise CalibrationError(f'--calibration {SYNTHETIC}: the model '
-                                   'takes depth crops; calibrate on a split')
-        inputs = [_numpy(x) for x in synthetic_inputs(model, size)]
-        return inputs, f'{len(inputs)} rendered hands (handkit renderer)'
-    files = image_files(spec)[:size]
-    if files and not rgb:
-        raise CalibrationError('--calibration images: the model takes depth '
-                               'crops; calibrate on a split')
-    from handkit.apis.inference import prepare_inputs
-    inputs = [_numpy(prepare_inputs(model, path)['inputs'])
-              for path in files]
-    return inputs, f'{len(inputs)} images (whole-image crops)'
-
-
-def whole_image_model(cfg) -> bool:
-    """The config's test pipeline crops the whole image (a detector, e.g.
-    MediaPipe's palm model), not a hand."""
-    from handkit.datasets.base import pipeline_steps
-    loader = cfg.get('test_dataloader') or {}
-    steps = pipeline_steps((loader.get('dataset') or {}).get('pipeline')
-                           or ())
-    return any(step.get('type') == 'HandCrop' and step.get('mode') == 'image'
-               for step in steps)
-
-
-def synthetic_hands(size: int, image_size: Tuple[int, int] = (320, 240),
-                    seed: int = 1000) -> List[dict]:
-    """``size`` hands of handkit's renderer (seeds ``seed``...), palm or
-    back within 60 degrees of the camera, the keypoint box 25-70 % of the
-    image's shorter side: BGR ``image``, ``keypoints`` (21, 2) px."""
-    from handkit.datasets.synthetic.renderer import render_hand
-    return [render_hand(seed + index, image_size=image_size,
-                        fill_range=(0.25, 0.7), max_view_angle=60.0)
-            for index in range(size)]
-
-
-def synthetic_inputs(model: nn.Module, size: int) -> List[torch.Tensor]:
-    """Rendered hands through :func:`~handkit.apis.inference.
-    prepare_inputs`: the whole image for a whole-image model (a detector),
-    else the hand's keypoint box (padded 1.25 x, as a detector's box)."""
-    from handkit.apis.inference import prepare_inputs
-    whole = whole_image_model(model.cfg)
-    inputs = []
-    for hand in synthetic_hands(size):
-        points = hand['keypoints']
-        box = None if whole else np.concatenate([points.min(0),
-                                                 points.max(0)])
-        inputs.append(prepare_inputs(model, hand['image'],
-                                     bbox=box)['inputs'])
-    return inputs
-
-
 @contextlib.contextmanager
 def recorded_inputs(model: nn.Module) -> Iterator[List[np.ndarray]]:
     """Every input that ``model.predict_tensors`` gets while the block
@@ -404,49 +255,6 @@ def _keypoints(model: nn.Module, tensors: Mapping[str, np.ndarray]
                      for p in predictions])
 
 
-def _evaluation_batches(model: nn.Module, split: str,
-                        size: Optional[int]) -> Tuple[list, object, int]:
-    """(batches, (metric configs, metainfo), samples) of the config's
-    ``split``: batches of 32 preprocessed samples, the split's evaluator
-    (``val_evaluator`` / ``test_evaluator``) and the dataset's metainfo."""
-    from handkit.datasets.collate import hand_collate
-    from handkit.registry import DATASETS
-    cfg = model.cfg
-    loader = cfg.get(f'{split}_dataloader')
-    if split not in SPLITS or not loader or not loader.get('dataset'):
-        raise CalibrationError(f'--metric-split {split}: the config has no '
-                               f'{split}_dataloader')
-    evaluator = cfg.get(f'{split}_evaluator') or cfg.get('val_evaluator')
-    if not evaluator:
-        raise CalibrationError(f'--metric-split {split}: the config has no '
-                               f'{split}_evaluator')
-    dataset_cfg = dict(loader['dataset'])
-    if size is not None and 'indices' not in dataset_cfg:
-        dataset_cfg['indices'] = int(size)
-    dataset = DATASETS.build(dataset_cfg)
-    metrics_cfg = evaluator if isinstance(evaluator, (list, tuple)) else [
-        evaluator]
-    batches = []
-    for start in range(0, len(dataset), 32):
-        batch = hand_collate([dataset[index] for index in
-                              range(start, min(len(dataset), start + 32))])
-        with torch.no_grad():
-            batches.append(model.data_preprocessor(batch, False))
-    return batches, (metrics_cfg, dataset.metainfo), len(dataset)
-
-
-def _score(metrics_cfg, metainfo, predictions: List[dict]) -> Dict[str,
-                                                                     float]:
-    from handkit.registry import METRICS
-    scores = {}
-    for metric_cfg in metrics_cfg:
-        metric = METRICS.build(dict(metric_cfg))
-        metric.dataset_meta = metainfo
-        metric.process(None, predictions)
-        scores.update(metric.evaluate(len(predictions)))
-    return scores
-
-
 def headline(scores: Mapping[str, float]) -> str:
     """The metric to print: PCK_ave, else the first one."""
     for name in ('PCK_ave', 'EPE', 'MPJPE'):
@@ -457,43 +265,40 @@ def headline(scores: Mapping[str, float]) -> str:
 
 def int8_accuracy(model: nn.Module, runtimes: Mapping[str, nn.Module],
                   batches: Mapping[str, dict],
-                  metric_split: Optional[str] = None,
-                  metric_size: Optional[int] = None) -> dict:
+                  split: Optional[Tuple[str, Sequence[dict]]] = None
+                  ) -> dict:
     """What each runtime changes against eager PyTorch.
 
     Args:
-        model: the eager estimator (``model.cfg``).
-        runtimes: e.g. ``{'fp32': OnnxRuntimeModel, 'int8': ...}``.
+        model: the eager estimator.
+        runtimes: e.g. ``{'fp32': OnnxRuntimeModel, 'int8': ...}``: what
+            :func:`~handkit.deploy.run_in_pieces` runs (``run(inputs)``).
         batches: named ``{'inputs': ..., 'data_samples': ...}`` to compare
-            the outputs on (:func:`~handkit.deploy.parity_inputs`, without
-            the random noise: int8 is calibrated for real inputs).
-        metric_split: also score the config's metric on this split
-            (eager and every runtime) and compare the outputs there.
-        metric_size: the split's first samples only.
+            the outputs on (the tool's parity inputs without the random
+            noise: int8 is calibrated for real inputs).
+        split: ``(name, batches)``: a split's preprocessed batches, with
+            their ``data_samples``, compared as well and decoded into
+            predictions (eager and every runtime) for the caller to score.
 
     Returns:
         ``{'inputs': [names], 'max_diff': {runtime: {output: float}},
-        'shift': {runtime: (mean, max) px or None}, 'metric': None or
-        {'split', 'samples', 'scores': {'eager'|runtime: {name: value}}}}``.
+        'shift': {runtime: (mean, max) px or None}, 'predictions': None or
+        {'eager'|runtime: [prediction dict per sample of the split]}}``.
     """
-    from handkit.apis.hand_inferencer import _run_onnx
     model.eval()
-    named = [(name, batch, None) for name, batch in batches.items()]
-    metric = None
-    if metric_split is not None:
-        split_batches, (metrics_cfg, metainfo), samples = (
-            _evaluation_batches(model, metric_split, metric_size))
-        named += [(f'{metric_split} split', batch, index)
-                  for index, batch in enumerate(split_batches)]
+    named = [(name, batch, False) for name, batch in batches.items()]
+    predictions = None
+    if split is not None:
+        named += [(f'{split[0]} split', batch, True) for batch in split[1]]
         predictions = {name: [] for name in ['eager', *runtimes]}
     max_diff = {name: {} for name in runtimes}
     shifts = {name: [] for name in runtimes}
-    for _, batch, split_index in named:
+    for _, batch, in_split in named:
         with torch.no_grad():
             eager = {key: _numpy(value) for key, value in
                      model.predict_tensors(batch['inputs']).items()}
         # a fixed-batch file runs the split's batches in pieces
-        outputs = {name: _run_onnx(runtime, batch['inputs'])
+        outputs = {name: run_in_pieces(runtime, batch['inputs'])
                    for name, runtime in runtimes.items()}
         reference = _keypoints(model, eager)
         for name, arrays in outputs.items():
@@ -504,20 +309,16 @@ def int8_accuracy(model: nn.Module, runtimes: Mapping[str, nn.Module],
             if reference is not None:
                 shifts[name].append(np.linalg.norm(
                     _keypoints(model, arrays) - reference, axis=-1).ravel())
-        if split_index is not None:
+        if in_split:
             for name, arrays in [('eager', eager), *outputs.items()]:
                 predictions[name] += model.decode(arrays,
                                                   batch['data_samples'])
-    if metric_split is not None:
-        metric = dict(split=metric_split, samples=samples, scores={
-            name: _score(metrics_cfg, metainfo, preds)
-            for name, preds in predictions.items()})
     shift = {name: ((float(np.mean(np.concatenate(values))),
                      float(np.max(np.concatenate(values))))
                     if values else None) for name, values in shifts.items()}
     return dict(inputs=[name for name in batches] + (
-        [f'{metric_split} split'] if metric_split else []),
-        max_diff=max_diff, shift=shift, metric=metric)
+        [f'{split[0]} split'] if split else []),
+        max_diff=max_diff, shift=shift, predictions=predictions)
 
 
 def format_accuracy(accuracy: Mapping) -> str:

@@ -1,5 +1,10 @@
-"""Engine glue: the runner, hooks, the autocast optimiser wrapper and safe
-checkpoint loading."""
-from .hooks import *  # noqa: F401,F403
-from .optim_wrapper import AutocastOptimWrapper  # noqa: F401
-from .runner import HandRunner  # noqa: F401
+"""Engine glue: the runner, hooks, the autocast optimiser wrapper, the
+tools' preflight and safe checkpoint loading.
+
+The package imports nothing: the models read their pretrained weights
+through :mod:`handkit.engine.checkpoint`, which must not bring the runner
+and its hooks (and through them the datasets) along. The registries import
+``hooks``, ``runner`` and ``optim_wrapper`` when a config names one of
+their types (:mod:`handkit.registry`); import a class from its module
+(``from handkit.engine.runner import HandRunner``).
+"""

@@ -33,6 +33,7 @@ from typing import Any, Callable, Union
 import torch
 
 from handkit.engine.download import download_checkpoint
+from handkit.errors import HandkitUserError
 from handkit.fileio import UnsafeFileError
 
 # The exact non-builtin types a handkit checkpoint may hold (measured by
@@ -53,11 +54,11 @@ class UnsafeCheckpointError(UnsafeFileError):
     """A checkpoint holds objects that handkit does not load."""
 
 
-class CorruptCheckpointError(ValueError):
+class CorruptCheckpointError(HandkitUserError, ValueError):
     """A file is not a readable checkpoint (empty, truncated, not one)."""
 
 
-class CheckpointMismatchError(RuntimeError):
+class CheckpointMismatchError(HandkitUserError, RuntimeError):
     """A checkpoint's weights do not fit the model built from the config."""
 
 

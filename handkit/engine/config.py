@@ -33,7 +33,9 @@ config file.
 import ast
 import difflib
 import inspect
+import os
 import os.path as osp
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Iterable
 
@@ -45,8 +47,10 @@ from mmengine.runner import (EpochBasedTrainLoop, IterBasedTrainLoop, Runner,
                              TestLoop, ValLoop)
 from torch.utils.data import DataLoader
 
+from handkit.errors import HandkitUserError
 
-class ConfigError(ValueError):
+
+class ConfigError(HandkitUserError, ValueError):
     """A config file or a ``--cfg-options`` key that handkit cannot use."""
 
 
@@ -144,7 +148,8 @@ def _base_files(tree: ast.Module) -> list:
 def load_config_file(path: str) -> Config:
     """``Config.fromfile(path)`` with one-line errors; ``path`` is a file, a
     path inside the package's configs or ``handkit::REL``
-    (:func:`resolve_config_path`).
+    (:func:`resolve_config_path`). Its ``custom_imports`` also find modules
+    in the current folder (:func:`importable_here`).
 
     Raises:
         FileNotFoundError: there is no such file.
@@ -158,7 +163,20 @@ def load_config_file(path: str) -> Config:
                  f' (nor in the configs of handkit, {package_configs_dir()})')
         raise FileNotFoundError(f'config not found: {given}{where}')
     check_config_syntax(path)
+    importable_here()
     return Config.fromfile(path)
+
+
+def importable_here() -> None:
+    """Let a config's ``custom_imports`` find the user's modules in the
+    folder the command runs in, as ``python -m`` and MMPose users expect:
+    ``python tools/train.py`` puts ``tools/`` on ``sys.path``, not that
+    folder. Appended, so a file there never shadows an installed
+    package."""
+    here = os.getcwd()
+    if not any(osp.abspath(entry or os.curdir) == here
+               for entry in sys.path):
+        sys.path.append(here)
 
 
 # -- --cfg-options -------------------------------------------------------

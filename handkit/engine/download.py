@@ -36,7 +36,8 @@ import urllib.parse
 import urllib.request
 from typing import Optional, Tuple
 
-from handkit.fileio import atomic_output
+from handkit.errors import HandkitUserError
+from handkit.fileio import atomic_output, handkit_home
 
 #: Default largest download, in bytes (``HANDKIT_MAX_DOWNLOAD_MB``
 #: overrides it): handkit's largest checkpoint (NSRM with its optimiser
@@ -49,7 +50,7 @@ HASH_IN_FRAGMENT = re.compile(r'^sha256=([0-9a-fA-F]{64})$')
 CHUNK = 1 << 20
 
 
-class CheckpointDownloadError(ValueError):
+class CheckpointDownloadError(HandkitUserError, ValueError):
     """A checkpoint URL that handkit does not download or whose download
     does not match its sha256."""
 
@@ -69,7 +70,6 @@ def max_download_bytes() -> int:
 
 def checkpoints_dir() -> str:
     """``$HANDKIT_HOME/checkpoints`` (not created here)."""
-    from handkit.apis.mediapipe_files import handkit_home
     return osp.join(handkit_home(), 'checkpoints')
 
 

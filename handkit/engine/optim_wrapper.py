@@ -17,14 +17,8 @@ from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 from torch import nn
 
+from handkit.models.precision import cpu_has_native_bfloat16
 from handkit.registry import OPTIM_WRAPPERS
-
-
-def cpu_has_native_bfloat16() -> bool:
-    """True when this CPU computes bfloat16 in hardware (AVX512-BF16, AMX).
-    """
-    checks = ('_is_avx512_bf16_supported', '_is_amx_tile_supported')
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
 @OPTIM_WRAPPERS.register_module()

@@ -9,8 +9,14 @@ reads the file with :func:`handkit.engine.checkpoint.load_checkpoint_file`
 ``Runner.resume`` could execute it) instead of mmengine's scheme loaders.
 When resuming, the weights must fit the model exactly, so that a checkpoint
 of another config stops with one line instead of failing in the optimiser.
+
+The tools hand it what preflight built (``from_cfg(cfg, built=...)``,
+:class:`handkit.engine.preflight.Built`): it runs that model and those
+datasets instead of building them again.
 """
-from typing import Callable, Union
+import copy
+import functools
+from typing import Any, Callable, Optional, Union
 
 import torch
 from mmengine.model import is_model_wrapper
@@ -22,9 +28,59 @@ from handkit.engine.checkpoint import (check_state_dict_fits,
 from handkit.registry import RUNNERS
 
 
+class _LoaderWithDataset(dict):
+    """A loader config whose ``dataset`` is built: mmengine's
+    ``build_dataloader`` deep-copies the loader config, which would copy
+    the dataset (its memory-mapped arrays included); this copies the rest
+    and keeps the dataset itself."""
+
+    def __deepcopy__(self, memo: dict) -> '_LoaderWithDataset':
+        return type(self)({key: value if key == 'dataset' else
+                           copy.deepcopy(value, memo)
+                           for key, value in self.items()})
+
+
 @RUNNERS.register_module()
 class HandRunner(Runner):
-    """``mmengine.runner.Runner`` with safe checkpoint loading."""
+    """``mmengine.runner.Runner`` with safe checkpoint loading, running
+    what preflight built when it is given.
+
+    Args:
+        built: what :func:`handkit.engine.preflight.preflight` built (None:
+            the Runner builds everything from the config, as mmengine's):
+            its model replaces ``model``, each of its datasets the
+            ``dataset`` of its loader, and its seed stands (preflight seeded
+            with the config's ``randomness`` before it built the model;
+            seeding again would replay the random numbers the model's
+            initialisation drew).
+        *args, **kwargs: mmengine's ``Runner``.
+    """
+
+    def __init__(self, *args, built: Optional[Any] = None, **kwargs) -> None:
+        self._built = built
+        if built is not None:
+            kwargs['model'] = built.model
+            for key, dataset in built.datasets.items():
+                if isinstance(kwargs.get(key), dict):
+                    kwargs[key] = _LoaderWithDataset(kwargs[key],
+                                                     dataset=dataset)
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def from_cfg(cls, cfg, built: Optional[Any] = None) -> 'HandRunner':
+        """mmengine's ``from_cfg`` (the same config keys), running what
+        preflight ``built`` when given."""
+        make = cls if built is None else functools.partial(cls, built=built)
+        return Runner.from_cfg.__func__(make, cfg)
+
+    def set_randomness(self, seed: Optional[int] = None,
+                       diff_rank_seed: bool = False,
+                       deterministic: bool = False) -> None:
+        """mmengine's, unless preflight seeded already (its seed stands)."""
+        if self._built is None:
+            super().set_randomness(seed, diff_rank_seed, deterministic)
+            return
+        self._deterministic, self._seed = deterministic, self._built.seed
 
     def load_checkpoint(self, filename: str,
                         map_location: Union[str, torch.device,

@@ -18,7 +18,7 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
-from handkit.datasets.base import pipeline_steps
+from handkit.datasets.base import config_input_size
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -115,17 +115,10 @@ def measure_fps(model: nn.Module, input_shape: Sequence[int],
 def input_shape_from_config(cfg: Config) -> Tuple[int, int, int]:
     """(C, H, W) of the network input a config feeds its model.
 
-    H, W: the ``input_size`` (w, h) of the test pipeline's step that sets it
-    (``TopdownAffine`` or ``DepthCubeCrop``); C: the backbone's
-    ``in_channels`` (3 when not set).
+    H, W: :func:`~handkit.datasets.base.config_input_size` (the test
+    pipeline's); C: the backbone's ``in_channels`` (3 when not set).
     """
-    pipeline = cfg.test_dataloader.dataset.pipeline
-    sizes = [step['input_size'] for step in pipeline_steps(pipeline)
-             if 'input_size' in step]
-    if not sizes:
-        raise ValueError('the test pipeline has no step with an input_size '
-                         '(TopdownAffine or DepthCubeCrop)')
-    width, height = sizes[-1]
+    width, height = config_input_size(cfg)
     channels = cfg.model.backbone.get('in_channels', 3)
     return int(channels), int(height), int(width)
 

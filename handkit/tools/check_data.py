@@ -15,8 +15,8 @@ from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
 from handkit.datasets.check import find_bad_samples
-from handkit.engine.cli import user_errors_exit
 from handkit.engine.config import check_cfg_options, load_config_file
+from handkit.engine.errors import user_errors_exit
 from handkit.registry import DATASETS
 
 SPLITS = dict(train='train_dataloader', val='val_dataloader',

@@ -20,15 +20,15 @@ line, exit 2.
 """
 import argparse
 import os.path as osp
-import sys
 from typing import List, Optional
 
 import numpy as np
 
-from handkit.engine.cli import (OutputError, check_output_file,
-                                make_parent_dir, user_errors_exit)
+from handkit.engine.errors import user_errors_exit
+from handkit.engine.outputs import (OutputError, check_output_file,
+                                    make_parent_dir)
 from handkit.fileio import atomic_output
-from handkit.models.hand_model import HandModelFileError, load_hand_model
+from handkit.models.hand_model import load_hand_model
 from handkit.models.hand_model.model_file import TIP_VERTEX_IDS
 
 
@@ -79,11 +79,7 @@ def main(argv: Optional[List[str]] = None) -> str:
     args = parse_args(argv)
     out = args.out or osp.splitext(args.model)[0] + '.npz'
     with user_errors_exit():
-        try:
-            return convert(args.model, out, side=args.side,
-                           tip_vertex_ids=args.tip_vertex_ids,
-                           fix_left_shapedirs=not args.no_fix_left_shapedirs,
-                           overwrite=args.overwrite)
-        except HandModelFileError as error:
-            print(f'handkit: error: {error}', file=sys.stderr)
-            sys.exit(2)
+        return convert(args.model, out, side=args.side,
+                       tip_vertex_ids=args.tip_vertex_ids,
+                       fix_left_shapedirs=not args.no_fix_left_shapedirs,
+                       overwrite=args.overwrite)

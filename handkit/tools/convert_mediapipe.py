@@ -66,8 +66,9 @@ from handkit.apis.mediapipe_files import (LICENCE, MODEL_FILES, MODELS,
                                           VARIANTS, WHEEL_REQUIREMENT,
                                           config_file, converted_checkpoint,
                                           handkit_home)
-from handkit.engine.cli import user_errors_exit
 from handkit.deploy.optional import install_hint
+from handkit.engine.errors import user_errors_exit
+from handkit.errors import HandkitUserError
 from handkit.fileio import atomic_output
 from handkit.models.backbones.mediapipe_layers import (ChannelPad,
                                                        Conv2dSame,
@@ -93,7 +94,7 @@ ACTIVATIONS = {0: 'NONE', 1: 'RELU', 2: 'RELU_N1_TO_1', 3: 'RELU6',
 PADDINGS = {0: 'SAME', 1: 'VALID'}
 
 
-class TFLiteError(ValueError):
+class TFLiteError(HandkitUserError, ValueError):
     """A .tflite file that is unreadable or not the expected model."""
 
 
@@ -1038,54 +1039,50 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, str]:
     args = parse_args(argv)
     written, failures = {}, []
     with user_errors_exit():
-        try:
-            source = find_source(args.wheel)
-            print(f'reading MediaPipe models from {source}')
-            have_litert = (not args.no_parity and importlib.util.find_spec(
-                'ai_edge_litert') is not None)
-            images = parity_images()
-            for model_name, variant in _targets(args.variant):
-                data, member, digest = read_model_file(
-                    source, model_name, variant, verify=not args.no_verify)
-                start = time.perf_counter()
-                model = convert(data, model_name, variant, source=member)
-                if args.out:
-                    path = osp.join(args.out, f'{model_name}_{variant}.pth')
-                else:
-                    path = converted_checkpoint(model_name, variant,
-                                                must_exist=False)
-                meta = dict(source=member, sha256=digest, licence=LICENCE,
-                            origin=WHEEL_REQUIREMENT, model=model_name,
-                            variant=variant,
-                            config_file=f'configs/mediapipe/{model_name}_'
-                            f'{variant}.py')
-                save_checkpoint(model, path, meta)
-                seconds = time.perf_counter() - start
-                count = sum(p.numel() for p in model.parameters())
-                print(f'{model_name} ({variant}): {count:,} parameters, '
-                      f'{seconds:.1f} s -> {path}')
-                written[f'{model_name}_{variant}'] = path
-                if args.no_parity:
-                    continue
-                if not have_litert:
-                    print('  parity skipped: install ai-edge-litert ('
-                          f'{install_hint("ai_edge_litert")}) to compare '
-                          'with the TFLite interpreter')
-                    continue
-                if not images:
-                    print('  parity skipped: no test images (run from a '
-                          'handkit checkout)')
-                    continue
-                result = parity(model, data, model_name, images)
-                print(f'  max |TFLite - handkit| per output, float32, on '
-                      f'{len(images)} images:')
-                print(format_parity(result, args.atol))
-                failures += [f'{model_name} ({variant}) {key} {value:.2e}'
-                             for key, value in result.failures(
-                                 args.atol).items()]
-        except TFLiteError as error:
-            print(f'handkit: error: {error}', file=sys.stderr)
-            sys.exit(2)
+        source = find_source(args.wheel)
+        print(f'reading MediaPipe models from {source}')
+        have_litert = (not args.no_parity and importlib.util.find_spec(
+            'ai_edge_litert') is not None)
+        images = parity_images()
+        for model_name, variant in _targets(args.variant):
+            data, member, digest = read_model_file(
+                source, model_name, variant, verify=not args.no_verify)
+            start = time.perf_counter()
+            model = convert(data, model_name, variant, source=member)
+            if args.out:
+                path = osp.join(args.out, f'{model_name}_{variant}.pth')
+            else:
+                path = converted_checkpoint(model_name, variant,
+                                            must_exist=False)
+            meta = dict(source=member, sha256=digest, licence=LICENCE,
+                        origin=WHEEL_REQUIREMENT, model=model_name,
+                        variant=variant,
+                        config_file=f'configs/mediapipe/{model_name}_'
+                        f'{variant}.py')
+            save_checkpoint(model, path, meta)
+            seconds = time.perf_counter() - start
+            count = sum(p.numel() for p in model.parameters())
+            print(f'{model_name} ({variant}): {count:,} parameters, '
+                  f'{seconds:.1f} s -> {path}')
+            written[f'{model_name}_{variant}'] = path
+            if args.no_parity:
+                continue
+            if not have_litert:
+                print('  parity skipped: install ai-edge-litert ('
+                      f'{install_hint("ai_edge_litert")}) to compare '
+                      'with the TFLite interpreter')
+                continue
+            if not images:
+                print('  parity skipped: no test images (run from a '
+                      'handkit checkout)')
+                continue
+            result = parity(model, data, model_name, images)
+            print(f'  max |TFLite - handkit| per output, float32, on '
+                  f'{len(images)} images:')
+            print(format_parity(result, args.atol))
+            failures += [f'{model_name} ({variant}) {key} {value:.2e}'
+                         for key, value in result.failures(
+                             args.atol).items()]
     if failures:
         print(f"handkit: error: differs from TFLite beyond the tolerance: "
               f"{', '.join(failures)}", file=sys.stderr)

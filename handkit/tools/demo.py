@@ -14,7 +14,7 @@
         --hand-seg configs/zimmermann/handsegnet_rhd.py SEG --hand-side left \\
         --input hand.jpg --out demo/
     python tools/demo.py configs/zhou/detnet_synthetic.py DETNET \\
-        --iknet configs/zhou/iknet_synthetic.py iknet.pth --input hand.jpg \\
+        --iknet configs/zhou/iknet_synthetic.py IKNET --input hand.jpg \\
         --out demo/
 
 For an image ``<name>.<ext>`` it writes ``OUT/<name>.png`` (or
@@ -83,9 +83,11 @@ from handkit.apis.mediapipe_files import config_file, converted_checkpoint
 from handkit.apis.inference import BACKENDS, HAND_SIDES
 from handkit.datasets.transforms import LoadImage
 from handkit.datasets.transforms.loading import check_video_frame_size
-from handkit.engine.cli import (refuse_existing_outputs,
-                                refuse_overwriting_inputs, user_errors_exit)
+from handkit.engine.args import add_runtime_args, check_runtime_args
 from handkit.engine.config import config_chain
+from handkit.engine.errors import user_errors_exit
+from handkit.engine.outputs import (refuse_existing_outputs,
+                                    refuse_overwriting_inputs)
 from handkit.fileio import atomic_output, write_json
 from handkit.skeleton import GROUP_NAMES, KEYPOINT_NAMES
 from handkit.visualization.draw import (draw_scores, draw_skeleton, map_grid,
@@ -154,10 +156,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--score-thr', type=float, default=0.2,
                         help='keypoints scoring lower are not drawn')
     parser.add_argument('--device', default='cpu', help="e.g. 'cuda:0'")
-    parser.add_argument('--backend', choices=BACKENDS, default='pytorch',
-                        help='eager pytorch, or onnxruntime on an exported '
-                        'model (default: pytorch)')
-    return parser.parse_args(argv)
+    add_runtime_args(parser, BACKENDS)
+    return check_runtime_args(parser, parser.parse_args(argv))
 
 
 def map_names(maps: np.ndarray) -> Optional[Sequence[str]]:
@@ -546,13 +546,15 @@ def main(argv: Optional[List[str]] = None) -> None:
                     pose=((args.config, args.checkpoint) if args.detector
                           else None), variant=args.variant,
                     device=args.device, backend=args.backend,
-                    max_hands=args.max_hands, mirrored=args.mirrored)
+                    max_hands=args.max_hands, mirrored=args.mirrored,
+                    precision=args.precision)
                 args.faces = (model_faces(args.hands.pose)
                               if args.hands.pose is not None else None)
             else:
                 args.model = init_model(args.config, args.checkpoint,
                                         device=args.device,
-                                        backend=args.backend)
+                                        backend=args.backend,
+                                        precision=args.precision)
                 args.seg_model, args.iknet_model = (
                     init_model(*files, device=args.device) if files else None
                     for files in (args.hand_seg, args.iknet))

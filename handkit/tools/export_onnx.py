@@ -10,7 +10,8 @@ the decoding stays in handkit's numpy code, shared with PyTorch
 (docs/deployment.md). After writing the file the tool runs it with ONNX
 Runtime and prints the largest absolute difference of every output against
 eager PyTorch, on a seeded random input, a rendered synthetic hand and each
-``--image``; it exits with 1 when one exceeds ``--atol`` (1e-4). onnx and
+``--image`` (:mod:`handkit.tools.export_inputs`); it exits with 1 when one
+exceeds ``--atol`` (1e-4). onnx and
 onnxruntime come from the ``onnx`` extra (``pip install "handkit[onnx]"``).
 
     python tools/export_onnx.py CONFIG CHECKPOINT --out model_int8.onnx \\
@@ -20,7 +21,8 @@ onnxruntime come from the ``onnx`` extra (``pip install "handkit[onnx]"``).
 ``--int8`` writes the float32 export (checked as above) beside ``--out`` as
 ``model_fp32.onnx``, then the static int8 quantisation of it at ``--out``
 (QDQ, int8 per-channel weights, uint8 activations, MinMax-calibrated on the
-config's test-time crops: :mod:`handkit.deploy.quantize`), and prints what
+config's test-time crops: :mod:`handkit.deploy.quantize` on the inputs of
+:mod:`handkit.tools.export_inputs`), and prints what
 int8 changes against PyTorch: each output's largest difference, the
 keypoint shift in input pixels and, with ``--metric-split``, the config's
 metric on that split.
@@ -36,18 +38,19 @@ from mmengine.config import DictAction
 from handkit.apis import init_model
 from handkit.deploy import (ATOL, DEFAULT_OPSET, OnnxRuntimeModel,
                             check_parity, export_onnx, format_parity,
-                            import_optional, parity_inputs)
+                            import_optional)
 from handkit.deploy.parity import worst_difference
 from handkit.deploy.quantize import (CALIBRATION_METHODS,
-                                     DEFAULT_CALIBRATION_SIZE,
                                      QuantizationRefusedError,
-                                     calibration_inputs, format_accuracy,
-                                     fp32_beside, int8_accuracy,
+                                     format_accuracy, fp32_beside,
                                      quantize_static_int8, refuse_dynamic)
-from handkit.engine.cli import (check_output_file, make_parent_dir,
-                                user_errors_exit)
 from handkit.engine.config import config_chain
+from handkit.engine.errors import user_errors_exit
+from handkit.engine.outputs import check_output_file, make_parent_dir
 from handkit.evaluation.complexity import input_shape_from_config
+from handkit.tools.export_inputs import (DEFAULT_CALIBRATION_SIZE,
+                                         calibration_inputs, parity_inputs,
+                                         runtime_accuracy)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -202,8 +205,9 @@ def _int8(args: argparse.Namespace, model, runtime, fp32_file: str,
     quantized = OnnxRuntimeModel(int8_file, model.cfg)
     checked = {name: batch for name, batch in batches.items()
                if not name.startswith('random')}
-    accuracy = int8_accuracy(model, {'fp32': runtime, 'int8': quantized},
-                             checked, args.metric_split, args.metric_size)
+    accuracy = runtime_accuracy(model, {'fp32': runtime, 'int8': quantized},
+                                checked, args.metric_split,
+                                args.metric_size)
     print(format_accuracy(accuracy))
 
 

@@ -18,7 +18,6 @@ Sample ``i`` is the one ``SyntheticHandDataset(split=..., seed=...)[i]``
 renders.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -29,6 +28,7 @@ import numpy as np
 
 from handkit.datasets.synthetic.renderer import render_hand
 from handkit.datasets.synthetic_dataset import SPLIT_KEYS, sample_seed
+from handkit.fileio import write_json
 from handkit.skeleton import KEYPOINT_NAMES, LIMBS
 
 JPEG_QUALITY = 95
@@ -126,14 +126,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     )
     ann_path = osp.join(args.out, 'annotations',
                         f'synthetic_{args.split}.json')
-    with open(ann_path, 'w') as file:
-        json.dump(coco, file)
+    write_json(ann_path, coco)  # atomically, as every file a run reads
     print(f'annotations: {ann_path}')
     if args.depth:
         path_3d = osp.join(args.out, 'annotations',
                            f'synthetic_{args.split}_3d.json')
-        with open(path_3d, 'w') as file:
-            json.dump(annotations_3d, file)
+        write_json(path_3d, annotations_3d)
         print(f'3D annotations: {path_3d}')
 
 

@@ -34,8 +34,8 @@ import numpy as np
 
 from handkit.apis.hand_inferencer import VARIANTS, HandInferencer
 from handkit.datasets.transforms.loading import LoadImage
-from handkit.engine.cli import (check_output_file, make_parent_dir,
-                                user_errors_exit)
+from handkit.engine.errors import user_errors_exit
+from handkit.engine.outputs import check_output_file, make_parent_dir
 from handkit.fileio import write_json
 from handkit.skeleton import KEYPOINT_NAMES, LIMBS, NUM_KEYPOINTS
 

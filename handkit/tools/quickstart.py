@@ -27,11 +27,13 @@ from mmengine.config import Config
 
 from handkit.apis import init_model
 from handkit.datasets.collate import hand_collate
-from handkit.engine.cli import check_fresh_work_dir, user_errors_exit
 from handkit.engine.config import package_configs_dir
+from handkit.engine.errors import user_errors_exit
+from handkit.engine.outputs import check_fresh_work_dir
 from handkit.evaluation.functional import pck_metrics
 from handkit.evaluation.mean_pose import mean_pose_predictions
 from handkit.evaluation.metrics import format_pck_table
+from handkit.fileio import write_json, write_text
 from handkit.registry import DATASETS
 from handkit.skeleton import GROUP_NAMES
 from handkit.tools import test as test_tool
@@ -170,9 +172,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
     mean_pose = mean_pose_predictions(cfg)
     baseline = pck_metrics(*mean_pose, thresholds)
     table = summary_table(results, baseline, thresholds)
-    (work_dir / 'pck_table.txt').write_text(table + '\n')
-    (work_dir / 'pck.json').write_text(json.dumps(
-        dict(results, **{'mean pose': baseline}), indent=2))
+    write_text(str(work_dir / 'pck_table.txt'), table + '\n')
+    write_json(str(work_dir / 'pck.json'),
+               dict(results, **{'mean pose': baseline}), indent=2)
     curves = {name: curve_of(runs[name][2], max(thresholds))
               for name in names}
     curves['mean pose'] = pck_curve(

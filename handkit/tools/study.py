@@ -17,8 +17,15 @@ A study file is a Python config with:
   at another occlusion level); the first is the headline;
 * optionally ``baseline_cell``: the cell the "improvement" column compares
   with, and ``mean_pose``: True (the first cell) or a list of cells whose
-  training crops' mean pose is scored on every evaluation, a row each (2D
-  PCK; :mod:`handkit.evaluation.mean_pose`).
+  training crops' mean pose is scored on every evaluation, a row each (by
+  the cell's 2D ``PCKMetric``; :mod:`handkit.evaluation.mean_pose`).
+
+The cells may be of any config family (2D, 3D, mesh, ...; epoch- or
+iteration-based schedules): a cell is tested on the checkpoint its training
+ended with (``last_checkpoint``), and the tables show what the test
+evaluator's metrics report, each through its own columns
+(:class:`handkit.evaluation.metrics.TabulatedMetric`; the metrics of the
+cells' configs, each kind once: :func:`study_metrics`).
 
 Before anything runs or is written, every option key (of every cell of the
 study, also those ``--cells`` leaves out) is checked as
@@ -56,13 +63,16 @@ and it is trained again; a printed line says what was removed. The logs are
 kept (appended to). ``config.json`` is written only after these checks;
 ``--dry-run`` makes the same checks, writes the configs of the unchanged
 cells and removes nothing (a changed finished cell is reported, its
-``config.json`` left as it is). The tables
-(laid out like NSRM Tables 2-3, mean +- std over seeds, plus the occluded /
-visible PCK and the structure-map IoU where the metrics give them) are
+``config.json`` left as it is). The tables (mean +- std over seeds: every
+metric's columns on the first evaluation, with the first metric's headline
+compared with the baseline cell -- for 2D configs NSRM Tables 2-3's PCK
+row, then the structure-map IoU -- and the first metric's breakdown on
+each evaluation, e.g. PCK of all / occluded / visible keypoints) are
 printed and written to ``WORK_DIR/table.md``, the per-seed figures to
-``WORK_DIR/results.json`` and a plot of PCK against each evaluation to
-``WORK_DIR/study.png``. Bad input (a study file, an option key, a changed
-finished cell) is one line, ``handkit: error: ...``, and exit code 2.
+``WORK_DIR/results.json`` and a plot of that breakdown against each
+evaluation to ``WORK_DIR/study.png``. Bad input (a study file, an option
+key, a changed finished cell) is one line, ``handkit: error: ...``, and exit
+code 2.
 """
 import argparse
 import copy
@@ -81,10 +91,13 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from mmengine.config import Config
 from mmengine.fileio import dump as dump_text
+from mmengine.runner import find_latest_checkpoint
 
-from handkit.engine.cli import user_errors_exit
 from handkit.engine.config import (ConfigError, check_cfg_options,
                                    load_config_file, resolve_config_path)
+from handkit.engine.errors import user_errors_exit
+from handkit.evaluation.metrics import Column, TabulatedMetric
+from handkit.fileio import write_json, write_text
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SPEC_KEYS = ('cells', 'seeds', 'evaluations')
@@ -426,7 +439,7 @@ def run_study(study_path: str, work_dir: Optional[str] = None,
             Config.fromfile(run.config_path)  # the dump must load back
             print(f'{label}: {run.config_path}')
             continue
-        _train(run.cell_dir, run.config_path, run.cfg, label)
+        _train(run.cell_dir, run.config_path, label)
         for evaluation, options in study.evaluations.items():
             _evaluate(run.cell_dir, run.config_path, evaluation,
                       dict(options))
@@ -434,7 +447,8 @@ def run_study(study_path: str, work_dir: Optional[str] = None,
     if not dry_run:
         for label, cell in mean_pose_rows(study).items():
             results[label] = mean_pose_results(study, work_dir, cell)
-        write_report(study, results, work_dir)
+        write_report(study, results, work_dir,
+                     study_metrics(study, work_dir))
     return results
 
 
@@ -460,7 +474,7 @@ def _tool(name: str) -> List[str]:
             f'main(sys.argv[1:])']
 
 
-def _train(cell_dir: str, config_path: str, cfg: Config, label: str) -> None:
+def _train(cell_dir: str, config_path: str, label: str) -> None:
     done = osp.join(cell_dir, 'train_done.json')
     if osp.exists(done):
         print(f'{label}: trained (skipped; {done})', flush=True)
@@ -469,13 +483,14 @@ def _train(cell_dir: str, config_path: str, cfg: Config, label: str) -> None:
     start = time.time()
     _run(_tool('train') + [config_path, '--work-dir', cell_dir,
                            '--auto-resume'], osp.join(cell_dir, 'train.log'))
-    checkpoint = osp.join(cell_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
-    if not osp.exists(checkpoint):
-        raise RuntimeError(f'{label}: training ended without {checkpoint} '
-                           f'(see {cell_dir}/train.log)')
-    with open(done, 'w') as file:
-        json.dump(dict(checkpoint=checkpoint,
-                       seconds=round(time.time() - start, 1)), file)
+    # the checkpoint the training ended with, epochs or iterations
+    checkpoint = find_latest_checkpoint(cell_dir)
+    if not checkpoint or not osp.exists(checkpoint):
+        raise RuntimeError(f'{label}: training ended without a checkpoint '
+                           f'in {cell_dir}/last_checkpoint (see '
+                           f'{cell_dir}/train.log)')
+    write_json(done, dict(checkpoint=checkpoint,
+                          seconds=round(time.time() - start, 1)))
     print(f'{label}: trained in {time.time() - start:.0f} s', flush=True)
 
 
@@ -499,8 +514,7 @@ def _evaluate(cell_dir: str, config_path: str, evaluation: str,
     with open(dump) as file:
         metrics = json.load(file)['metrics']
     os.remove(dump)  # the predictions are large; the metrics are kept
-    with open(result, 'w') as file:
-        json.dump(metrics, file, indent=1)
+    write_json(result, metrics, indent=1)
 
 
 def _run(argv: List[str], log_path: str) -> None:
@@ -552,37 +566,71 @@ def mean_pose_rows(study: Config) -> Dict[str, str]:
     return {f'mean pose ({cell})': cell for cell in cells}
 
 
-def mean_pose_results(study: Config, work_dir: str, cell: str) -> dict:
-    """The mean pose of ``cell``'s training crops on each evaluation, scored
-    by its ``PCKMetric`` (``{0: {evaluation: metrics}}``)."""
+def evaluation_metrics(cfg: Config) -> List[TabulatedMetric]:
+    """The metrics of ``cfg``'s test evaluator, built through the registry
+    (those that format a table), with the test dataset's metainfo (the
+    thresholds of a metric that names none)."""
     from mmengine.registry import init_default_scope
 
+    from handkit.registry import DATASETS, METRICS
+    init_default_scope('handkit')
+    evaluators = cfg.get('test_evaluator') or []
+    if isinstance(evaluators, dict):  # one metric, or an Evaluator's dict
+        evaluators = evaluators.get('metrics', evaluators)
+    if isinstance(evaluators, dict):
+        evaluators = [evaluators]
+    dataset = cfg.test_dataloader.dataset
+    meta = dict(getattr(DATASETS.get(dataset['type']), 'METAINFO', {}),
+                **(dataset.get('metainfo') or {}))
+    metrics = [METRICS.build(metric) for metric in evaluators]
+    for metric in metrics:
+        metric.dataset_meta = meta
+    return [metric for metric in metrics
+            if isinstance(metric, TabulatedMetric)]
+
+
+def study_metrics(study: Config, work_dir: str) -> List[TabulatedMetric]:
+    """The metrics whose columns the tables show: those of the cells'
+    configs on the first evaluation, each kind (type and prefix) once, in
+    the order the cells first name them (a CPM cell's PCK, then an NSRM
+    cell's structure-map IoU)."""
+    options = dict(next(iter(study.evaluations.values())) or {})
+    metrics, seen = [], set()
+    for cell in study.cells:
+        cfg = cell_config(study, cell, 0, work_dir)
+        cfg.merge_from_dict(options)
+        for metric in evaluation_metrics(cfg):
+            kind = (type(metric), metric.prefix)
+            if kind not in seen:
+                seen.add(kind)
+                metrics.append(metric)
+    return metrics
+
+
+def mean_pose_results(study: Config, work_dir: str, cell: str) -> dict:
+    """The mean pose of ``cell``'s training crops on each evaluation, scored
+    by the 2D ``PCKMetric`` of its test evaluator (``{0: {evaluation:
+    metrics}}``)."""
     from handkit.evaluation.mean_pose import mean_pose_samples
     from handkit.evaluation.metrics import PCKMetric
-    from handkit.registry import DATASETS
     path = osp.join(work_dir, f'mean_pose_{cell}.json')
     if osp.exists(path):
         with open(path) as file:
             return {0: json.load(file)}
-    init_default_scope('handkit')
     scores = {}
     for evaluation, options in study.evaluations.items():
         cfg = cell_config(study, cell, 0, work_dir)
         cfg.merge_from_dict(dict(options))
-        evaluators = cfg.test_evaluator
-        pck_cfg = next(e for e in (evaluators if isinstance(
-            evaluators, (list, tuple)) else [evaluators])
-            if e['type'] == 'PCKMetric')
-        metric = PCKMetric(**{k: v for k, v in pck_cfg.items()
-                              if k != 'type'})
-        # the thresholds a metric without its own take from the dataset
-        dataset = cfg.test_dataloader.dataset
-        metric.dataset_meta = dict(DATASETS.get(dataset['type']).METAINFO,
-                                   **(dataset.get('metainfo') or {}))
+        # a mean pose is 2D keypoints: PCK scores it, nothing else can
+        metric = next((metric for metric in evaluation_metrics(cfg)
+                       if isinstance(metric, PCKMetric)), None)
+        if metric is None:
+            raise ConfigError(f'study {study.filename}: mean_pose: cell '
+                              f"{cell!r}'s test_evaluator has no PCKMetric "
+                              'to score a mean 2D pose with')
         metric.process(None, mean_pose_samples(cfg))
         scores[evaluation] = metric.compute_metrics(metric.results)
-    with open(path, 'w') as file:
-        json.dump(scores, file, indent=1)
+    write_json(path, scores, indent=1)
     return {0: scores}
 
 
@@ -603,97 +651,159 @@ def _cell(values: Optional[np.ndarray], scale: float = 100.0,
     return f'{mean:.{digits}f} ± {scale * values.std(ddof=1):.{digits}f}'
 
 
-def format_tables(study: Config, results: dict) -> str:
-    """The headline table (Tables 2-3 layout) and the per-evaluation table,
-    Markdown."""
+def _values(metric: TabulatedMetric, results: dict, evaluation: str) -> dict:
+    """``metric``'s own values on ``evaluation`` in any finished run (the
+    columns a metric shows may follow what it reported)."""
+    for seeds in results.values():
+        for runs in seeds.values():
+            values = metric.own_values(runs.get(evaluation, {}))
+            if values:
+                return values
+    return {}
+
+
+def _own(metric: TabulatedMetric, column: Column) -> str:
+    """The key of ``column`` in the evaluator's metrics (prefixed)."""
+    return f'{metric.prefix}/{column.key}' if metric.prefix else column.key
+
+
+def _markdown_row(cells: Sequence[str]) -> str:
+    return '| ' + ' | '.join(cells) + ' |'
+
+
+def _stat_cell(results: dict, cell: str, evaluation: str,
+               metric: TabulatedMetric, column: Column) -> str:
+    return _cell(_stats(results, cell, evaluation, _own(metric, column)),
+                 column.scale, column.digits)
+
+
+def format_tables(study: Config, results: dict,
+                  metrics: Sequence[TabulatedMetric]) -> str:
+    """The study's tables, Markdown: every metric's columns on the first
+    evaluation (the first metric's headline bold, then its difference from
+    the baseline cell) and the first metric's breakdown on each
+    evaluation, mean +- std over seeds.
+
+    Args:
+        study: the study file.
+        results: ``{row: {seed: {evaluation: metrics}}}``.
+        metrics: the test evaluator's metrics (:func:`study_metrics`), whose
+            columns (:class:`TabulatedMetric`) the tables show.
+    """
     evaluations = list(study.evaluations)
     head = evaluations[0]
     rows = [cell for cell in list(study.cells) + list(mean_pose_rows(study))
             if cell in results]
-    any_runs = next(iter(results[rows[0]].values())) if rows else {}
-    thresholds = sorted(float(key.split('@')[1]) for key in
-                        any_runs.get(head, {}) if key.startswith('PCK@'))
     baseline = study.get('baseline_cell')
     seeds = {cell: len(results[cell]) for cell in rows}
-    lines = [f'PCK (%) on `{head}`, mean ± std over seeds:', '',
-             '| model | seeds | ' + ' | '.join(f'{t:g}' for t in thresholds)
-             + ' | ave | vs ' + (baseline or '-') + ' | IoU@0.5 | IoU best |',
-             '|' + ' --- |' * (len(thresholds) + 6)]
-    base = _stats(results, baseline, head, 'PCK_ave') if baseline else None
+    first, others = metrics[0], list(metrics[1:])
+    values = _values(first, results, head)
+    headline = first.headline(values)
+    columns = [(first, column) for column in first.columns(values)]
+    later = [(metric, column) for metric in others
+             for column in metric.columns(_values(metric, results, head))]
+    name = type(first).__name__ + (f' [{first.prefix}]' if first.prefix
+                                   else '')
+    header = (['model', 'seeds'] + [column.header for _, column in columns]
+              + [f'vs {baseline or "-"}']
+              + [f'[{metric.prefix}] ' * bool(metric.prefix) + column.header
+                 for metric, column in later])
+    lines = [f'{name} on `{head}`, mean ± std over seeds:', '',
+             _markdown_row(header), '|' + ' --- |' * len(header)]
+    base = (_stats(results, baseline, head, _own(first, headline))
+            if baseline and headline else None)
     for cell in rows:
-        ave = _stats(results, cell, head, 'PCK_ave')
-        delta = ('-' if base is None or ave is None or cell == baseline
-                 else f'{100 * (ave.mean() - base.mean()):+.2f}')
-        lines.append(
-            f'| {cell} | {seeds[cell]} | '
-            + ' | '.join(_cell(_stats(results, cell, head, f'PCK@{t:g}'))
-                         for t in thresholds)
-            + f' | **{_cell(ave)}** | {delta} | '
-            + _cell(_stats(results, cell, head, 'IoU@0.5'), 1, 3) + ' | '
-            + _cell(_stats(results, cell, head, 'IoU_best'), 1, 3) + ' |')
-    lines += ['', 'PCK_ave (%) on each test set: all / occluded / visible '
-              'keypoints:', '',
-              '| model | ' + ' | '.join(f'{e} all | {e} occluded | '
-                                        f'{e} visible' for e in evaluations)
-              + ' |', '|' + ' --- |' * (3 * len(evaluations) + 1)]
+        mean = (_stats(results, cell, head, _own(first, headline))
+                if headline else None)
+        difference = (None if base is None or mean is None
+                      or cell == baseline
+                      else headline.scale * (mean.mean() - base.mean()))
+        delta = ('-' if difference is None else
+                 f'{difference:+.{headline.digits}f}')
+        shown = [(f'**{_stat_cell(results, cell, head, metric, column)}**'
+                  if column == headline else
+                  _stat_cell(results, cell, head, metric, column))
+                 for metric, column in columns]
+        lines.append(_markdown_row(
+            [cell, str(seeds[cell])] + shown + [delta]
+            + [_stat_cell(results, cell, head, metric, column)
+               for metric, column in later]))
+    breakdown = first.breakdown(values)
+    header = ['model'] + [f'{e} {column.header}' for e in evaluations
+                          for column in breakdown]
+    lines += ['', f'{name} on each test set: ' + ' / '.join(
+        column.header for column in breakdown) + ':', '',
+              _markdown_row(header), '|' + ' --- |' * len(header)]
     for cell in rows:
-        lines.append(f'| {cell} | ' + ' | '.join(
-            ' | '.join(_cell(_stats(results, cell, evaluation, key))
-                       for key in ('PCK_ave', 'PCK_ave_occluded',
-                                   'PCK_ave_visible'))
-            for evaluation in evaluations) + ' |')
-    occluded = [_stats(results, rows[0], e, 'occluded_fraction')
-                for e in evaluations] if rows else []
-    if occluded and all(value is not None for value in occluded):
-        lines += ['', 'occluded share of the labelled keypoints: ' + ', '.join(
-            f'{e} {100 * v.mean():.1f} %'
-            for e, v in zip(evaluations, occluded))]
+        lines.append(_markdown_row([cell] + [
+            _stat_cell(results, cell, evaluation, first, column)
+            for evaluation in evaluations for column in breakdown]))
+    for column in first.data_columns(values):
+        shares = [_stats(results, rows[0], e, _own(first, column))
+                  for e in evaluations] if rows else []
+        if shares and all(share is not None for share in shares):
+            lines += ['', f'{column.header}: ' + ', '.join(
+                f'{e} {column.scale * v.mean():.{column.digits}f} %'
+                for e, v in zip(evaluations, shares))]
     return '\n'.join(lines)
 
 
-def write_report(study: Config, results: dict, work_dir: str) -> None:
+def write_report(study: Config, results: dict, work_dir: str,
+                 metrics: Sequence[TabulatedMetric]) -> None:
     """Print the tables; write table.md, results.json and study.png."""
     if not results:
         print('no finished runs yet')
         return
-    tables = format_tables(study, results)
+    if not metrics:
+        print("the first cell's test evaluator has no metric with a table")
+        return
+    tables = format_tables(study, results, metrics)
     print(tables)
-    with open(osp.join(work_dir, 'table.md'), 'w') as file:
-        file.write(tables + '\n')
-    with open(osp.join(work_dir, 'results.json'), 'w') as file:
-        json.dump({cell: {str(seed): runs for seed, runs in seeds.items()}
-                   for cell, seeds in results.items()}, file, indent=1)
-    plot_study(study, results, osp.join(work_dir, 'study.png'))
+    write_text(osp.join(work_dir, 'table.md'), tables + '\n')
+    write_json(osp.join(work_dir, 'results.json'),
+               {cell: {str(seed): runs for seed, runs in seeds.items()}
+                for cell, seeds in results.items()}, indent=1)
+    plot_study(study, results, osp.join(work_dir, 'study.png'), metrics[0])
 
 
-def plot_study(study: Config, results: dict, path: str) -> None:
-    """PCK_ave of all and of occluded keypoints against each evaluation,
-    one line per cell, error bars one std over seeds."""
+def plot_study(study: Config, results: dict, path: str,
+               metric: TabulatedMetric) -> None:
+    """``metric``'s breakdown (PCK: of all, occluded and visible keypoints)
+    against each evaluation, a panel per column that has values, one line
+    per cell, error bars one std over seeds."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     evaluations = list(study.evaluations)
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    for axis, key, title in ((axes[0], 'PCK_ave', 'all keypoints'),
-                             (axes[1], 'PCK_ave_occluded',
-                              'occluded keypoints')):
+    values = _values(metric, results, evaluations[0])
+    headline = metric.headline(values)
+    panels = [column for column in metric.breakdown(values)
+              if any(_stats(results, cell, e, _own(metric, column))
+                     is not None for cell in results for e in evaluations)]
+    figure, axes = plt.subplots(1, max(len(panels), 1),
+                                figsize=(5.5 * max(len(panels), 1), 4.2),
+                                sharey=True, squeeze=False)
+    for axis, column in zip(axes[0], panels):
         for cell in results:
-            stats = [_stats(results, cell, e, key) for e in evaluations]
+            stats = [_stats(results, cell, e, _own(metric, column))
+                     for e in evaluations]
             if any(value is None for value in stats):
                 continue
+            scale = column.scale
             axis.errorbar(range(len(evaluations)),
-                          [100 * v.mean() for v in stats],
-                          yerr=[100 * v.std(ddof=1) if len(v) > 1 else 0
+                          [scale * v.mean() for v in stats],
+                          yerr=[scale * v.std(ddof=1) if len(v) > 1 else 0
                                 for v in stats],
                           marker='o', capsize=3, label=cell,
                           linestyle='--' if cell.startswith('mean pose')
                           else '-')
         axis.set_xticks(range(len(evaluations)), evaluations)
-        axis.set_title(f'PCK_ave, {title}')
+        axis.set_title(f'{headline.header if headline else ""}, '
+                       f'{column.header}')
         axis.set_xlabel('test set')
         axis.grid(alpha=0.3)
-    axes[0].set_ylabel('PCK_ave (%)')
-    axes[0].legend(fontsize=8, loc='best')
+    axes[0][0].set_ylabel(type(metric).__name__)
+    axes[0][0].legend(fontsize=8, loc='best')
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -1,10 +1,13 @@
 """Test a trained handkit model: ``python tools/test.py CONFIG CHECKPOINT``.
 
-Prints the table that fits the model's metrics: 2D PCK in the layout of the
-NSRM paper's Tables 2-3, the 3D table (EPE mm, AUC 20-50 mm, 3D PCK; Bekiri
-and Babahenini; one row per protocol, e.g. DetNet's unaligned row and its
-``[zb]`` row, Zimmermann & Brox's RHD / STB evaluation) and the NYU success
-table (mean error, frames within t mm; Li and Wang).
+Prints what the test evaluator returns, each metric's table in the
+evaluator's order as the metric formats it
+(:func:`handkit.evaluation.metrics.format_metric_tables`): 2D PCK in the
+layout of the NSRM paper's Tables 2-3, the 3D table (EPE mm, AUC 20-50 mm,
+3D PCK; Bekiri and Babahenini; one row per protocol, e.g. DetNet's
+unaligned row and its ``[zb]`` row, Zimmermann & Brox's RHD / STB
+evaluation), the NYU success table (mean error, frames within t mm; Li and
+Wang), the mesh errors, the structure-map IoU, ...
 With ``--out results.json`` it writes COCO keypoint results, the list that
 pycocotools' ``COCO.loadRes`` and MMPose read (``image_id``,
 ``category_id`` 1, ``keypoints`` as a flat x, y, score list of the 21
@@ -23,30 +26,35 @@ current device
 "over 910 FPS on a single GPU" beside ours. ``--backend onnxruntime`` tests
 the ``.onnx`` file of ``tools/export_onnx.py`` (given as CHECKPOINT) with
 ONNX Runtime: the same data, pre-processing, decoding and metrics
-(docs/deployment.md).
+(docs/deployment.md). ``--precision bf16`` tests the model under bfloat16
+autocast with channels-last where the device computes bfloat16 natively
+(``handkit.models.precision``).
 """
 import argparse
 import json
 import os.path as osp
-from typing import Dict, List, Optional
+from dataclasses import replace
+from typing import List, Optional
 
 from handkit.apis import init_model
 from handkit.apis.inference import BACKENDS
-from handkit.engine import HandRunner
+from handkit.engine.args import (add_common_args, add_runtime_args,
+                                 check_runtime_args, load_config,
+                                 quiet_dataloader_workers)
 from handkit.engine.checkpoint import load_weights_into
-from handkit.engine.cli import (add_common_args,
-                                check_output_file, check_writable_dir,
-                                load_config, make_parent_dir, preflight,
-                                quiet_dataloader_workers,
-                                refuse_overwriting_inputs, user_errors_exit)
 from handkit.engine.config import config_chain
+from handkit.engine.errors import user_errors_exit
+from handkit.engine.outputs import (check_output_file, check_writable_dir,
+                                    make_parent_dir,
+                                    refuse_overwriting_inputs)
+from handkit.engine.preflight import preflight
+from handkit.engine.runner import HandRunner
 from handkit.evaluation.complexity import (complexity_report,
                                           format_complexity,
                                           input_shape_from_config)
-from handkit.evaluation.metrics import (format_3d_table, format_nyu_table,
-                                        format_pck_table)
-from handkit.evaluation.protocols import protocol_banner
+from handkit.evaluation.metrics import format_metric_tables
 from handkit.fileio import write_json
+from handkit.models.precision import set_precision
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -76,10 +84,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='after testing, print parameters, MACs, the '
                         'backend and FPS at batch 1 and 32 on the current '
                         'device')
-    parser.add_argument('--backend', choices=BACKENDS, default='pytorch',
-                        help='eager pytorch, or onnxruntime on an exported '
-                        'model (default: pytorch)')
-    return parser.parse_args(argv)
+    add_runtime_args(parser, BACKENDS)
+    return check_runtime_args(parser, parser.parse_args(argv))
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
@@ -107,33 +113,29 @@ def main(argv: Optional[List[str]] = None) -> dict:
                      out_format=args.format)]
         quiet_dataloader_workers(cfg)
         data_files = [] if args.out else None
-        model = preflight(cfg, ['test_dataloader'],
+        built = preflight(cfg, ['test_dataloader'],
                           check_first=args.check_data, files=data_files)
+        model = built.model
         if args.out:
             refuse_overwriting_inputs(outputs, data_files)
         runtime = None
         if args.backend == 'onnxruntime':
             runtime = init_model(cfg, args.checkpoint, backend=args.backend)
+            built = replace(built, model=runtime)  # the Runner tests it
         else:
             load_weights_into(model, args.checkpoint)
         if args.out:
             make_parent_dir(args.out)
-        runner = HandRunner.from_cfg(cfg)
-        if runtime is not None:
-            runner.model = runtime
-        else:
-            runner.model.load_state_dict(model.state_dict())
+        runner = HandRunner.from_cfg(cfg, built=built)
+        if runtime is None and args.precision != 'fp32':
+            # on the Runner's device (where bfloat16 is native or not)
+            set_precision(model, args.precision)
         metrics = runner.test()
     name = args.name or osp.splitext(osp.basename(args.config))[0]
-    thresholds = [float(key.split('@')[1]) for key in metrics
-                  if key.startswith('PCK@')]
-    if thresholds:
-        print(format_pck_table([(name, metrics)], thresholds))
-        print(f"AUC {metrics['AUC']:.4f}   EPE {metrics['EPE']:.2f} px")
-    if protocol_banner(cfg.get('test_evaluator')):  # a paper's preset
-        print(protocol_banner(cfg.get('test_evaluator')))
-    print_3d_tables(name, metrics)
-    print_mesh_table(name, metrics)
+    tables = format_metric_tables(runner.test_loop.evaluator.metrics, name,
+                                  metrics)
+    if tables:
+        print(tables)
     if args.speed:
         print(format_complexity(complexity_report(
             model, input_shape_from_config(cfg), timed=runtime), model))
@@ -155,58 +157,6 @@ def metrics_file(out: str) -> str:
     ``results.json`` -> ``results.metrics.json``."""
     stem = out[:-len('.json')] if out.endswith('.json') else out
     return stem + '.metrics.json'
-
-
-def print_3d_tables(name: str, metrics: Dict[str, float]) -> None:
-    """The 3D table when EPE_3D is present, the NYU table for mean_error.
-
-    A 3D metric with a ``prefix`` (``zb/EPE_3D``: another protocol, e.g.
-    ``Keypoint3DMetric(protocol='zimmermann_brox_rhd', prefix='zb')``) adds
-    a row labelled ``<name> [<prefix>]``; a preset also prints its median
-    EPE and its other AUCs.
-    """
-    groups: Dict[str, Dict[str, float]] = {}
-    for key, value in metrics.items():
-        prefix, _, metric = key.rpartition('/')
-        groups.setdefault(prefix, {})[metric] = value
-    rows = [(f'{name} [{prefix}]' if prefix else name, group)
-            for prefix, group in groups.items() if 'EPE_3D' in group]
-    if rows:
-        auc_key = next(key for key in rows[0][1] if key.startswith('AUC_'))
-        print(format_3d_table(rows, auc_key=auc_key))
-    for prefix, group in groups.items():
-        if 'EPE_3D' not in group:
-            continue
-        extras = [f"EPE_2D {group['EPE_2D']:.2f} px"] if (
-            'EPE_2D' in group and not prefix) else []
-        if 'AUC_0-50' in group:
-            extras.append(f"median EPE_3D {group['EPE_3D_median']:.2f} mm"
-                          f"   AUC_0-50 {group['AUC_0-50']:.4f}")
-        if 'EPE_3D_mean_pose' in group:
-            extras.append(f"mean-pose EPE_3D {group['EPE_3D_mean_pose']:.2f}"
-                          ' mm (oracle baseline)')
-        if extras:
-            print(f'[{prefix}] ' * bool(prefix) + '   '.join(extras))
-    if 'mean_error' in metrics:
-        print(format_nyu_table([(name, metrics)]))
-
-
-#: MeshMetric's numbers in the mesh table, in order (mm, then F-scores)
-MESH_COLUMNS = ('MPJPE', 'PA-MPJPE', 'MPVPE', 'PA-MPVPE', 'F@5mm',
-                'F@15mm')
-
-
-def print_mesh_table(name: str, metrics: Dict[str, float]) -> None:
-    """MeshMetric's row (root-relative / Procrustes-aligned joint and
-    vertex errors in mm, F-scores), when the test evaluator has one."""
-    columns = [key for key in MESH_COLUMNS if key in metrics]
-    if 'MPJPE' not in columns:
-        return
-    width = max(len(name), 5)
-    print(f"{'model':<{width}}  " + '  '.join(f'{key:>9}' for key in columns))
-    print(f'{name:<{width}}  ' + '  '.join(
-        f'{metrics[key]:>9.4f}' if key.startswith('F@') else
-        f'{metrics[key]:>9.2f}' for key in columns))
 
 
 if __name__ == '__main__':

@@ -7,16 +7,17 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import find_latest_checkpoint
 
-from handkit.engine import HandRunner
+from handkit.engine.args import (NothingToResumeError, add_common_args,
+                                 load_config, quiet_dataloader_workers)
 from handkit.engine.checkpoint import (check_state_dict_fits,
                                        load_checkpoint_file, state_dict_of)
-from handkit.engine.cli import (NothingToResumeError,
-                                add_common_args, check_fresh_work_dir,
-                                check_writable_dir, load_config, preflight,
-                                quiet_dataloader_workers, user_errors_exit,
-                                work_dir_lock)
+from handkit.engine.errors import user_errors_exit
 from handkit.engine.hooks import NonFiniteLossError
-from handkit.engine.optim_wrapper import cpu_has_native_bfloat16
+from handkit.engine.outputs import (check_fresh_work_dir, check_writable_dir,
+                                    work_dir_lock)
+from handkit.engine.preflight import preflight
+from handkit.engine.runner import HandRunner
+from handkit.models.precision import cpu_has_native_bfloat16
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -105,7 +106,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             # earlier run would be written over
             check_fresh_work_dir(cfg.work_dir)
         quiet_dataloader_workers(cfg)
-        model = preflight(cfg, ['train_dataloader', 'val_dataloader'],
+        built = preflight(cfg, ['train_dataloader', 'val_dataloader'],
                           check_first=args.check_data)
         if cfg.load_from:
             # A corrupt file, or (when resuming) a checkpoint of another
@@ -114,9 +115,9 @@ def main(argv: Optional[List[str]] = None) -> None:
             weights = state_dict_of(load_checkpoint_file(cfg.load_from),
                                     cfg.load_from)
             if cfg.resume:
-                check_state_dict_fits(model, weights, cfg.load_from)
+                check_state_dict_fits(built.model, weights, cfg.load_from)
         with work_dir_lock(cfg.work_dir):
-            runner = HandRunner.from_cfg(cfg)
+            runner = HandRunner.from_cfg(cfg, built=built)
             try:
                 runner.train()
             except NonFiniteLossError as error:

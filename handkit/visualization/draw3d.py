@@ -11,7 +11,7 @@ mesh over the image.
   the least-squares sense, exact for a weak-perspective model (Boukhayma et
   al., Section 3: ``x2d = t + s X[:, :2]``) seen through the crop's warp;
   the mesh is rasterised by handkit's z-buffer
-  (:func:`handkit.datasets.synthetic.rasterizer.rasterize`) with that map
+  (:func:`handkit.rasterizer.rasterize`) with that map
   as its camera.
 """
 from typing import Optional, Sequence, Tuple
@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import torch
 
-from handkit.datasets.synthetic.rasterizer import rasterize, vertex_normals
+from handkit.rasterizer import rasterize, vertex_normals
 from handkit.skeleton import NUM_KEYPOINTS
 from handkit.visualization.draw import (GT_COLOR, _check_image, draw_skeleton,
                                         side_by_side)

@@ -10,9 +10,9 @@ import torch
 from handkit.apis import (detect_hand, inference, init_model,
                           inverse_kinematics)
 from handkit.codecs.location_map import LocationMap
-from handkit.datasets.synthetic.joint_rotations import (reference_rest_pose,
-                                                        sample_ik_hands)
+from handkit.datasets.synthetic.joint_rotations import sample_ik_hands
 from handkit.geometry import get_warp_matrix
+from handkit.hand import reference_rest_pose
 from handkit.models.ik import mirror_quaternions, quaternion_to_matrix
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,8 +110,8 @@ def test_no_hand_gives_the_whole_image_square(monkeypatch, seg_model):
 
 def test_detect_hand_errors_are_one_line(seg_model):
     with pytest.raises(ValueError, match=r"detect_hand: the model predicts "
-                       r"no hand mask \(its outputs are \['pred_keypoints', "
-                       r"'pred_keypoints_3d'"):
+                       r"no hand mask \(its outputs are \['delta_maps', "
+                       r"'heatmaps', 'input_size', 'keypoints'"):
         detect_hand(tiny_model('detnet'), str(IMAGE))
     wide = init_model(
         seg_model.cfg, cfg_options={
@@ -124,7 +124,8 @@ def test_detect_hand_errors_are_one_line(seg_model):
 
 
 def test_init_model_loads_train_iknets_checkpoint(iknet, tmp_path):
-    path = tmp_path / 'iknet.pth'  # as tools/train_iknet.py writes it
+    path = tmp_path / 'iknet.pth'  # a state dict (a Runner checkpoint:
+    # tests/tools/test_side_models_train.py)
     torch.save(dict(state_dict=iknet.state_dict(),
                     meta=dict(rotation_error_deg=12.5)), path)
     loaded = init_model(IKNET_CONFIG, str(path), cfg_options=TINY_IKNET)

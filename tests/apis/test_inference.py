@@ -127,12 +127,12 @@ def test_foreign_and_unsafe_checkpoints_are_refused(trained, tmp_path):
         init_model(tmp_path / 'none.py')
 
 
-def test_input_size_falls_back_to_the_decoder(trained):
+def test_a_config_without_a_test_pipeline_is_one_line(trained):
     _, config, _ = trained
     model = init_model(config, cfg_options={'test_dataloader': None})
-    assert model.cfg.test_dataloader is None
-    result = inference(model, IMAGE)
-    assert result['input_size'] == (64, 64)
+    with pytest.raises(ValueError, match=r'^inference runs the test pipeline '
+                       r".*has no test_dataloader\.dataset\.pipeline$"):
+        inference(model, IMAGE)
 
 
 def test_a_3d_model_returns_its_3d_joints():
@@ -143,6 +143,11 @@ def test_a_3d_model_returns_its_3d_joints():
     assert result['keypoints_3d'].shape == (21, 3)
     assert result['keypoints_3d'].dtype == np.float32
     assert result['keypoints_3d_normalized'].shape == (21, 3)
+    # every map the estimator outputs, under the heads' names
+    assert result['heatmaps'].shape == (21, 32, 32)
+    assert result['delta_maps'].shape == (21, 3, 32, 32)
+    assert result['location_maps'].shape == (21, 3, 32, 32)
+    assert not any(key.startswith('pred_') for key in result)
     # the wrist-relative mm are the read-out in wrist -> middle-MCP bones
     np.testing.assert_allclose(result['keypoints_3d'],
                                result['keypoints_3d_normalized'] * 84.5,
@@ -157,11 +162,12 @@ def test_a_one_side_model_gets_the_other_side_mirrored():
     crop in, as the test pipeline does, and the 3D joints back out."""
     sys.path.insert(0, str(ROOT / 'tests' / 'deploy'))
     from tiny_models import tiny_model
-    from handkit.apis.inference import model_mirror_side, prepare_inputs
+    from handkit.apis.inference import prepare_inputs
     model = tiny_model('detnet')
-    assert model_mirror_side(model) is None  # detnet_synthetic: both sides
-    model.cfg.test_dataloader.dataset.pipeline.warp.mirror_side = 'right'
-    assert model_mirror_side(model) == 'right'
+    # detnet_synthetic takes both sides; the config's step mirrors the right
+    warp = model.cfg.test_dataloader.dataset.pipeline.warp
+    assert warp.get('mirror_side') is None
+    warp.mirror_side = 'right'
     image = cv2.imread(str(IMAGE))
     right = prepare_inputs(model, image, hand_side='right')
     left = prepare_inputs(model, image, hand_side='left')

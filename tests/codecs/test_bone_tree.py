@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from handkit.codecs.bone_tree import BONE_ANCESTORS, BoneTree, bones_to_joints
+from handkit.codecs.bone_tree import BoneTree
+from handkit.hand.bones import BONE_ANCESTORS, bones_to_joints
 
 
 def random_hand(seed=0):

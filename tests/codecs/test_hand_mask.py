@@ -15,19 +15,19 @@ def test_fraction_of_hand_in_each_map_cell_by_hand():
     mask[2:4, 2:6] = True      # half of map (1, 1)'s 4 x 4 window
     mask[0, 2:6] = True        # map (0, 1): 4 of its 2 x 4 = 8 pixels
     encoded = codec.encode(mask)
-    np.testing.assert_allclose(encoded['limb_masks'],
+    np.testing.assert_allclose(encoded['hand_masks'],
                                [[[1.0, 0.5], [0.0, 0.5]]])
-    assert encoded['limb_masks'].dtype == np.float32
-    np.testing.assert_array_equal(encoded['limb_mask_weights'], [1.0])
+    assert encoded['hand_masks'].dtype == np.float32
+    np.testing.assert_array_equal(encoded['hand_mask_weights'], [1.0])
 
 
 def test_full_and_empty_masks_and_a_non_square_grid():
     codec = CODECS.build(dict(type='HandMask', input_size=(96, 64),
                               heatmap_size=(12, 8)))
-    full = codec.encode(np.ones((64, 96), np.uint8))['limb_masks']
+    full = codec.encode(np.ones((64, 96), np.uint8))['hand_masks']
     assert full.shape == (1, 8, 12)
     np.testing.assert_array_equal(full, 1.0)
-    assert not codec.encode(np.zeros((64, 96), bool))['limb_masks'].any()
+    assert not codec.encode(np.zeros((64, 96), bool))['hand_masks'].any()
 
 
 def test_the_generator_reads_hand_mask_and_a_wrong_size_is_named():

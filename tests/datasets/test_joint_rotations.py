@@ -6,8 +6,8 @@ from scipy.spatial.transform import Rotation
 
 from handkit.datasets.synthetic import hand_model
 from handkit.datasets.synthetic.joint_rotations import (
-    global_joint_rotations, matrix_to_quaternion, pose_from_rotations,
-    rest_pose, sample_ik_hands)
+    global_joint_rotations, matrix_to_quaternion, sample_ik_hands)
+from handkit.hand import rest_pose, rotate_rest_pose
 
 
 def test_rotations_turn_the_rest_pose_into_the_posed_hand():
@@ -18,7 +18,7 @@ def test_rotations_turn_the_rest_pose_into_the_posed_hand():
     assert 0 < hands['is_left'].mean() < 1
     # FK: bone k = G_parent(k) x rest bone k reproduces every joint
     np.testing.assert_allclose(
-        pose_from_rotations(hands['rotations'], hands['rest_keypoints_3d']),
+        rotate_rest_pose(hands['rotations'], hands['rest_keypoints_3d']),
         hands['keypoints_3d'], atol=1e-9)
 
 

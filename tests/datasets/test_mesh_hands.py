@@ -10,7 +10,7 @@ from handkit.datasets.synthetic.mesh_renderer import (MESH_FIELDS,
                                                       _model, forearm_faces,
                                                       mano_hand_pose,
                                                       render_mesh_hand)
-from handkit.datasets.synthetic.rasterizer import rasterize
+from handkit.rasterizer import rasterize
 from handkit.geometry import project_points
 from handkit.models.hand_model import HandModelLayer
 from handkit.registry import DATASETS

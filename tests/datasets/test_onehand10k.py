@@ -214,7 +214,7 @@ def test_real_mask_config_trains_on_the_release_masks(tmp_path):
     init_default_scope('handkit')
     train_cfg = dict(cfg.train_dataloader.dataset, data_root=str(root))
     sample = DATASETS.build(train_cfg)[0]['data_samples']
-    target = sample['targets']['limb_masks']
+    target = sample['targets']['hand_masks']
     assert tuple(target.shape) == (1, 46, 46)
     assert 0 < float(target.sum()) < 46 * 46 and float(target.max()) <= 1
     test_cfg = dict(cfg.test_dataloader.dataset, data_root=str(root))

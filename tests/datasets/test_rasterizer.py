@@ -1,9 +1,9 @@
-"""Tests of the numpy triangle rasteriser (handkit/datasets/synthetic/
-rasterizer.py) against a per-pixel Python reference."""
+"""Tests of the numpy triangle rasteriser (handkit/rasterizer.py) against a
+per-pixel Python reference."""
 import numpy as np
 import pytest
 
-from handkit.datasets.synthetic.rasterizer import rasterize, vertex_normals
+from handkit.rasterizer import rasterize, vertex_normals
 from handkit.geometry import project_points
 
 NEAR = 1.0

@@ -43,11 +43,11 @@ from handkit.apis.hand_inferencer import _usable, landmarks_to_roi, \
     palm_to_roi
 from handkit.apis.inference import _load
 from handkit.apis.mediapipe_files import config_file, converted_checkpoint
-from handkit.deploy import OnnxRuntimeModel, export_onnx, parity_inputs
-from handkit.deploy.parity import check_parity
+from handkit.deploy import OnnxRuntimeModel, check_parity, export_onnx
 from handkit.evaluation.complexity import input_shape_from_config
 from handkit.models.heads.base_head import tensors_to_numpy
 from handkit.tools.convert_mediapipe import parity_tolerance
+from handkit.tools.export_inputs import parity_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 PHOTOS = sorted(glob.glob(str(ROOT / 'tests' / 'data' / '*' / '*.jpg')))

@@ -15,8 +15,8 @@ from handkit.apis import init_model
 from handkit.deploy import OnnxRuntimeModel
 from handkit.deploy.onnx_export import META_INPUT_SHAPE
 from handkit.deploy.quantize import (META_QUANTIZATION, CalibrationError,
-                                     calibration_inputs, fp32_beside,
-                                     recorded_inputs, synthetic_inputs)
+                                     fp32_beside, recorded_inputs)
+from handkit.tools.export_inputs import calibration_inputs, synthetic_inputs
 from tiny_models import (FAMILIES, ROOT, dotted, flat_options,
                          tiny_checkpoint, tiny_model)
 

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 import handkit.engine.optim_wrapper as optim_wrapper
-from handkit.engine import AutocastOptimWrapper
+from handkit.engine.optim_wrapper import AutocastOptimWrapper
 from handkit.models.data_preprocessors import HandDataPreprocessor
 
 

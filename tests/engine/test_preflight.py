@@ -11,7 +11,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from handkit.datasets.base import pipeline_steps
-from handkit.engine.cli import USER_ERRORS, CodecMismatchError, check_codecs
+from handkit.engine.preflight import CodecMismatchError, check_codecs
+from handkit.errors import HandkitUserError
 from handkit.registry import MODELS, TRANSFORMS
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
@@ -29,10 +30,11 @@ def _check(cfg):
         if 'datasets' in dataset:  # a ConcatDataset: each member's pipeline
             members.update({f'{key}.dataset.datasets[{index}]': member
                             for index, member in enumerate(dataset.datasets)})
-        else:
-            members[key] = dataset
+        else:  # a wrapper (HeldOutSplit): its dataset's pipeline
+            members[key] = dataset.get('dataset', dataset)
+    # SyntheticIKDataset (IKNet's) has no pipeline
     pipelines = {name: [TRANSFORMS.build(step) for step in
-                        pipeline_steps(member.pipeline)]
+                        pipeline_steps(member.get('pipeline', ()))]
                  for name, member in members.items()}
     check_codecs(MODELS.build(cfg.model), pipelines)
 
@@ -56,7 +58,25 @@ def test_a_decoder_changed_alone_is_one_line_naming_both():
         "KeypointConfidenceMap(input_size=(96, 96), heatmap_size=(12, 12), "
         "sigma=1.0, subpixel='upsample') (sigma 2.0 vs 1.0); pass the "
         "config's one codec to both")
-    assert CodecMismatchError in USER_ERRORS  # the tools print it, exit 2
+    # a user error: the tools print it and exit 2
+    assert issubclass(CodecMismatchError, HandkitUserError)
+
+
+def test_the_latent_heatmap_head_decoder_is_checked():
+    """LatentHeatmapHead takes its IntegralCoordinates codec from the
+    config (it used to build one in code, which preflight never saw)."""
+    cfg = Config.fromfile(CONFIGS / 'resunet' /
+                          'resunet34_lhr_bonetree_synthetic.py')
+    cfg.merge_from_dict({'model.heads.keypoints2d.decoder.heatmap_size':
+                         (64, 64)})
+    with pytest.raises(CodecMismatchError,
+                       match=r"^head 'keypoints2d' decodes with Integral"
+                       r'Coordinates\(input_size=\(128.0, 128.0\), '
+                       r'heatmap_size=\(64.0, 64.0\)\) but train_dataloader'
+                       r"'s GenerateTargets encodes its targets with "
+                       r'IntegralCoordinates\(.*\) \(heatmap_size \(64.0, '
+                       r'64.0\) vs \(128.0, 128.0\)\); pass the config'):
+        _check(cfg)
 
 
 def test_a_pipeline_input_size_changed_alone_is_refused():

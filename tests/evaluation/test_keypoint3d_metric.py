@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from handkit.evaluation.metrics import (Keypoint3DMetric, NYUMetric,
-                                        format_3d_table, format_nyu_table)
+                                        format_metric_tables)
 from handkit.registry import METRICS
 
 
@@ -127,16 +127,20 @@ def test_metrics_score_the_dataset_eval_joints_of_a_larger_prediction():
 
 
 def test_tables():
+    """Each metric formats its own row (tools/test.py prints them)."""
     metrics = {'EPE_3D': 12.345, 'AUC_20-50': 0.8, 'PCK3D@20mm': 0.5,
                'PCK3D@30mm': 0.75}
-    lines = format_3d_table([('ResUnet', metrics)]).splitlines()
+    lines = format_metric_tables([Keypoint3DMetric()], 'ResUnet',
+                                 metrics).splitlines()
     assert lines[0].split() == ['model', 'EPE_3D(mm)', 'AUC_20-50',
                                 'PCK3D@20mm', 'PCK3D@30mm', 'PCK3D@40mm',
                                 'PCK3D@50mm']
     assert lines[1].split() == ['ResUnet', '12.35', '0.8000', '50.00',
                                 '75.00', '-', '-']
-    nyu = format_nyu_table([('HG', {'mean_error': 12.36,
-                                    'frames_within_10mm': 0.25})])
+    nyu = format_metric_tables([NYUMetric(thresholds_mm=[10])], 'HG',
+                               {'mean_error': 12.36,
+                                'frames_within_10mm': 0.25})
+    assert nyu.splitlines()[0].split() == ['model', 'mean_error(mm)', '10mm']
     assert nyu.splitlines()[1].split() == ['HG', '12.36', '25.00']
 
 

@@ -17,7 +17,7 @@ from mmengine.registry import init_default_scope
 from handkit.codecs.mano_params import (MANOParams, MaskDistanceField,
                                         join_params, split_params)
 from handkit.datasets.collate import hand_collate
-from handkit.engine.cli import preflight
+from handkit.engine.preflight import preflight
 from handkit.evaluation.functional import keypoint_box_size, pck
 from handkit.models.heads.mano_regression_head import weak_perspective
 from handkit.models.losses.mesh_losses import (joint_3d_loss,

@@ -17,7 +17,7 @@ from handkit.codecs.root_relative_2d import RootRelative2D
 from handkit.datasets.base import AnnotationError
 from handkit.datasets.transforms.weak_labels import (SubsetLabels3D,
                                                      keeps_3d_label)
-from handkit.engine.cli import check_labels, preflight
+from handkit.engine.preflight import check_labels, preflight
 from handkit.models.heads.depth_regularizer import DepthRegularizer
 from handkit.models.heads.pose3d_regression_head import Pose3DRegressionHead
 from handkit.models.losses.sample_weighted import (DepthL1Loss, JointL2Loss,
@@ -144,7 +144,7 @@ def forward_without_3d_label(head):
 
 
 def test_head_adds_the_xy_anchor_only_when_weighted():
-    head = small_head(xy_loss_weight=10.0)
+    head = small_head(losses=weighted_losses(xy=10.0))
     outputs, batch = forward_without_3d_label(head)
     with pytest.raises(ValueError, match=r"needs batch\['targets'\]"
                        r"\['keypoints_2d_rel'\] \(the x-y anchor\)"):
@@ -156,14 +156,25 @@ def test_head_adds_the_xy_anchor_only_when_weighted():
     assert 'loss_xy' not in small_head().loss(outputs, batch)
 
 
+def weighted_losses(**weights):
+    """Pose3DRegressionHead's ``losses``: ``pose3d`` and ``depth`` at 1
+    and the anchors named in ``weights`` at their weight."""
+    types = dict(pose3d='JointL2Loss', depth='DepthL1Loss',
+                 xy='ScaleAlignedXYLoss', lift='ScaleShiftAlignedLoss',
+                 unit='UnitBoneLoss')
+    weights = dict(dict(pose3d=1.0, depth=1.0), **weights)
+    return {name: dict(type=types[name], loss_weight=weight)
+            for name, weight in weights.items()}
+
+
 def small_head(**kwargs):
     torch.manual_seed(0)
-    return Pose3DRegressionHead(
+    return Pose3DRegressionHead(**dict(dict(
         in_channels=8, map_size=(16, 16), prior_channels=21,
         conv_channels=8, fc_channels=32,
         depth_regularizer=dict(type='DepthRegularizer', hidden_channels=32,
-                               base_channels=16, output_size=(16, 16)),
-        **kwargs)
+                               base_channels=16, output_size=(16, 16))),
+        **kwargs))
 
 
 def test_depth_regularizer_gradient_reaches_joints_and_regression():
@@ -266,18 +277,23 @@ def test_weak_configs_set_the_fraction_once():
                  .pipeline.labels_3d.fraction for name in names}
     assert fractions == dict(zip(names, (1.0, 0.1, 0.0, 0.0)))
     depth2d = load('cai/cai_depth2d_synthetic.py')
-    head = depth2d.model.heads.pose3d
-    assert (head.lift_loss_weight, head.unit_loss_weight) == (100.0, 100.0)
-    assert head.get('xy_loss_weight', 0.0) == 0.0
+    weights = {name: loss.loss_weight for name, loss in
+               depth2d.model.heads.pose3d.losses.items()}
+    assert weights == dict(pose3d=1.0, depth=100.0, xy=0.0, lift=100.0,
+                           unit=100.0)
     assert depth2d.train_dataloader.dataset.pipeline.targets.encoders[
         'lifted'] == dict(type='DepthLiftedKeypoints', depth_range_mm=300.0,
                           exclude_occluded=True)
     frozen = load('cai/cai_depth2d_frozen_regularizer_synthetic.py')
     assert frozen.model.heads.pose3d.depth_regularizer.frozen is True
-    assert frozen.model.heads.pose3d.xy_loss_weight == 100.0
+    assert frozen.model.heads.pose3d.losses.xy.loss_weight == 100.0
     assert frozen.train_dataloader.dataset.pipeline.targets.encoders[
         'offsets'].type == 'RootRelative2D'
-    assert frozen.load_from.endswith('depth_regularizer.pth')
+    # stage 1's last checkpoint, in its default work dir
+    stage1 = load('cai/cai_depth_regularizer_pretrain_synthetic.py')
+    assert frozen.load_from == (
+        'work_dirs/cai_depth_regularizer_pretrain_synthetic/'
+        f'iter_{stage1.train_cfg.max_iters}.pth')
 
 
 def test_unit_bone_loss_by_hand():
@@ -285,7 +301,7 @@ def test_unit_bone_loss_by_hand():
     pred[0, 10] = torch.tensor([0.0, 3.0, 4.0])  # bone 9 -> 10 of 5
     pred[1, 10] = torch.tensor([1.0, 0.0, 0.0])  # of 1: no loss
     assert float(UnitBoneLoss()(pred, (9, 10))) == pytest.approx(8.0)
-    head = small_head(unit_loss_weight=10.0)
+    head = small_head(losses=weighted_losses(unit=10.0))
     outputs = dict(joints_3d_normalized=pred)
     batch = dict(targets=dict(
         joints_3d=torch.zeros(2, 21, 3), joints_3d_weight=torch.zeros(2, 1),
@@ -340,7 +356,7 @@ def test_a_palm_rooted_pose_has_the_palm_at_the_origin():
     palm = 0.5 * (hand[0] + hand[9])
     encoded = NormalizedPose3D(palm_root=True).encode(hand)['joints_3d']
     np.testing.assert_allclose(encoded, (hand - palm) / bone, atol=1e-5)
-    head = small_head(codec=dict(type='NormalizedPose3D', palm_root=True))
+    head = small_head(decoder=dict(type='NormalizedPose3D', palm_root=True))
     torch.nn.init.normal_(head.fc[-1].weight)
     with torch.no_grad():
         joints = head(torch.randn(2, 8, 16, 16),
@@ -363,8 +379,8 @@ def test_the_paper_configs_select_zimmermann_brox_presets():
         cfg = load(name)
         assert [metric.get('protocol') for metric in cfg.test_evaluator
                 ] == [None, protocol, None], name
-        assert cfg.model.heads.pose3d.codec.get('palm_root',
-                                                False) == palm_root, name
+        assert cfg.model.heads.pose3d.decoder.get('palm_root',
+                                                  False) == palm_root, name
     assert load('cai/cai_rhd.py').test_dataloader.dataset.hands == (
         'mask_pixels')
 
@@ -437,7 +453,7 @@ def test_scale_shift_aligned_loss_by_hand():
 
 
 def test_head_adds_the_depth_anchor_only_when_weighted():
-    head = small_head(lift_loss_weight=100.0)
+    head = small_head(losses=weighted_losses(lift=100.0))
     outputs, batch = forward_without_3d_label(head)
     with pytest.raises(ValueError, match=r"needs batch\['targets'\]"
                        r"\['keypoints_lifted'\] \(the depth anchor\)"):
@@ -452,6 +468,63 @@ def test_head_adds_the_depth_anchor_only_when_weighted():
     assert float(losses['loss_lift'].detach()) == pytest.approx(
         float(expected.detach()))
     assert 'loss_lift' not in small_head().loss(outputs, batch)
+
+
+def test_head_loss_values_with_every_term_on_are_pinned():
+    """The five terms of one seeded head and batch, weights all non-zero:
+    the values measured with the former loss/weight argument pairs
+    (loss_weight=1.5, depth 100, xy 10, lift 100, unit 7), so that moving
+    them into ``losses`` changed no figure."""
+    torch.manual_seed(0)
+    head = Pose3DRegressionHead(
+        in_channels=8, map_size=(16, 16), prior_channels=21,
+        conv_channels=8, fc_channels=32,
+        depth_regularizer=dict(type='DepthRegularizer', hidden_channels=32,
+                               base_channels=16, output_size=(16, 16)),
+        losses=dict(pose3d=dict(type='JointL2Loss', loss_weight=1.5),
+                    depth=dict(type='DepthL1Loss', loss_weight=100.0),
+                    xy=dict(type='ScaleAlignedXYLoss', loss_weight=10.0),
+                    lift=dict(type='ScaleShiftAlignedLoss',
+                              loss_weight=100.0),
+                    unit=dict(type='UnitBoneLoss', loss_weight=7.0)))
+    generator = torch.Generator().manual_seed(1)
+
+    def rand(*shape, normal=True):
+        return (torch.randn if normal else torch.rand)(*shape,
+                                                       generator=generator)
+
+    feats, maps = rand(2, 8, 16, 16), rand(2, 21, 16, 16, normal=False)
+    batch = dict(targets=dict(
+        joints_3d=rand(2, 21, 3), joints_3d_weight=torch.tensor([[1.0],
+                                                                 [0.0]]),
+        depth_map=rand(2, 16, 16, normal=False),
+        depth_weight=torch.ones(2, 1), keypoints_2d_rel=rand(2, 21, 2),
+        keypoints_2d_weight=torch.ones(2, 21),
+        keypoints_lifted=rand(2, 21, 3) * 100,
+        keypoints_lifted_weight=torch.ones(2, 21)))
+    with torch.no_grad():
+        values = {name: float(value) for name, value in
+                  head.loss(head(feats, maps), batch).items()}
+    assert values == pytest.approx(dict(
+        loss_pose3d=71.60781860351562, loss_depth=72.50811004638672,
+        loss_xy=385.0840759277344, loss_lift=106.81343078613281,
+        loss_unit=6.972652912139893), rel=1e-5)
+    assert head.loss_module.weights == dict(pose3d=1.5, depth=100.0,
+                                            xy=10.0, lift=100.0, unit=7.0)
+
+
+def test_head_losses_name_their_mistakes():
+    with pytest.raises(ValueError, match="Pose3DRegressionHead: unknown "
+                       "loss 'depht' in losses"):
+        small_head(losses=dict(depht=dict(type='DepthL1Loss')))
+    with pytest.raises(ValueError, match="a depth_regularizer needs a "
+                       "'depth' entry in losses"):
+        small_head(losses=dict(pose3d=dict(type='JointL2Loss')))
+    # without a regulariser the depth entry is unused: the fully
+    # supervised regression alone
+    head = small_head(depth_regularizer=None)
+    outputs, batch = forward_without_3d_label(head)
+    assert set(head.loss(outputs, batch)) == {'loss_pose3d'}
 
 
 def test_the_lifted_synthetic_labels_fit_the_true_joints():
@@ -494,6 +567,6 @@ def test_excluding_occluded_joints_needs_occlusion_flags():
     assert str(error.value) == (
         "train_dataloader: NoFlags sample 0 (stb/B1Counting/SK_color_0.png) "
         "has no 'occluded', which the target codec DepthLiftedKeypoints "
-        'needs; use a dataset with per-joint occlusion flags '
-        '(SyntheticHandDataset), or exclude_occluded=False in '
+        'needs; use a dataset with per-joint occlusion flags, e.g. '
+        'SyntheticHandDataset, or exclude_occluded=False in '
         'DepthLiftedKeypoints')

@@ -354,7 +354,10 @@ def test_head_features_and_dropped_heads():
         heads=dict(
             structure=dict(type='StructureMaskHead', in_channels=8,
                            groups='G1', num_stages=1, stage_channels=4),
-            keypoints2d=dict(type='LatentHeatmapHead', fusion_channels=4),
+            keypoints2d=dict(type='LatentHeatmapHead', fusion_channels=4,
+                             decoder=dict(type='IntegralCoordinates',
+                                          input_size=(64, 64),
+                                          heatmap_size=(64, 64))),
             unused=None)))
     assert model.head_names == ['structure', 'keypoints2d']
     assert model.heads[1].prior_channels == 1

@@ -15,7 +15,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from handkit.datasets.collate import hand_collate
-from handkit.engine.cli import preflight
+from handkit.engine.preflight import preflight
 from handkit.models.graph_layers import (ChebConv, graph_max_pool,
                                          graph_upsample, neighbour_table)
 from handkit.models.hand_model import load_hand_model

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from handkit.codecs import HandMask
 from handkit.models.heads.cpm_stages import stage_1x1, stage_7x7
 from handkit.models.heads.keypoint_map_head import KeypointMapHead
 from handkit.models.heads.structure_mask_head import StructureMaskHead
@@ -193,6 +194,28 @@ def test_structure_loss_g1_and_g6_alone():
     assert list(losses) == ['loss_structure_g6']
     assert losses['loss_structure_g6'].item() == \
         pytest.approx(2.0 * 6 * LOG2, rel=1e-6)
+
+
+def test_structure_head_learns_the_real_hand_mask():
+    """NSRM's "Real Mask": HandMask publishes ``hand_masks`` and its
+    weights, which a G1 head reads with ``mask_target='hand_masks'``."""
+    mask = np.zeros((8, 8), bool)
+    mask[2:6, 2:6] = True
+    encoded = HandMask(input_size=(8, 8), heatmap_size=(2, 2)).encode(mask)
+    targets = {name: torch.from_numpy(value)[None]
+               for name, value in encoded.items()}
+    assert set(targets) == {'hand_masks', 'hand_mask_weights'}
+    head = StructureMaskHead(in_channels=16, groups='G1', num_stages=1,
+                             stage_channels=8, mask_target='hand_masks')
+    logits = torch.zeros(1, 1, 2, 2, requires_grad=True)
+    losses = head.loss([logits], {'targets': targets})
+    assert losses['loss_structure_g1'].item() == pytest.approx(LOG2)
+    targets['hand_mask_weights'] = torch.zeros(1, 1)  # its weights apply
+    assert head.loss([logits], {'targets': targets})[
+        'loss_structure_g1'].item() == 0.0
+    with pytest.raises(ValueError, match="mask_target must be one of "
+                       r"\['limb_masks', 'hand_masks'\], got 'masks'"):
+        StructureMaskHead(mask_target='masks')
 
 
 def test_structure_loss_errors():

@@ -14,6 +14,11 @@ from handkit.models.heads.local_regression_head import LocalRegressionHead
 from handkit.registry import MODELS
 
 
+# Final maps 8x8 for a 16x16 input: stride 2.
+DECODER_16 = dict(type='IntegralCoordinates', input_size=(16, 16),
+                  heatmap_size=(8, 8))
+
+
 def one_hot_feats():
     """Final maps 8x8 for a 16x16 input (stride 2): joint 0 at (x=5, y=3)."""
     maps = torch.zeros(1, 2, 8, 8)
@@ -25,7 +30,7 @@ def one_hot_feats():
 
 # -- LatentHeatmapHead ---------------------------------------------------
 def test_lhr_one_hot_map_gives_input_pixels():
-    head = LatentHeatmapHead(num_keypoints=2, input_size=(16, 16))
+    head = LatentHeatmapHead(num_keypoints=2, decoder=DECODER_16)
     out = head(one_hot_feats())
     np.testing.assert_allclose(out['coords'][0].detach().numpy(),
                                [[10, 6], [14, 0]], atol=1e-3)
@@ -35,7 +40,7 @@ def test_lhr_one_hot_map_gives_input_pixels():
 
 
 def test_lhr_is_differentiable_in_beta_and_maps():
-    head = LatentHeatmapHead(num_keypoints=2, input_size=(16, 16),
+    head = LatentHeatmapHead(num_keypoints=2, decoder=DECODER_16,
                              beta_init=1.0)
     maps = torch.randn(2, 2, 8, 8, requires_grad=True)  # a bare tensor
     head(maps)['coords'].sum().backward()
@@ -45,8 +50,10 @@ def test_lhr_is_differentiable_in_beta_and_maps():
 
 
 def test_lhr_loss_hand_computed():
-    head = LatentHeatmapHead(num_keypoints=2, input_size=(16, 16),
-                             loss_weight=2.0, heatmap_loss_weight=0.5)
+    head = LatentHeatmapHead(
+        num_keypoints=2, decoder=DECODER_16,
+        losses=dict(coord=dict(type='CoordL1Loss', loss_weight=2.0),
+                    heatmap=dict(type='HeatmapMSELoss', loss_weight=0.5)))
     out = head(one_hot_feats())  # coords (10, 6) and (14, 0)
     heatmaps = torch.zeros(1, 2, 8, 8)
     heatmaps[0, 0, 2, 4] = 9.0  # area-resampled to 4x4: 1.0 at (x=2, y=1)
@@ -60,6 +67,10 @@ def test_lhr_loss_hand_computed():
     # intermediate map is 0; target has one 1.0 of joint 0 (weight 1):
     # HeatmapMSELoss = 1 / (B * 4 * 4), times 0.5
     assert losses['loss_heatmap'].item() == pytest.approx(0.5 / 16)
+    # a term of weight 0 is off, and its target is not read
+    head.loss_module.weights['heatmap'] = 0.0
+    del batch['targets']['heatmaps']
+    assert set(head.loss(out, batch)) == {'loss_coord'}
 
 
 def test_resample_heatmaps_keeps_the_map_coordinate_convention():
@@ -75,7 +86,7 @@ def test_resample_heatmaps_keeps_the_map_coordinate_convention():
 
 
 def test_lhr_missing_target_and_bad_maps_raise():
-    head = LatentHeatmapHead(num_keypoints=2, input_size=(16, 16))
+    head = LatentHeatmapHead(num_keypoints=2, decoder=DECODER_16)
     out = head(one_hot_feats())
     with pytest.raises(ValueError,
                        match=r"needs batch\['targets'\]\['heatmaps'\]"):
@@ -87,6 +98,17 @@ def test_lhr_missing_target_and_bad_maps_raise():
     with pytest.raises(ValueError, match=r"a dict with 'maps'.*got a dict of "
                        r"\['heatmaps'\]"):
         head({'heatmaps': torch.zeros(1, 2, 8, 8)})
+    # the decoder states the maps' size: other maps would decode to the
+    # wrong pixels
+    with pytest.raises(ValueError, match=r'final maps are \(4, 4\) \(w, h\) '
+                       r'but the decoder .* has heatmap_size \(8.0, 8.0\)'):
+        head({'maps': torch.zeros(1, 2, 4, 4)})
+    with pytest.raises(ValueError, match='the decoder must be an '
+                       'IntegralCoordinates codec'):
+        LatentHeatmapHead(decoder=dict(type='KeypointConfidenceMap'))
+    with pytest.raises(ValueError, match="LatentHeatmapHead: unknown loss "
+                       "'bones' in losses"):
+        LatentHeatmapHead(losses=dict(bones=dict(type='BoneL2Loss')))
 
 
 # -- BoneTreeHead --------------------------------------------------------
@@ -221,10 +243,10 @@ def test_local_regression_loss_and_predict_to_mm():
 
 
 def test_lhr_prior_fusion_starts_as_identity_and_learns():
-    head = LatentHeatmapHead(num_keypoints=2, input_size=(16, 16),
+    head = LatentHeatmapHead(num_keypoints=2, decoder=DECODER_16,
                              prior_channels=3, fusion_channels=4)
     feats = one_hot_feats()
-    plain = LatentHeatmapHead(num_keypoints=2, input_size=(16, 16))(feats)
+    plain = LatentHeatmapHead(num_keypoints=2, decoder=DECODER_16)(feats)
     prior = torch.randn(1, 3, 4, 4, requires_grad=True)
     fused = head(feats, prior)
     # zero-initialised last conv: the untrained fusion changes nothing

@@ -29,7 +29,7 @@ from handkit.datasets.collate import hand_collate
 from handkit.engine.checkpoint import (check_state_dict_fits,
                                        load_checkpoint_file,
                                        load_weights_into, state_dict_of)
-from handkit.engine.cli import preflight
+from handkit.engine.preflight import preflight
 from handkit.engine.config import load_config_file
 from handkit.registry import DATASETS, MODELS
 
@@ -155,9 +155,9 @@ def test_coco_config_passes_preflight_on_a_coco_file():
         dataset.update(data_root=str(COCO_DATA),
                        ann_file='test_onehand10k.json',
                        data_prefix=dict(img=''))
-    model = preflight(cfg, ['train_dataloader', 'val_dataloader'],
+    built = preflight(cfg, ['train_dataloader', 'val_dataloader'],
                       check_first=4)
-    assert type(model).__name__ == 'CascadeEstimator'
+    assert type(built.model).__name__ == 'CascadeEstimator'
     sample = DATASETS.build(cfg.train_dataloader.dataset)[0]
     targets = sample['data_samples']['targets']
     assert float(targets['handedness_weight'][0]) == 0.0  # no hand_side

@@ -7,15 +7,14 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from handkit.codecs import CanonicalFrame
+from handkit.codecs import CanonicalFrame, HandMask
 from handkit.datasets.base import AnnotationError, pipeline_steps
 from handkit.datasets.synthetic.hand_model import sample_hands
 from handkit.datasets.transforms import PackHandInputs
-from handkit.engine.cli import check_labels
-from handkit.models.heads.hand_seg_head import (crop_from_hand_mask,
-                                                segmentation_cross_entropy)
-from handkit.models.heads.posenet_head import score_map_rms_loss
+from handkit.engine.preflight import check_labels
+from handkit.models.heads.hand_seg_head import crop_from_hand_mask
 from handkit.models.layers import upsample_on_grid
+from handkit.models.losses import ScoreMapRMSLoss, SegmentationCrossEntropyLoss
 from handkit.registry import MODELS, TRANSFORMS
 
 CONFIGS = 'configs/zimmermann'
@@ -77,6 +76,7 @@ def test_posenet_loss_by_hand():
     target[0, 0] = 1.0
     target[0, 1, 1, 2] = 2.0
     zeros = torch.zeros(1, 2, 2, 2)
+    score_map_rms_loss = ScoreMapRMSLoss()
     loss = score_map_rms_loss([zeros, zeros], target, torch.ones(1, 2))
     assert float(loss) == pytest.approx(2 * 1.5 / 2.001, rel=1e-6)
     # an invisible keypoint adds nothing, and the divisor counts visible
@@ -92,7 +92,7 @@ def test_posenet_loss_equals_the_upsampled_rms():
         (weights * ((upsample_on_grid(stage, (64, 64)) - target) ** 2).mean(
             (2, 3)).sqrt()).sum() / (weights.sum() + 0.001)
         for stage in maps)
-    loss = score_map_rms_loss(maps, target, weights)
+    loss = ScoreMapRMSLoss()(maps, target, weights)
     assert float(loss) == pytest.approx(float(explicit), rel=1e-5)
     loss.backward()
     assert all(torch.isfinite(stage.grad).all() for stage in maps)
@@ -200,11 +200,30 @@ def test_segmentation_cross_entropy_by_hand():
     logits[0, 1] = np.log(3.0)  # hand probability 3 / 4 at both pixels
     target = torch.tensor([[[[1.0, 0.0]]]])
     expected = -(np.log(0.75) + np.log(0.25)) / 2
+    segmentation_cross_entropy = SegmentationCrossEntropyLoss()
     assert float(segmentation_cross_entropy(logits, target)) == \
         pytest.approx(expected, rel=1e-6)
     assert float(segmentation_cross_entropy(torch.zeros(2, 2, 3, 3),
                                             torch.rand(2, 1, 3, 3))) == \
         pytest.approx(np.log(2.0), rel=1e-6)
+
+
+def test_handsegnet_learns_the_hand_mask_codec_target():
+    """HandMask at the input size publishes ``hand_masks``, which the head
+    reads, through its configurable loss."""
+    mask = np.zeros((32, 32), bool)
+    mask[8:20, 4:16] = True
+    codec = HandMask(input_size=(32, 32), heatmap_size=(32, 32))
+    target = torch.from_numpy(codec.encode(mask)['hand_masks'])[None]
+    head = MODELS.build(dict(type='HandSegHead', in_channels=8,
+                             hidden_channels=8, stride=8, loss_weight=2.0))
+    logits = head(torch.randn(1, 8, 4, 4))
+    losses = head.loss(logits, {'targets': {'hand_masks': target}})
+    assert float(losses['loss_segmentation']) == pytest.approx(
+        2.0 * float(SegmentationCrossEntropyLoss()(logits, target)))
+    with pytest.raises(ValueError, match=r"needs batch\['targets'\]"
+                       r"\['hand_masks'\] \(the hand mask, HandMask codec\)"):
+        head.loss(logits, {'targets': {'limb_masks': target}})
 
 
 def test_crop_from_a_hand_made_mask():

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from handkit.engine.cli import work_dir_lock
+from handkit.engine.outputs import work_dir_lock
 from handkit.tools import test as test_tool
 from handkit.tools import train
 from tiny_setup import exit_code, write_nsrm_layout, write_tiny_config
@@ -147,7 +147,7 @@ def test_a_file_that_is_not_onnx_is_one_line(tiny, capsys):
 
 _HOLD_WITH_A_WORKER = """
 import os, sys, time
-from handkit.engine.cli import work_dir_lock
+from handkit.engine.outputs import work_dir_lock
 with work_dir_lock(sys.argv[1]):
     if os.fork() == 0:  # a data-loader worker: outlives a kill -9 briefly
         time.sleep(30)

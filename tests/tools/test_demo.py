@@ -194,7 +194,7 @@ def chain_files(tmp_path_factory):
     torch.manual_seed(0)
     iknet = init_model(str(iknet_config))
     torch.save(dict(state_dict=iknet.state_dict(), meta={}),
-               root / 'iknet.pth')  # as tools/train_iknet.py writes it
+               root / 'iknet.pth')
     files['iknet'] = (str(iknet_config), str(root / 'iknet.pth'))
     return files
 

@@ -1,5 +1,7 @@
-"""tools/test.py's 3D table: one row per protocol (a metric prefix)."""
-from handkit.tools.test import print_3d_tables
+"""tools/test.py's 3D table, as the metrics format it
+(``format_metric_tables``): one row per protocol (a metric prefix), the
+rows of metrics with the same columns in one table."""
+from handkit.evaluation.metrics import Keypoint3DMetric, format_metric_tables
 
 
 def metrics(offset, prefix=''):
@@ -10,11 +12,12 @@ def metrics(offset, prefix=''):
             f'{key}EPE_2D': 5.0}
 
 
-def test_aligned_protocol_is_a_second_row(capsys):
+def test_aligned_protocol_is_a_second_row():
     values = dict(metrics(0), EPE_3D_mean_pose=90.0)
     values.update(metrics(-10, 'aligned'))
-    print_3d_tables('detnet', values)
-    lines = capsys.readouterr().out.splitlines()
+    evaluator = [Keypoint3DMetric(mean_pose_baseline=True),
+                 Keypoint3DMetric(scale_bone=(0, 9), prefix='aligned')]
+    lines = format_metric_tables(evaluator, 'detnet', values).splitlines()
     assert lines[0].split() == ['model', 'EPE_3D(mm)', 'AUC_20-50',
                                 'PCK3D@20mm', 'PCK3D@30mm', 'PCK3D@40mm',
                                 'PCK3D@50mm']
@@ -27,20 +30,47 @@ def test_aligned_protocol_is_a_second_row(capsys):
     assert len(lines) == 4
 
 
-def test_a_single_protocol_prints_as_before(capsys):
-    print_3d_tables('resunet', metrics(0))
-    lines = capsys.readouterr().out.splitlines()
+def test_a_single_protocol_prints_as_before():
+    lines = format_metric_tables([Keypoint3DMetric()], 'resunet',
+                                 metrics(0)).splitlines()
     assert len(lines) == 3 and lines[1].startswith('resunet ')
     assert lines[2] == 'EPE_2D 5.00 px'
 
 
-def test_zimmermann_brox_row_adds_its_median_and_full_grid_auc(capsys):
+def test_zimmermann_brox_row_adds_its_median_and_full_grid_auc():
     values = metrics(0)
     values.update(metrics(-10, 'zb'), **{'zb/EPE_3D_median': 17.5,
                                          'zb/AUC_0-50': 0.625,
                                          'zb/EPE_3D_mean_pose': 40.0})
-    print_3d_tables('zimmermann', values)
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[2].split()[:4] == ['zimmermann', '[zb]', '20.00', '0.5000']
-    assert lines[4] == ('[zb] median EPE_3D 17.50 mm   AUC_0-50 0.6250   '
+    evaluator = [Keypoint3DMetric(),
+                 Keypoint3DMetric(protocol='zimmermann_brox_rhd',
+                                  mean_pose_baseline=True, prefix='zb')]
+    lines = format_metric_tables(evaluator, 'zimmermann',
+                                 values).splitlines()
+    # the preset's protocol line above the table (tools/test.py printed it
+    # there from the config before the metrics formatted their own rows)
+    assert lines[0] == ('protocol: zimmermann_brox_rhd ([zb] rows; '
+                        'Zimmermann & Brox, ICCV 2017 (lmb-freiburg/hand3d))')
+    assert lines[3].split()[:4] == ['zimmermann', '[zb]', '20.00', '0.5000']
+    assert lines[5] == ('[zb] median EPE_3D 17.50 mm   AUC_0-50 0.6250   '
                         'mean-pose EPE_3D 40.00 mm (oracle baseline)')
+
+
+def test_other_metrics_print_their_own_rows():
+    """PCK keeps NSRM Tables 2-3's layout and its AUC / EPE line; a metric
+    without columns (PredictionDump) prints nothing."""
+    from handkit.evaluation.metrics import (MaskIoUMetric, PCKMetric,
+                                            PredictionDump)
+    values = {'PCK@0.1': 0.5, 'PCK@0.2': 0.75, 'PCK_ave': 0.625,
+              'AUC': 0.4, 'EPE': 3.25, 'IoU@0.5': 0.6, 'IoU_best': 0.7,
+              'IoU_best_threshold': 0.45}
+    lines = format_metric_tables(
+        [PCKMetric(), MaskIoUMetric(), PredictionDump(out_file='x.json')],
+        'NSRM', values).splitlines()
+    assert lines[0].split() == ['sigma_PCK', '0.10', '0.20', 'ave']
+    assert lines[1].split() == ['NSRM', '50.00', '75.00', '62.50']
+    assert lines[2] == 'AUC 0.4000   EPE 3.25 px'
+    assert lines[3].split() == ['model', 'IoU@0.5', 'IoU_best']
+    assert lines[4].split() == ['NSRM', '0.600', '0.700']
+    assert lines[5] == 'IoU_best at threshold 0.45'
+    assert len(lines) == 6

@@ -88,7 +88,10 @@ def test_table_layout_mean_and_std_over_seeds(tmp_path):
     other = dict(run, **{'PCK@0.1': 0.7, 'PCK_ave': 0.7})
     results = {'g1g6': {0: {'test': run}, 1: {'test': other}},
                'g1': {0: {'test': other}}}
-    table = format_tables(spec, results)
+    # the columns are the metrics' own (those of the cell config's
+    # evaluator: here an NSRM one)
+    from handkit.evaluation.metrics import MaskIoUMetric, PCKMetric
+    table = format_tables(spec, results, [PCKMetric(), MaskIoUMetric()])
     # mean 60, sample std 14.14; improvement of g1 over g1g6: +10
     assert '| g1g6 | 2 | 60.00 ± 14.14 | **60.00 ± 14.14** | - | ' \
            '0.600 ± 0.000 | 0.700 ± 0.000 |' in table
@@ -121,7 +124,7 @@ def test_shipped_studies_write_every_cell_config(name, tmp_path):
     from mmengine.registry import init_default_scope
 
     from handkit.datasets.base import pipeline_steps
-    from handkit.engine.cli import check_codecs
+    from handkit.engine.preflight import check_codecs
     from handkit.registry import MODELS, TRANSFORMS
     study = (Path(__file__).resolve().parents[2] / 'configs' / 'studies' /
              f'{name}.py')

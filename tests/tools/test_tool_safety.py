@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from handkit.engine import cli
+from handkit.engine import outputs
 from handkit.tools import demo
 from handkit.tools import test as test_tool
 from handkit.tools import train
@@ -65,7 +65,7 @@ def test_read_only_work_dir_is_one_line(tiny_trained, tmp_path, capsys,
     locked.chmod(0o555)
     if os.geteuid() == 0:  # root writes anyway: see it as a user would
         real_access = os.access
-        monkeypatch.setattr(cli.os, 'access', lambda path, mode: (
+        monkeypatch.setattr(outputs.os, 'access', lambda path, mode: (
             Path(path) != locked and real_access(path, mode)))
     try:
         for main, extra in ((train.main, []),
@@ -82,7 +82,7 @@ def test_read_only_work_dir_is_one_line(tiny_trained, tmp_path, capsys,
 
 _HOLD_THE_LOCK = """
 import sys, time
-from handkit.engine.cli import work_dir_lock
+from handkit.engine.outputs import work_dir_lock
 with work_dir_lock(sys.argv[1]):
     print('locked', flush=True)
     time.sleep(60)
@@ -110,7 +110,7 @@ def test_a_second_training_in_the_same_work_dir_is_refused(
         other.kill()
         other.wait()
     # Released when its holder ends, however it ends.
-    with cli.work_dir_lock(str(work_dir)):
+    with outputs.work_dir_lock(str(work_dir)):
         assert (work_dir / '.handkit_train.lock').read_text().strip() == \
             str(os.getpid())
 

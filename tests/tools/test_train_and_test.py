@@ -101,6 +101,36 @@ def test_test_tool_prints_the_pck_table_and_writes_results(tiny):
         assert flat[2::3] == pytest.approx(record['pred_scores'], abs=1e-3)
 
 
+def test_test_tool_runs_in_bf16_and_says_what_runs(tiny):
+    """--precision bf16: bfloat16 autocast where this CPU has it natively,
+    else float32; one line says which, and the metrics stay close."""
+    from handkit.models.precision import cpu_has_native_bfloat16
+    root, config, work_dir = tiny
+    metrics = {}
+    for precision in ('fp32', 'bf16'):
+        out = root / f'precision_{precision}.json'
+        result = run_tool('tools/test.py', str(config),
+                          str(work_dir / 'epoch_3.pth'), '--work-dir',
+                          str(root / 'test'), '--out', str(out),
+                          '--precision', precision)
+        assert result.returncode == 0, result.stderr[-3000:]
+        metrics[precision] = json.loads(
+            (root / f'precision_{precision}.metrics.json').read_text()
+        )['metrics']
+    said = [line for line in (result.stdout + result.stderr).splitlines()
+            if 'precision: ' in line]
+    expected = ('bfloat16 autocast + channels-last on cpu'
+                if cpu_has_native_bfloat16() else
+                'float32 on cpu (bf16 asked')
+    assert len(said) == 1 and expected in said[0]
+    assert metrics['bf16']['EPE'] == pytest.approx(metrics['fp32']['EPE'],
+                                                   abs=1.0)
+    refused = run_tool('tools/test.py', str(config), 'model.onnx',
+                       '--backend', 'onnxruntime', '--precision', 'bf16')
+    assert refused.returncode == 2
+    assert '--precision bf16 is for --backend pytorch' in refused.stderr
+
+
 def test_resume_continues_from_the_saved_iteration(tiny):
     root, config, work_dir = tiny
     # As if the 3-epoch run had been killed: resume it for one more epoch.

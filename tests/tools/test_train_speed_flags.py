@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from mmengine.config import Config
 
-from handkit.engine.cli import quiet_dataloader_workers
+from handkit.engine.args import quiet_dataloader_workers
 from handkit.tools import train as train_tool
 from handkit.tools.train import apply_speed_flags, parse_args
 

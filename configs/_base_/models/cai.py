@@ -44,12 +44,18 @@ model = dict(
         # reference_bone_mm turns the normalised joints into mm: 43.5 mm is
         # the mean middle MCP -> PIP length of handkit's synthetic hands;
         # set it to your training split's mean on real data.
+        # handkit's three anchors (x-y, lifted depth, unit bone) are off
+        # (weight 0) unless a config sets their loss_weight.
         pose3d=dict(type='Pose3DRegressionHead', in_channels=128,
-                    map_size=cai_heatmap_size, codec=pose3d_codec,
-                    reference_bone_mm=43.5, loss=dict(type='JointL2Loss'),
-                    loss_weight=1.0,
+                    map_size=cai_heatmap_size, decoder=pose3d_codec,
+                    reference_bone_mm=43.5,
                     depth_regularizer=dict(type='DepthRegularizer',
                                            output_size=depth_size),
-                    depth_loss=dict(type='DepthL1Loss'),
-                    depth_loss_weight=100.0)),
+                    losses=dict(
+                        pose3d=dict(type='JointL2Loss', loss_weight=1.0),
+                        depth=dict(type='DepthL1Loss', loss_weight=100.0),
+                        xy=dict(type='ScaleAlignedXYLoss', loss_weight=0.0),
+                        lift=dict(type='ScaleShiftAlignedLoss',
+                                  loss_weight=0.0),
+                        unit=dict(type='UnitBoneLoss', loss_weight=0.0)))),
 )

@@ -30,7 +30,7 @@ model = dict(
                   out_channels=256, width_multiplier=1.0),
     heads=dict(
         heatmaps=dict(type='DetNetHeatmapHead', in_channels=256,
-                      hidden_channels=256, codec=codec,
+                      hidden_channels=256, decoder=codec,
                       loss=dict(type='MaskedMapL2Loss'), loss_weight=1.0),
         deltas=dict(type='DeltaMapHead', in_channels=256,
                     hidden_channels=256, loss=dict(type='MaskedMapL2Loss'),
@@ -39,7 +39,7 @@ model = dict(
         # unaligned protocol); 84.5 mm is the mean wrist -> middle-MCP
         # length of handkit's synthetic hands (88 mm x the mean size 0.96).
         locations=dict(type='LocationMapHead', in_channels=256,
-                       hidden_channels=256, codec=codec,
+                       hidden_channels=256, decoder=codec,
                        reference_bone_mm=84.5,
                        loss=dict(type='MaskedMapL2Loss'), loss_weight=1.0)),
 )

@@ -29,13 +29,13 @@ model = dict(
         keypoints=dict(type='PoseNetHead', in_channels=128,
                        hidden_channels=512, stage_channels=128,
                        num_stages=2, stage_layers=5, kernel_size=7,
-                       codec=score_codec),
+                       decoder=score_codec),
         # The PosePrior trains on the target maps (train_inputs='targets')
         # and reads PoseNet's maps at test. reference_bone_mm: the middle
         # MCP -> PIP length that gives keypoints_3d in mm, 43.5 mm for
         # handkit's synthetic hands: set it to your training split's mean
         # (the zb protocol does not use it: it scales by the true bone).
         pose3d=dict(type='PosePriorHead', heatmap_size=score_map_size,
-                    codec=canonical_codec, score_codec=score_codec,
+                    decoder=canonical_codec, score_codec=score_codec,
                     train_inputs='targets', reference_bone_mm=43.5)),
 )

@@ -4,9 +4,9 @@
 # a learnable beta per joint (eq. 1-2; coordinate L1 + intermediate heatmap
 # MSE), then the bone-tree head regresses the 20 bones (eq. 3) with the bone L2
 # loss (eq. 4). Heads run in order: the bone head receives the 2D head's latent
-# maps. Each config gives the 2D head the dataset's input size
-# (model.heads.keypoints2d.input_size=_base_.input_size), which its
-# soft-argmax decodes to.
+# maps. Each config gives the 2D head the dataset's coordinate codec
+# (model.heads.keypoints2d.decoder=_base_.target_encoders.coords), with
+# which its soft-argmax decodes to input pixels.
 model = dict(
     type='CascadeEstimator',
     # ImageNet's mean and std on RGB (the preprocessor's defaults)
@@ -30,9 +30,9 @@ model = dict(
         # one batch 14.5 px with beta 1, 7.3 px with beta 10).
         keypoints2d=dict(
             type='LatentHeatmapHead', num_keypoints=21, beta_init=10.0,
-            loss=dict(type='CoordL1Loss'), loss_weight=1.0,
-            heatmap_loss=dict(type='HeatmapMSELoss'),
-            heatmap_loss_weight=1.0),
+            losses=dict(coord=dict(type='CoordL1Loss', loss_weight=1.0),
+                        heatmap=dict(type='HeatmapMSELoss',
+                                     loss_weight=1.0))),
         # Eq. 4 is in mm^2 (about 1e4 for an untrained net, against a few px
         # of coordinate L1): 1e-3 puts the two on one scale (the paper gives
         # no weights).

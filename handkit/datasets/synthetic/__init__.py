@@ -5,13 +5,12 @@ keypoints, occlusion flags and camera intrinsics; ``SyntheticHandDataset``
 (``handkit.datasets.synthetic_dataset``) serves such samples by index.
 See docs/synthetic.md.
 """
-from handkit.datasets.synthetic.hand_model import (LIMITS, forward_kinematics,
-                                                   sample_hands)
+from handkit.datasets.synthetic.hand_model import LIMITS, sample_hands
 from handkit.datasets.synthetic.renderer import (MODALITIES,
                                                  OCCLUSION_TOLERANCE_MM,
                                                  render_hand)
 
 __all__ = [
-    'LIMITS', 'MODALITIES', 'OCCLUSION_TOLERANCE_MM', 'forward_kinematics',
-    'render_hand', 'sample_hands'
+    'LIMITS', 'MODALITIES', 'OCCLUSION_TOLERANCE_MM', 'render_hand',
+    'sample_hands'
 ]

@@ -56,6 +56,7 @@ from mmengine.utils import ProgressBar
 from handkit.datasets.synthetic import hand_model, renderer
 from handkit.fileio import (atomic_output, pid_alive,
                             remove_stale_temporaries)
+from handkit.hand import kinematics
 
 # What an entry's arrays hold, as ``renderer.render_hand`` returns them for
 # one sample: per-sample shape ('H' and 'W' are the render arguments' image
@@ -97,20 +98,22 @@ _OLD_TEMPORARY = re.compile(r'[0-9a-f]{16}\.(?P<pid>\d+)\.tmp')
 
 
 def renderer_fingerprint(hand: str = 'capsule') -> str:
-    """Hash of the hand model's and renderer's source code; for mesh hands
-    also of the mesh renderer, its pose mapping, the rasteriser, the
-    hand-mesh layer's loader and the open hand's files."""
+    """Hash of the hand's kinematics', the hand model's and the renderer's
+    source code; for mesh hands also of the mesh renderer, its pose mapping,
+    the rasteriser, the hand-mesh layer's loader and the open hand's
+    files."""
     digest = hashlib.sha1()
     if hand == 'mesh':
-        from handkit.datasets.synthetic import (mano_pose, mesh_renderer,
-                                                rasterizer)
+        from handkit import rasterizer
+        from handkit.datasets.synthetic import mano_pose, mesh_renderer
         from handkit.models.hand_model import layer, model_file
         paths = [module.__file__ for module in (
             hand_model, renderer, rasterizer, mesh_renderer, mano_pose,
-            layer, model_file)] + [layer.open_hand_path(side)
-                            for side in ('right', 'left')]
+            layer, model_file, kinematics)] + [
+                layer.open_hand_path(side) for side in ('right', 'left')]
     else:
-        paths = [module.__file__ for module in (hand_model, renderer)]
+        paths = [module.__file__ for module in (hand_model, renderer,
+                                                kinematics)]
     for path in paths:
         digest.update(Path(path).read_bytes())
     return digest.hexdigest()[:12]

@@ -1,16 +1,11 @@
-"""A procedural 3D hand: proportions, joint limits, kinematics, camera.
+"""A procedural 3D hand: proportions, joint limits, camera.
 
-The hand is a kinematic tree in handkit's keypoint order
-(``handkit.skeleton``): the wrist, then for each finger (thumb, index,
-middle, ring, little) four joints from base to tip. Everything is batched
-over ``N`` hands with numpy; the only loops run over the three hinges of a
-finger chain (all fingers of all hands at once) and over the bisection steps
-of the camera fit.
-
-Local hand frame (millimetres, right hand; a left hand is its mirror in x):
-``x`` points radially (toward the thumb), ``y`` distally (wrist toward the
-middle finger), ``z`` out of the palm (palmar). Flexion bends a finger toward
-``+z``.
+The hand's tree, its reference proportions, its frame and its forward
+kinematics are :mod:`handkit.hand.kinematics`; this module draws hands from
+them (shapes, poses, views) and places them before a camera. Everything is
+batched over ``N`` hands with numpy; the only loops run over the three
+hinges of a finger chain (all fingers of all hands at once) and over the
+bisection steps of the camera fit.
 
 Proportions (reference hand, wrist to middle fingertip 183 mm, the adult
 average of 180-190 mm): metacarpal / phalanx lengths follow hand anthropometry
@@ -39,27 +34,11 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from handkit.hand.kinematics import (DEG, REFERENCE_BASES,
+                                     REFERENCE_BONE_LENGTHS,
+                                     forward_kinematics, rot_x, rot_z)
 from handkit.skeleton import LIMBS
 
-DEG = np.pi / 180.0
-
-# Reference adult hand (mm). Finger bases: thumb CMC, index..little MCP.
-REFERENCE_BASES = np.array([
-    [18.0, 24.0, 10.0],   # thumb CMC (radial, proximal, palmar: thenar)
-    [23.0, 85.0, 2.0],    # index MCP
-    [0.0, 88.0, 0.0],     # middle MCP
-    [-19.0, 82.0, 2.0],   # ring MCP
-    [-36.0, 72.0, 5.0],   # little MCP (transverse metacarpal arch)
-], np.float64)
-# Three segments per finger: thumb metacarpal / proximal / distal-to-tip,
-# fingers proximal / middle / distal-to-tip phalanx.
-REFERENCE_BONE_LENGTHS = np.array([
-    [46.0, 32.0, 28.0],
-    [40.0, 24.0, 21.0],
-    [45.0, 28.0, 22.0],
-    [42.0, 27.0, 22.0],
-    [33.0, 19.0, 19.0],
-], np.float64)
 # Radius (mm) of the hand at each keypoint: wrist (forearm), then per finger
 # base -> tip, thinner toward the tip.
 REFERENCE_JOINT_RADII = np.array([
@@ -72,8 +51,6 @@ REFERENCE_JOINT_RADII = np.array([
 ], np.float64)
 REFERENCE_PALM_THICKNESS = 26.0  # mm, at the palm centre
 REFERENCE_WRIST_WIDTH = 56.0  # mm
-# Rest direction of each finger in the palm plane (deg, + = radial).
-FINGER_FAN = np.array([0.0, 6.0, 0.0, -6.0, -14.0]) * DEG
 # How each finger's MCP abduction follows the common spread (index radial,
 # little ulnar).
 SPREAD_PATTERN = np.array([0.0, 1.0, 0.15, -0.55, -1.0])
@@ -105,37 +82,6 @@ MAX_CENTRE_OFFSET = 0.08
 NEAR_PLANE_MM = 30.0
 CAMERA_FIT_STEPS = 1
 BISECTION_STEPS = 18
-
-
-def _rot_x(angle):
-    """(..., 3, 3) rotations about x by ``angle`` (radians, any shape)."""
-    c, s = np.cos(angle), np.sin(angle)
-    one, zero = np.ones_like(c), np.zeros_like(c)
-    return np.stack([
-        np.stack([one, zero, zero], -1),
-        np.stack([zero, c, -s], -1),
-        np.stack([zero, s, c], -1),
-    ], -2)
-
-
-def _rot_y(angle):
-    c, s = np.cos(angle), np.sin(angle)
-    one, zero = np.ones_like(c), np.zeros_like(c)
-    return np.stack([
-        np.stack([c, zero, s], -1),
-        np.stack([zero, one, zero], -1),
-        np.stack([-s, zero, c], -1),
-    ], -2)
-
-
-def _rot_z(angle):
-    c, s = np.cos(angle), np.sin(angle)
-    one, zero = np.ones_like(c), np.zeros_like(c)
-    return np.stack([
-        np.stack([c, -s, zero], -1),
-        np.stack([s, c, zero], -1),
-        np.stack([zero, zero, one], -1),
-    ], -2)
 
 
 def sample_shape(rng: np.random.Generator,
@@ -252,45 +198,6 @@ def sample_pose(rng: np.random.Generator, num: int,
         thumb_cmc=np.stack([radial, palmar, opposition], 1) * DEG,
         style=style,
     )
-
-
-def forward_kinematics(shape: Dict[str, np.ndarray],
-                       pose: Dict[str, np.ndarray]
-                       ) -> Tuple[np.ndarray, np.ndarray]:
-    """Joints of ``N`` hands in the hand frame (mm).
-
-    Each finger is a chain: a base rotation (fingers: fan + MCP abduction
-    about the palm normal; thumb: CMC radial abduction about z, palmar
-    abduction about x, opposition as an axial roll about y), then three
-    hinges about the segment's local x axis. The chains of all fingers of all
-    hands are composed as batched (N, 5, 3, 3) rotation matrices.
-
-    Returns:
-        joints (N, 21, 3) and bone_frames (N, 5, 3, 3, 3): the rotation of
-        each finger segment (columns: lateral axis, segment direction,
-        palmar axis).
-    """
-    flexion, abduction = pose['flexion'], pose['abduction']
-    num = flexion.shape[0]
-    base_angle = FINGER_FAN + abduction                        # (N, 5)
-    base = _rot_z(base_angle)                                  # (N, 5, 3, 3)
-    radial, palmar, opposition = pose['thumb_cmc'].T
-    # Rotating y toward +x (radially) is a negative turn about z; the roll
-    # turns the thumb's flexion plane across the palm (toward -x).
-    base[:, 0] = _rot_z(-radial) @ _rot_x(palmar) @ _rot_y(-opposition)
-
-    joints = np.zeros((num, 5, 4, 3))
-    joints[:, :, 0] = shape['bases']
-    frames = np.zeros((num, 5, 3, 3, 3))
-    rotation = base
-    for segment in range(3):
-        rotation = rotation @ _rot_x(flexion[:, :, segment])
-        frames[:, :, segment] = rotation
-        joints[:, :, segment + 1] = (
-            joints[:, :, segment]
-            + rotation[..., :, 1] * shape['bone_lengths'][:, :, segment, None])
-    wrist = np.zeros((num, 1, 3))
-    return np.concatenate([wrist, joints.reshape(num, 20, 3)], 1), frames
 
 
 def sample_view(rng: np.random.Generator, num: int,
@@ -431,7 +338,7 @@ def sample_hands(rng: np.random.Generator, num: int,
     # Wrist flexion / deviation orient the forearm relative to the hand.
     wrist_flexion = rng.uniform(-60, 60, num) * DEG
     wrist_deviation = rng.uniform(-20, 20, num) * DEG
-    forearm_axis = (_rot_z(wrist_deviation) @ _rot_x(wrist_flexion)
+    forearm_axis = (rot_z(wrist_deviation) @ rot_x(wrist_flexion)
                     @ np.array([0.0, -1.0, 0.0]))
     is_left = rng.random(num) < left_ratio
     mirror = np.where(is_left, -1.0, 1.0)

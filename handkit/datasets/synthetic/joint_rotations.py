@@ -4,12 +4,13 @@ Zhou et al.'s IKNet ("Monocular Real-time Hand Shape and Motion Capture
 using Multi-modal Data", CVPR 2020, Section 4.2) maps 3D joint positions
 (and the rest pose of the same hand) to one rotation per joint. The paper
 takes the rotations from MANO fits of MoCap data; handkit's procedural hand
-(``hand_model.forward_kinematics``) knows its own, so no MANO is needed.
+(:func:`handkit.hand.kinematics.forward_kinematics`) knows its own, so no
+MANO is needed.
 
 Definition (``J = 21`` joints in handkit's order, global rotations as the
 released IKNet outputs them): the rotation ``G_j`` of joint j turns the
-rest pose (every angle 0, the hand frame; :func:`rest_pose`) into the posed
-hand seen by the camera, for the bones that leave joint j:
+rest pose (every angle 0, the hand frame; ``handkit.hand.rest_pose``) into
+the posed hand seen by the camera, for the bones that leave joint j:
 
 * the wrist (0): the hand frame -> camera rotation ``V``; it turns the palm
   bones (wrist -> finger bases);
@@ -19,25 +20,20 @@ hand seen by the camera, for the bones that leave joint j:
 * a tip (``4 f + 4``): no bone leaves it; it keeps its segment's rotation.
 
 So the posed bone ending at joint k is ``G_parent(k)`` applied to its rest
-bone (:func:`pose_from_rotations`), and the joints follow from the rest
-pose and the rotations. A left hand is the mirror image ``M = diag(-1, 1,
-1)`` of a right hand in the hand frame; its rest pose is mirrored as well
-and its rotations are ``V M F F^rest^T M`` (proper rotations). This module
-only reads ``hand_model``: the rendered caches, keyed by that module's
-source, stay valid.
+bone (``handkit.hand.rotate_rest_pose``), and the joints follow from the
+rest pose and the rotations. A left hand is the mirror image ``M = diag(-1,
+1, 1)`` of a right hand in the hand frame; its rest pose is mirrored as well
+and its rotations are ``V M F F^rest^T M`` (proper rotations).
 """
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from handkit.codecs.bone_tree import BONE_ANCESTORS
-from handkit.datasets.synthetic.hand_model import (REFERENCE_BASES,
-                                                   REFERENCE_BONE_LENGTHS,
-                                                   forward_kinematics,
-                                                   sample_pose, sample_shape,
-                                                   sample_view)
-from handkit.skeleton import NUM_KEYPOINTS, PARENTS
+from handkit.datasets.synthetic.hand_model import (sample_pose,
+                                                   sample_shape, sample_view)
+from handkit.hand.kinematics import forward_kinematics, rest_pose
+from handkit.skeleton import NUM_KEYPOINTS
 
 # Joint j takes the rotation of segment SEGMENT_OF_JOINT[j] of its finger
 # (-1: the wrist, the hand frame itself).
@@ -47,36 +43,12 @@ FINGER_OF_JOINT = np.array([0] + [f for f in range(5) for _ in range(4)],
                            np.int64)
 
 
-def rest_pose(shape: Dict[str, np.ndarray]
-              ) -> Tuple[np.ndarray, np.ndarray]:
-    """Joints (N, 21, 3) and segment frames (N, 5, 3, 3, 3) of ``shape``'s
-    hands with every joint angle 0 (flat, fingers along the fan)."""
-    num = len(shape['scale'])
-    zero_pose = dict(flexion=np.zeros((num, 5, 3)),
-                     abduction=np.zeros((num, 5)),
-                     thumb_cmc=np.zeros((num, 3)))
-    return forward_kinematics(shape, zero_pose)
-
-
-def reference_rest_pose(is_left: bool = False) -> np.ndarray:
-    """(21, 3) mm: the rest pose of ``hand_model``'s reference hand (every
-    size factor 1, the centre of the shapes ``sample_shape`` draws), hand
-    frame, wrist at the origin; mirrored in x for a left hand, as
-    :func:`sample_ik_hands` mirrors the rest poses it gives IKNet."""
-    shape = dict(scale=np.ones(1), bases=REFERENCE_BASES[None].copy(),
-                 bone_lengths=REFERENCE_BONE_LENGTHS[None].copy())
-    joints = rest_pose(shape)[0][0]
-    if is_left:
-        joints[:, 0] *= -1.0
-    return joints
-
-
 def global_joint_rotations(frames: np.ndarray,
                            rest_frames: np.ndarray) -> np.ndarray:
     """(N, 21, 3, 3) rotations, hand frame, of posed segment frames.
 
     ``frames`` / ``rest_frames``: (N, 5, 3, 3, 3) of
-    ``forward_kinematics`` for the pose and for :func:`rest_pose`.
+    ``forward_kinematics`` for the pose and for ``rest_pose``.
     """
     num = len(frames)
     relative = frames @ np.swapaxes(rest_frames, -1, -2)  # (N, 5, 3, 3, 3)
@@ -92,16 +64,6 @@ def matrix_to_quaternion(rotations: np.ndarray) -> np.ndarray:
     quaternions = flat[:, [3, 0, 1, 2]]  # scipy is (x, y, z, w)
     quaternions *= np.where(quaternions[:, :1] < 0, -1.0, 1.0)
     return quaternions.reshape(*rotations.shape[:-2], 4)
-
-
-def pose_from_rotations(rotations: np.ndarray,
-                        rest_joints: np.ndarray) -> np.ndarray:
-    """Wrist-relative joints (N, 21, 3) from (N, 21, 3, 3) global
-    rotations and the rest pose (N, 21, 3): bone k = ``G_parent(k)`` rest
-    bone k, summed along the tree (``BONE_ANCESTORS``)."""
-    rest_bones = rest_joints[:, 1:] - rest_joints[:, PARENTS[1:]]  # (N, 20, 3)
-    bones = np.einsum('nbij,nbj->nbi', rotations[:, PARENTS[1:]], rest_bones)
-    return np.einsum('jb,nbc->njc', BONE_ANCESTORS, bones)
 
 
 def sample_ik_hands(rng: np.random.Generator, num: int,

@@ -15,7 +15,7 @@ from typing import Dict, Tuple
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from handkit.datasets.synthetic.hand_model import _rot_x, _rot_y, _rot_z
+from handkit.hand.kinematics import rot_x, rot_y, rot_z
 
 FINGERS = ('thumb', 'index', 'middle', 'ring', 'little')  # the chains' order
 MANO_FINGER_ORDER = ('index', 'middle', 'little', 'ring', 'thumb')
@@ -37,14 +37,14 @@ def chain_frames(base: np.ndarray, flexion: np.ndarray) -> np.ndarray:
     them."""
     frames, rotation = [], base
     for segment in range(3):
-        rotation = rotation @ _rot_x(flexion[..., segment])
+        rotation = rotation @ rot_x(flexion[..., segment])
         frames.append(rotation)
     return np.stack(frames, -3)
 
 
 def thumb_base(radial, palmar, opposition) -> np.ndarray:
     """The thumb's CMC rotation of ``hand_model.forward_kinematics``."""
-    return _rot_z(-radial) @ _rot_x(palmar) @ _rot_y(-opposition)
+    return rot_z(-radial) @ rot_x(palmar) @ rot_y(-opposition)
 
 
 def rest_angles(joints: np.ndarray, ends: np.ndarray
@@ -76,19 +76,19 @@ def rest_angles(joints: np.ndarray, ends: np.ndarray
             palmar = np.arcsin(np.clip(first[2], -1, 1))
             lateral = unit(np.cross(bones[0], bones[1])
                            + np.cross(bones[1], bones[2]))
-            local = (_rot_z(-radial) @ _rot_x(palmar)).T @ lateral
+            local = (rot_z(-radial) @ rot_x(palmar)).T @ lateral
             thumb[:] = radial, palmar, np.arctan2(local[2], local[0])
             base[f] = thumb_base(*thumb)
             frame = base[f]
         else:
-            base[f] = _rot_z(np.arctan2(-first[0], first[1]))
+            base[f] = rot_z(np.arctan2(-first[0], first[1]))
             flexion[f, 0] = np.arctan2(first[2], np.hypot(first[0],
                                                           first[1]))
-            frame = base[f] @ _rot_x(flexion[f, 0])
+            frame = base[f] @ rot_x(flexion[f, 0])
         for segment in (1, 2):
             local = frame.T @ bones[segment]
             flexion[f, segment] = np.arctan2(local[2], local[1])
-            frame = frame @ _rot_x(flexion[f, segment])
+            frame = frame @ rot_x(flexion[f, segment])
     return base, flexion, thumb
 
 
@@ -109,7 +109,7 @@ def mano_axis_angles(rest_base: np.ndarray, rest_flexion: np.ndarray,
     num = len(pose['flexion'])
     base = np.empty((num, 5, 3, 3))
     base[:, 0] = thumb_base(*pose['thumb_cmc'].T)
-    base[:, 1:] = rest_base[1:] @ _rot_z(-pose['abduction'][:, 1:])
+    base[:, 1:] = rest_base[1:] @ rot_z(-pose['abduction'][:, 1:])
     frames = chain_frames(base, pose['flexion'])  # (N, 5, 3, 3, 3)
     world = frames @ np.swapaxes(rest_frames, -1, -2)
     local = world.copy()

@@ -52,15 +52,14 @@ import cv2
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from handkit.datasets.synthetic.hand_model import (FILL_RANGE, _rot_x,
-                                                   _rot_z, sample_camera,
+from handkit.datasets.synthetic.hand_model import (FILL_RANGE,
+                                                   sample_camera,
                                                    sample_pose)
 from handkit.datasets.synthetic.mano_pose import (FINGERS, chain_frames,
                                                   mano_axis_angles,
                                                   rest_angles)
 from handkit.datasets.synthetic.mano_pose import mano_index as _mano_index
 from handkit.datasets.synthetic.mano_pose import unit as _unit
-from handkit.datasets.synthetic.rasterizer import rasterize, vertex_normals
 from handkit.datasets.synthetic.renderer import (FIRST_OCCLUDER, FOREARM,
                                                  MAX_OCCLUDERS, MODALITIES,
                                                  OCCLUSION_TOLERANCE_MM, SKIN,
@@ -71,6 +70,8 @@ from handkit.datasets.synthetic.renderer import (FIRST_OCCLUDER, FOREARM,
                                                  depth_at_keypoints,
                                                  depth_to_grey)
 from handkit.geometry import project_points
+from handkit.hand.kinematics import rot_x, rot_z
+from handkit.rasterizer import rasterize, vertex_normals
 from handkit.models.hand_model.layer import (handkit_joint_order,
                                              open_hand_path)
 from handkit.models.hand_model.model_file import (MANO_JOINT_NAMES,
@@ -459,7 +460,7 @@ def render_mesh_hand(rng: Union[int, np.random.SeedSequence,
     vertices = vertices.astype(np.float32).astype(np.float64)
     joint_radii = handkit_joint_radii(side, local['joint_radii'])
 
-    forearm_axis = (_rot_z(wrist_deviation) @ _rot_x(wrist_flexion)
+    forearm_axis = (rot_z(wrist_deviation) @ rot_x(wrist_flexion)
                     @ np.array([0.0, -1.0, 0.0]))
     if is_left:
         forearm_axis[0] *= -1.0

@@ -5,13 +5,20 @@ crosses the data loader as uint8 BGR (3, H, W); normalisation and BGR -> RGB
 happen on the batch in ``HandDataPreprocessor``. A normalised depth crop
 (``DepthCubeCrop``) crosses as float32 (1, H, W), already in [-1, 1].
 """
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
+from handkit.labels import packed_labels
 from handkit.registry import TRANSFORMS
+
+# Meta keys that are not labels: where the sample comes from and how its
+# input was made (the labels are handkit.labels.LABELS)
+FRAME_KEYS = ('img_path', 'img_id', 'ori_shape', 'input_size', 'warp_mat',
+              'bbox', 'cube_center', 'cube_size', 'depth_path',
+              'hand_mirrored')
 
 
 @TRANSFORMS.register_module()
@@ -20,14 +27,14 @@ class PackHandInputs(BaseTransform):
 
     Args:
         meta_keys: keys of ``results`` copied into ``meta`` (those absent are
-            left out, e.g. ``bbox`` in a pipeline without annotations). The
-            3D ones (``keypoints_3d`` mm, ``cam_K``, and ``cube_center``,
-            ``cube_size`` of DepthCubeCrop) feed the 3D metrics and
-            ``LocalRegressionHead.predict``; a mesh's ``vertices`` (mm)
-            feed ``MeshMetric``; ``hand_mask`` (the renderer's,
-            in input pixels) and ``occluded`` feed the mask and occlusion
-            metrics; ``hand_side`` ('left' / 'right') is an input of
-            ``PosePriorHead`` (Zimmermann & Brox).
+            left out, e.g. ``bbox`` in a pipeline without annotations).
+            Default: :data:`FRAME_KEYS` and the packed labels of
+            :data:`handkit.labels.LABELS`. Of the frame keys,
+            ``cube_center``, ``cube_size`` (DepthCubeCrop) feed
+            ``LocalRegressionHead.predict``; the labels feed the metrics
+            (``keypoints_3d`` mm, a mesh's ``vertices`` mm, ``hand_mask``
+            in input pixels, ``occluded``) and some heads (``cam_K``;
+            ``hand_side`` 'left' / 'right' for ``PosePriorHead``).
 
     Returns:
         ``{'inputs': tensor (C, H, W) of img's dtype (uint8 BGR from
@@ -37,16 +44,10 @@ class PackHandInputs(BaseTransform):
         GenerateTargets ran (test pipelines).
     """
 
-    def __init__(self,
-                 meta_keys: Sequence[str] = (
-                     'img_path', 'img_id', 'ori_shape', 'input_size',
-                     'warp_mat', 'bbox', 'keypoints', 'keypoints_visible',
-                     'keypoints_3d', 'cam_K', 'cube_center', 'cube_size',
-                     'depth_path', 'hand_mask', 'occluded', 'hand_side',
-                     'hand_mirrored', 'vertices')
-                 ) -> None:
+    def __init__(self, meta_keys: Optional[Sequence[str]] = None) -> None:
         super().__init__()
-        self.meta_keys = tuple(meta_keys)
+        self.meta_keys = (FRAME_KEYS + packed_labels() if meta_keys is None
+                          else tuple(meta_keys))
 
     def transform(self, results: dict) -> dict:
         if 'img' not in results:

@@ -31,6 +31,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from PIL import Image
 
+from handkit.errors import HandkitUserError
 from handkit.registry import TRANSFORMS
 
 #: The most pixels (width x height) an image or a video frame may have:
@@ -45,7 +46,7 @@ MAX_IMAGE_PIXELS = 100_000_000
 MAX_PIXELS_ENV = 'HANDKIT_MAX_IMAGE_PIXELS'
 
 
-class ImageFileError(ValueError):
+class ImageFileError(HandkitUserError, ValueError):
     """An image file exists but its content cannot be used: it does not
     decode, is truncated, is over the pixel limit, or has another size than
     its annotation (or its image, for a mask). The message is one line that

@@ -8,20 +8,22 @@ worst joint error is under a threshold. The numbers come from
 ``handkit.evaluation.functional3d``; these classes only collect the
 estimator's per-sample predictions (docs/architecture.md, section 5).
 """
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
 
 from handkit.evaluation.functional3d import (auc_3d, epe,
                                              nyu_success_fraction, pck_3d,
                                              root_relative)
+from handkit.evaluation.metrics.table import Column, TabulatedMetric
 from handkit.evaluation.protocols import (PROTOCOLS, aligned_points,
                                           get_protocol, protocol_measures)
 from handkit.registry import METRICS
 from handkit.skeleton import NUM_KEYPOINTS, PARENTS
 
 DEFAULT_PCK_THRESHOLDS_MM = (20, 25, 30, 35, 40, 45, 50)
+# the 3D PCK columns of the printed table (a row without one shows '-')
+TABLE_PCK_THRESHOLDS_MM = (20, 30, 40, 50)
 
 
 def _evaluated_joints(metric, num_joints):
@@ -48,7 +50,7 @@ def _sample_array(sample, key, metric):
 
 
 @METRICS.register_module()
-class Keypoint3DMetric(BaseMetric):
+class Keypoint3DMetric(TabulatedMetric):
     """EPE_3D (mm), 3D PCK, AUC over 20-50 mm and, with 2D predictions, EPE_2D.
 
     Reads ``pred_keypoints_3d`` and ``gt_keypoints_3d`` (J, 3) mm,
@@ -103,12 +105,19 @@ class Keypoint3DMetric(BaseMetric):
     Metrics: ``EPE_3D``, ``AUC_20-50``, ``PCK3D@<t>mm`` per threshold (in
     [0, 1]), ``EPE_2D`` (px, with 2D predictions) and ``EPE_3D_mean_pose``
     (a preset: ``EPE_3D_median`` and its AUCs); Python floats.
+
+    Table (``format_rows``): EPE_3D (mm), the AUC over ``auc_range`` and
+    the 3D PCK (%) at 20, 30, 40, 50 mm, a row labelled ``<name>
+    [<prefix>]`` with a prefix; a preset's protocol line above it; under
+    it the 2D EPE (unprefixed: a second protocol scores the same 2D
+    predictions), a preset's median EPE and other AUCs and the mean-pose
+    baseline.
     """
 
     default_prefix = ''
     MODES = ('joints', 'bone')
     PROTOCOLS = ('handkit', ) + tuple(PROTOCOLS)
-    # dataset labels it scores against (handkit.engine.cli.check_labels)
+    # dataset labels it scores against (handkit.engine.preflight)
     required_labels = ('keypoints_3d', )
 
     def __init__(self, root_relative: bool = True, root_index: int = 0,
@@ -280,6 +289,45 @@ class Keypoint3DMetric(BaseMetric):
                 points_visible)['EPE_3D']
         return metrics
 
+    def _auc_key(self, values: Dict[str, float]) -> str:
+        """The table's AUC: over ``auc_range`` (a preset's AUC_20-50), else
+        the first one reported."""
+        low, high = self.auc_range
+        key = f'AUC_{low:g}-{high:g}'
+        return key if key in values else next(
+            (name for name in values if name.startswith('AUC_')), key)
+
+    def columns(self, values: Dict[str, float]) -> List[Column]:
+        if 'EPE_3D' not in values:
+            return []
+        auc = self._auc_key(values)
+        return [Column('EPE_3D(mm)', 'EPE_3D'), Column(auc, auc, digits=4)
+                ] + [Column(f'PCK3D@{t:g}mm', f'PCK3D@{t:g}mm', 100.0)
+                     for t in TABLE_PCK_THRESHOLDS_MM]
+
+    def title(self) -> List[str]:
+        if self.preset is None:
+            return []
+        rows = f'[{self.prefix}] rows' if self.prefix else 'unprefixed rows'
+        return [f'protocol: {self.protocol} ({rows}; {self.preset.paper})']
+
+    def notes(self, values: Dict[str, float]) -> List[str]:
+        notes = [f"EPE_2D {values['EPE_2D']:.2f} px"] if (
+            'EPE_2D' in values and not self.prefix) else []
+        auc = self._auc_key(values)
+        others = [key for key in values
+                  if key.startswith('AUC_') and key != auc]
+        if self.preset is not None and others:
+            notes.append(f"median EPE_3D {values['EPE_3D_median']:.2f} mm"
+                         + ''.join(f'   {key} {values[key]:.4f}'
+                                   for key in others))
+        if 'EPE_3D_mean_pose' in values:
+            notes.append(f"mean-pose EPE_3D {values['EPE_3D_mean_pose']:.2f}"
+                         ' mm (oracle baseline)')
+        if not notes:
+            return []
+        return [f'[{self.prefix}] ' * bool(self.prefix) + '   '.join(notes)]
+
     def _handkit(self, pred, gt, visible):
         pred, gt, visible = self._compared(pred, gt, visible)
         thresholds = self.resolved_thresholds()
@@ -299,7 +347,7 @@ class Keypoint3DMetric(BaseMetric):
 
 
 @METRICS.register_module()
-class NYUMetric(BaseMetric):
+class NYUMetric(TabulatedMetric):
     """Li and Wang's NYU protocol: mean 3D error and frames within thresholds.
 
     Reads ``pred_keypoints_3d`` and ``gt_keypoints_3d`` (J, 3) mm (camera
@@ -347,43 +395,11 @@ class NYUMetric(BaseMetric):
             metrics[f'frames_within_{threshold:g}mm'] = float(value)
         return metrics
 
-
-def format_3d_table(rows: Sequence[Tuple[str, Dict[str, float]]],
-                    thresholds_mm: Sequence[float] = (20, 30, 40, 50),
-                    auc_key: str = 'AUC_20-50') -> str:
-    """Text table of Keypoint3DMetric results (EPE mm, AUC, 3D PCK in %).
-
-    Args:
-        rows: list of (name, metrics dict).
-        thresholds_mm: the PCK3D columns (those a row lacks show '-').
-    """
-    header = ['model', 'EPE_3D(mm)', auc_key] + [
-        f'PCK3D@{t:g}mm' for t in thresholds_mm]
-    lines = [header]
-    for name, metrics in rows:
-        pck_cells = [f'{100 * metrics[key]:.2f}' if key in metrics else '-'
-                     for key in header[3:]]
-        lines.append([name, f"{metrics['EPE_3D']:.2f}",
-                      f'{metrics[auc_key]:.4f}'] + pck_cells)
-    return _align(lines)
-
-
-def format_nyu_table(rows: Sequence[Tuple[str, Dict[str, float]]]) -> str:
-    """Text table of NYUMetric results: mean error, % frames within t mm."""
-    thresholds = [key for key in rows[0][1] if key.startswith(
-        'frames_within_')]
-    header = ['model', 'mean_error(mm)'] + [
-        key[len('frames_within_'):] for key in thresholds]
-    lines = [header]
-    for name, metrics in rows:
-        lines.append([name, f"{metrics['mean_error']:.2f}"] + [
-            f'{100 * metrics[key]:.2f}' for key in thresholds])
-    return _align(lines)
-
-
-def _align(lines):
-    widths = [max(len(line[i]) for line in lines)
-              for i in range(len(lines[0]))]
-    return '\n'.join(
-        '  '.join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i])
-                  for i, cell in enumerate(line)) for line in lines)
+    def columns(self, values: Dict[str, float]) -> List[Column]:
+        """The mean error (mm), then the % of frames within each
+        threshold."""
+        if 'mean_error' not in values:
+            return []
+        return [Column('mean_error(mm)', 'mean_error')] + [
+            Column(f'{t:g}mm', f'frames_within_{t:g}mm', 100.0)
+            for t in self.thresholds_mm]

@@ -5,13 +5,13 @@ segmentation masks. :class:`MaskIoUMetric` measures it: the IoU of the
 predicted G1 map, thresholded, with the true hand mask (the renderer's for
 synthetic hands, the release's mask PNGs for OneHand10K).
 """
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
-from mmengine.evaluator import BaseMetric
 
 from handkit.evaluation.functional import mask_overlap
+from handkit.evaluation.metrics.table import Column, TabulatedMetric
 from handkit.registry import METRICS
 
 
@@ -34,7 +34,7 @@ def map_to_input(maps: np.ndarray, input_size: Sequence[int]) -> np.ndarray:
 
 
 @METRICS.register_module()
-class MaskIoUMetric(BaseMetric):
+class MaskIoUMetric(TabulatedMetric):
     """IoU of one predicted structure-map channel with the true hand mask.
 
     Reads ``structure_maps`` (C, h, w) probabilities (the estimator's
@@ -50,7 +50,9 @@ class MaskIoUMetric(BaseMetric):
         thresholds: the grid searched for ``IoU_best`` and its threshold.
         map_key: prediction key of the maps.
 
-    Metrics: ``IoU@0.5``, ``IoU_best``, ``IoU_best_threshold``.
+    Metrics: ``IoU@0.5``, ``IoU_best``, ``IoU_best_threshold``. Table
+    (``format_rows``): ``IoU@<threshold>`` and ``IoU_best``, then the best
+    threshold.
     """
 
     default_prefix = ''
@@ -95,3 +97,15 @@ class MaskIoUMetric(BaseMetric):
         return {f'IoU@{self.threshold:g}': float(mean[at]),
                 'IoU_best': float(mean[best]),
                 'IoU_best_threshold': float(self.thresholds[best])}
+
+    def columns(self, values: Dict[str, float]) -> List[Column]:
+        key = f'IoU@{self.threshold:g}'
+        if key not in values:
+            return []
+        return [Column(key, key, digits=3), Column('IoU_best', 'IoU_best',
+                                                   digits=3)]
+
+    def notes(self, values: Dict[str, float]) -> List[str]:
+        if 'IoU_best_threshold' not in values:
+            return []
+        return [f"IoU_best at threshold {values['IoU_best_threshold']:g}"]

@@ -6,16 +6,19 @@ The numbers come from ``handkit.evaluation.functional3d``; this class only
 collects the estimator's per-sample predictions (docs/architecture.md,
 section 5) and names them. docs/hand_model.md states each metric's source.
 """
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, List, Sequence
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
 
 from handkit.evaluation.functional3d import (FREIHAND_PROCRUSTES_EPS_MM,
                                              GE_SCALE_BONE, auc_3d, epe,
                                              f_scores, procrustes_align,
                                              root_relative, root_scale_align)
+from handkit.evaluation.metrics.table import Column, TabulatedMetric
 from handkit.registry import METRICS
+
+#: the numbers of the mesh table, in order (mm, then F-scores)
+TABLE_KEYS = ('MPJPE', 'PA-MPJPE', 'MPVPE', 'PA-MPVPE', 'F@5mm', 'F@15mm')
 
 
 def _array(sample, key, name):
@@ -26,7 +29,7 @@ def _array(sample, key, name):
 
 
 @METRICS.register_module()
-class MeshMetric(BaseMetric):
+class MeshMetric(TabulatedMetric):
     """Hand joints and mesh vertices against the ground truth, in mm.
 
     Reads ``pred_keypoints_3d`` / ``gt_keypoints_3d`` (21, 3) and, where
@@ -63,7 +66,8 @@ class MeshMetric(BaseMetric):
         procrustes_eps: added to each norm in the alignment (1e-5 mm:
             FreiHAND's 1e-8 m).
 
-    Metrics are Python floats (mm, F-scores and AUCs in [0, 1]).
+    Metrics are Python floats (mm, F-scores and AUCs in [0, 1]). Table
+    (``format_rows``): those of :data:`TABLE_KEYS` it reports.
     """
 
     default_prefix = ''
@@ -140,6 +144,12 @@ class MeshMetric(BaseMetric):
         if self.protocol == 'ge':
             return self._ge(pred, gt, pred_v, gt_v, span)
         return self._freihand(pred, gt, pred_v, gt_v, span)
+
+    def columns(self, values: Dict[str, float]) -> List[Column]:
+        if 'MPJPE' not in values:
+            return []
+        return [Column(key, key, digits=4 if key.startswith('F@') else 2,
+                       width=9) for key in TABLE_KEYS if key in values]
 
     def _freihand(self, pred, gt, pred_v, gt_v, span):
         root = self.root_index

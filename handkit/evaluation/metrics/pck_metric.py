@@ -2,15 +2,15 @@
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
 
 from handkit.evaluation.functional import (epe, pck, pck_auc,
                                            pck_metrics, pck_normaliser)
+from handkit.evaluation.metrics.table import Column, TabulatedMetric, align
 from handkit.registry import METRICS
 
 
 @METRICS.register_module()
-class PCKMetric(BaseMetric):
+class PCKMetric(TabulatedMetric):
     """PCK at the dataset's thresholds, their mean, AUC and EPE.
 
     Reads the estimator's per-sample predictions (``pred_keypoints``,
@@ -43,9 +43,14 @@ class PCKMetric(BaseMetric):
     Figure 7's claim that structure helps most under occlusion), and
     ``occluded_fraction``, the share of labelled keypoints that are
     occluded.
+
+    Table (``format_rows``): NSRM Tables 2-3's row (``sigma_PCK``, PCK in %
+    at each threshold, ``ave``), then ``AUC ...   EPE ... px``; a study
+    compares ``ave`` and shows it for all / occluded / visible keypoints.
     """
 
     default_prefix = ''  # metric names stay 'PCK@0.04', 'PCK_ave', ...
+    label_header = 'sigma_PCK'
 
     def __init__(self, thresholds: Optional[Sequence[float]] = None,
                  auc_range: Optional[Tuple[float, float]] = None,
@@ -102,6 +107,36 @@ class PCKMetric(BaseMetric):
                 (occluded & labelled).sum() / max(labelled.sum(), 1))
         return metrics
 
+    def columns(self, values: Dict[str, float]) -> List[Column]:
+        """PCK (%) at each threshold (the metric's, else those reported),
+        then their mean, ``ave``."""
+        thresholds = self.thresholds or sorted(
+            float(key[len('PCK@'):]) for key in values
+            if key.startswith('PCK@'))
+        if 'PCK_ave' not in values:
+            return []
+        return [Column(f'{t:.2f}', f'PCK@{t:g}', 100.0) for t in thresholds
+                ] + [Column('ave', 'PCK_ave', 100.0)]
+
+    def headline(self, values: Dict[str, float]) -> Column:
+        return Column('ave', 'PCK_ave', 100.0)
+
+    def breakdown(self, values: Dict[str, float]) -> List[Column]:
+        """PCK_ave (%) of all, of the occluded and of the visible
+        keypoints."""
+        return [Column('all', 'PCK_ave', 100.0),
+                Column('occluded', 'PCK_ave_occluded', 100.0),
+                Column('visible', 'PCK_ave_visible', 100.0)]
+
+    def data_columns(self, values: Dict[str, float]) -> List[Column]:
+        return [Column('occluded share of the labelled keypoints',
+                       'occluded_fraction', 100.0, 1)]
+
+    def notes(self, values: Dict[str, float]) -> List[str]:
+        if 'AUC' not in values:
+            return []
+        return [f"AUC {values['AUC']:.4f}   EPE {values['EPE']:.2f} px"]
+
 
 def format_pck_table(rows: Sequence[Tuple[str, Dict[str, float]]],
                      thresholds: Sequence[float]) -> str:
@@ -117,7 +152,4 @@ def format_pck_table(rows: Sequence[Tuple[str, Dict[str, float]]],
         values = [metrics[f'PCK@{t:g}'] for t in thresholds]
         lines.append([name] + [f'{100 * v:.2f}' for v in values]
                      + [f'{100 * metrics["PCK_ave"]:.2f}'])
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return '\n'.join(
-        '  '.join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i])
-                  for i, cell in enumerate(line)) for line in lines)
+    return align(lines)

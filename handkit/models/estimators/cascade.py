@@ -20,20 +20,19 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from handkit.geometry import apply_affine, invert_affine
+from handkit.labels import gt_key, scored_labels
 from handkit.models.heads.base_head import BaseHead
+from handkit.models.precision import check_precision, precision_context
 from handkit.registry import MODELS
 
-# Meta keys copied into each prediction dict, as (meta key, prediction key).
-_META_TO_PREDICTION = (('keypoints', 'gt_keypoints'),
-                       ('keypoints_visible', 'gt_keypoints_visible'),
-                       ('keypoints_3d', 'gt_keypoints_3d'),
-                       ('bbox', 'bbox'), ('img_path', 'img_path'),
-                       ('img_id', 'img_id'), ('hand_mask', 'gt_hand_mask'),
-                       ('occluded', 'gt_occluded'),
-                       ('vertices', 'gt_vertices'),
-                       # image -> input pixels, to draw maps on the image
-                       ('warp_mat', 'warp_mat'),
-                       ('input_size', 'input_size'))
+# Meta keys copied into each prediction dict, as (meta key, prediction
+# key): the scored labels as gt_<key> (handkit.labels, where labels are
+# declared), and as they are where the sample comes from and, to draw maps
+# on the image, its image -> input pixels map
+_META_TO_PREDICTION = tuple(
+    [(key, gt_key(key)) for key in scored_labels()]
+    + [(key, key) for key in ('bbox', 'img_path', 'img_id', 'warp_mat',
+                              'input_size')])
 
 
 def _mirror_back(result):
@@ -53,6 +52,41 @@ def _is_map_key(name):
     """Head prediction keys that hold maps (``heatmaps``,
     ``structure_maps``): kept only with output_maps."""
     return name.endswith('maps')
+
+
+# How the prediction dicts name what the heads predict, stated once: a
+# head's ``k`` is ``pred_<k>``, beside the ``gt_<k>`` label a metric scores
+# it against; a map (``_is_map_key``) has no label twin and keeps its name.
+PRED_PREFIX = 'pred_'
+
+
+def prediction_key(name: str) -> str:
+    """The prediction-dict key of a head's prediction ``name``
+    (``keypoints_3d`` -> ``pred_keypoints_3d``, ``heatmaps`` as is)."""
+    return name if _is_map_key(name) else PRED_PREFIX + name
+
+
+def head_predictions(prediction: Mapping[str, Any]) -> Dict[str, Any]:
+    """What the heads predicted in one prediction dict, under the heads' own
+    names: the inverse of :func:`prediction_key` (``pred_keypoints`` ->
+    ``keypoints``, maps as they are), leaving out the labels and metas the
+    dict also carries (``gt_*``, ``warp_mat``, ...)."""
+    return {(key[len(PRED_PREFIX):] if key.startswith(PRED_PREFIX)
+             else key): value
+            for key, value in prediction.items()
+            if key.startswith(PRED_PREFIX) or _is_map_key(key)}
+
+
+def _as_float32(outputs: Any) -> Any:
+    """``outputs`` (tensors in dicts, lists and tuples) with every floating
+    tensor in float32."""
+    if isinstance(outputs, torch.Tensor):
+        return outputs.float() if outputs.is_floating_point() else outputs
+    if isinstance(outputs, dict):
+        return {key: _as_float32(value) for key, value in outputs.items()}
+    if isinstance(outputs, (list, tuple)):
+        return type(outputs)(_as_float32(value) for value in outputs)
+    return outputs
 
 
 def _select_feature(feats, selector, head_name):
@@ -109,7 +143,10 @@ class CascadeEstimator(BaseModel):
             e.g. ``HandDataPreprocessor``.
         init_cfg: mmengine weight-initialisation config.
         test_cfg: ``output_maps=True`` adds each head's maps (e.g.
-            ``structure_maps``, ``heatmaps``) to the predictions.
+            ``structure_maps``, ``heatmaps``) to the predictions;
+            ``precision='bf16'`` predicts under bfloat16 autocast where the
+            device computes it natively ('fp32', the default, elsewhere;
+            ``handkit.models.precision``).
         head_features: dict head name -> which backbone output that head
             receives as ``feats`` when the backbone returns a dict: a key,
             ``(key, index)`` (e.g. ``structure=('decoder_features', -1)``:
@@ -135,12 +172,13 @@ class CascadeEstimator(BaseModel):
     (``heatmaps``, ``structure_maps``) are maps, kept only with
     ``output_maps``; every other key
     ``k`` becomes ``pred_<k>`` per sample (``pred_keypoints_3d``,
-    ``pred_joints_cube``, ``pred_bones``). Two heads predicting the same key
-    is an error, as two heads returning the same loss name is. Meta
-    ``keypoints_3d`` is copied to ``gt_keypoints_3d``, ``vertices`` (when
-    the pipeline packs them: ``PackHandInputs(meta_keys=(..., 'vertices'))``)
-    to ``gt_vertices`` for ``MeshMetric``; ``warp_mat`` and
-    ``input_size`` are carried along, to place the maps on the image.
+    ``pred_joints_cube``, ``pred_bones``): :func:`prediction_key`, which
+    :func:`head_predictions` reverses. Two heads predicting the same key
+    is an error, as two heads returning the same loss name is. Each
+    scored label of the meta (``handkit.labels``: ``keypoints_3d``,
+    ``vertices``, ...) is copied to ``gt_<key>`` for the metrics;
+    ``warp_mat`` and ``input_size`` are carried along, to place the maps
+    on the image.
     """
 
     def __init__(self, backbone: dict,
@@ -179,6 +217,7 @@ class CascadeEstimator(BaseModel):
                     '(handkit/models/heads/base_head.py)')
             self.heads.append(head)
         self.test_cfg = dict(test_cfg or {})
+        check_precision(self.test_cfg.get('precision', 'fp32'))
         self.head_features = dict(head_features or {})
         unknown = sorted(set(self.head_features) - set(self.head_names))
         if unknown:
@@ -244,17 +283,10 @@ class CascadeEstimator(BaseModel):
         """
         if mode == 'loss' and self.pseudo_label and data_samples is not None:
             data_samples = self._pseudo_targets(inputs, data_samples)
-        feats = self.extract_feat(inputs)
-        prior, head_outputs = None, []
-        for index, (name, head) in enumerate(zip(self.head_names,
-                                                 self.heads)):
-            head_feats = (feats if name not in self.head_features else
-                          _select_feature(feats, self.head_features[name],
-                                          name))
-            outputs = head(head_feats, prior)
-            head_outputs.append(outputs)
-            if index + 1 < len(self.heads):
-                prior = head.prior_maps(outputs)
+        # a prediction runs in test_cfg's precision (training's autocast is
+        # the optimiser wrapper's; 'tensor' is what ONNX export traces)
+        head_outputs = (self._predict_outputs(inputs) if mode == 'predict'
+                        else self._run_heads(inputs))
         if mode == 'tensor':
             return head_outputs
         if mode == 'loss':
@@ -270,6 +302,31 @@ class CascadeEstimator(BaseModel):
         raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got "
                          f'{mode!r}')
 
+    def _run_heads(self, inputs: torch.Tensor) -> List[dict]:
+        """Every head's outputs, in order, each given the previous head's
+        prior maps."""
+        feats = self.extract_feat(inputs)
+        prior, head_outputs = None, []
+        for index, (name, head) in enumerate(zip(self.head_names,
+                                                 self.heads)):
+            head_feats = (feats if name not in self.head_features else
+                          _select_feature(feats, self.head_features[name],
+                                          name))
+            outputs = head(head_feats, prior)
+            head_outputs.append(outputs)
+            if index + 1 < len(self.heads):
+                prior = head.prior_maps(outputs)
+        return head_outputs
+
+    def _predict_outputs(self, inputs: torch.Tensor) -> List[dict]:
+        """The heads' outputs in ``test_cfg['precision']``, as float32 (the
+        decoders read numpy)."""
+        precision = self.test_cfg.get('precision', 'fp32')
+        with precision_context(precision, inputs.device):
+            head_outputs = self._run_heads(inputs)
+        return (head_outputs if precision == 'fp32' else
+                _as_float32(head_outputs))
+
     def predict_tensors(self, inputs: torch.Tensor
                         ) -> Dict[str, torch.Tensor]:
         """The tensors the heads decode, named ``'<head>.<tensor>'``.
@@ -281,11 +338,12 @@ class CascadeEstimator(BaseModel):
         Returns:
             dict in cascade order, e.g. ``{'structure.structure_maps':
             (B, 7, h, w), 'keypoints.heatmaps': (B, 21, h, w)}`` for NSRM:
-            each head's :meth:`BaseHead.predict_tensors`.
+            each head's :meth:`BaseHead.predict_tensors`, computed in
+            ``test_cfg['precision']``.
         """
         tensors = {}
         for name, head, outputs in zip(self.head_names, self.heads,
-                                       self(inputs, mode='tensor')):
+                                       self._predict_outputs(inputs)):
             for key, tensor in head.predict_tensors(outputs).items():
                 tensors[f'{name}.{key}'] = tensor
         return tensors
@@ -357,8 +415,8 @@ class CascadeEstimator(BaseModel):
             scores = np.asarray(preds.pop('scores'), np.float32)
             for result, sample_keypoints, sample_scores in zip(
                     results, keypoints, scores):
-                result['pred_keypoints'] = sample_keypoints
-                result['pred_scores'] = sample_scores
+                result[prediction_key('keypoints')] = sample_keypoints
+                result[prediction_key('scores')] = sample_scores
         for result, meta in zip(results, metas):
             result.update({name: meta[key]
                            for key, name in _META_TO_PREDICTION
@@ -368,9 +426,8 @@ class CascadeEstimator(BaseModel):
                 continue
             if isinstance(values, torch.Tensor):
                 values = values.detach().cpu().numpy()
-            result_name = name if _is_map_key(name) else f'pred_{name}'
             for result, sample_values in zip(results, values):
-                result[result_name] = sample_values
+                result[prediction_key(name)] = sample_values
         for result, meta in zip(results, metas):
             if meta.get('hand_mirrored'):
                 _mirror_back(result)

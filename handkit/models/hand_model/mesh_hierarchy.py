@@ -50,6 +50,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import scipy.sparse as sp
 
+from handkit.errors import HandkitUserError
 from handkit.models.hand_model.layer import OPEN_HAND_DIR
 
 #: the pinned hierarchy of the open hand (built by the tool below)
@@ -61,7 +62,7 @@ DEFAULT_SEED = 0
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-class MeshHierarchyError(ValueError):
+class MeshHierarchyError(HandkitUserError, ValueError):
     """A hierarchy file that does not fit the hand model (one line)."""
 
 

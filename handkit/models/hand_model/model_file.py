@@ -45,6 +45,7 @@ from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 
+from handkit.errors import HandkitUserError
 from handkit.fileio import UnsafeFileError, load_data_pickle
 
 #: MANO's 16 joints, in the file's order (wrist, then index, middle,
@@ -81,14 +82,14 @@ PKL_KEYS = ('v_template', 'f', 'shapedirs', 'posedirs', 'weights',
             'J_regressor', 'kintree_table', 'hands_components', 'hands_mean')
 
 
-class HandModelNotFoundError(FileNotFoundError):
+class HandModelNotFoundError(HandkitUserError, FileNotFoundError):
     """The hand model file is not where ``model_path`` points."""
 
     def __str__(self) -> str:
         return str(self.args[0])
 
 
-class HandModelFileError(ValueError):
+class HandModelFileError(HandkitUserError, ValueError):
     """The hand model file is not a MANO model (a key is missing, an array
     has the wrong shape, the pickle is unreadable)."""
 

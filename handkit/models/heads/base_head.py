@@ -27,8 +27,17 @@ and ONNX Runtime's outputs go through the same numpy ``decode``. A head may
 override ``predict`` alone instead; it then runs in PyTorch but cannot be
 exported.
 
-``loss_weight`` and any other weight are plain float attributes, so that
+Losses are built through the registry from config arguments: one
+``loss`` with its ``loss_weight``, or, for a head with several,
+``losses=dict(name=dict(type=..., loss_weight=...))`` held by a
+:class:`~handkit.models.losses.CombinedLoss` (MMPose's pattern). Weights
+are plain floats (``loss_weight``, ``loss_module.weights[name]``), so that
 schedules (``LossWeightDecayHook``) can change them.
+
+A head that decodes with a codec takes it as ``decoder=`` (the config's one
+codec dict, also given to the pipeline's ``GenerateTargets``) and keeps it
+as ``decoder``, which preflight compares with the target encoders
+(``handkit.engine.preflight.check_codecs``).
 """
 from abc import ABCMeta, abstractmethod
 from typing import Any, Dict, Mapping, Optional, Tuple
@@ -36,6 +45,8 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import numpy as np
 import torch
 from torch import nn
+
+from handkit.codecs.base import BaseCodec
 
 
 class BaseHead(nn.Module, metaclass=ABCMeta):
@@ -48,12 +59,17 @@ class BaseHead(nn.Module, metaclass=ABCMeta):
             opens the cascade (then ``forward`` gets ``prior=None``).
         required_labels: data_info keys the head reads from every sample's
             meta (``PosePriorHead``: ``hand_side``); a dataset without one
-            stops the tools before anything is written (``check_labels``).
+            stops the tools before anything is written
+            (``handkit.engine.preflight.check_labels``).
+        decoder: the codec the head decodes with, built from its
+            ``decoder=`` argument; None for a head with nothing to decode
+            (or built without one).
     """
 
     out_channels: int = 0
     prior_channels: int = 0
     required_labels: Tuple[str, ...] = ()
+    decoder: Optional[BaseCodec] = None
 
     @abstractmethod
     def forward(self, feats: Any, prior: Optional[torch.Tensor] = None

@@ -16,8 +16,9 @@ outputs 1 channel) -> (4 * 2^n)^2 depth map, in the units of the
 ``NormalizedDepthMap`` codec.
 
 ``frozen`` keeps a decoder learnt from ground-truth joints on other,
-fully-labelled data fixed (``tools/pretrain_depth_regularizer.py``, loaded
-by the config's ``load_from``; the ablation
+fully-labelled data fixed (trained first by
+``configs/cai/cai_depth_regularizer_pretrain_synthetic.py``, loaded by the
+config's ``load_from``; the ablation
 ``cai_depth2d_frozen_regularizer_synthetic.py``, docs/cai.md). A frozen decoder's parameters
 do not train, but the gradient still flows through it to the joints.
 """

@@ -28,8 +28,8 @@ class DetNetHeatmapHead(DetNetDetector):
         in_channels: channels of the features (256 for ``DilatedResNet``).
         num_keypoints: K (21).
         hidden_channels: width of the 3x3 convolution.
-        codec: the config's one ``LocationMap`` codec; ``decoder`` decodes H
-            to 2D joints (input pixels) with its heatmap settings.
+        decoder: the config's one ``LocationMap`` codec; it decodes H to
+            2D joints (input pixels) with its heatmap settings.
         loss: L_heat config (``MaskedMapL2Loss``).
         loss_weight: weight of ``loss_heatmap`` (a plain attribute).
         coord_channels: the two coordinate channels of the official
@@ -43,7 +43,7 @@ class DetNetHeatmapHead(DetNetDetector):
 
     def __init__(self, in_channels: int = 256, num_keypoints: int = 21,
                  hidden_channels: int = 256,
-                 codec: dict = dict(type='LocationMap'),
+                 decoder: dict = dict(type='LocationMap'),
                  loss: dict = dict(type='MaskedMapL2Loss'),
                  loss_weight: float = 1.0, prior_channels: int = 0,
                  coord_channels: bool = True) -> None:
@@ -51,7 +51,7 @@ class DetNetHeatmapHead(DetNetDetector):
                          prior_channels, 1, loss, loss_weight,
                          coord_channels)
         self.out_channels = num_keypoints
-        self.decoder = CODECS.build(codec)
+        self.decoder = CODECS.build(decoder)
 
     def forward(self, feats: torch.Tensor,
                 prior: Optional[torch.Tensor] = None) -> dict:

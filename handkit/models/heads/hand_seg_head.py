@@ -12,7 +12,8 @@ code (lmb-freiburg/hand3d; the paper describes the steps, not the numbers):
   scores, bilinearly upsampled to the image size
   (``ColorHandPose3DNetwork.inference_detection``);
 * the loss: softmax cross-entropy of the two classes, averaged over every
-  pixel of the batch (``training_handsegnet.py``);
+  pixel of the batch (``training_handsegnet.py``;
+  ``SegmentationCrossEntropyLoss``, the default ``loss``);
 * the crop (``single_obj_scoremap``, ``calc_center_bb`` and
   ``inference``): the foreground is the rounded hand probability; the
   object kept is the one grown from the hand probability's maximum by
@@ -21,14 +22,13 @@ code (lmb-freiburg/hand3d; the paper describes the steps, not the numbers):
   centre (160, 160) px and 1.25 x 100 px (``utils/general.py:311-320``).
 
 The target is the sample's ``hand_mask`` on the input grid, encoded by the
-``HandMask`` codec at ``heatmap_size = input_size`` (``limb_masks`` (1, H,
+``HandMask`` codec at ``heatmap_size = input_size`` (``hand_masks`` (1, H,
 W), the fraction of hand in each pixel: 0 or 1).
 """
 from typing import Dict, Mapping, Optional, Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy import ndimage
 from torch import nn
 
@@ -46,17 +46,6 @@ OBJECT_GAP_PX = 10
 FALLBACK_CENTER_PX = (160.0, 160.0)
 FALLBACK_BOX_PX = 100.0
 FALLBACKS = ('official', 'image')
-
-
-def segmentation_cross_entropy(logits: torch.Tensor,
-                               hand_fraction: torch.Tensor) -> torch.Tensor:
-    """Softmax cross-entropy of (B, 2, H, W) logits (background, hand)
-    against the (B, 1, H, W) hand fraction ``p``: ``-(p log q_hand + (1 -
-    p) log q_background)``, averaged over every pixel of the batch."""
-    log_prob = F.log_softmax(logits.float(), dim=1)
-    target = hand_fraction.float()
-    return -(target * log_prob[:, 1:] + (1 - target) * log_prob[:, :1]
-             ).mean()
 
 
 def crop_from_hand_mask(probability: np.ndarray, crop_scale: float = 1.25,
@@ -126,9 +115,11 @@ class HandSegHead(BaseHead):
         negative_slope: of the leaky ReLU after the hidden 1x1
             convolution: 0.01, their ``conv_relu`` (``utils/general.py:
             28-33``); 0: handkit's former plain ReLU.
+        loss: the segmentation loss (``SegmentationCrossEntropyLoss``,
+            theirs).
         loss_weight: weight of ``loss_segmentation``.
 
-    ``loss`` -> ``{'loss_segmentation'}`` from ``targets['limb_masks']``
+    ``loss`` -> ``{'loss_segmentation'}`` from ``targets['hand_masks']``
     (``HandMask`` at the input size). ``predict`` -> ``hand_maps`` (B, 1,
     H, W) hand probability (kept with ``output_maps``; ``MaskIoUMetric(
     map_key='hand_maps')`` scores it), ``hand_mask`` (B, H, W) bool and
@@ -140,6 +131,7 @@ class HandSegHead(BaseHead):
                  stride: int = 8, crop_scale: float = 1.25,
                  fallback: str = 'official',
                  negative_slope: float = 0.01,
+                 loss: dict = dict(type='SegmentationCrossEntropyLoss'),
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         self.in_channels = in_channels
@@ -153,6 +145,7 @@ class HandSegHead(BaseHead):
             nn.Conv2d(in_channels, hidden_channels, 1), relu(negative_slope),
             nn.Conv2d(hidden_channels, 2, 1))
         init_relu_convs(self.layers, small_output=True)
+        self.loss_module = MODELS.build(loss)
         self.loss_weight = float(loss_weight)
 
     def forward(self, feats: torch.Tensor,
@@ -165,15 +158,15 @@ class HandSegHead(BaseHead):
 
     def loss(self, outputs: torch.Tensor,
              batch: dict) -> Dict[str, torch.Tensor]:
-        target = self.require_target(batch, 'limb_masks',
+        target = self.require_target(batch, 'hand_masks',
                                      'the hand mask, HandMask codec')
         if target.shape[-2:] != outputs.shape[-2:]:
             raise ValueError(
                 f'HandSegHead: the mask target is {tuple(target.shape[-2:])}'
                 f' but the logits are {tuple(outputs.shape[-2:])}: encode '
                 f'HandMask with heatmap_size = input_size')
-        return {'loss_segmentation': self.loss_weight
-                * segmentation_cross_entropy(outputs, target)}
+        return {'loss_segmentation': self.loss_weight * self.loss_module(
+            outputs, target)}
 
     def predict_tensors(self, outputs: torch.Tensor
                         ) -> Dict[str, torch.Tensor]:

@@ -34,7 +34,11 @@ import torch.nn.functional as F
 
 from handkit.codecs.integral_coordinates import IntegralCoordinates
 from handkit.models.heads.base_head import BaseHead
-from handkit.registry import MODELS
+from handkit.models.losses.combined import CombinedLoss
+from handkit.registry import CODECS, MODELS
+
+# The terms of ``losses``: eq. 2's coordinates, the Unet-Blocks' heatmaps.
+LOSS_NAMES = ('coord', 'heatmap')
 
 
 def resample_heatmaps(heatmaps: torch.Tensor,
@@ -61,14 +65,16 @@ class LatentHeatmapHead(BaseHead):
 
     Args:
         num_keypoints: K (21).
-        input_size: (w, h) of the network input; the stride of the final maps
-            is ``input_size / map size`` (1 for ResNet34UNet).
+        decoder: the config's one ``IntegralCoordinates`` codec: its
+            ``heatmap_size`` is the final maps' (w, h), ``input_size /
+            heatmap_size`` their stride (1 for ResNet34UNet).
         beta_init: initial value of every ``beta_i``.
-        loss: coordinate loss config (eq. 2's output vs. the target, in input
-            pixels).
-        loss_weight: weight of ``loss_coord`` (a plain attribute).
-        heatmap_loss: intermediate heatmap loss config, or None for none.
-        heatmap_loss_weight: weight of ``loss_heatmap``.
+        losses: name -> loss config with its ``loss_weight``
+            (:class:`~handkit.models.losses.CombinedLoss`): ``coord``, the
+            coordinate loss (eq. 2's output vs. the target, in input
+            pixels; ``CoordL1Loss``), and ``heatmap``, the intermediate
+            heatmap loss (``HeatmapMSELoss``); each term is
+            ``loss_<name>``, and one left out or of weight 0 is off.
         prior_channels: channels of the prior maps of a head in front of
             this one (the estimator fills it in), 0 for none.
         fusion_channels: hidden width of the prior fusion block.
@@ -90,24 +96,27 @@ class LatentHeatmapHead(BaseHead):
     """
 
     def __init__(self, num_keypoints: int = 21,
-                 input_size: Sequence[int] = (128, 128),
+                 decoder: dict = dict(type='IntegralCoordinates',
+                                      input_size=(128, 128),
+                                      heatmap_size=(128, 128)),
                  beta_init: float = 1.0,
-                 loss: dict = dict(type='CoordL1Loss'),
-                 loss_weight: float = 1.0,
-                 heatmap_loss: Optional[dict] = dict(type='HeatmapMSELoss'),
-                 heatmap_loss_weight: float = 1.0, prior_channels: int = 0,
+                 losses: Mapping[str, dict] = dict(
+                     coord=dict(type='CoordL1Loss', loss_weight=1.0),
+                     heatmap=dict(type='HeatmapMSELoss', loss_weight=1.0)),
+                 prior_channels: int = 0,
                  fusion_channels: int = 32) -> None:
         super().__init__()
         self.num_keypoints = num_keypoints
         self.out_channels = num_keypoints
-        self.input_size = tuple(input_size)
+        self.decoder = CODECS.build(decoder)
+        if not isinstance(self.decoder, IntegralCoordinates):
+            raise ValueError(f'LatentHeatmapHead: the decoder must be an '
+                             f'IntegralCoordinates codec, got '
+                             f'{self.decoder!r}')
         self.beta = nn.Parameter(torch.full((num_keypoints, ),
                                             float(beta_init)))
-        self.loss_module = MODELS.build(loss)
-        self.loss_weight = float(loss_weight)
-        self.heatmap_loss_module = (MODELS.build(heatmap_loss)
-                                    if heatmap_loss is not None else None)
-        self.heatmap_loss_weight = float(heatmap_loss_weight)
+        self.loss_module = CombinedLoss(losses, LOSS_NAMES,
+                                        'LatentHeatmapHead')
         self.prior_channels = prior_channels
         self.prior_fusion = None
         if prior_channels > 0:
@@ -145,12 +154,16 @@ class LatentHeatmapHead(BaseHead):
             raise ValueError(f'LatentHeatmapHead: final maps must be (B, '
                              f'{self.num_keypoints}, h, w), got '
                              f'{tuple(maps.shape)}')
+        map_size = (maps.shape[-1], maps.shape[-2])
+        if map_size != tuple(self.decoder.heatmap_size):
+            raise ValueError(
+                f'LatentHeatmapHead: final maps are {map_size} (w, h) but '
+                f'the decoder {self.decoder!r} has heatmap_size '
+                f'{tuple(self.decoder.heatmap_size.tolist())}')
         maps = self._fuse_prior(maps, prior)
         map_coords, probs = IntegralCoordinates.soft_argmax(maps, self.beta)
-        codec = IntegralCoordinates(self.input_size,
-                                    (maps.shape[-1], maps.shape[-2]))
         return {
-            'coords': codec.decode(map_coords),  # (B, K, 2) input px
+            'coords': self.decoder.decode(map_coords),  # (B, K, 2) input px
             'probs': probs,
             'heatmaps': maps,
             'intermediate_heatmaps': intermediate,
@@ -164,16 +177,22 @@ class LatentHeatmapHead(BaseHead):
                                      'coordinate loss')
         weights = self.require_target(batch, 'coord_weights',
                                       'coordinate loss')
-        losses = {'loss_coord': self.loss_weight * self.loss_module(
-            outputs['coords'], coords.to(outputs['coords']), weights)}
+        losses = {}
+        if self.loss_module.active('coord'):
+            losses['loss_coord'] = self.loss_module(
+                'coord', outputs['coords'], coords.to(outputs['coords']),
+                weights)
         intermediate = outputs['intermediate_heatmaps']
-        if self.heatmap_loss_module is not None and intermediate:
+        if self.loss_module.active('heatmap') and intermediate:
             heatmaps = self.require_target(batch, 'heatmaps',
                                            'intermediate heatmap loss')
-            losses['loss_heatmap'] = self.heatmap_loss_weight * sum(
-                self.heatmap_loss_module(
-                    [maps], resample_heatmaps(heatmaps, maps.shape[-2:]),
-                    weights) for maps in intermediate)
+            # one weighted term: the sum over the Unet-Blocks' maps
+            weight = self.loss_module.weights['heatmap']
+            heatmap_loss = self.loss_module['heatmap']
+            losses['loss_heatmap'] = weight * sum(
+                heatmap_loss([maps], resample_heatmaps(heatmaps,
+                                                       maps.shape[-2:]),
+                             weights) for maps in intermediate)
         return losses
 
     def predict_tensors(self, outputs: dict) -> Dict[str, torch.Tensor]:

@@ -38,7 +38,7 @@ class LocationMapHead(DetNetDetector):
             4K after a ``DeltaMapHead`` (H and D), K straight after a
             ``DetNetHeatmapHead`` (H alone); its first K channels must be
             the heatmaps the joints are read at.
-        codec: the config's one ``LocationMap`` codec (the ``decoder``).
+        decoder: the config's one ``LocationMap`` codec.
         reference_bone_mm: the wrist -> middle-MCP length (mm) that turns
             the scale-free read-out into mm.
         loss: L_loc config (``MaskedMapL2Loss``).
@@ -56,7 +56,7 @@ class LocationMapHead(DetNetDetector):
 
     def __init__(self, in_channels: int = 256, num_keypoints: int = 21,
                  hidden_channels: int = 256, prior_channels: int = 84,
-                 codec: dict = dict(type='LocationMap'),
+                 decoder: dict = dict(type='LocationMap'),
                  reference_bone_mm: float = 84.5,
                  loss: dict = dict(type='MaskedMapL2Loss'),
                  loss_weight: float = 1.0,
@@ -71,7 +71,7 @@ class LocationMapHead(DetNetDetector):
         super().__init__(in_channels, num_keypoints, hidden_channels,
                          prior_channels, 3, loss, loss_weight,
                          coord_channels)
-        self.decoder = CODECS.build(codec)
+        self.decoder = CODECS.build(decoder)
         self.reference_bone_mm = float(reference_bone_mm)
 
     def forward(self, feats: torch.Tensor,

@@ -26,7 +26,11 @@ import torch
 from torch import nn
 
 from handkit.models.heads.base_head import BaseHead
+from handkit.models.losses.combined import CombinedLoss
 from handkit.registry import CODECS, MODELS
+
+# The terms of ``losses``, in the order ``loss`` reports them.
+LOSS_NAMES = ('pose3d', 'depth', 'xy', 'lift', 'unit')
 
 
 def _strided_conv(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -50,33 +54,34 @@ class Pose3DRegressionHead(BaseHead):
             estimator fills it in).
         conv_channels: width of the two strided convolutions.
         fc_channels: width of the two hidden fully-connected layers.
-        codec: the config's one ``NormalizedPose3D`` codec (``decoder``).
+        decoder: the config's one ``NormalizedPose3D`` codec.
         reference_bone_mm: length (mm) of the codec's reference bone that
             turns the normalised joints into mm (the training hands' mean).
-        loss: the 3D loss (``JointL2Loss``), weighted per sample by
-            ``targets['joints_3d_weight']``.
-        loss_weight: weight of ``loss_pose3d``.
         depth_regularizer: ``DepthRegularizer`` config, or None (no depth
             term: the fully-supervised regression alone).
-        depth_loss: the regulariser's loss (``DepthL1Loss``), weighted per
-            sample by ``targets['depth_weight']``.
-        depth_loss_weight: weight of ``loss_depth``.
-        xy_loss: handkit's 2D anchor (``ScaleAlignedXYLoss``, not the
-            paper's): the joints' x-y against the 2D labels up to each
-            sample's scale, for every sample.
-        xy_loss_weight: weight of ``loss_xy``; 0 (the default) leaves it
-            out.
-        lift_loss: handkit's depth anchor (``ScaleShiftAlignedLoss``, not
-            the paper's): the joints against the 2D labels lifted through
-            the depth image (``DepthLiftedKeypoints``) up to each sample's
-            scale and shift, for every sample.
-        lift_loss_weight: weight of ``loss_lift``; 0 (the default) leaves
-            it out.
-        unit_loss: handkit's scale anchor (``UnitBoneLoss``): the
-            predicted reference bone of the codec against 1, for every
-            sample (the unit that the 3D labels teach otherwise).
-        unit_loss_weight: weight of ``loss_unit``; 0 (the default) leaves
-            it out.
+        losses: name -> loss config with its ``loss_weight``
+            (:class:`~handkit.models.losses.CombinedLoss`); each term is
+            ``loss_<name>``, and a weight of 0 leaves it and its targets
+            out:
+
+            * ``pose3d``: the 3D loss (``JointL2Loss``), weighted per
+              sample by ``targets['joints_3d_weight']``;
+            * ``depth``: the regulariser's loss (``DepthL1Loss``), weighted
+              per sample by ``targets['depth_weight']``; used when there
+              is a ``depth_regularizer``;
+            * ``xy``: handkit's 2D anchor (``ScaleAlignedXYLoss``, not the
+              paper's): the joints' x-y against the 2D labels up to each
+              sample's scale, for every sample;
+            * ``lift``: handkit's depth anchor (``ScaleShiftAlignedLoss``,
+              not the paper's): the joints against the 2D labels lifted
+              through the depth image (``DepthLiftedKeypoints``) up to each
+              sample's scale and shift, for every sample;
+            * ``unit``: handkit's scale anchor (``UnitBoneLoss``): the
+              predicted reference bone of the codec against 1, for every
+              sample (the unit that the 3D labels teach otherwise).
+
+            The default: ``pose3d`` and ``depth`` at weight 1, the three
+            anchors at 0.
 
     ``forward`` -> ``{'joints_3d_normalized': (B, K, 3)}``, the codec's
     root at 0. ``loss`` ->
@@ -96,20 +101,17 @@ class Pose3DRegressionHead(BaseHead):
                  map_size: Sequence[int] = (32, 32), num_keypoints: int = 21,
                  prior_channels: int = 21, conv_channels: int = 128,
                  fc_channels: int = 512,
-                 codec: dict = dict(type='NormalizedPose3D'),
+                 decoder: dict = dict(type='NormalizedPose3D'),
                  reference_bone_mm: float = 43.5,
-                 loss: dict = dict(type='JointL2Loss'),
-                 loss_weight: float = 1.0,
                  depth_regularizer: Optional[dict] = dict(
                      type='DepthRegularizer'),
-                 depth_loss: dict = dict(type='DepthL1Loss'),
-                 depth_loss_weight: float = 1.0,
-                 xy_loss: dict = dict(type='ScaleAlignedXYLoss'),
-                 xy_loss_weight: float = 0.0,
-                 lift_loss: dict = dict(type='ScaleShiftAlignedLoss'),
-                 lift_loss_weight: float = 0.0,
-                 unit_loss: dict = dict(type='UnitBoneLoss'),
-                 unit_loss_weight: float = 0.0) -> None:
+                 losses: Mapping[str, dict] = dict(
+                     pose3d=dict(type='JointL2Loss', loss_weight=1.0),
+                     depth=dict(type='DepthL1Loss', loss_weight=1.0),
+                     xy=dict(type='ScaleAlignedXYLoss', loss_weight=0.0),
+                     lift=dict(type='ScaleShiftAlignedLoss', loss_weight=0.0),
+                     unit=dict(type='UnitBoneLoss', loss_weight=0.0))
+                 ) -> None:
         super().__init__()
         if not reference_bone_mm > 0:
             raise ValueError(f'Pose3DRegressionHead: reference_bone_mm must '
@@ -131,20 +133,15 @@ class Pose3DRegressionHead(BaseHead):
             nn.ReLU(inplace=True),
             nn.Linear(fc_channels, fc_channels), nn.ReLU(inplace=True),
             output)
-        self.decoder = CODECS.build(codec)
+        self.decoder = CODECS.build(decoder)
         self.reference_bone_mm = float(reference_bone_mm)
-        self.loss_module = MODELS.build(loss)
-        self.loss_weight = float(loss_weight)
         self.depth_regularizer = (None if depth_regularizer is None else
                                   MODELS.build(depth_regularizer))
-        self.depth_loss = MODELS.build(depth_loss)
-        self.depth_loss_weight = float(depth_loss_weight)
-        self.xy_loss = MODELS.build(xy_loss)
-        self.xy_loss_weight = float(xy_loss_weight)
-        self.lift_loss = MODELS.build(lift_loss)
-        self.lift_loss_weight = float(lift_loss_weight)
-        self.unit_loss = MODELS.build(unit_loss)
-        self.unit_loss_weight = float(unit_loss_weight)
+        self.loss_module = CombinedLoss(losses, LOSS_NAMES,
+                                        'Pose3DRegressionHead')
+        if depth_regularizer is not None and 'depth' not in losses:
+            raise ValueError("Pose3DRegressionHead: a depth_regularizer "
+                             "needs a 'depth' entry in losses")
 
     def forward(self, feats: torch.Tensor,
                 prior: Optional[torch.Tensor] = None) -> dict:
@@ -164,36 +161,40 @@ class Pose3DRegressionHead(BaseHead):
 
     def loss(self, outputs: dict, batch: dict) -> Dict[str, torch.Tensor]:
         joints = outputs['joints_3d_normalized'].float()
-        target = self.require_target(batch, 'joints_3d', 'the 3D loss')
-        weights = self.require_target(batch, 'joints_3d_weight',
-                                      'the 3D loss')
-        losses = {'loss_pose3d': self.loss_weight * self.loss_module(
-            joints, target, weights)}
-        if self.depth_regularizer is not None:
+        losses = {}
+        if self.loss_module.active('pose3d'):
+            target = self.require_target(batch, 'joints_3d', 'the 3D loss')
+            weights = self.require_target(batch, 'joints_3d_weight',
+                                          'the 3D loss')
+            losses['loss_pose3d'] = self.loss_module('pose3d', joints,
+                                                     target, weights)
+        if (self.depth_regularizer is not None
+                and self.loss_module.active('depth')):
             depth_map = self.require_target(batch, 'depth_map',
                                             'the depth regulariser')
             depth_weight = self.require_target(batch, 'depth_weight',
                                                'the depth regulariser')
             generated = self.depth_regularizer(joints).float()
-            losses['loss_depth'] = self.depth_loss_weight * self.depth_loss(
-                generated, depth_map, depth_weight)
-        if self.xy_loss_weight > 0:
+            losses['loss_depth'] = self.loss_module('depth', generated,
+                                                    depth_map, depth_weight)
+        if self.loss_module.active('xy'):
             offsets = self.require_target(batch, 'keypoints_2d_rel',
                                           'the x-y anchor')
             offset_weights = self.require_target(batch, 'keypoints_2d_weight',
                                                  'the x-y anchor')
-            losses['loss_xy'] = self.xy_loss_weight * self.xy_loss(
-                joints, offsets, offset_weights)
-        if self.lift_loss_weight > 0:
+            losses['loss_xy'] = self.loss_module('xy', joints, offsets,
+                                                 offset_weights)
+        if self.loss_module.active('lift'):
             lifted = self.require_target(batch, 'keypoints_lifted',
                                          'the depth anchor')
             lifted_weights = self.require_target(
                 batch, 'keypoints_lifted_weight', 'the depth anchor')
-            losses['loss_lift'] = self.lift_loss_weight * self.lift_loss(
-                joints, lifted.float(), lifted_weights)
-        if self.unit_loss_weight > 0:
-            losses['loss_unit'] = self.unit_loss_weight * self.unit_loss(
-                joints, self.decoder.reference_bone)
+            losses['loss_lift'] = self.loss_module('lift', joints,
+                                                   lifted.float(),
+                                                   lifted_weights)
+        if self.loss_module.active('unit'):
+            losses['loss_unit'] = self.loss_module(
+                'unit', joints, self.decoder.reference_bone)
         return losses
 
     def predict_tensors(self, outputs: dict) -> Dict[str, torch.Tensor]:

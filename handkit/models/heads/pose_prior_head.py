@@ -116,8 +116,8 @@ class PosePriorHead(BaseHead):
             released training; 0.2 is the rate their network defines).
         view_channels / view_fc / view_dropout: the viewpoint stream (64,
             128, 256 / 256, 128 / 0; their network defines 0.25).
-        codec: the config's one ``CanonicalFrame`` (the ``decoder``: root,
-            mirrored side).
+        decoder: the config's one ``CanonicalFrame`` (root, mirrored
+            side).
         score_codec: the config's one ``GaussianScoreMap``: reads the
             target maps on the map grid for ``train_inputs='targets'``.
         train_inputs: 'targets' (the paper: ground-truth score maps in
@@ -152,7 +152,7 @@ class PosePriorHead(BaseHead):
                  view_channels: Sequence[int] = (64, 128, 256),
                  view_fc: Sequence[int] = (256, 128),
                  view_dropout: float = 0.0,
-                 codec: dict = dict(type='CanonicalFrame'),
+                 decoder: dict = dict(type='CanonicalFrame'),
                  score_codec: dict = dict(type='GaussianScoreMap'),
                  train_inputs: str = 'targets',
                  target_map_dropout: float = 0.0,
@@ -180,7 +180,7 @@ class PosePriorHead(BaseHead):
         self.view = SideConditionedStream(
             num_keypoints, size, view_channels, view_fc, view_dropout, 3,
             norm_cfg, negative_slope)
-        self.decoder = CODECS.build(codec)
+        self.decoder = CODECS.build(decoder)
         self.score_codec = CODECS.build(score_codec)
         self.train_inputs = train_inputs
         self.target_map_dropout = float(target_map_dropout)

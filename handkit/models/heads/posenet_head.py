@@ -12,60 +12,23 @@ the previous maps and the encoding. Layers and loss from the public code
 * two recurrent stages, each five 7x7 convolutions of 128 channels, a 1x1
   convolution of 128 and a 1x1 to 21 maps, ReLU after all but the last
   (``ColorHandPose3DNetwork.inference_pose2d``);
-* the loss (``training_posenet.py``): every stage's maps are bilinearly
-  upsampled to the crop (256 x 256), and per map the root of the mean
-  squared difference to the target over the pixels is taken; the maps'
-  RMS are weighted by the keypoints' visibility, summed and divided by the
-  number of visible keypoints (+ 0.001), and the stages' terms summed.
+* the loss (``training_posenet.py``): the RMS of every stage's maps,
+  upsampled to the crop (256 x 256), against the target, weighted by the
+  keypoints' visibility (``ScoreMapRMSLoss``, the default ``loss``).
 
 The read-out is the argmax of the last stage's maps (their
 ``detect_keypoints``), through the ``GaussianScoreMap`` codec.
 """
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional
 
 import numpy as np
 import torch
 from torch import nn
 
 from handkit.models.heads.base_head import BaseHead
-from handkit.models.layers import conv_norm_relu, grid_interpolation_matrix
+from handkit.models.layers import conv_norm_relu
 from handkit.models.weight_init import init_relu_convs
 from handkit.registry import CODECS, MODELS
-
-
-def score_map_rms_loss(stage_maps: Sequence[torch.Tensor],
-                       target: torch.Tensor,
-                       weights: torch.Tensor) -> torch.Tensor:
-    """Their PoseNet loss: per stage, the visibility-weighted per-map RMS
-    of the (B, K, h, w) maps upsampled to the (B, K, H, W) target.
-
-    ``sum_stages sum_bk w_bk sqrt(mean_xy (up(maps) - target)^2) /
-    (sum_bk w_bk + 0.001)``, ``up`` = :func:`upsample_on_grid`. ``up`` is
-    linear, ``up(M) = R M C^T``, so the mean square is ``(<M, R^T R M C^T
-    C> - 2 <M, R^T T C> + <T, T>) / (H W)``: computed on the h x w grid
-    (in float64), without forming the upsampled maps; the target's two
-    terms once for every stage. Clamped at 1e-12 before the root, so an
-    exact zero has a finite gradient.
-    """
-    height, width = target.shape[-2:]
-    target = target.float()
-    rows = grid_interpolation_matrix(stage_maps[0].shape[-2], height, target)
-    cols = grid_interpolation_matrix(stage_maps[0].shape[-1], width, target)
-    # the target's terms in float32 (the big products), then float64
-    target_on_grid = (rows.T @ target @ cols).double()  # (B, K, h, w)
-    target_square = (target ** 2).sum((2, 3)).double()  # (B, K)
-    row_gram, col_gram = (rows.T @ rows).double(), (cols.T @ cols).double()
-    weights = weights.double()
-    total = 0.0
-    for maps in stage_maps:
-        maps = maps.double()
-        maps_square = (maps * (row_gram @ maps @ col_gram)).sum((2, 3))
-        cross = (maps * target_on_grid).sum((2, 3))
-        mean_square = (maps_square - 2 * cross + target_square) / (
-            height * width)
-        rms = mean_square.clamp_min(1e-12).sqrt()  # (B, K)
-        total = total + (weights * rms).sum() / (weights.sum() + 0.001)
-    return total.float()
 
 
 def _stage(in_channels: int, stage_channels: int, num_layers: int,
@@ -97,12 +60,13 @@ class PoseNetHead(BaseHead):
         num_stages: recurrent stages after the first (2).
         stage_layers: k x k convolutions per recurrent stage (5).
         kernel_size: k (7).
-        codec: the config's one ``GaussianScoreMap`` (the ``decoder``).
+        decoder: the config's one ``GaussianScoreMap``.
         norm_cfg: None (the paper) or a norm after every hidden convolution,
             e.g. ``dict(type='BN')``, for training from scratch.
         negative_slope: of the leaky ReLU after each hidden convolution:
             0.01, their ``conv_relu`` (lmb-freiburg/hand3d ``utils/
             general.py:28-33``); 0: handkit's former plain ReLU.
+        loss: the score-map loss (``ScoreMapRMSLoss``, theirs).
         loss_weight: weight of ``loss_scoremap``.
 
     ``forward`` -> list of ``num_stages + 1`` maps (B, K, h, w); the last is
@@ -116,9 +80,10 @@ class PoseNetHead(BaseHead):
                  hidden_channels: int = 512, stage_channels: int = 128,
                  num_stages: int = 2, stage_layers: int = 5,
                  kernel_size: int = 7,
-                 codec: dict = dict(type='GaussianScoreMap'),
+                 decoder: dict = dict(type='GaussianScoreMap'),
                  norm_cfg: Optional[dict] = None,
                  negative_slope: float = 0.01,
+                 loss: dict = dict(type='ScoreMapRMSLoss'),
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         self.in_channels = in_channels
@@ -129,7 +94,8 @@ class PoseNetHead(BaseHead):
             _stage(in_channels + num_keypoints, stage_channels, stage_layers,
                    kernel_size, num_keypoints, norm_cfg, negative_slope)
             for _ in range(num_stages))
-        self.decoder = CODECS.build(codec)
+        self.decoder = CODECS.build(decoder)
+        self.loss_module = MODELS.build(loss)
         self.loss_weight = float(loss_weight)
 
     def forward(self, feats: torch.Tensor,
@@ -147,7 +113,7 @@ class PoseNetHead(BaseHead):
                                      'the GaussianScoreMap codec')
         weights = self.require_target(batch, 'keypoint_weights',
                                       'the visibility weights')
-        return {'loss_scoremap': self.loss_weight * score_map_rms_loss(
+        return {'loss_scoremap': self.loss_weight * self.loss_module(
             outputs, target, weights)}
 
     def predict_tensors(self, outputs: List[torch.Tensor]

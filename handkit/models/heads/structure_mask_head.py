@@ -16,6 +16,11 @@ from handkit.models.heads.cpm_stages import stage_1x1, stage_7x7
 from handkit.registry import MODELS
 from handkit.skeleton import LIMB_GROUPS
 
+# The mask targets a structure module learns, each with its per-channel
+# weights: LimbMask's LDM / LPM compositions (NSRM Section 3.2) and
+# HandMask's real hand mask (NSRM Table 2's "Real Mask" baseline).
+MASK_TARGETS = {'limb_masks': 'limb_mask_weights',
+                'hand_masks': 'hand_mask_weights'}
 
 @MODELS.register_module()
 class StructureMaskHead(BaseHead):
@@ -44,21 +49,28 @@ class StructureMaskHead(BaseHead):
         loss_weight: lambda_1 of eq. 8, on the G1 channel (or on all six
             channels for 'G6'); a plain float a hook may change.
         loss_weight_g6: lambda_2 of eq. 8, on the six G6 channels of 'G1G6'.
+        mask_target: the target it learns, 'limb_masks' (``LimbMask``) or
+            'hand_masks' (``HandMask``, with 'G1'), with its weights
+            (``MASK_TARGETS``).
     """
 
     def __init__(self, in_channels: int = 128, groups: str = 'G1',
                  num_stages: int = 3, prior_channels: int = 0,
                  stage_channels: int = 128, norm_cfg: Optional[dict] = None,
                  loss: dict = dict(type='MaskCrossEntropyLoss'),
-                 loss_weight: float = 1.0, loss_weight_g6: float = 0.0
-                 ) -> None:
+                 loss_weight: float = 1.0, loss_weight_g6: float = 0.0,
+                 mask_target: str = 'limb_masks') -> None:
         super().__init__()
+        if mask_target not in MASK_TARGETS:
+            raise ValueError(f'StructureMaskHead: mask_target must be one of '
+                             f'{list(MASK_TARGETS)}, got {mask_target!r}')
         if groups not in LIMB_GROUPS:
             raise ValueError(f'unknown limb groups {groups!r}; expected one '
                              f'of {sorted(LIMB_GROUPS)}')
         if num_stages < 1:
             raise ValueError(f'num_stages must be >= 1, got {num_stages}')
         self.groups = groups
+        self.mask_target = mask_target
         self.in_channels = in_channels
         self.out_channels = len(LIMB_GROUPS[groups])
         self.prior_channels = prior_channels
@@ -93,17 +105,17 @@ class StructureMaskHead(BaseHead):
         """Weighted eq. 5 per composition (eq. 8).
 
         Returns ``loss_structure_g1`` for 'G1', ``loss_structure_g6`` for
-        'G6', both for 'G1G6'. ``batch['targets']['limb_mask_weights']``
-        (B, C), when present (``LimbMask`` writes it), leaves out the group
-        channels of limbs that have no mask (an invisible end point).
+        'G6', both for 'G1G6', from ``batch['targets'][mask_target]``. Its
+        weights (B, C) (``limb_mask_weights``), when present, leave out the
+        group channels of limbs that have no mask (an invisible end point).
         """
-        masks = self.require_target(batch, 'limb_masks')
-        weights = batch['targets'].get('limb_mask_weights')
+        masks = self.require_target(batch, self.mask_target)
+        weights = batch['targets'].get(MASK_TARGETS[self.mask_target])
         if masks.shape[1] != self.out_channels:
             raise ValueError(
-                f"batch['targets']['limb_masks'] has {masks.shape[1]} "
-                f'channels, StructureMaskHead({self.groups!r}) predicts '
-                f'{self.out_channels}')
+                f"batch['targets']['{self.mask_target}'] has "
+                f'{masks.shape[1]} channels, StructureMaskHead('
+                f'{self.groups!r}) predicts {self.out_channels}')
         if self.groups == 'G6':
             return {'loss_structure_g6': self.loss_weight *
                     self.loss_module(outputs, masks, weights)}

@@ -206,7 +206,7 @@ def rasterize_visible(vertices: torch.Tensor, faces: torch.Tensor,
     handkit's numpy rasteriser, without gradient: ``face_ids`` (B, H, W)
     int64 (-1 background), ``barycentrics`` (B, H, W, 3). A loop over the
     batch only (the rasteriser is vectorised over triangles and pixels)."""
-    from handkit.datasets.synthetic.rasterizer import rasterize
+    from handkit.rasterizer import rasterize
     points = vertices.detach().cpu().double().numpy()
     intrinsics = cam_K.detach().cpu().double().numpy()
     triangles = faces.detach().cpu().numpy()

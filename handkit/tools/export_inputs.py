@@ -1,0 +1,300 @@
+"""The inputs ``tools/export_onnx.py`` checks, calibrates and scores an
+export on, each through the config's own test-time path.
+
+``handkit.deploy`` compares and quantises on whatever inputs it is given;
+making them needs the renderer, image files, ``inference()``'s
+pre-processing and the config's datasets and metrics, so it lives here, with
+the tool (as timm keeps ``onnx_validate.py`` apart from
+``timm/utils/onnx.py``):
+
+* parity (:func:`parity_inputs`): seeded noise, a hand of handkit's
+  renderer (seed 0) through :func:`handkit.apis.prepare_inputs` (an RGB
+  model's on the hand box padded 1.25 x, a depth model's on the cube of
+  the config's ``DepthCubeCrop`` around the mean of the hand's joints), and
+  each photo given, the whole image as the crop;
+* calibration (:func:`calibration_inputs`): the first N samples of a split
+  through the test pipeline, rendered hands or image files;
+* the metric (:func:`runtime_accuracy`): a split's batches run by eager
+  PyTorch and every runtime and scored by the config's evaluator.
+"""
+import os
+import os.path as osp
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from handkit.apis.inference import prepare_inputs
+from handkit.datasets.base import pipeline_steps
+from handkit.datasets.collate import hand_collate
+from handkit.datasets.synthetic.renderer import render_hand
+from handkit.deploy.quantize import CalibrationError, int8_accuracy
+from handkit.evaluation.complexity import input_shape_from_config
+from handkit.registry import DATASETS, METRICS
+
+SEED = 0
+DEFAULT_CALIBRATION_SIZE = 20
+SPLITS = ('train', 'val', 'test')
+SYNTHETIC = 'synthetic'
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
+
+
+# ------------------------------------------------------------------ parity
+def _depth_inputs(model: nn.Module, input_shape: Sequence[int]) -> dict:
+    """A rendered depth hand through :func:`handkit.apis.prepare_inputs`:
+    the config's ``DepthCubeCrop`` around the mean of its labelled joints."""
+    height, width = input_shape[1:]
+    hand = render_hand(SEED, image_size=(2 * width, 2 * height),
+                       modality='depth')
+    labelled = np.asarray(hand['keypoints_visible']) > 0
+    joints = np.asarray(hand['keypoints_3d'], np.float64)
+    return prepare_inputs(model, hand['depth'], cam_K=hand['cam_K'],
+                          cube_center=joints[labelled].mean(axis=0))
+
+
+def _rgb_inputs(model: nn.Module, input_shape: Sequence[int]) -> dict:
+    """A rendered RGB hand through :func:`handkit.apis.prepare_inputs`."""
+    height, width = input_shape[1:]
+    hand = render_hand(SEED, image_size=(2 * width, 2 * height),
+                       modality='rgb')
+    keypoints = hand['keypoints']
+    box = np.concatenate([keypoints.min(axis=0), keypoints.max(axis=0)])
+    return prepare_inputs(model, hand['image'], bbox=box)
+
+
+def parity_inputs(model: nn.Module, input_shape: Sequence[int],
+                  images: Sequence[str] = (),
+                  dynamic_batch: bool = False) -> Dict[str, dict]:
+    """Named batches ``{'inputs': (B, C, H, W), 'data_samples': ...}``.
+
+    Args:
+        model: the estimator, with ``model.cfg`` (``init_model``).
+        input_shape: (C, H, W).
+        images: real image files (RGB models only).
+        dynamic_batch: add a batch of 2 random inputs.
+    """
+    channels = int(input_shape[0])
+    if images and channels != 3:
+        raise ValueError(f'parity images are RGB photos, the model takes '
+                         f'{channels}-channel inputs (depth crops)')
+    generator = torch.Generator().manual_seed(SEED)
+    batches = {'random': dict(inputs=torch.randn(
+        1, *input_shape, generator=generator), data_samples=None)}
+    if dynamic_batch:
+        batches['random, batch 2'] = dict(inputs=torch.randn(
+            2, *input_shape, generator=generator), data_samples=None)
+    batches['synthetic hand'] = (_rgb_inputs if channels == 3 else
+                                 _depth_inputs)(model, input_shape)
+    for path in images:
+        batches[f'image {path}'] = prepare_inputs(model, str(path))
+    return batches
+
+
+# ------------------------------------------------------------- calibration
+def _numpy(tensor) -> np.ndarray:
+    if isinstance(tensor, torch.Tensor):
+        tensor = tensor.detach().float().cpu().numpy()
+    return np.ascontiguousarray(tensor, dtype=np.float32)
+
+
+def _dataset_inputs(model: nn.Module, split: str, size: int
+                    ) -> List[np.ndarray]:
+    """The first ``size`` samples of the config's ``split``, through the
+    config's test pipeline and the model's data preprocessor."""
+    cfg = model.cfg
+    loader = cfg.get(f'{split}_dataloader')
+    if not loader or not loader.get('dataset'):
+        raise CalibrationError(
+            f'--calibration {split}: the config has no {split}_dataloader')
+    dataset_cfg = dict(loader['dataset'])
+    # always the test-time crops: a train split without its augmentation
+    dataset_cfg.update(pipeline=cfg.test_dataloader.dataset.pipeline,
+                       test_mode=True)
+    if 'indices' not in dataset_cfg:
+        dataset_cfg['indices'] = int(size)
+    dataset = DATASETS.build(dataset_cfg)
+    count = min(int(size), len(dataset))
+    if not count:
+        raise CalibrationError(f'--calibration {split}: the split is empty')
+    inputs = []
+    for start in range(0, count, 16):
+        batch = hand_collate([dataset[index] for index in
+                              range(start, min(count, start + 16))])
+        with torch.no_grad():
+            data = model.data_preprocessor(batch, False)
+        inputs += [x[None] for x in _numpy(data['inputs'])]
+    return inputs
+
+
+def image_files(paths: Sequence[str]) -> List[str]:
+    """Image files of ``paths`` (files, or folders: their images, sorted);
+    :class:`CalibrationError` naming a path that is neither."""
+    files = []
+    for path in paths:
+        if osp.isdir(path):
+            found = sorted(osp.join(path, name) for name in os.listdir(path)
+                           if name.lower().endswith(IMAGE_SUFFIXES))
+            if not found:
+                raise CalibrationError(
+                    f'--calibration {path}: the folder holds no image '
+                    f"({', '.join(IMAGE_SUFFIXES)})")
+            files += found
+        elif osp.isfile(path):
+            files.append(path)
+        else:
+            raise CalibrationError(
+                f'--calibration {path}: neither a split of the config '
+                f"({', '.join(SPLITS)}), {SYNTHETIC!r} nor an image file "
+                'or folder')
+    return files
+
+
+def calibration_inputs(model: nn.Module,
+                       spec: Optional[Sequence[str]] = None,
+                       size: int = DEFAULT_CALIBRATION_SIZE
+                       ) -> Tuple[List[np.ndarray], str]:
+    """Calibration inputs of a model, through its config's test-time path.
+
+    Args:
+        model: the eager estimator of :func:`handkit.apis.init_model`
+            (``model.cfg``, ``model.data_preprocessor``).
+        spec: None: the config's ``val`` split, else its ``test`` split;
+            ``['val']`` (or ``'train'``, ``'test'``): that split's first
+            ``size`` samples through the test pipeline; ``'synthetic'``:
+            ``size`` hands of handkit's renderer (:func:`synthetic_inputs`);
+            otherwise image files or folders, each image through
+            :func:`~handkit.apis.inference.prepare_inputs` (the whole image
+            as the crop), the first ``size`` of them.
+        size: how many inputs at most.
+
+    Returns:
+        ``(inputs, description)``: float32 (1, C, H, W) arrays, the data
+        preprocessor's output, and a few words saying what they are.
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise CalibrationError(f'--calibration-size must be an integer >= 1,'
+                               f' got {size!r}')
+    if spec is None:
+        split = 'val' if model.cfg.get('val_dataloader') else 'test'
+        spec = [split]
+    spec = [spec] if isinstance(spec, str) else list(spec)
+    if not spec:
+        raise CalibrationError('--calibration: give a split or images')
+    if len(spec) == 1 and spec[0] in SPLITS and not osp.exists(spec[0]):
+        inputs = _dataset_inputs(model, spec[0], size)
+        return inputs, (f'the first {len(inputs)} samples of the '
+                        f'{spec[0]} split')
+    rgb = input_shape_from_config(model.cfg)[0] == 3
+    if len(spec) == 1 and spec[0] == SYNTHETIC and not osp.exists(spec[0]):
+        if not rgb:
+            raise CalibrationError(f'--calibration {SYNTHETIC}: the model '
+                                   'takes depth crops; calibrate on a split')
+        inputs = [_numpy(x) for x in synthetic_inputs(model, size)]
+        return inputs, f'{len(inputs)} rendered hands (handkit renderer)'
+    files = image_files(spec)[:size]
+    if files and not rgb:
+        raise CalibrationError('--calibration images: the model takes depth '
+                               'crops; calibrate on a split')
+    inputs = [_numpy(prepare_inputs(model, path)['inputs'])
+              for path in files]
+    return inputs, f'{len(inputs)} images (whole-image crops)'
+
+
+def whole_image_model(cfg) -> bool:
+    """The config's test pipeline crops the whole image (a detector, e.g.
+    MediaPipe's palm model), not a hand."""
+    loader = cfg.get('test_dataloader') or {}
+    steps = pipeline_steps((loader.get('dataset') or {}).get('pipeline')
+                           or ())
+    return any(step.get('type') == 'HandCrop' and step.get('mode') == 'image'
+               for step in steps)
+
+
+def synthetic_hands(size: int, image_size: Tuple[int, int] = (320, 240),
+                    seed: int = 1000) -> List[dict]:
+    """``size`` hands of handkit's renderer (seeds ``seed``...), palm or
+    back within 60 degrees of the camera, the keypoint box 25-70 % of the
+    image's shorter side: BGR ``image``, ``keypoints`` (21, 2) px."""
+    return [render_hand(seed + index, image_size=image_size,
+                        fill_range=(0.25, 0.7), max_view_angle=60.0)
+            for index in range(size)]
+
+
+def synthetic_inputs(model: nn.Module, size: int) -> List[torch.Tensor]:
+    """Rendered hands through :func:`~handkit.apis.inference.
+    prepare_inputs`: the whole image for a whole-image model (a detector),
+    else the hand's keypoint box (padded 1.25 x, as a detector's box)."""
+    whole = whole_image_model(model.cfg)
+    inputs = []
+    for hand in synthetic_hands(size):
+        points = hand['keypoints']
+        box = None if whole else np.concatenate([points.min(0),
+                                                 points.max(0)])
+        inputs.append(prepare_inputs(model, hand['image'],
+                                     bbox=box)['inputs'])
+    return inputs
+
+
+# ------------------------------------------------------------------ metric
+def _split_batches(model: nn.Module, split: str, size: Optional[int]
+                   ) -> Tuple[list, list, dict]:
+    """(batches, metric configs, metainfo) of the config's ``split``:
+    batches of 32 preprocessed samples, the split's evaluator
+    (``val_evaluator`` / ``test_evaluator``) and the dataset's metainfo."""
+    cfg = model.cfg
+    loader = cfg.get(f'{split}_dataloader')
+    if split not in SPLITS or not loader or not loader.get('dataset'):
+        raise CalibrationError(f'--metric-split {split}: the config has no '
+                               f'{split}_dataloader')
+    evaluator = cfg.get(f'{split}_evaluator') or cfg.get('val_evaluator')
+    if not evaluator:
+        raise CalibrationError(f'--metric-split {split}: the config has no '
+                               f'{split}_evaluator')
+    dataset_cfg = dict(loader['dataset'])
+    if size is not None and 'indices' not in dataset_cfg:
+        dataset_cfg['indices'] = int(size)
+    dataset = DATASETS.build(dataset_cfg)
+    metrics_cfg = evaluator if isinstance(evaluator, (list, tuple)) else [
+        evaluator]
+    batches = []
+    for start in range(0, len(dataset), 32):
+        batch = hand_collate([dataset[index] for index in
+                              range(start, min(len(dataset), start + 32))])
+        with torch.no_grad():
+            batches.append(model.data_preprocessor(batch, False))
+    return batches, metrics_cfg, dataset.metainfo
+
+
+def _score(metrics_cfg: list, metainfo: dict,
+           predictions: List[dict]) -> Dict[str, float]:
+    scores = {}
+    for metric_cfg in metrics_cfg:
+        metric = METRICS.build(dict(metric_cfg))
+        metric.dataset_meta = metainfo
+        metric.process(None, predictions)
+        scores.update(metric.evaluate(len(predictions)))
+    return scores
+
+
+def runtime_accuracy(model: nn.Module, runtimes: Mapping[str, nn.Module],
+                     batches: Mapping[str, dict],
+                     metric_split: Optional[str] = None,
+                     metric_size: Optional[int] = None) -> dict:
+    """:func:`handkit.deploy.int8_accuracy` on ``batches`` and, with
+    ``metric_split``, that split's first ``metric_size`` samples scored by
+    the config's evaluator: its dict with ``'metric'`` (None, or
+    ``{'split', 'samples', 'scores': {'eager'|runtime: {name: value}}}``)
+    for :func:`handkit.deploy.format_accuracy`."""
+    split = None
+    if metric_split is not None:
+        split_batches, metrics_cfg, metainfo = _split_batches(
+            model, metric_split, metric_size)
+        split = (metric_split, split_batches)
+    accuracy = int8_accuracy(model, runtimes, batches, split)
+    predictions = accuracy.pop('predictions')
+    accuracy['metric'] = None if split is None else dict(
+        split=metric_split, samples=len(predictions['eager']), scores={
+            name: _score(metrics_cfg, metainfo, preds)
+            for name, preds in predictions.items()})
+    return accuracy
