@@ -5,7 +5,8 @@ from typing import Any, Dict, List, Sequence
 
 import numpy as np
 
-from handkit.evaluation.metrics.table import Column, TabulatedMetric
+from handkit.evaluation.metrics.table import (Column, TabulatedMetric,
+                                              sample_array)
 from handkit.registry import METRICS
 
 _KEYS = ('pred_depth_map', 'gt_depth_map', 'depth_weight')
@@ -35,11 +36,7 @@ class DepthMapMetric(TabulatedMetric):
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
-            missing = [key for key in _KEYS if key not in sample]
-            if missing:
-                raise KeyError(f"DepthMapMetric: a prediction has no "
-                               f"'{missing[0]}'; it holds {sorted(sample)}")
-            self.results.append({key: np.asarray(sample[key], np.float64)
+            self.results.append({key: sample_array(sample, key, 'DepthMapMetric')
                                  for key in _KEYS})
 
     def columns(self, values: Dict[str, float]) -> List[Column]:

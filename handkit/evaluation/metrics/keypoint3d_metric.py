@@ -16,6 +16,7 @@ from handkit.evaluation.functional3d import (auc_3d, epe,
                                              nyu_success_fraction, pck_3d,
                                              root_relative)
 from handkit.evaluation.metrics.table import Column, TabulatedMetric
+from handkit.evaluation.metrics.table import sample_array
 from handkit.evaluation.protocols import (PROTOCOLS, aligned_points,
                                           get_protocol, protocol_measures)
 from handkit.registry import METRICS
@@ -40,13 +41,6 @@ def _evaluated_joints(metric, num_joints):
                          f'{indices.tolist()} do not fit predictions of '
                          f'{num_joints} joints')
     return indices
-
-
-def _sample_array(sample, key, metric):
-    if key not in sample:
-        raise KeyError(f"{metric}: a prediction has no '{key}'; it holds "
-                       f'{sorted(sample)}')
-    return np.asarray(sample[key], np.float64)
 
 
 @METRICS.register_module()
@@ -179,19 +173,19 @@ class Keypoint3DMetric(TabulatedMetric):
                 data_samples: Sequence[dict]) -> None:
         name = type(self).__name__
         for sample in data_samples:
-            gt = _sample_array(sample, 'gt_keypoints_3d', name)
+            gt = sample_array(sample, 'gt_keypoints_3d', name)
             record = dict(
-                pred=_sample_array(sample, 'pred_keypoints_3d', name),
+                pred=sample_array(sample, 'pred_keypoints_3d', name),
                 gt=gt,
                 visible=np.asarray(sample.get('gt_keypoints_visible',
                                               np.ones(len(gt))), np.float64))
             if self.from_normalized:
-                record['pred_normalized'] = _sample_array(
+                record['pred_normalized'] = sample_array(
                     sample, 'pred_keypoints_3d_normalized', name)
             if 'pred_keypoints' in sample and 'gt_keypoints' in sample:
-                record['pred_2d'] = _sample_array(sample, 'pred_keypoints',
+                record['pred_2d'] = sample_array(sample, 'pred_keypoints',
                                                   name)
-                record['gt_2d'] = _sample_array(sample, 'gt_keypoints', name)
+                record['gt_2d'] = sample_array(sample, 'gt_keypoints', name)
             self.results.append(record)
 
     def resolved_thresholds(self) -> List[float]:
@@ -382,8 +376,8 @@ class NYUMetric(TabulatedMetric):
         name = type(self).__name__
         for sample in data_samples:
             self.results.append((
-                _sample_array(sample, 'pred_keypoints_3d', name),
-                _sample_array(sample, 'gt_keypoints_3d', name)))
+                sample_array(sample, 'pred_keypoints_3d', name),
+                sample_array(sample, 'gt_keypoints_3d', name)))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         pred, gt = (np.stack(column) for column in zip(*results))

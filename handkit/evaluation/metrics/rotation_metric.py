@@ -10,7 +10,8 @@ from typing import Any, Dict, List, Sequence
 import numpy as np
 
 from handkit.evaluation.functional3d import epe, rotation_errors_deg
-from handkit.evaluation.metrics.table import Column, TabulatedMetric
+from handkit.evaluation.metrics.table import (Column, TabulatedMetric,
+                                              sample_array)
 from handkit.registry import METRICS
 
 _KEYS = ('pred_quaternions', 'gt_quaternions', 'pred_keypoints_3d',
@@ -38,11 +39,7 @@ class RotationMetric(TabulatedMetric):
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
-            missing = [key for key in _KEYS if key not in sample]
-            if missing:
-                raise KeyError(f"RotationMetric: a prediction has no "
-                               f"'{missing[0]}'; it holds {sorted(sample)}")
-            self.results.append({key: np.asarray(sample[key], np.float64)
+            self.results.append({key: sample_array(sample, key, 'RotationMetric')
                                  for key in _KEYS})
 
     def columns(self, values: Dict[str, float]) -> List[Column]:

@@ -11,6 +11,7 @@ same columns share one table, e.g. an unaligned 3D row and a ``[zb]`` row),
 """
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
+import numpy as np
 from mmengine.evaluator import BaseMetric
 
 
@@ -150,3 +151,12 @@ def format_metric_tables(metrics: Sequence[BaseMetric], name: str,
     return '\n'.join(
         '\n'.join(table.title + [align([table.header] + table.rows)]
                   + table.notes) for table in tables)
+
+
+def sample_array(sample: dict, key: str, metric: str) -> np.ndarray:
+    """``sample[key]`` as float64; a KeyError naming the metric, the key and
+    what the prediction holds when it is missing."""
+    if key not in sample:
+        raise KeyError(f"{metric}: a prediction has no '{key}'; it holds "
+                       f'{sorted(sample)}')
+    return np.asarray(sample[key], np.float64)
