@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from handkit.apis import HandInferencer, init_model
+from handkit.apis.export_checks import runtime_accuracy
 from handkit.apis.inference import prepare_inputs
 from handkit.apis.hand_inferencer import landmarks_to_roi
 from handkit.apis.mediapipe_files import config_file
@@ -50,8 +51,7 @@ from handkit.deploy.quantize import (headline, quantize_static_int8,
                                      recorded_inputs)
 from handkit.evaluation.complexity import input_shape_from_config
 from handkit.evaluation.functional import pck_metrics
-from handkit.tools.export_inputs import (calibration_inputs, runtime_accuracy,
-                                         synthetic_hands)
+from handkit.tools.export_inputs import calibration_inputs, synthetic_hands
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mediapipe_real_photos import (THRESHOLDS, annotated_hands,  # noqa: E402
@@ -158,7 +158,8 @@ def tflite_bytes(model: str) -> bytes:
     """The full .tflite of ``model``, found and checked (sha256) as
     tools/convert_mediapipe.py finds it: the installed mediapipe package or
     the mediapipe*.whl it downloaded into HANDKIT_HOME/downloads."""
-    from handkit.tools.convert_mediapipe import find_source, read_model_file
+    from handkit.convert.mediapipe_source import (find_source,
+                                                  read_model_file)
     return read_model_file(find_source(download=False), model, 'full')[0]
 
 

@@ -6,7 +6,7 @@ outputs of MediaPipe Hands' four models on the repository's test photos.
 The parity test (tests/models/test_mediapipe_parity.py) compares handkit's
 converted models against these numbers without the interpreter or the
 network. The inputs are not stored: the test recomputes them from the
-photos with :func:`handkit.tools.convert_mediapipe.parity_inputs` (the palm
+photos with :func:`handkit.convert.mediapipe_parity.parity_inputs` (the palm
 detector's letterboxed to 192 x 192, the landmark model's centre square
 resized to 224 x 224, both cv2 INTER_LINEAR, RGB float32 in [0, 1]).
 
@@ -39,10 +39,11 @@ sys.path.insert(0, ROOT)
 
 from handkit.apis.mediapipe_files import MODEL_FILES  # noqa: E402
 from handkit.fileio import atomic_output  # noqa: E402
-from handkit.tools.convert_mediapipe import (OUTPUT_NAMES,  # noqa: E402
-                                             find_source, parity_images,
-                                             parity_inputs, read_model_file,
-                                             run_tflite)
+from handkit.convert.mediapipe import OUTPUT_NAMES  # noqa: E402
+from handkit.convert.mediapipe_parity import (  # noqa: E402
+    parity_images, parity_inputs, run_tflite)
+from handkit.convert.mediapipe_source import (  # noqa: E402
+    find_source, read_model_file)
 
 TOP_K = 50
 DEFAULT_OUT = osp.join(ROOT, 'tests', 'data', 'mediapipe',

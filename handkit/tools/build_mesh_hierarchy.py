@@ -25,7 +25,7 @@ from handkit.models.hand_model.mesh_hierarchy import (DEFAULT_LEVELS,
                                                       HIERARCHY_PATH,
                                                       hierarchy_bytes,
                                                       hierarchy_for_model)
-from handkit.tools.build_open_hand import first_difference
+from handkit.models.hand_model.pinned_files import first_difference
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

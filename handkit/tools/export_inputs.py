@@ -1,10 +1,11 @@
-"""The inputs ``tools/export_onnx.py`` checks, calibrates and scores an
-export on, each through the config's own test-time path.
+"""The rendered hands and photos ``tools/export_onnx.py`` checks and
+calibrates an export on, each through the config's own test-time path.
 
 ``handkit.deploy`` compares and quantises on whatever inputs it is given;
-making them needs the renderer, image files, ``inference()``'s
-pre-processing and the config's datasets and metrics, so it lives here, with
-the tool (as timm keeps ``onnx_validate.py`` apart from
+the config's splits and its metric come from
+:mod:`handkit.apis.export_checks`; rendering hands needs the synthetic
+generator, which only the tools and the dataset adapters import, so these
+live here, with the tool (as timm keeps ``onnx_validate.py`` apart from
 ``timm/utils/onnx.py``):
 
 * parity (:func:`parity_inputs`): seeded noise, a hand of handkit's
@@ -13,29 +14,27 @@ the tool (as timm keeps ``onnx_validate.py`` apart from
   the config's ``DepthCubeCrop`` around the mean of the hand's joints), and
   each photo given, the whole image as the crop;
 * calibration (:func:`calibration_inputs`): the first N samples of a split
-  through the test pipeline, rendered hands or image files;
-* the metric (:func:`runtime_accuracy`): a split's batches run by eager
-  PyTorch and every runtime and scored by the config's evaluator.
+  through the test pipeline
+  (:func:`~handkit.apis.export_checks.split_inputs`), rendered hands or
+  image files.
 """
 import os
 import os.path as osp
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch import nn
 
+from handkit.apis.export_checks import SPLITS, as_float32, split_inputs
 from handkit.apis.inference import prepare_inputs
 from handkit.datasets.base import pipeline_steps
-from handkit.datasets.collate import hand_collate
 from handkit.datasets.synthetic.renderer import render_hand
-from handkit.deploy.quantize import CalibrationError, int8_accuracy
+from handkit.deploy.quantize import CalibrationError
 from handkit.evaluation.complexity import input_shape_from_config
-from handkit.registry import DATASETS, METRICS
 
 SEED = 0
 DEFAULT_CALIBRATION_SIZE = 20
-SPLITS = ('train', 'val', 'test')
 SYNTHETIC = 'synthetic'
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
 
@@ -92,41 +91,6 @@ def parity_inputs(model: nn.Module, input_shape: Sequence[int],
 
 
 # ------------------------------------------------------------- calibration
-def _numpy(tensor) -> np.ndarray:
-    if isinstance(tensor, torch.Tensor):
-        tensor = tensor.detach().float().cpu().numpy()
-    return np.ascontiguousarray(tensor, dtype=np.float32)
-
-
-def _dataset_inputs(model: nn.Module, split: str, size: int
-                    ) -> List[np.ndarray]:
-    """The first ``size`` samples of the config's ``split``, through the
-    config's test pipeline and the model's data preprocessor."""
-    cfg = model.cfg
-    loader = cfg.get(f'{split}_dataloader')
-    if not loader or not loader.get('dataset'):
-        raise CalibrationError(
-            f'--calibration {split}: the config has no {split}_dataloader')
-    dataset_cfg = dict(loader['dataset'])
-    # always the test-time crops: a train split without its augmentation
-    dataset_cfg.update(pipeline=cfg.test_dataloader.dataset.pipeline,
-                       test_mode=True)
-    if 'indices' not in dataset_cfg:
-        dataset_cfg['indices'] = int(size)
-    dataset = DATASETS.build(dataset_cfg)
-    count = min(int(size), len(dataset))
-    if not count:
-        raise CalibrationError(f'--calibration {split}: the split is empty')
-    inputs = []
-    for start in range(0, count, 16):
-        batch = hand_collate([dataset[index] for index in
-                              range(start, min(count, start + 16))])
-        with torch.no_grad():
-            data = model.data_preprocessor(batch, False)
-        inputs += [x[None] for x in _numpy(data['inputs'])]
-    return inputs
-
-
 def image_files(paths: Sequence[str]) -> List[str]:
     """Image files of ``paths`` (files, or folders: their images, sorted);
     :class:`CalibrationError` naming a path that is neither."""
@@ -182,7 +146,7 @@ def calibration_inputs(model: nn.Module,
     if not spec:
         raise CalibrationError('--calibration: give a split or images')
     if len(spec) == 1 and spec[0] in SPLITS and not osp.exists(spec[0]):
-        inputs = _dataset_inputs(model, spec[0], size)
+        inputs = split_inputs(model, spec[0], size)
         return inputs, (f'the first {len(inputs)} samples of the '
                         f'{spec[0]} split')
     rgb = input_shape_from_config(model.cfg)[0] == 3
@@ -190,13 +154,13 @@ def calibration_inputs(model: nn.Module,
         if not rgb:
             raise CalibrationError(f'--calibration {SYNTHETIC}: the model '
                                    'takes depth crops; calibrate on a split')
-        inputs = [_numpy(x) for x in synthetic_inputs(model, size)]
+        inputs = [as_float32(x) for x in synthetic_inputs(model, size)]
         return inputs, f'{len(inputs)} rendered hands (handkit renderer)'
     files = image_files(spec)[:size]
     if files and not rgb:
         raise CalibrationError('--calibration images: the model takes depth '
                                'crops; calibrate on a split')
-    inputs = [_numpy(prepare_inputs(model, path)['inputs'])
+    inputs = [as_float32(prepare_inputs(model, path)['inputs'])
               for path in files]
     return inputs, f'{len(inputs)} images (whole-image crops)'
 
@@ -234,67 +198,3 @@ def synthetic_inputs(model: nn.Module, size: int) -> List[torch.Tensor]:
         inputs.append(prepare_inputs(model, hand['image'],
                                      bbox=box)['inputs'])
     return inputs
-
-
-# ------------------------------------------------------------------ metric
-def _split_batches(model: nn.Module, split: str, size: Optional[int]
-                   ) -> Tuple[list, list, dict]:
-    """(batches, metric configs, metainfo) of the config's ``split``:
-    batches of 32 preprocessed samples, the split's evaluator
-    (``val_evaluator`` / ``test_evaluator``) and the dataset's metainfo."""
-    cfg = model.cfg
-    loader = cfg.get(f'{split}_dataloader')
-    if split not in SPLITS or not loader or not loader.get('dataset'):
-        raise CalibrationError(f'--metric-split {split}: the config has no '
-                               f'{split}_dataloader')
-    evaluator = cfg.get(f'{split}_evaluator') or cfg.get('val_evaluator')
-    if not evaluator:
-        raise CalibrationError(f'--metric-split {split}: the config has no '
-                               f'{split}_evaluator')
-    dataset_cfg = dict(loader['dataset'])
-    if size is not None and 'indices' not in dataset_cfg:
-        dataset_cfg['indices'] = int(size)
-    dataset = DATASETS.build(dataset_cfg)
-    metrics_cfg = evaluator if isinstance(evaluator, (list, tuple)) else [
-        evaluator]
-    batches = []
-    for start in range(0, len(dataset), 32):
-        batch = hand_collate([dataset[index] for index in
-                              range(start, min(len(dataset), start + 32))])
-        with torch.no_grad():
-            batches.append(model.data_preprocessor(batch, False))
-    return batches, metrics_cfg, dataset.metainfo
-
-
-def _score(metrics_cfg: list, metainfo: dict,
-           predictions: List[dict]) -> Dict[str, float]:
-    scores = {}
-    for metric_cfg in metrics_cfg:
-        metric = METRICS.build(dict(metric_cfg))
-        metric.dataset_meta = metainfo
-        metric.process(None, predictions)
-        scores.update(metric.evaluate(len(predictions)))
-    return scores
-
-
-def runtime_accuracy(model: nn.Module, runtimes: Mapping[str, nn.Module],
-                     batches: Mapping[str, dict],
-                     metric_split: Optional[str] = None,
-                     metric_size: Optional[int] = None) -> dict:
-    """:func:`handkit.deploy.int8_accuracy` on ``batches`` and, with
-    ``metric_split``, that split's first ``metric_size`` samples scored by
-    the config's evaluator: its dict with ``'metric'`` (None, or
-    ``{'split', 'samples', 'scores': {'eager'|runtime: {name: value}}}``)
-    for :func:`handkit.deploy.format_accuracy`."""
-    split = None
-    if metric_split is not None:
-        split_batches, metrics_cfg, metainfo = _split_batches(
-            model, metric_split, metric_size)
-        split = (metric_split, split_batches)
-    accuracy = int8_accuracy(model, runtimes, batches, split)
-    predictions = accuracy.pop('predictions')
-    accuracy['metric'] = None if split is None else dict(
-        split=metric_split, samples=len(predictions['eager']), scores={
-            name: _score(metrics_cfg, metainfo, preds)
-            for name, preds in predictions.items()})
-    return accuracy

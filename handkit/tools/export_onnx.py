@@ -36,6 +36,7 @@ from typing import List, Optional
 from mmengine.config import DictAction
 
 from handkit.apis import init_model
+from handkit.apis.export_checks import runtime_accuracy
 from handkit.deploy import (ATOL, DEFAULT_OPSET, OnnxRuntimeModel,
                             check_parity, export_onnx, format_parity,
                             import_optional)
@@ -49,8 +50,7 @@ from handkit.engine.errors import user_errors_exit
 from handkit.engine.outputs import check_output_file, make_parent_dir
 from handkit.evaluation.complexity import input_shape_from_config
 from handkit.tools.export_inputs import (DEFAULT_CALIBRATION_SIZE,
-                                         calibration_inputs, parity_inputs,
-                                         runtime_accuracy)
+                                         calibration_inputs, parity_inputs)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

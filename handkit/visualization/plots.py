@@ -1,10 +1,10 @@
-"""PCK curves as PNG files (matplotlib, Agg backend).
+"""PCK curves and study figures as PNG files (matplotlib, Agg backend).
 
 Draws several methods' PCK-over-threshold curves on one plot, as the NSRM
 paper's Figure 6 compares CPM and the NSRM variants on OneHand10K and
 Panoptic. PCK itself comes from :func:`handkit.evaluation.functional.pck`
 (Section 4.2: normaliser = max side of the tightest ground-truth keypoint
-box).
+box). :func:`plot_study` draws a study's breakdown against its test sets.
 """
 import os
 import os.path as osp
@@ -13,8 +13,12 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from mmengine.config import Config
 
 from handkit.evaluation.functional import keypoint_box_size, pck
+from handkit.evaluation.metrics import TabulatedMetric
+from handkit.evaluation.study_tables import (column_key, reported_values,
+                                             seed_values)
 
 # The threshold range of handkit's PCK AUC (functional.pck_auc's default).
 DEFAULT_THRESHOLDS = np.linspace(0.0, 0.2, 41)
@@ -96,3 +100,44 @@ def plot_pck_curves(curves: Dict[str, Tuple[np.ndarray, np.ndarray]],
     os.makedirs(folder, exist_ok=True)
     figure.savefig(out_file, dpi=dpi, format='png')
     return out_file
+
+
+def plot_study(study: Config, results: dict, path: str,
+               metric: TabulatedMetric) -> None:
+    """A study's figure (``tools/study.py``): ``metric``'s breakdown (PCK:
+    of all, occluded and visible keypoints) against each evaluation, a panel
+    per column that has values, one line per row of ``results`` (``{row:
+    {seed: {evaluation: metrics}}}``), error bars one std over seeds."""
+    evaluations = list(study.evaluations)
+    values = reported_values(metric, results, evaluations[0])
+    headline = metric.headline(values)
+    panels = [column for column in metric.breakdown(values)
+              if any(seed_values(results, cell, e, column_key(metric, column))
+                     is not None for cell in results for e in evaluations)]
+    figure = Figure(figsize=(5.5 * max(len(panels), 1), 4.2))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, max(len(panels), 1), sharey=True,
+                           squeeze=False)
+    for axis, column in zip(axes[0], panels):
+        for cell in results:
+            stats = [seed_values(results, cell, e, column_key(metric, column))
+                     for e in evaluations]
+            if any(value is None for value in stats):
+                continue
+            scale = column.scale
+            axis.errorbar(range(len(evaluations)),
+                          [scale * v.mean() for v in stats],
+                          yerr=[scale * v.std(ddof=1) if len(v) > 1 else 0
+                                for v in stats],
+                          marker='o', capsize=3, label=cell,
+                          linestyle='--' if cell.startswith('mean pose')
+                          else '-')
+        axis.set_xticks(range(len(evaluations)), evaluations)
+        axis.set_title(f'{headline.header if headline else ""}, '
+                       f'{column.header}')
+        axis.set_xlabel('test set')
+        axis.grid(alpha=0.3)
+    axes[0][0].set_ylabel(type(metric).__name__)
+    axes[0][0].legend(fontsize=8, loc='best')
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)

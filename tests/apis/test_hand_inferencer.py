@@ -369,7 +369,7 @@ def test_demo_webcam_until_the_camera_stops(tmp_path, monkeypatch, capsys):
             pass
 
     monkeypatch.delenv('DISPLAY', raising=False)
-    monkeypatch.setattr(demo_module.cv2, 'VideoCapture', Camera)
+    monkeypatch.setattr(cv2, 'VideoCapture', Camera)
     assert run_demo('--webcam', 3, '--out', tmp_path) == 0
     assert '2 frames ->' in capsys.readouterr().out
     frames = json.loads((tmp_path / 'webcam_3.json').read_text())['frames']

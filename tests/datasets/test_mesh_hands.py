@@ -158,7 +158,8 @@ def test_left_hands_are_mirrored():
 
 
 def test_the_pose_mapping_is_the_open_hand_builders():
-    from handkit.tools.build_open_hand import synthetic_mano_poses
+    from handkit.models.hand_model.open_hand_builder import \
+        synthetic_mano_poses
     model = _model('right')
     joints = model['J_regressor'] @ model['v_template']
     tails = np.zeros_like(joints)

@@ -11,7 +11,7 @@ What "the same" can mean here, measured (1 thread, this machine):
 
 * the networks: ONNX Runtime against eager PyTorch at most 1e-4 of the
   output's largest |value| where that is above 1, else 1e-4 absolute
-  (``convert_mediapipe.parity_tolerance``, the rule the conversion's TFLite
+  (``mediapipe_parity.parity_tolerance``, the rule the conversion's TFLite
   parity uses). 1e-4 absolute (``export_onnx.py``'s default ``--atol``)
   is below float32's resolution of the pixel-valued outputs: eager float32
   is itself 1.3e-4 px (palm boxes, |value| up to 144) and 2.3e-4 px
@@ -46,7 +46,7 @@ from handkit.apis.mediapipe_files import config_file, converted_checkpoint
 from handkit.deploy import OnnxRuntimeModel, check_parity, export_onnx
 from handkit.evaluation.complexity import input_shape_from_config
 from handkit.models.heads.base_head import tensors_to_numpy
-from handkit.tools.convert_mediapipe import parity_tolerance
+from handkit.convert.mediapipe_parity import parity_tolerance
 from handkit.tools.export_inputs import parity_inputs
 
 ROOT = Path(__file__).resolve().parents[2]

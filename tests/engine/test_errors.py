@@ -32,9 +32,10 @@ def user_error_classes():
     from handkit.models.hand_model.mesh_hierarchy import MeshHierarchyError
     from handkit.models.hand_model.model_file import (HandModelFileError,
                                                       HandModelNotFoundError)
+    from handkit.models.hand_model.open_hand_builder import \
+        OpenHandSourceError
     from handkit.registry import UnknownTypeError
-    from handkit.tools.build_open_hand import OpenHandSourceError
-    from handkit.tools.convert_mediapipe import TFLiteError
+    from handkit.convert.tflite import TFLiteError
     return [AnnotationError, DataRootNotFoundError, EmptySplitError,
             ImageFileError, NotExportableError, UnsupportedOpError,
             OnnxModelMismatchError, UnreadableOnnxError,

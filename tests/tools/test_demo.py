@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from handkit.tools.demo import output_paths
+from handkit.apis.demo_runner import output_paths
 from handkit.visualization.draw import caption_height
 
 ROOT = Path(__file__).resolve().parents[2]

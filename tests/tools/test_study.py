@@ -6,7 +6,8 @@ import os
 import pytest
 
 from handkit.engine.config import ConfigError
-from handkit.tools.study import format_tables, load_study, run_study
+from handkit.engine.study import load_study, run_study
+from handkit.evaluation.study_tables import format_tables
 from tiny_setup import exit_code, write_nsrm_layout, write_tiny_config
 
 STUDY = """
@@ -316,7 +317,7 @@ def test_rerun_changed_retrains_only_the_changed_cell(study, tmp_path,
 
 
 def test_first_difference_names_a_dotted_key():
-    from handkit.tools.study import first_difference
+    from handkit.engine.study.spec import first_difference
     old = {'a': {'b': [1, {'c': 'x'}]}, 'd': 1}
     assert first_difference(old, json.loads(json.dumps(old))) is None
     assert first_difference(old, {'a': {'b': [1, {'c': 'y'}]}, 'd': 1}) == \
@@ -359,7 +360,7 @@ def test_dry_run_with_rerun_changed_names_what_would_go(study, tmp_path,
 def test_the_runners_machine_settings_are_not_changes():
     """mmengine's Runner writes the config it ran over config.json, with
     tools/train.py's settings for the machine: they are not changes."""
-    from handkit.tools.study import comparable, first_difference
+    from handkit.engine.study.spec import comparable, first_difference
     new = {'work_dir': 'a', 'load_from': None, 'resume': False,
            'train_dataloader': {'num_workers': 8, 'pin_memory': True},
            'visualizer': {'type': 'V', 'vis_backends': [{'type': 'L'}]}}

@@ -105,7 +105,8 @@ def renderer_fingerprint(hand: str = 'capsule') -> str:
     digest = hashlib.sha1()
     if hand == 'mesh':
         from handkit import rasterizer
-        from handkit.datasets.synthetic import mano_pose, mesh_renderer
+        from handkit.datasets.synthetic import mesh_renderer
+        from handkit.hand import mano_pose
         from handkit.models.hand_model import layer, model_file
         paths = [module.__file__ for module in (
             hand_model, renderer, rasterizer, mesh_renderer, mano_pose,

@@ -55,11 +55,6 @@ from scipy.spatial.transform import Rotation
 from handkit.datasets.synthetic.hand_model import (FILL_RANGE,
                                                    sample_camera,
                                                    sample_pose)
-from handkit.datasets.synthetic.mano_pose import (FINGERS, chain_frames,
-                                                  mano_axis_angles,
-                                                  rest_angles)
-from handkit.datasets.synthetic.mano_pose import mano_index as _mano_index
-from handkit.datasets.synthetic.mano_pose import unit as _unit
 from handkit.datasets.synthetic.renderer import (FIRST_OCCLUDER, FOREARM,
                                                  MAX_OCCLUDERS, MODALITIES,
                                                  OCCLUSION_TOLERANCE_MM, SKIN,
@@ -71,6 +66,10 @@ from handkit.datasets.synthetic.renderer import (FIRST_OCCLUDER, FOREARM,
                                                  depth_to_grey)
 from handkit.geometry import project_points
 from handkit.hand.kinematics import rot_x, rot_z
+from handkit.hand.mano_pose import (FINGERS, chain_frames, mano_axis_angles,
+                                   rest_angles)
+from handkit.hand.mano_pose import mano_index as _mano_index
+from handkit.hand.mano_pose import unit as _unit
 from handkit.rasterizer import rasterize, vertex_normals
 from handkit.models.hand_model.layer import (handkit_joint_order,
                                              open_hand_path)

@@ -19,7 +19,7 @@ needs TensorFlow's rules where PyTorch's differ:
   :class:`NHWCFlatten` permutes to NHWC before flattening.
 
 The weights are laid out as PyTorch's layers expect; the converter
-(``handkit/tools/convert_mediapipe.py``) permutes TFLite's tensors.
+(``handkit/convert/mediapipe.py``) permutes TFLite's tensors.
 """
 import math
 from typing import Sequence, Tuple, Union

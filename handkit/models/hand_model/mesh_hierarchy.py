@@ -42,9 +42,7 @@ Building loops over nodes in Python (offline, once); loading and using the
 file does not.
 """
 import hashlib
-import io
 import os.path as osp
-import zipfile
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -52,6 +50,7 @@ import scipy.sparse as sp
 
 from handkit.errors import HandkitUserError
 from handkit.models.hand_model.layer import OPEN_HAND_DIR
+from handkit.models.hand_model.pinned_files import stored_npz
 
 #: the pinned hierarchy of the open hand (built by the tool below)
 HIERARCHY_PATH = osp.join(OPEN_HAND_DIR, 'open_hand_right_hierarchy.npz')
@@ -59,7 +58,6 @@ BUILD_COMMAND = 'python tools/build_mesh_hierarchy.py'
 #: Ge et al.'s release coarsens 4 times (1,280 -> 80 nodes)
 DEFAULT_LEVELS = 4
 DEFAULT_SEED = 0
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 class MeshHierarchyError(HandkitUserError, ValueError):
@@ -206,18 +204,7 @@ def hierarchy_bytes(arrays: Dict[str, np.ndarray]) -> bytes:
     node ids, fake ones ``>= sizes[l]``), ``edges_<l>`` (E, 2) int32 tree
     positions ``i < j`` and ``weights_<l>`` (E,) float32 (coarse edges
     carry the summed weights of the edges they merge)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, 'w', zipfile.ZIP_STORED) as archive:
-        for key, array in arrays.items():
-            member = io.BytesIO()
-            np.lib.format.write_array(member, np.asarray(array),
-                                      version=(1, 0), allow_pickle=False)
-            info = zipfile.ZipInfo(f'{key}.npy', date_time=_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_STORED
-            info.create_system = 3
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, member.getvalue())
-    return buffer.getvalue()
+    return stored_npz(arrays)
 
 
 class MeshHierarchy:

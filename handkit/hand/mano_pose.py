@@ -8,7 +8,8 @@ hinge per segment. A MANO-format hand (the open hand of
 joint. :func:`rest_angles` writes a MANO hand's rest fingers in the chain's
 angles; :func:`mano_axis_angles` turns sampled chain angles into MANO's
 15 joint rotations relative to that rest. The open hand's pose PCA
-(``build_open_hand``) and the mesh hands (``mesh_renderer``) share them.
+(``models.hand_model.open_hand_builder``) and the mesh hands
+(``datasets.synthetic.mesh_renderer``) share them.
 """
 from typing import Dict, Tuple
 
