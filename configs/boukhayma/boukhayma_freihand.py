@@ -13,7 +13,7 @@ _base_ = [
     '../_base_/datasets/freihand.py', '../_base_/models/boukhayma.py'
 ]
 input_size = _base_.boukhayma_input_size
-model = dict(heads=dict(mesh=dict(loss_weight_mask=0.0)))
+model = dict(heads=dict(mesh=dict(losses=dict(mask=dict(loss_weight=0.0)))))
 targets = dict(type='GenerateTargets', encoders=dict(mano=_base_.mano_codec))
 crop = dict(type='HandCrop', mode='keypoints', padding=1.5)
 warp = dict(type='TopdownAffine', input_size=input_size)

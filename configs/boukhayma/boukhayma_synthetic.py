@@ -28,8 +28,9 @@ features = 128
 model = dict(
     backbone=dict(width_multiplier=0.25),
     heads=dict(mesh=dict(in_channels=features, input_size=input_size,
-                         decoder=mano_codec, loss_weight_2d=30.0,
-                         loss_weight_reg=1e-3)))
+                         decoder=mano_codec,
+                         losses={'2d': dict(loss_weight=30.0),
+                                 'reg': dict(loss_weight=1e-3)})))
 targets = dict(type='GenerateTargets', encoders=dict(mano=mano_codec,
                                                      mask=mask_codec))
 warp = dict(type='TopdownAffine', input_size=input_size, mirror_side='left')

@@ -24,9 +24,11 @@ joints_codec = dict(type='RootRelativeMesh', unit_mm=100.0,
 model = dict(
     pseudo_label=dict(head='mesh', tensor='vertices',
                       target='pseudo_vertices'),
-    heads=dict(mesh=dict(type='WeakGraphMeshHead', loss_weight_heatmap=1.0,
-                         loss_weight_joint=1.0, loss_weight_depth=0.0,
-                         loss_weight_pseudo=1.0)))
+    heads=dict(mesh=dict(type='WeakGraphMeshHead', losses=dict(
+        heatmap=dict(type='HeatmapL2Loss', loss_weight=1.0),
+        joint=dict(type='SquaredDistanceLoss', loss_weight=1.0),
+        pseudo=dict(type='PseudoMeshLoss', weights=(0.0, 1.0, 50.0),
+                    loss_weight=1.0)))))
 targets = dict(type='GenerateTargets', encoders=dict(
     kcm=_base_.kcm_codec, mesh=joints_codec))
 crop = dict(type='HandCrop', mode='keypoints', padding=1.5)

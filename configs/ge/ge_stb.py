@@ -29,8 +29,11 @@ depth_codec = dict(type='CropDepthTarget', input_size=input_size,
 model = dict(
     pseudo_label=dict(head='mesh', tensor='vertices',
                       target='pseudo_vertices'),
-    heads=dict(mesh=dict(type='WeakGraphMeshHead', loss_weight_heatmap=1.0,
-                         loss_weight_depth=1.0, loss_weight_pseudo=1.0)))
+    heads=dict(mesh=dict(type='WeakGraphMeshHead', losses=dict(
+        heatmap=dict(type='HeatmapL2Loss', loss_weight=1.0),
+        depth=dict(type='DepthMapL1Loss', scale=0.01, loss_weight=1.0),
+        pseudo=dict(type='PseudoMeshLoss', weights=(0.0, 1.0, 50.0),
+                    loss_weight=1.0)))))
 targets = dict(type='GenerateTargets', encoders=dict(
     kcm=_base_.kcm_codec, depth=depth_codec))
 crop = dict(type='HandCrop', mode='keypoints', padding=1.5)

@@ -20,11 +20,10 @@ from handkit.datasets.collate import hand_collate
 from handkit.engine.preflight import preflight
 from handkit.evaluation.functional import keypoint_box_size, pck
 from handkit.models.heads.mano_regression_head import weak_perspective
-from handkit.models.losses.mesh_losses import (joint_3d_loss,
-                                               keypoint_2d_loss,
-                                               mask_distance_loss,
-                                               param_regularizer,
-                                               sample_distance)
+from handkit.models.losses.boukhayma import (MaskDistanceLoss,
+                                             SquaredDistanceLoss,
+                                             SquaredNormLoss,
+                                             sample_distance)
 from handkit.registry import DATASETS, MODELS
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -137,7 +136,7 @@ def test_keypoint_2d_loss_by_hand():
     target = torch.tensor([[[13.0, 14.0], [0.0, 2.0], [50.0, 50.0]]])
     weight = torch.tensor([[1.0, 1.0, 0.0]])  # the third is unlabelled
     # (25 + 4) / 2 joints, in units of 1 / 10 px: x 0.01
-    assert keypoint_2d_loss(pred, target, weight, 0.1).item() == \
+    assert SquaredDistanceLoss()(pred, target, weight, 0.1).item() == \
         pytest.approx(0.145)
 
 
@@ -146,7 +145,10 @@ def test_joint_3d_loss_by_hand():
     target = torch.tensor([[[0.01, 0.0, 0.0], [0.0, 0.02, 0.0]],
                            [[0.0, 0.0, 0.03], [0.0, 0.0, 0.0]]])
     # (1e-4 + 4e-4 + 9e-4 + 0) / 4
-    assert joint_3d_loss(pred, target).item() == pytest.approx(3.5e-4)
+    assert SquaredDistanceLoss()(pred, target).item() == pytest.approx(3.5e-4)
+    # one weight per sample: the first sample's (1e-4 + 4e-4) / 2
+    assert SquaredDistanceLoss()(pred, target, torch.tensor(
+        [[1.0], [0.0]])).item() == pytest.approx(2.5e-4)
 
 
 def test_mask_distance_field_and_loss_by_hand():
@@ -168,10 +170,10 @@ def test_mask_distance_field_and_loss_by_hand():
         [0.0, 2.0, 2.5, 8.0])
     # squared, times (1 / 10)^2, averaged over the 4 vertices
     expected = (0 + 4 + 6.25 + 64) / 4 * 0.01
-    assert mask_distance_loss(points, field, torch.ones(1, 1),
+    assert MaskDistanceLoss()(points, field, torch.ones(1, 1),
                               0.1).item() == pytest.approx(expected)
     # a sample without a mask (weight 0) is left out
-    assert mask_distance_loss(points, field, torch.zeros(1, 1)).item() == 0
+    assert MaskDistanceLoss()(points, field, torch.zeros(1, 1)).item() == 0
     empty = MaskDistanceField(input_size=(10, 8)).encode(np.zeros((8, 10)))
     assert empty['mask_weight'].tolist() == [0.0]
     with pytest.raises(ValueError, match=r'hand_mask is \(8, 8\) \(H, W\), '
@@ -183,13 +185,13 @@ def test_param_regularizer_by_hand():
     pose = torch.tensor([[1.0, 2.0], [0.0, 0.0]])
     shape = torch.tensor([[3.0], [1.0]])
     # sample 0: 1 + 4 + 9 = 14, sample 1: 1; mean 7.5
-    assert param_regularizer((pose, shape)).item() == 7.5
+    assert SquaredNormLoss()((pose, shape)).item() == 7.5
 
 
 def test_head_loss_weighs_the_terms_as_eq_5():
     head = build_head()
-    assert (head.loss_weight_2d, head.loss_weight_3d, head.loss_weight_mask,
-            head.loss_weight_reg) == (1.0, 100.0, 100.0, 10.0)
+    assert head.loss_module.weights == {'2d': 1.0, '3d': 100.0,
+                                        'mask': 100.0, 'reg': 10.0}
     with torch.no_grad():
         out = head(torch.randn(2, 8, 4, 4))
     targets = dict(
@@ -199,18 +201,19 @@ def test_head_loss_weighs_the_terms_as_eq_5():
         mask_distance=torch.full((2, 128, 128), 6.4),
         mask_weight=torch.ones(2, 1))
     losses = head.loss(out, dict(targets=targets))
+    assert list(losses) == ['loss_2d', 'loss_3d', 'loss_mask', 'loss_reg']
     reg = (out['params'][:, 6:] ** 2).sum(-1).mean().item()
     # 12.8 px of a 128-px input: 0.1 -> 0.01; 10 mm -> 1e-4 m^2; the
     # mask term in the same unit (by hand in the test above)
     assert losses['loss_2d'].item() == pytest.approx(0.01, rel=1e-4)
     assert losses['loss_3d'].item() == pytest.approx(100 * 1e-4, rel=1e-3)
-    mask = mask_distance_loss(out['vertices_2d'], targets['mask_distance'],
+    mask = MaskDistanceLoss()(out['vertices_2d'], targets['mask_distance'],
                               targets['mask_weight'], 1 / 128)
     assert mask.item() >= 0.05 ** 2  # 6.4 px or more from the mask
     assert losses['loss_mask'].item() == pytest.approx(100 * mask.item(),
                                                        rel=1e-5)
     assert losses['loss_reg'].item() == pytest.approx(10 * reg, rel=1e-5)
-    head.loss_weight_mask = 0.0  # the real-data configs: no mask target
+    head.loss_module.weights['mask'] = 0.0  # the real-data configs: no mask
     del targets['mask_distance'], targets['mask_weight']
     assert 'loss_mask' not in head.loss(out, dict(targets=targets))
 

@@ -28,13 +28,10 @@ from handkit.models.hand_model.mesh_hierarchy import (MeshHierarchy,
                                                       load_mesh_hierarchy,
                                                       mesh_edges,
                                                       tree_orders)
-from handkit.models.losses.mesh_losses import (depth_map_loss,
-                                               edge_length_loss,
-                                               heatmap_l2_loss,
-                                               laplacian_loss, normal_loss,
-                                               pseudo_mesh_loss,
-                                               rasterize_visible,
-                                               vertex_loss)
+from handkit.models.losses.ge import (DepthMapL1Loss, EdgeLengthLoss,
+                                      HeatmapL2Loss, LaplacianLoss,
+                                      NormalLoss, PseudoMeshLoss,
+                                      VertexL2Loss, rasterize_visible)
 from handkit.registry import DATASETS, MODELS
 from handkit.tools.build_mesh_hierarchy import main as build_main
 
@@ -205,27 +202,29 @@ LIFTED = torch.tensor([[[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.5]]])
 def test_vertex_and_heatmap_losses_by_hand():
     pred = torch.zeros(1, 2, 3)
     target = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]]])
-    assert vertex_loss(pred, target).item() == pytest.approx(2.5)
-    assert vertex_loss(pred, target, torch.zeros(1, 1)).item() == 0
+    assert VertexL2Loss()(pred, target).item() == pytest.approx(2.5)
+    assert VertexL2Loss()(pred, target, torch.zeros(1, 1)).item() == 0
     maps = torch.zeros(1, 2, 2, 2)
     true = torch.ones(1, 2, 2, 2)
     true[0, 1] = 3.0
-    # keypoint 0: mean 1, keypoint 1 (weight 0) left out
-    assert heatmap_l2_loss(maps, true, torch.tensor([[1.0, 0.0]])).item() \
+    # keypoint 0: mean 1, keypoint 1 (weight 0) left out; per stage
+    assert HeatmapL2Loss()([maps], true, torch.tensor([[1.0, 0.0]])).item() \
         == pytest.approx(1.0)
+    assert HeatmapL2Loss()([maps, maps + 1], true,
+                           torch.tensor([[1.0, 0.0]])).item() == 1.0
 
 
 def test_normal_loss_by_hand():
     # true normal (0, 0, 1); the lifted corner puts the sides (1, 2) and
     # (2, 0) 0.5 off the plane: (0 + 0.25 + 0.25) / 3
-    assert normal_loss(LIFTED, FLAT, TRIANGLE).item() == pytest.approx(1 / 6)
-    assert normal_loss(FLAT + 1.0, FLAT, TRIANGLE).item() == 0
+    assert NormalLoss()(LIFTED, FLAT, TRIANGLE).item() == pytest.approx(1 / 6)
+    assert NormalLoss()(FLAT + 1.0, FLAT, TRIANGLE).item() == 0
 
 
 def test_edge_length_loss_by_hand():
     # true lengths 1, sqrt 2, 1; lifted 1, 1.5, sqrt 1.25
     expected = ((1.5 - math.sqrt(2))**2 + (math.sqrt(1.25) - 1)**2) / 3
-    assert edge_length_loss(LIFTED, FLAT, TRIANGLE).item() == \
+    assert EdgeLengthLoss()(LIFTED, FLAT, TRIANGLE).item() == \
         pytest.approx(expected, rel=1e-5)
 
 
@@ -238,18 +237,18 @@ def test_laplacian_loss_by_hand():
                      neighbour_table(sp.diags(1 / degree) @ graph))
     pred = torch.tensor([[[1.0, 0, 0], [5.0, 5.0, 5.0], [2.0, 0, 0]]])
     target = torch.tensor([[[0.0, 0, 0], [5.0, 5.0, 5.0], [2.0, 0, 0]]])
-    assert laplacian_loss(pred, target, index, weight).item() == \
+    assert LaplacianLoss()(pred, target, index, weight).item() == \
         pytest.approx(1.25 / 3)
     # a translation of the whole mesh costs nothing
-    assert laplacian_loss(target + 3.0, target, index, weight).item() == \
+    assert LaplacianLoss()(target + 3.0, target, index, weight).item() == \
         pytest.approx(0, abs=1e-12)
     # L_pM: (vertex, edge, Laplacian) weights
     faces = torch.tensor([[0, 1, 2]])
-    combined = pseudo_mesh_loss(pred, target, faces, index, weight,
-                                (1.0, 2.0, 3.0)).item()
+    combined = PseudoMeshLoss((1.0, 2.0, 3.0))(pred, target, faces, index,
+                                               weight).item()
     assert combined == pytest.approx(
-        vertex_loss(pred, target).item() +
-        2 * edge_length_loss(pred, target, faces).item() + 3 * 1.25 / 3)
+        VertexL2Loss()(pred, target).item() +
+        2 * EdgeLengthLoss()(pred, target, faces).item() + 3 * 1.25 / 3)
 
 
 def test_depth_map_loss_by_hand():
@@ -260,11 +259,11 @@ def test_depth_map_loss_by_hand():
                               [-40.0, 40.0, 100.0]]], requires_grad=True)
     faces = torch.tensor([[0, 2, 1]])
     cam_k = torch.tensor([[[20.0, 0, 9.5], [0, 20.0, 9.5], [0, 0, 1]]])
-    face_ids, bary = rasterize_visible(vertices, faces, cam_k, (20, 20))
+    face_ids, _ = rasterize_visible(vertices, faces, cam_k, (20, 20))
     assert (face_ids >= 0).sum() > 50
     depth = torch.zeros(1, 20, 20)
     depth[..., :10] = 110.0
-    loss = depth_map_loss(vertices, faces, face_ids, bary, depth, 0.1)
+    loss = DepthMapL1Loss(scale=0.1)(vertices, faces, cam_k, depth)
     assert loss.item() == pytest.approx(1.0, rel=1e-5)
     loss.backward()
     # d/dz of the mean of (110 - sum_k b_k z_k) 0.1: -0.1 in total
@@ -272,9 +271,45 @@ def test_depth_map_loss_by_hand():
                                                                 rel=1e-5)
     assert vertices.grad[0, :, :2].abs().max() == 0  # the seam is fixed
     # no covered pixel with depth: weight 0, loss 0
-    empty = depth_map_loss(vertices, faces, face_ids, bary,
-                           torch.zeros(1, 20, 20))
+    empty = DepthMapL1Loss()(vertices, faces, cam_k, torch.zeros(1, 20, 20))
     assert empty.item() == 0
+
+
+def test_head_losses_by_hand():
+    """Each term through the registry, reported as loss_<name> times its
+    weight: the fully supervised defaults, then the weak head's."""
+    init_default_scope('handkit')
+    head = MODELS.build(dict(type='GraphMeshHead'))
+    assert head.loss_module.weights == dict(heatmap=1.0, vertex=1.0,
+                                            normal=1.0, edge=1.0,
+                                            laplacian=50.0, joint=1.0)
+    vertices = torch.randn(1, head.num_vertices, 3,
+                           generator=torch.Generator().manual_seed(0))
+    outputs = dict(heatmaps=[torch.zeros(1, 21, 4, 4)] * 2,
+                   vertices=vertices, joints=torch.zeros(1, 21, 3))
+    joints = torch.zeros(1, 21, 3)
+    joints[..., 2] = 0.2
+    targets = dict(heatmaps=torch.ones(1, 21, 4, 4),
+                   keypoint_weights=torch.ones(1, 21),
+                   mesh_vertices=vertices + torch.tensor([0.1, 0.0, 0.0]),
+                   mesh_weight=torch.ones(1, 1), mesh_joints=joints)
+    losses = head.loss(outputs, dict(targets=targets))
+    assert list(losses) == ['loss_heatmap', 'loss_vertex', 'loss_normal',
+                            'loss_edge', 'loss_laplacian', 'loss_joint']
+    # L_H: 1 per stack, two stacks; a translated mesh: L_v = 0.1^2 and
+    # nothing for its shape; L_J = 0.2^2
+    assert losses['loss_heatmap'].item() == 2.0
+    assert losses['loss_vertex'].item() == pytest.approx(0.01)
+    assert losses['loss_joint'].item() == pytest.approx(0.04)
+    for name in ('loss_normal', 'loss_edge', 'loss_laplacian'):
+        assert losses[name].item() == pytest.approx(0, abs=1e-9)
+    weak = MODELS.build(dict(type='WeakGraphMeshHead'))
+    targets.update(depth_target=torch.zeros(1, 8, 8),  # no depth: L_D 0
+                   crop_K=torch.eye(3)[None], root_3d=torch.zeros(1, 3),
+                   depth_weight=torch.ones(1, 1), pseudo_vertices=vertices)
+    losses = weak.loss(outputs, dict(targets=targets))
+    assert list(losses) == ['loss_heatmap', 'loss_depth', 'loss_pseudo']
+    assert [value.item() for value in losses.values()] == [2.0, 0.0, 0.0]
 
 
 # -- the model at the paper's size -------------------------------------------

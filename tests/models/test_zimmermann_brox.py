@@ -126,9 +126,15 @@ def test_poseprior_losses_by_hand():
         outputs['canonical_keypoints'][index, side] = canonical[index] + 0.1
         outputs['rotations'][index, side] = torch.eye(3)
     losses = head.loss(outputs, batch)
+    assert list(losses) == ['loss_canonical', 'loss_rotation']
     assert float(losses['loss_canonical']) == pytest.approx(0.01, rel=1e-5)
     # I - R has four entries of magnitude 1: mean square 4 / 9
     assert float(losses['loss_rotation']) == pytest.approx(4 / 9, rel=1e-6)
+    # a weight of 3 on the rotation; 0 leaves the canonical term out
+    head.loss_module.weights.update(canonical=0.0, rotation=3.0)
+    losses = head.loss(outputs, batch)
+    assert list(losses) == ['loss_rotation']
+    assert float(losses['loss_rotation']) == pytest.approx(4 / 3, rel=1e-6)
 
 
 def test_poseprior_trains_on_the_target_maps():

@@ -30,6 +30,14 @@ model = dict(
         mesh=dict(type='MANORegressionHead', in_channels=512,
                   input_size=boukhayma_input_size, hand_model=hand_model,
                   decoder=mano_codec, init_extent=1 / 1.5,
-                  loss_weight_2d=1.0, loss_weight_3d=100.0,
-                  loss_weight_mask=100.0, loss_weight_reg=10.0)),
+                  # eq. (5)'s terms, reported as loss_2d ... loss_reg (a
+                  # dict literal: '2d' and '3d' are no Python names)
+                  losses={
+                      '2d': dict(type='SquaredDistanceLoss', loss_weight=1.0),
+                      '3d': dict(type='SquaredDistanceLoss',
+                                 loss_weight=100.0),
+                      'mask': dict(type='MaskDistanceLoss',
+                                   loss_weight=100.0),
+                      'reg': dict(type='SquaredNormLoss', loss_weight=10.0)
+                  })),
 )

@@ -17,7 +17,14 @@ model = dict(
     heads=dict(
         landmarks=dict(type='HandLandmarkHead', in_channels=1152,
                        num_keypoints=21, input_size=input_size,
-                       decoder=codec)))
+                       decoder=codec,
+                       losses=dict(
+                           landmarks=dict(type='WeightedL1Loss',
+                                          loss_weight=1.0),
+                           presence=dict(type='BinaryCrossEntropyLoss',
+                                         loss_weight=1.0),
+                           handedness=dict(type='BinaryCrossEntropyLoss',
+                                           loss_weight=1.0)))))
 # No crop step: the caller puts the hand's square into the results,
 # `bbox_center` (x, y), `bbox_size` (side) in image pixels and
 # `bbox_rotation` (degrees, counter-clockwise as displayed), e.g. from the

@@ -37,5 +37,10 @@ model = dict(
         # (the zb protocol does not use it: it scales by the true bone).
         pose3d=dict(type='PosePriorHead', heatmap_size=score_map_size,
                     decoder=canonical_codec, score_codec=score_codec,
-                    train_inputs='targets', reference_bone_mm=43.5)),
+                    train_inputs='targets', reference_bone_mm=43.5,
+                    losses=dict(
+                        canonical=dict(type='MeanSquaredErrorLoss',
+                                       loss_weight=1.0),
+                        rotation=dict(type='MeanSquaredErrorLoss',
+                                      loss_weight=1.0)))),
 )

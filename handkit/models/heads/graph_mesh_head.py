@@ -51,15 +51,14 @@ from handkit.models.hand_model.mesh_hierarchy import (adjacency,
 from handkit.models.hand_model.model_file import (HandModelData,
                                                   load_hand_model)
 from handkit.models.heads.base_head import BaseHead
-from handkit.models.losses.mesh_losses import (depth_map_loss,
-                                               edge_length_loss,
-                                               heatmap_l2_loss,
-                                               joint_3d_loss,
-                                               laplacian_loss, normal_loss,
-                                               pseudo_mesh_loss,
-                                               rasterize_visible,
-                                               vertex_loss)
+from handkit.models.losses.combined import CombinedLoss
 from handkit.registry import CODECS, MODELS
+
+# The terms of ``losses``, in the order ``loss`` reports them; the mesh
+# terms (L_M) compare with the true mesh.
+LOSS_NAMES = ('heatmap', 'vertex', 'normal', 'edge', 'laplacian', 'joint',
+              'depth', 'pseudo')
+MESH_TERMS = ('vertex', 'normal', 'edge', 'laplacian')
 
 
 class GraphMeshDecoder(nn.Module):
@@ -154,12 +153,18 @@ class GraphMeshHead(BaseHead):
         pose_channels: (32, 64); pose_hidden: 512.
         cheb_order: K (3).
         unit_mm: mm per unit of the coordinates (the codec's).
-        loss_weight_heatmap, loss_weight_vertex, loss_weight_normal,
-        loss_weight_edge, loss_weight_laplacian, loss_weight_joint: the
-            fully supervised weights (docs/ge.md); 0 drops a term.
-        loss_weight_depth, loss_weight_pseudo, pseudo_weights: the weakly
-            supervised terms (0 here; :class:`WeakGraphMeshHead`).
-        depth_scale: L_D's unit, per mm (0.01: cm).
+        losses: name -> loss config with its ``loss_weight``
+            (:class:`~handkit.models.losses.CombinedLoss`), each term
+            reported as ``loss_<name>``; a term left out or of weight 0 is
+            off (its targets are not read). The fully supervised terms
+            (the default, docs/ge.md): ``heatmap`` (L_H,
+            ``HeatmapL2Loss``), ``vertex``, ``normal``, ``edge``,
+            ``laplacian`` (L_M: ``VertexL2Loss``, ``NormalLoss``,
+            ``EdgeLengthLoss``, ``LaplacianLoss``, weighted 1, 1, 1, 50)
+            and ``joint`` (L_J, ``SquaredDistanceLoss``); the weakly
+            supervised ``depth`` (L_D, ``DepthMapL1Loss(scale=0.01)``: cm)
+            and ``pseudo`` (L_pM, ``PseudoMeshLoss(weights=(0, 1, 50))``),
+            :class:`WeakGraphMeshHead`'s.
     """
 
     #: the fully supervised stage needs true meshes (``preflight``)
@@ -177,16 +182,13 @@ class GraphMeshHead(BaseHead):
                  pose_channels: Sequence[int] = (32, 64),
                  pose_hidden: int = 512, cheb_order: int = 3,
                  unit_mm: float = 100.0,
-                 loss_weight_heatmap: float = 1.0,
-                 loss_weight_vertex: float = 1.0,
-                 loss_weight_normal: float = 1.0,
-                 loss_weight_edge: float = 1.0,
-                 loss_weight_laplacian: float = 50.0,
-                 loss_weight_joint: float = 1.0,
-                 loss_weight_depth: float = 0.0,
-                 loss_weight_pseudo: float = 0.0,
-                 pseudo_weights: Sequence[float] = (0.0, 1.0, 50.0),
-                 depth_scale: float = 0.01,
+                 losses: Mapping[str, dict] = dict(
+                     heatmap=dict(type='HeatmapL2Loss', loss_weight=1.0),
+                     vertex=dict(type='VertexL2Loss', loss_weight=1.0),
+                     normal=dict(type='NormalLoss', loss_weight=1.0),
+                     edge=dict(type='EdgeLengthLoss', loss_weight=1.0),
+                     laplacian=dict(type='LaplacianLoss', loss_weight=50.0),
+                     joint=dict(type='SquaredDistanceLoss', loss_weight=1.0)),
                  prior_channels: int = 0) -> None:
         super().__init__()
         self.in_channels = int(in_channels)
@@ -197,12 +199,8 @@ class GraphMeshHead(BaseHead):
         self.unit_mm = float(unit_mm)
         self.decoder = (decoder if isinstance(decoder, BaseCodec) or
                         decoder is None else CODECS.build(decoder))
-        for name in ('heatmap', 'vertex', 'normal', 'edge', 'laplacian',
-                     'joint', 'depth', 'pseudo'):
-            value = locals()[f'loss_weight_{name}']
-            setattr(self, f'loss_weight_{name}', float(value))
-        self.pseudo_weights = tuple(float(w) for w in pseudo_weights)
-        self.depth_scale = float(depth_scale)
+        self.loss_module = CombinedLoss(losses, LOSS_NAMES,
+                                        type(self).__name__)
 
         data = self._hand_model_data(hand_model)
         num_vertices = int(data.num_vertices)
@@ -305,16 +303,15 @@ class GraphMeshHead(BaseHead):
 
     def loss(self, outputs: Dict[str, torch.Tensor],
              batch: dict) -> Dict[str, torch.Tensor]:
+        terms = self.loss_module
         losses = {}
-        if self.loss_weight_heatmap:
+        if terms.active('heatmap'):
             target = self.require_target(batch, 'heatmaps', 'L_H')
             weight = self.require_target(batch, 'keypoint_weights')
-            losses['loss_heatmap'] = self.loss_weight_heatmap * sum(
-                heatmap_l2_loss(maps, target, weight)
-                for maps in outputs['heatmaps'])
+            losses['loss_heatmap'] = terms('heatmap', outputs['heatmaps'],
+                                           target, weight)
         vertices = outputs['vertices']
-        if any((self.loss_weight_vertex, self.loss_weight_normal,
-                self.loss_weight_edge, self.loss_weight_laplacian)):
+        if any(terms.active(name) for name in MESH_TERMS):
             true = self.require_target(batch, 'mesh_vertices',
                                        'L_M: RootRelativeMesh')
             if true.shape[1] != vertices.shape[1]:
@@ -322,40 +319,33 @@ class GraphMeshHead(BaseHead):
                     f'GraphMeshHead: the true meshes have {true.shape[1]} '
                     f'vertices, the hand model {vertices.shape[1]}')
             weight = self.require_target(batch, 'mesh_weight')
-            terms = dict(
-                vertex=lambda: vertex_loss(vertices, true, weight),
-                normal=lambda: normal_loss(vertices, true, self.faces,
-                                           weight),
-                edge=lambda: edge_length_loss(vertices, true, self.faces,
-                                              weight),
-                laplacian=lambda: laplacian_loss(
-                    vertices, true, self.lap_index, self.lap_weight,
-                    weight))
-            for name, term in terms.items():
-                factor = getattr(self, f'loss_weight_{name}')
-                if factor:
-                    losses[f'loss_{name}'] = factor * term()
-        if self.loss_weight_joint:
-            losses['loss_joint'] = self.loss_weight_joint * joint_3d_loss(
-                outputs['joints'],
+            # each mesh term's arguments between the meshes and the weight
+            mesh_args = dict(vertex=(), normal=(self.faces, ),
+                             edge=(self.faces, ),
+                             laplacian=(self.lap_index, self.lap_weight))
+            for name, args in mesh_args.items():
+                if terms.active(name):
+                    losses[f'loss_{name}'] = terms(name, vertices, true,
+                                                   *args, weight)
+        if terms.active('joint'):
+            losses['loss_joint'] = terms(
+                'joint', outputs['joints'],
                 self.require_target(batch, 'mesh_joints',
                                     'L_J: RootRelativeMesh'))
-        if self.loss_weight_depth:
-            losses['loss_depth'] = self.loss_weight_depth * self._depth_loss(
-                vertices, batch)
-        if self.loss_weight_pseudo:
+        if terms.active('depth'):
+            losses['loss_depth'] = self._depth_loss(vertices, batch)
+        if terms.active('pseudo'):
             pseudo = self.require_target(
                 batch, 'pseudo_vertices',
                 "L_pM: CascadeEstimator(pseudo_label=dict(...))")
-            losses['loss_pseudo'] = self.loss_weight_pseudo * \
-                pseudo_mesh_loss(vertices, pseudo.detach(), self.faces,
-                                 self.lap_index, self.lap_weight,
-                                 self.pseudo_weights)
+            losses['loss_pseudo'] = terms('pseudo', vertices,
+                                          pseudo.detach(), self.faces,
+                                          self.lap_index, self.lap_weight)
         return losses
 
     def _depth_loss(self, vertices: torch.Tensor,
                     batch: dict) -> torch.Tensor:
-        """L_D: the predicted mesh, placed at the true root
+        """Weighted L_D: the predicted mesh, placed at the true root
         (``root_3d``), rendered into the crop (``crop_K``) against
         ``depth_target`` (:class:`~handkit.codecs.mesh_targets.
         CropDepthTarget`)."""
@@ -364,12 +354,8 @@ class GraphMeshHead(BaseHead):
         crop_k = self.require_target(batch, 'crop_K', why)
         root = self.require_target(batch, 'root_3d', why)
         camera = vertices * self.unit_mm + root[:, None]  # (B, V, 3) mm
-        height, width = depth.shape[-2:]
-        face_ids, barycentrics = rasterize_visible(camera, self.faces,
-                                                   crop_k, (width, height))
-        return depth_map_loss(camera, self.faces, face_ids, barycentrics,
-                              depth, self.depth_scale,
-                              self.require_target(batch, 'depth_weight'))
+        return self.loss_module('depth', camera, self.faces, crop_k, depth,
+                                self.require_target(batch, 'depth_weight'))
 
     # -- predictions -----------------------------------------------------
 
@@ -400,9 +386,12 @@ class WeakGraphMeshHead(GraphMeshHead):
 
     required_labels = ()
 
-    def __init__(self, **kwargs) -> None:
-        defaults = dict(loss_weight_vertex=0.0, loss_weight_normal=0.0,
-                        loss_weight_edge=0.0, loss_weight_laplacian=0.0,
-                        loss_weight_joint=0.0, loss_weight_depth=1.0,
-                        loss_weight_pseudo=1.0)
-        super().__init__(**dict(defaults, **kwargs))
+    def __init__(self,
+                 losses: Mapping[str, dict] = dict(
+                     heatmap=dict(type='HeatmapL2Loss', loss_weight=1.0),
+                     depth=dict(type='DepthMapL1Loss', scale=0.01,
+                                loss_weight=1.0),
+                     pseudo=dict(type='PseudoMeshLoss',
+                                 weights=(0.0, 1.0, 50.0), loss_weight=1.0)),
+                 **kwargs) -> None:
+        super().__init__(losses=losses, **kwargs)

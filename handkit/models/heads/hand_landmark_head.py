@@ -21,11 +21,14 @@ from typing import Any, Dict, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from handkit.models.heads.base_head import BaseHead
+from handkit.models.losses.combined import CombinedLoss
 from handkit.registry import CODECS, MODELS
+
+# The terms of ``losses``, in the order ``loss`` reports them.
+LOSS_NAMES = ('landmarks', 'presence', 'handedness')
 
 
 @MODELS.register_module()
@@ -39,9 +42,12 @@ class HandLandmarkHead(BaseHead):
             pixel coordinates by it (z by W).
         decoder: config of the codec (``MediaPipeLandmarks``); None builds a
             head that runs and trains but cannot decode.
-        loss_weight: weight of the landmark L1 loss.
-        presence_loss_weight: weight of the hand-presence cross-entropy.
-        handedness_loss_weight: weight of the handedness cross-entropy.
+        losses: name -> loss config with its ``loss_weight``
+            (:class:`~handkit.models.losses.CombinedLoss`), each reported
+            as ``loss_<name>``: ``landmarks`` (``WeightedL1Loss``),
+            ``presence`` and ``handedness`` (``BinaryCrossEntropyLoss``),
+            all at weight 1; a weight of 0 leaves a term and its targets
+            out.
 
     ``forward`` returns the raw outputs: ``landmarks`` (B, 3K),
     ``presence_logits`` (B, 1), ``handedness_logits`` (B, 1),
@@ -50,9 +56,13 @@ class HandLandmarkHead(BaseHead):
 
     def __init__(self, in_channels: int = 1152, num_keypoints: int = 21,
                  input_size: Sequence[int] = (224, 224),
-                 decoder: Optional[dict] = None, loss_weight: float = 1.0,
-                 presence_loss_weight: float = 1.0,
-                 handedness_loss_weight: float = 1.0,
+                 decoder: Optional[dict] = None,
+                 losses: Mapping[str, dict] = dict(
+                     landmarks=dict(type='WeightedL1Loss', loss_weight=1.0),
+                     presence=dict(type='BinaryCrossEntropyLoss',
+                                   loss_weight=1.0),
+                     handedness=dict(type='BinaryCrossEntropyLoss',
+                                     loss_weight=1.0)),
                  prior_channels: int = 0) -> None:
         super().__init__()
         if prior_channels:
@@ -69,9 +79,8 @@ class HandLandmarkHead(BaseHead):
         self.landmarks = nn.Linear(in_channels, 3 * num_keypoints)
         self.world_landmarks = nn.Linear(in_channels, 3 * num_keypoints)
         self.decoder = CODECS.build(decoder) if decoder is not None else None
-        self.loss_weight = float(loss_weight)
-        self.presence_loss_weight = float(presence_loss_weight)
-        self.handedness_loss_weight = float(handedness_loss_weight)
+        self.loss_module = CombinedLoss(losses, LOSS_NAMES,
+                                        'HandLandmarkHead')
 
     def forward(self, feats: torch.Tensor,
                 prior: Optional[torch.Tensor] = None
@@ -103,49 +112,48 @@ class HandLandmarkHead(BaseHead):
         handedness cross-entropy is averaged over its weights (at least
         1).
         """
-        coords = self.require_target(batch, 'landmark_coords',
-                                     '(B, 21, 3) input pixels')
-        weights = self.require_target(batch, 'landmark_weights')
-        presence = self.require_target(batch, 'hand_presence')
-        handedness = self.require_target(batch, 'handedness')
-        handedness_weight = self.require_target(batch, 'handedness_weight')
+        terms = self.loss_module
         pred = outputs['landmarks']
         batch_size = pred.shape[0]
-        expected = (batch_size, self.num_keypoints, 3)
-        if tuple(coords.shape) != expected or tuple(weights.shape) != \
-                expected[:2]:
-            raise ValueError(f'HandLandmarkHead: landmark_coords must be '
-                             f'{expected} and landmark_weights '
-                             f'{expected[:2]}, got {tuple(coords.shape)} and '
-                             f'{tuple(weights.shape)}')
-        for name, target in (('hand_presence', presence),
-                             ('handedness', handedness),
-                             ('handedness_weight', handedness_weight)):
+
+        def per_sample(name: str) -> torch.Tensor:
+            """The (B, 1) target ``name`` in the outputs' dtype."""
+            target = self.require_target(batch, name)
             if tuple(target.shape) != (batch_size, 1):
                 raise ValueError(f'HandLandmarkHead: {name} must be '
                                  f'({batch_size}, 1), got '
                                  f'{tuple(target.shape)}')
-        width, height = self.input_size
-        scale = pred.new_tensor([width, height, width])
-        pred = pred.view(expected) / scale
-        coords = coords.to(pred.dtype) / scale
-        z_weights = batch['targets'].get('landmark_z_weights', weights)
-        weights = torch.stack([weights, weights, z_weights.reshape(
-            weights.shape)], -1).to(pred.dtype)  # (B, 21, 3)
-        landmark_loss = (((pred - coords).abs() * weights).sum()
-                         / weights.sum().clamp(min=1))
-        presence_loss = F.binary_cross_entropy_with_logits(
-            outputs['presence_logits'], presence.to(pred.dtype))
-        handedness_weight = handedness_weight.to(pred.dtype)
-        handedness_loss = (F.binary_cross_entropy_with_logits(
-            outputs['handedness_logits'], handedness.to(pred.dtype),
-            reduction='none') * handedness_weight).sum() / \
-            handedness_weight.sum().clamp(min=1)
-        return {
-            'loss_landmarks': self.loss_weight * landmark_loss,
-            'loss_presence': self.presence_loss_weight * presence_loss,
-            'loss_handedness': self.handedness_loss_weight * handedness_loss,
-        }
+            return target.to(pred.dtype)
+
+        losses = {}
+        if terms.active('landmarks'):
+            coords = self.require_target(batch, 'landmark_coords',
+                                         '(B, 21, 3) input pixels')
+            weights = self.require_target(batch, 'landmark_weights')
+            expected = (batch_size, self.num_keypoints, 3)
+            if tuple(coords.shape) != expected or tuple(weights.shape) != \
+                    expected[:2]:
+                raise ValueError(f'HandLandmarkHead: landmark_coords must be '
+                                 f'{expected} and landmark_weights '
+                                 f'{expected[:2]}, got {tuple(coords.shape)} '
+                                 f'and {tuple(weights.shape)}')
+            width, height = self.input_size
+            scale = pred.new_tensor([width, height, width])
+            z_weights = batch['targets'].get('landmark_z_weights', weights)
+            weights = torch.stack([weights, weights, z_weights.reshape(
+                weights.shape)], -1).to(pred.dtype)  # (B, 21, 3)
+            losses['loss_landmarks'] = terms(
+                'landmarks', pred.view(expected) / scale,
+                coords.to(pred.dtype) / scale, weights)
+        if terms.active('presence'):
+            losses['loss_presence'] = terms(
+                'presence', outputs['presence_logits'],
+                per_sample('hand_presence'))
+        if terms.active('handedness'):
+            losses['loss_handedness'] = terms(
+                'handedness', outputs['handedness_logits'],
+                per_sample('handedness'), per_sample('handedness_weight'))
+        return losses
 
     def predict_tensors(self, outputs: Mapping[str, torch.Tensor]
                         ) -> Dict[str, torch.Tensor]:

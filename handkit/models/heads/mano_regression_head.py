@@ -29,11 +29,12 @@ from handkit.codecs.base import BaseCodec
 from handkit.codecs.canonical_frame import axis_angle_to_matrix
 from handkit.codecs.mano_params import join_params, split_params
 from handkit.models.heads.base_head import BaseHead
-from handkit.models.losses.mesh_losses import (joint_3d_loss,
-                                               keypoint_2d_loss,
-                                               mask_distance_loss,
-                                               param_regularizer)
+from handkit.models.losses.combined import CombinedLoss
 from handkit.registry import CODECS, MODELS
+
+# The terms of ``losses`` (eq. (5)), in the order ``loss`` reports them.
+LOSS_NAMES = ('2d', '3d', 'mask', 'reg')
+
 
 def weak_perspective(points: torch.Tensor, scale: torch.Tensor,
                      transl: torch.Tensor) -> torch.Tensor:
@@ -78,9 +79,15 @@ class MANORegressionHead(BaseHead):
             ``reference_size / input width``: 1 (default) normalises them
             by the input size (coordinates in [0, 1]); 256 would give the
             paper's 256-pixel crops' pixels.
-        loss_weight_2d, loss_weight_3d, loss_weight_mask, loss_weight_reg:
-            eq. (5)'s 1, 100, 100, 10; a weight of 0 drops the term and its
-            target (the real-data configs without masks set mask 0).
+        losses: name -> loss config with its ``loss_weight``
+            (:class:`~handkit.models.losses.CombinedLoss`), eq. (5)'s
+            terms, each reported as ``loss_<name>``: ``'2d'`` (L2D,
+            ``SquaredDistanceLoss`` of ``keypoints_2d``), ``'3d'`` (L3D,
+            ``SquaredDistanceLoss`` of ``joints_3d_rel``), ``'mask'``
+            (Lmask, ``MaskDistanceLoss`` of ``mask_distance``), ``'reg'``
+            (Lreg, ``SquaredNormLoss``), weighted 1, 100, 100, 10; a weight
+            of 0 drops the term and its target (the real-data configs
+            without masks set mask 0).
         prior_channels: must stay 0 (the heat-map input enters the encoder,
             docs/boukhayma.md).
     """
@@ -94,10 +101,12 @@ class MANORegressionHead(BaseHead):
                  init_extent: float = 1 / 1.5,
                  base_rotation: Sequence[float] = (math.pi, 0.0, 0.0),
                  reference_size: float = 1.0,
-                 loss_weight_2d: float = 1.0,
-                 loss_weight_3d: float = 100.0,
-                 loss_weight_mask: float = 100.0,
-                 loss_weight_reg: float = 10.0,
+                 losses: Mapping[str, dict] = {
+                     '2d': dict(type='SquaredDistanceLoss', loss_weight=1.0),
+                     '3d': dict(type='SquaredDistanceLoss',
+                                loss_weight=100.0),
+                     'mask': dict(type='MaskDistanceLoss', loss_weight=100.0),
+                     'reg': dict(type='SquaredNormLoss', loss_weight=10.0)},
                  prior_channels: int = 0) -> None:
         super().__init__()
         self.in_channels = int(in_channels)
@@ -121,10 +130,8 @@ class MANORegressionHead(BaseHead):
                 f'the hand model has {self.hand_model.num_betas}')
         self.num_params = self.decoder.num_params
         self.reference_size = float(reference_size)
-        self.loss_weight_2d = float(loss_weight_2d)
-        self.loss_weight_3d = float(loss_weight_3d)
-        self.loss_weight_mask = float(loss_weight_mask)
-        self.loss_weight_reg = float(loss_weight_reg)
+        self.loss_module = CombinedLoss(losses, LOSS_NAMES,
+                                        'MANORegressionHead')
 
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(self.in_channels, self.num_params)
@@ -183,27 +190,27 @@ class MANORegressionHead(BaseHead):
     def loss(self, outputs: Dict[str, torch.Tensor],
              batch: dict) -> Dict[str, torch.Tensor]:
         pixel = self.reference_size / self.input_size[0]
+        terms = self.loss_module
         losses = {}
-        if self.loss_weight_2d:
-            losses['loss_2d'] = self.loss_weight_2d * keypoint_2d_loss(
-                outputs['keypoints'],
+        if terms.active('2d'):
+            losses['loss_2d'] = terms(
+                '2d', outputs['keypoints'],
                 self.require_target(batch, 'keypoints_2d', 'L2D'),
                 self.require_target(batch, 'keypoints_2d_weight'), pixel)
-        if self.loss_weight_3d:
-            losses['loss_3d'] = self.loss_weight_3d * joint_3d_loss(
-                outputs['joints'],
+        if terms.active('3d'):
+            losses['loss_3d'] = terms(
+                '3d', outputs['joints'],
                 self.require_target(batch, 'joints_3d_rel', 'L3D'))
-        if self.loss_weight_mask:
-            losses['loss_mask'] = self.loss_weight_mask * mask_distance_loss(
-                outputs['vertices_2d'],
+        if terms.active('mask'):
+            losses['loss_mask'] = terms(
+                'mask', outputs['vertices_2d'],
                 self.require_target(batch, 'mask_distance',
                                     'Lmask: MaskDistanceField'),
                 self.require_target(batch, 'mask_weight'), pixel)
-        if self.loss_weight_reg:
+        if terms.active('reg'):
             parts = split_params(outputs['params'], self.num_pose,
                                  self.num_shape)
-            losses['loss_reg'] = self.loss_weight_reg * param_regularizer(
-                (parts['pose'], parts['shape']))
+            losses['loss_reg'] = terms('reg', (parts['pose'], parts['shape']))
         return losses
 
     def predict_tensors(self, outputs: Dict[str, torch.Tensor]

@@ -24,31 +24,15 @@ from typing import Any, Dict, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from handkit.models.heads.base_head import BaseHead
+from handkit.models.losses.combined import CombinedLoss
 from handkit.registry import CODECS, MODELS
 
 NUM_COORDS = 18  # box (cx, cy, w, h) + 7 keypoints (x, y)
-
-
-def sigmoid_focal_loss(logits: torch.Tensor, labels: torch.Tensor,
-                       gamma: float = 2.0, alpha: float = 0.25
-                       ) -> torch.Tensor:
-    """Element-wise focal loss (Lin et al., RetinaNet, eq. 5) of logits
-    against labels in [0, 1]; ``gamma=0`` and ``alpha<0`` give the binary
-    cross-entropy."""
-    cross_entropy = F.binary_cross_entropy_with_logits(
-        logits, labels, reduction='none')
-    if gamma:
-        prob = torch.sigmoid(logits)
-        p_t = prob * labels + (1 - prob) * (1 - labels)
-        cross_entropy = cross_entropy * (1 - p_t) ** gamma
-    if alpha >= 0:
-        cross_entropy = cross_entropy * (alpha * labels + (1 - alpha) *
-                                         (1 - labels))
-    return cross_entropy
+# The terms of ``losses``, in the order ``loss`` reports them.
+LOSS_NAMES = ('palm_score', 'palm_regression')
 
 
 @MODELS.register_module()
@@ -62,12 +46,14 @@ class PalmDetectionHead(BaseHead):
         num_coords: regressed numbers per anchor (18).
         decoder: config of the codec (``MediaPipePalmAnchors``); None builds
             a head that runs and trains but cannot decode.
-        gamma, alpha: of the focal loss on the scores (``gamma=0,
-            alpha=-1``: binary cross-entropy).
-        huber_delta: of the Huber loss on the regressions (input pixels, as
-            the targets).
-        loss_weight: weight of the score loss.
-        regression_loss_weight: weight of the regression loss.
+        losses: name -> loss config with its ``loss_weight``
+            (:class:`~handkit.models.losses.CombinedLoss`), each reported
+            as ``loss_<name>``: ``palm_score``, the focal loss on the
+            scores (``SigmoidFocalLoss(gamma=2, alpha=0.25)``; ``gamma=0,
+            alpha=-1``: binary cross-entropy), and ``palm_regression``, the
+            Huber loss on the regressions (``WeightedHuberLoss(delta=1)``,
+            input pixels as the targets), both at weight 1; a weight of 0
+            leaves a term and its targets out.
 
     ``forward(feats)`` with ``feats = (p3, p4)`` returns ``{'boxes': (B,
     2016, 18), 'scores': (B, 2016, 1)}`` (raw logits), MediaPipe's
@@ -77,10 +63,12 @@ class PalmDetectionHead(BaseHead):
     def __init__(self, in_channels: Sequence[int] = (128, 256),
                  num_anchors: Sequence[int] = (2, 6),
                  num_coords: int = NUM_COORDS,
-                 decoder: Optional[dict] = None, gamma: float = 2.0,
-                 alpha: float = 0.25, huber_delta: float = 1.0,
-                 loss_weight: float = 1.0,
-                 regression_loss_weight: float = 1.0,
+                 decoder: Optional[dict] = None,
+                 losses: Mapping[str, dict] = dict(
+                     palm_score=dict(type='SigmoidFocalLoss', gamma=2.0,
+                                     alpha=0.25, loss_weight=1.0),
+                     palm_regression=dict(type='WeightedHuberLoss',
+                                          delta=1.0, loss_weight=1.0)),
                  prior_channels: int = 0) -> None:
         super().__init__()
         if len(in_channels) != len(num_anchors):
@@ -101,11 +89,8 @@ class PalmDetectionHead(BaseHead):
             nn.Conv2d(channels, anchors * num_coords, 1)
             for channels, anchors in zip(in_channels, num_anchors)])
         self.decoder = CODECS.build(decoder) if decoder is not None else None
-        self.gamma = float(gamma)
-        self.alpha = float(alpha)
-        self.huber_delta = float(huber_delta)
-        self.loss_weight = float(loss_weight)
-        self.regression_loss_weight = float(regression_loss_weight)
+        self.loss_module = CombinedLoss(losses, LOSS_NAMES,
+                                        'PalmDetectionHead')
 
     def forward(self, feats: Sequence[torch.Tensor],
                 prior: Optional[torch.Tensor] = None
@@ -145,38 +130,38 @@ class PalmDetectionHead(BaseHead):
         regression loss is the Huber loss averaged over the 18 numbers and
         over the anchors by their weights.
         """
-        labels = self.require_target(batch, 'palm_labels', 'anchor labels')
-        regression = self.require_target(batch, 'palm_regression',
-                                         'matched anchor offsets')
-        weights = self.require_target(batch, 'palm_regression_weights',
-                                      'which anchors are matched')
+        terms = self.loss_module
         boxes, scores = outputs['boxes'], outputs['scores']
-        if labels.shape != scores.shape[:2]:
-            raise ValueError(f'PalmDetectionHead: palm_labels must be '
-                             f'{tuple(scores.shape[:2])}, got '
-                             f'{tuple(labels.shape)}')
-        if regression.shape != boxes.shape or weights.shape != labels.shape:
-            raise ValueError(f'PalmDetectionHead: palm_regression must be '
-                             f'{tuple(boxes.shape)} and '
-                             f'palm_regression_weights {tuple(labels.shape)}'
-                             f', got {tuple(regression.shape)} and '
-                             f'{tuple(weights.shape)}')
-        labels = labels.to(scores.dtype)
-        weights = weights.to(boxes.dtype)
-        label_weights = batch['targets'].get('palm_label_weights')
-        label_weights = (torch.ones_like(labels) if label_weights is None
-                         else label_weights.to(scores.dtype))
-        num_positive = (labels * label_weights > 0.5).sum().clamp(min=1)
-        score_loss = (sigmoid_focal_loss(scores[..., 0], labels, self.gamma,
-                                         self.alpha)
-                      * label_weights).sum() / num_positive
-        huber = F.huber_loss(boxes, regression.to(boxes.dtype),
-                             reduction='none', delta=self.huber_delta)
-        regression_loss = ((huber.mean(-1) * weights).sum()
-                           / weights.sum().clamp(min=1))
-        return {'loss_palm_score': self.loss_weight * score_loss,
-                'loss_palm_regression':
-                self.regression_loss_weight * regression_loss}
+        anchors = tuple(scores.shape[:2])  # (B, N)
+        losses = {}
+        if terms.active('palm_score'):
+            labels = self.require_target(batch, 'palm_labels',
+                                         'anchor labels')
+            if tuple(labels.shape) != anchors:
+                raise ValueError(f'PalmDetectionHead: palm_labels must be '
+                                 f'{anchors}, got {tuple(labels.shape)}')
+            labels = labels.to(scores.dtype)
+            label_weights = batch['targets'].get('palm_label_weights')
+            label_weights = (torch.ones_like(labels) if label_weights is None
+                             else label_weights.to(scores.dtype))
+            losses['loss_palm_score'] = terms('palm_score', scores[..., 0],
+                                              labels, label_weights)
+        if terms.active('palm_regression'):
+            regression = self.require_target(batch, 'palm_regression',
+                                             'matched anchor offsets')
+            weights = self.require_target(batch, 'palm_regression_weights',
+                                          'which anchors are matched')
+            if regression.shape != boxes.shape or tuple(
+                    weights.shape) != anchors:
+                raise ValueError(f'PalmDetectionHead: palm_regression must '
+                                 f'be {tuple(boxes.shape)} and '
+                                 f'palm_regression_weights {anchors}, got '
+                                 f'{tuple(regression.shape)} and '
+                                 f'{tuple(weights.shape)}')
+            losses['loss_palm_regression'] = terms(
+                'palm_regression', boxes, regression.to(boxes.dtype),
+                weights.to(boxes.dtype))
+        return losses
 
     def predict_tensors(self, outputs: Mapping[str, torch.Tensor]
                         ) -> Dict[str, torch.Tensor]:

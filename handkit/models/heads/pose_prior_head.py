@@ -27,7 +27,7 @@ output. From the public code (lmb-freiburg/hand3d,
   The default is therefore no dropout; ``canonical_dropout=0.2,
   view_dropout=0.25`` is the dropout their network defines, an option;
 * losses: the mean squared error of the canonical joints and that of the
-  nine entries of ``R``, summed;
+  nine entries of ``R`` (``MeanSquaredErrorLoss``), summed;
 * inputs: in training the ground-truth score maps (their lifting is
   trained alone on them, 256 x 256 maps average-pooled 8 x 8 to 32 x 32);
   at test PoseNet's predicted maps.
@@ -49,10 +49,14 @@ from handkit.codecs.canonical_frame import (HAND_SIDES, axis_angle_to_matrix,
                                             side_indices)
 from handkit.models.heads.base_head import BaseHead
 from handkit.models.layers import conv_norm_relu, relu
+from handkit.models.losses.combined import CombinedLoss
 from handkit.models.weight_init import init_relu_convs
 from handkit.registry import CODECS, MODELS
 
 TRAIN_INPUTS = ('targets', 'predictions')
+# The terms of ``losses`` and the CanonicalFrame targets they read, in the
+# order ``loss`` reports them.
+LOSS_TARGETS = dict(canonical='canonical_keypoints', rotation='rotation')
 
 
 class SideConditionedStream(nn.Module):
@@ -131,8 +135,11 @@ class PosePriorHead(BaseHead):
         norm_cfg: None (the paper) or a norm after every convolution.
         negative_slope: of the leaky ReLUs (0.01, theirs; 0: handkit's
             former plain ReLU).
-        loss_weight: weight of ``loss_canonical``.
-        rotation_loss_weight: weight of ``loss_rotation``.
+        losses: name -> loss config with its ``loss_weight``
+            (:class:`~handkit.models.losses.CombinedLoss`): ``canonical``
+            (the canonical joints) and ``rotation`` (the nine entries of
+            ``R``), both ``MeanSquaredErrorLoss`` at weight 1 (theirs); a
+            weight of 0 leaves a term and its target out.
 
     ``loss`` -> ``{'loss_canonical', 'loss_rotation'}`` from
     ``targets['canonical_keypoints']`` (B, K, 3) and ``targets['rotation']``
@@ -159,8 +166,11 @@ class PosePriorHead(BaseHead):
                  reference_bone_mm: float = 33.0,
                  norm_cfg: Optional[dict] = None,
                  negative_slope: float = 0.01,
-                 loss_weight: float = 1.0,
-                 rotation_loss_weight: float = 1.0) -> None:
+                 losses: Mapping[str, dict] = dict(
+                     canonical=dict(type='MeanSquaredErrorLoss',
+                                    loss_weight=1.0),
+                     rotation=dict(type='MeanSquaredErrorLoss',
+                                   loss_weight=1.0))) -> None:
         super().__init__()
         if train_inputs not in TRAIN_INPUTS:
             raise ValueError(f'PosePriorHead: train_inputs must be one of '
@@ -185,8 +195,8 @@ class PosePriorHead(BaseHead):
         self.train_inputs = train_inputs
         self.target_map_dropout = float(target_map_dropout)
         self.reference_bone_mm = float(reference_bone_mm)
-        self.loss_weight = float(loss_weight)
-        self.rotation_loss_weight = float(rotation_loss_weight)
+        self.loss_module = CombinedLoss(losses, LOSS_TARGETS,
+                                        'PosePriorHead')
 
     def run(self, maps: torch.Tensor) -> Dict[str, torch.Tensor]:
         """(B, K, h, w) maps -> both sides' ``canonical_keypoints`` (B, 2,
@@ -204,10 +214,10 @@ class PosePriorHead(BaseHead):
 
     def loss(self, outputs: Dict[str, torch.Tensor],
              batch: dict) -> Dict[str, torch.Tensor]:
-        canonical_target = self.require_target(batch, 'canonical_keypoints',
-                                               'the CanonicalFrame codec')
-        rotation_target = self.require_target(batch, 'rotation',
-                                              'the CanonicalFrame codec')
+        targets = {name: self.require_target(batch, key,
+                                             'the CanonicalFrame codec')
+                   for name, key in LOSS_TARGETS.items()
+                   if self.loss_module.active(name)}
         if self.train_inputs == 'targets':
             maps = self.score_codec.on_map_grid(self.require_target(
                 batch, 'scoremaps', 'the PosePrior reads the target maps'))
@@ -217,15 +227,14 @@ class PosePriorHead(BaseHead):
                 maps = maps * keep[..., None, None].to(maps.dtype)
             outputs = self.run(maps)
         side = torch.as_tensor(self.sides(batch),
-                               device=rotation_target.device)
+                               device=outputs['rotations'].device)
         rows = torch.arange(len(side), device=side.device)
-        canonical = outputs['canonical_keypoints'][rows, side]  # (B, K, 3)
-        rotation = outputs['rotations'][rows, side]  # (B, 3, 3)
-        return {
-            'loss_canonical': self.loss_weight * (
-                (canonical - canonical_target.float()) ** 2).mean(),
-            'loss_rotation': self.rotation_loss_weight * (
-                (rotation - rotation_target.float()) ** 2).mean()}
+        # each side's prediction: (B, K, 3) joints, (B, 3, 3) rotation
+        predicted = dict(canonical=outputs['canonical_keypoints'][rows, side],
+                         rotation=outputs['rotations'][rows, side])
+        return {f'loss_{name}': self.loss_module(name, predicted[name],
+                                                 target)
+                for name, target in targets.items()}
 
     def sides(self, batch: Optional[dict]) -> np.ndarray:
         """(B,) side index (left 0, right 1) of each sample's meta

@@ -32,18 +32,25 @@ import torch.nn as nn
 from handkit.registry import MODELS
 
 
+def weighted_mean(values: torch.Tensor, weights: torch.Tensor
+                  ) -> torch.Tensor:
+    """``sum(w v) / max(sum(w), 1)`` of values and weights of one shape:
+    the mean over what has weight, 0 (with a gradient) where none has."""
+    return (values * weights).sum() / weights.sum().clamp(min=1.0)
+
+
 def weighted_sample_mean(per_sample: torch.Tensor,
                          weights: Optional[torch.Tensor], name: str
                          ) -> torch.Tensor:
-    """``sum_b w_b l_b / max(sum_b w_b, 1)`` of (B,) losses and (B,) or
-    (B, 1) weights (None: all ones, the plain mean)."""
+    """:func:`weighted_mean` of (B,) losses and (B,) or (B, 1) weights
+    (None: all ones, the plain mean)."""
     if weights is None:
         return per_sample.mean()
     weights = weights.reshape(-1).to(per_sample.dtype)
     if weights.shape != per_sample.shape:
         raise ValueError(f'{name}: one weight per sample expected '
                          f'({per_sample.shape[0]}), got {weights.numel()}')
-    return (weights * per_sample).sum() / weights.sum().clamp(min=1.0)
+    return weighted_mean(per_sample, weights)
 
 
 @MODELS.register_module()

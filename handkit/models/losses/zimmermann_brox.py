@@ -1,7 +1,7 @@
-"""The losses of Zimmermann & Brox's HandSegNet and PoseNet.
+"""The losses of Zimmermann & Brox's HandSegNet, PoseNet and PosePrior.
 
 Zimmermann and Brox, "Learning to Estimate 3D Hand Pose from Single RGB
-Images", ICCV 2017, Sections 4.1-4.2; the numbers from the public code
+Images", ICCV 2017, Sections 4.1-4.3; the numbers from the public code
 (lmb-freiburg/hand3d), the paper describing the steps:
 
 * ``SegmentationCrossEntropyLoss`` (``training_handsegnet.py``): softmax
@@ -10,7 +10,10 @@ Images", ICCV 2017, Sections 4.1-4.2; the numbers from the public code
   bilinearly upsampled to the crop, per map the root of the mean squared
   difference to the target over the pixels; the maps' RMS weighted by the
   keypoints' visibility, summed and divided by the number of visible
-  keypoints (+ 0.001), and the stages' terms summed.
+  keypoints (+ 0.001), and the stages' terms summed;
+* ``MeanSquaredErrorLoss`` (``training_lifting.py``): the PosePrior's
+  mean squared error of the canonical joints and, apart, of the nine
+  entries of the viewpoint's rotation matrix.
 """
 from typing import Sequence
 
@@ -77,3 +80,13 @@ class ScoreMapRMSLoss(nn.Module):
             rms = mean_square.clamp_min(1e-12).sqrt()  # (B, K)
             total = total + (weights * rms).sum() / (weights.sum() + 0.001)
         return total.float()
+
+
+@MODELS.register_module()
+class MeanSquaredErrorLoss(nn.Module):
+    """``forward(pred, target)`` of one shape -> ``mean((pred - target)^2)``
+    over every entry, the target in float32 (the PosePrior's losses)."""
+
+    def forward(self, pred: torch.Tensor,
+                target: torch.Tensor) -> torch.Tensor:
+        return ((pred - target.float())**2).mean()
