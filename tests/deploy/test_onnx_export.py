@@ -2,6 +2,8 @@
 parity it prints, and its one-line errors (an operator ONNX cannot export,
 a head that cannot be decoded outside PyTorch)."""
 import re
+import subprocess
+import sys
 
 import numpy as np
 import onnx
@@ -9,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+import handkit.deploy
 import handkit.tools.export_onnx as export_tool
 from handkit.deploy import (NotExportableError, UnsupportedOpError,
                             export_onnx, find_op_caller)
@@ -210,3 +213,20 @@ def test_a_parity_failure_exits_1_and_says_so(tmp_path, capsys, monkeypatch):
     captured = capsys.readouterr()
     assert re.search(r'^parity FAILED: max 1\.0\de-03', captured.out, re.M)
     assert '> --atol 1e-04; ' in captured.err
+
+
+def test_the_exporter_imports_without_mmengine_or_the_datasets():
+    """``from handkit.deploy import export_onnx`` loads the exporter alone
+    (the package's names are lazy): no mmengine, no datasets, no renderer,
+    no OpenCV."""
+    code = ('import sys\nfrom handkit.deploy import export_onnx, '
+            'MissingDependencyError\n'
+            "print(sorted(m for m in sys.modules if m == 'mmengine' or "
+            "m == 'cv2' or m.startswith('handkit.datasets') or "
+            "m.startswith('handkit.models')))")
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == '[]'
+    assert handkit.deploy.ATOL == 1e-4
+    with pytest.raises(AttributeError, match='no attribute'):
+        handkit.deploy.not_a_name
