@@ -2,6 +2,7 @@
 interpreter, on the same machine and the same photos.
 
     python benchmarks/bench_hand_inferencer.py [--rounds 20] [--threads 2]
+    python benchmarks/bench_hand_inferencer.py --compile   # + torch.compile
     python benchmarks/bench_hand_inferencer.py --engine handkit --frames 100
 
 Default: in one process, A B A B ... over ``--rounds`` rounds of the 6
@@ -10,6 +11,9 @@ distinct photos of tests/data, it times
 * the two networks alone, one palm input (192 x 192) and one hand
   (224 x 224) per frame: ai-edge-litert's interpreter (XNNPACK, MediaPipe's
   CPU delegate) against handkit's PyTorch modules;
+* with ``--compile``, the same two networks through ``torch.compile``
+  (inductor, frozen weights), an experiment: handkit's library does not
+  compile;
 * handkit's whole :class:`~handkit.apis.HandInferencer` per frame (image
   in, hands out): MediaPipe's single-image graph (``refine=0``,
   ``tiles=False``) and handkit's default (``refine=2``, tiles for 16:9
@@ -96,6 +100,28 @@ def handkit_networks(inferencer: HandInferencer):
     return run
 
 
+def compiled_networks(inferencer: HandInferencer):
+    """handkit's two networks through ``torch.compile`` (inductor with
+    frozen weights, static shapes), compiled before the timing starts."""
+    models = [inferencer.detector.model, inferencer.landmarks.model]
+    inputs = [torch.rand(1, 3, s, s).contiguous(
+        memory_format=torch.channels_last) for s in (192, 224)]
+    # dynamic=False: the two networks share layer code at other sizes,
+    # which would otherwise turn on dynamic shapes and stall the compiler
+    compiled = [torch.compile(model._run_heads, dynamic=False,
+                              options={'freezing': True})
+                for model in models]
+
+    def run():
+        with torch.no_grad():
+            for network, x in zip(compiled, inputs):
+                network(x)
+    start = time.perf_counter()
+    run()
+    print(f'torch.compile: {time.perf_counter() - start:.1f} s to compile')
+    return run
+
+
 def time_call(function) -> float:
     start = time.perf_counter()
     function()
@@ -108,6 +134,9 @@ def main(argv=None) -> None:
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--engine', choices=('handkit', 'litert'))
     parser.add_argument('--frames', type=int, default=100)
+    parser.add_argument('--compile', action='store_true',
+                        help='also time the networks through torch.compile '
+                        '(inductor, frozen weights; needs a C++ compiler)')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     images = distinct_images()
@@ -124,6 +153,9 @@ def main(argv=None) -> None:
             args.threads),
         'networks: handkit PyTorch': handkit_networks(single),
     }
+    if args.compile:
+        candidates['networks: handkit PyTorch, torch.compile (frozen)'] = \
+            compiled_networks(single)
     for label, inferencer in (("whole frame: handkit, MediaPipe's "
                                'single-image graph', single),
                               ('whole frame: handkit default (refine 2, '
