@@ -19,6 +19,7 @@ from mmengine.config import Config
 from torch import nn
 
 from handkit.datasets.base import config_input_size
+from handkit.errors import HandkitUserError
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -121,6 +122,30 @@ def input_shape_from_config(cfg: Config) -> Tuple[int, int, int]:
     width, height = config_input_size(cfg)
     channels = cfg.model.backbone.get('in_channels', 3)
     return int(channels), int(height), int(width)
+
+
+class SpeedInputError(HandkitUserError, ValueError):
+    """A model whose input size neither it nor its config states."""
+
+
+def model_input_shape(model: nn.Module, cfg: Config) -> Tuple[int, ...]:
+    """The shape of one input of ``model``, for ``tools/test.py --speed``.
+
+    A model whose input is not an image states it as ``input_shape``
+    (IKNet: ``(4 * J, 3)``, its joints, bones and rest pose); an image model
+    takes :func:`input_shape_from_config`.
+
+    Raises:
+        SpeedInputError: neither says (one line naming the model's class).
+    """
+    shape = getattr(model, 'input_shape', None)
+    if shape is not None:
+        return tuple(int(side) for side in shape)
+    try:
+        return input_shape_from_config(cfg)
+    except ValueError as error:
+        raise SpeedInputError(f'--speed: {type(model).__name__} states no '
+                              f'input_shape and {error}') from None
 
 
 def complexity_report(model: nn.Module, input_shape: Sequence[int],

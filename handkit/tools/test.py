@@ -51,7 +51,7 @@ from handkit.engine.preflight import preflight
 from handkit.engine.runner import HandRunner
 from handkit.evaluation.complexity import (complexity_report,
                                           format_complexity,
-                                          input_shape_from_config)
+                                          model_input_shape)
 from handkit.evaluation.metrics import format_metric_tables
 from handkit.fileio import write_json
 from handkit.models.precision import set_precision
@@ -116,6 +116,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
         built = preflight(cfg, ['test_dataloader'],
                           check_first=args.check_data, files=data_files)
         model = built.model
+        # --speed's input, known before anything runs or is written
+        speed_input = model_input_shape(model, cfg) if args.speed else None
         if args.out:
             refuse_overwriting_inputs(outputs, data_files)
         runtime = None
@@ -138,7 +140,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         print(tables)
     if args.speed:
         print(format_complexity(complexity_report(
-            model, input_shape_from_config(cfg), timed=runtime), model))
+            model, speed_input, timed=runtime), model))
     if args.out and args.format == 'coco':
         write_json(metrics_file(args.out), dict(
             config=args.config, checkpoint=args.checkpoint,

@@ -1,4 +1,5 @@
 """Parameter, MAC and FPS helpers against hand counts."""
+import pytest
 import torch
 from mmengine.config import Config
 from torch import nn
@@ -6,7 +7,10 @@ from torch import nn
 from handkit.evaluation.complexity import (complexity_report, count_macs,
                                           count_parameters,
                                           format_complexity,
-                                          input_shape_from_config)
+                                          input_shape_from_config,
+                                          model_input_shape)
+from handkit.errors import HandkitUserError
+from handkit.models.ik import IKNet
 from handkit.models.heads.local_regression_head import LocalRegressionHead
 
 
@@ -66,3 +70,21 @@ def test_the_hourglass_speed_line_puts_the_paper_beside_ours():
         'Wang, abstract: "over 910 FPS on a single GPU"]')
     # other models have no paper figure
     assert len(format_complexity(report, tiny_net()).splitlines()) == 3
+
+
+def test_speed_input_of_a_model_that_is_not_an_image_model():
+    """IKNet states its input (84 x 3: joints, bones, rest pose, its
+    bones); a model without a pipeline size or an input_shape gets one
+    line naming its class."""
+    no_pipeline = Config(dict(model=dict(type='IKNet')))
+    iknet = IKNet(num_layers=2, width=8).eval()
+    assert model_input_shape(iknet, no_pipeline) == (84, 3)
+    report = complexity_report(iknet, (84, 3), batch_sizes=(2, ),
+                               device='cpu')
+    # Linear 252 -> 8, then 8 -> 84
+    assert report['macs'] == 252 * 8 + 8 * 84
+    assert 'per 84x3 input' in format_complexity(report)
+    with pytest.raises(HandkitUserError, match=r'^--speed: Linear states '
+                       r'no input_shape and cannot tell the network input '
+                       r'size: the config has no test_dataloader'):
+        model_input_shape(nn.Linear(2, 2), no_pipeline)

@@ -140,6 +140,12 @@ class IKNet(BaseModel):
         self.loss_module = MODELS.build(loss)
         self.xyz_weight = float(xyz_weight)
 
+    @property
+    def input_shape(self) -> Tuple[int, int]:
+        """One input's shape: the joints, their bones, the rest pose and its
+        bones, (4 J, 3) (what ``tools/test.py --speed`` feeds)."""
+        return 4 * self.num_joints, 3
+
     @staticmethod
     def pack_inputs(joints: torch.Tensor,
                     rest_joints: torch.Tensor) -> torch.Tensor:
