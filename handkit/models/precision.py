@@ -14,7 +14,7 @@ The estimator reads the precision from ``test_cfg['precision']``
 ``--precision bf16`` in ``tools/test.py`` / ``tools/demo.py`` call.
 """
 from contextlib import contextmanager, nullcontext
-from typing import Iterator, Set, Tuple
+from typing import Iterator, Optional, Set, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -37,6 +37,20 @@ def check_precision(precision: str) -> str:
         raise ValueError(f'precision must be one of {PRECISIONS}, got '
                          f'{precision!r}')
     return precision
+
+
+def checked_test_cfg(test_cfg: Optional[dict]) -> dict:
+    """A model's ``test_cfg`` as a new dict, its ``precision`` checked."""
+    test_cfg = dict(test_cfg or {})
+    check_precision(test_cfg.get('precision', 'fp32'))
+    return test_cfg
+
+
+def mode_precision(test_cfg: dict, mode: str) -> str:
+    """The precision a forward pass of ``mode`` runs in: ``test_cfg``'s
+    for 'predict'; float32 for 'tensor' (what ONNX export traces) and
+    'loss' (training's autocast is the optimiser wrapper's)."""
+    return test_cfg.get('precision', 'fp32') if mode == 'predict' else 'fp32'
 
 
 def resolve_precision(precision: str, device_type: str) -> Tuple[str, str]:

@@ -22,7 +22,7 @@ from torch import nn
 from handkit.geometry import apply_affine, invert_affine
 from handkit.labels import gt_key, scored_labels
 from handkit.models.heads.base_head import BaseHead
-from handkit.models.precision import check_precision, precision_context
+from handkit.models.precision import checked_test_cfg, precision_context
 from handkit.registry import MODELS
 
 # Meta keys copied into each prediction dict, as (meta key, prediction
@@ -216,8 +216,7 @@ class CascadeEstimator(BaseModel):
                     f'{type(head).__name__}, not a BaseHead subclass '
                     '(handkit/models/heads/base_head.py)')
             self.heads.append(head)
-        self.test_cfg = dict(test_cfg or {})
-        check_precision(self.test_cfg.get('precision', 'fp32'))
+        self.test_cfg = checked_test_cfg(test_cfg)
         self.head_features = dict(head_features or {})
         unknown = sorted(set(self.head_features) - set(self.head_names))
         if unknown:

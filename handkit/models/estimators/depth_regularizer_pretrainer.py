@@ -18,7 +18,8 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from handkit.models.heads.depth_regularizer import DepthRegularizer
-from handkit.models.precision import check_precision, precision_context
+from handkit.models.precision import (checked_test_cfg, mode_precision,
+                                      precision_context)
 from handkit.registry import MODELS
 
 _TARGETS = ('joints_3d', 'depth_map', 'depth_weight')
@@ -59,8 +60,7 @@ class DepthRegularizerPretrainer(BaseModel):
                  test_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
-        self.test_cfg = dict(test_cfg or {})
-        check_precision(self.test_cfg.get('precision', 'fp32'))
+        self.test_cfg = checked_test_cfg(test_cfg)
         found = [(name, module) for name, module in
                  MODELS.build(estimator).named_modules()
                  if isinstance(module, DepthRegularizer)]
@@ -99,9 +99,8 @@ class DepthRegularizerPretrainer(BaseModel):
                 f"['{missing[0]}'] (the training pipeline needs the "
                 f'NormalizedPose3D and NormalizedDepthMap codecs); it has '
                 f'{sorted(targets)}')
-        precision = (self.test_cfg.get('precision', 'fp32')
-                     if mode == 'predict' else 'fp32')
-        with precision_context(precision, targets['joints_3d'].device):
+        with precision_context(mode_precision(self.test_cfg, mode),
+                               targets['joints_3d'].device):
             generated = self.regularizer(targets['joints_3d'].float())
         generated = generated.float()
         if mode == 'tensor':

@@ -31,7 +31,8 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from handkit.hand.kinematics import rotate_rest_pose
-from handkit.models.precision import check_precision, precision_context
+from handkit.models.precision import (checked_test_cfg, mode_precision,
+                                      precision_context)
 from handkit.registry import MODELS
 from handkit.skeleton import NUM_KEYPOINTS, PARENTS
 
@@ -117,8 +118,7 @@ class IKNet(BaseModel):
                  test_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
-        self.test_cfg = dict(test_cfg or {})
-        check_precision(self.test_cfg.get('precision', 'fp32'))
+        self.test_cfg = checked_test_cfg(test_cfg)
         if hand_side not in (None, 'left', 'right'):
             raise ValueError(f"IKNet: hand_side must be None, 'left' or "
                              f"'right', got {hand_side!r}")
@@ -178,9 +178,8 @@ class IKNet(BaseModel):
         if mode not in ('tensor', 'loss', 'predict'):
             raise ValueError(f"IKNet: mode must be 'tensor', 'loss' or "
                              f"'predict', got {mode!r}")
-        precision = (self.test_cfg.get('precision', 'fp32')
-                     if mode == 'predict' else 'fp32')
-        with precision_context(precision, inputs.device):
+        with precision_context(mode_precision(self.test_cfg, mode),
+                               inputs.device):
             raw = self.layers(inputs.flatten(1)).view(-1, self.num_joints, 4)
         raw = raw.float()
         if mode == 'tensor':
