@@ -93,7 +93,7 @@ def test_posenet_loss_equals_the_upsampled_rms():
             (2, 3)).sqrt()).sum() / (weights.sum() + 0.001)
         for stage in maps)
     loss = ScoreMapRMSLoss()(maps, target, weights)
-    assert float(loss) == pytest.approx(float(explicit), rel=1e-5)
+    assert loss.item() == pytest.approx(explicit.item(), rel=1e-5)
     loss.backward()
     assert all(torch.isfinite(stage.grad).all() for stage in maps)
 
