@@ -20,6 +20,8 @@ train_pipeline = dict(
                 scale_range=(0.85, 1.15), shift_ratio=0.05, prob=0.0),
     warp=dict(type='TopdownAffine', input_size=input_size),
     color=dict(type='PhotometricJitter', prob=0.0),
+    # Camera blur, noise and JPEG: handkit's synthetic-to-real option, off.
+    degrade=dict(type='CameraDegradation', prob=0.0),
     targets=dict(type='GenerateTargets', encoders=dict(kcm=codec)),
     pack=dict(type='PackHandInputs'),
 )

@@ -9,12 +9,13 @@ from .formatting import PackHandInputs
 from .geometric import HandCrop, RandomAffine, TopdownAffine
 from .loading import LoadImage
 from .mediapipe_roi import MediaPipeHandROI
-from .photometric import PhotometricJitter
+from .photometric import CameraDegradation, PhotometricJitter
 from .targets import GenerateTargets
 from .weak_labels import SubsetLabels3D
 
 __all__ = [
     'LoadImage', 'LoadDepth', 'LoadSTBDepth', 'LoadRHDDepth', 'DepthCubeCrop',
     'HandCrop', 'MediaPipeHandROI', 'RandomAffine', 'TopdownAffine', 'PhotometricJitter',
+    'CameraDegradation',
     'GenerateTargets', 'PackHandInputs', 'SubsetLabels3D'
 ]
