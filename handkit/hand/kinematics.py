@@ -108,8 +108,9 @@ def forward_kinematics(shape: Dict[str, np.ndarray],
     """
     flexion, abduction = pose['flexion'], pose['abduction']
     num = flexion.shape[0]
+    # + = radial (toward +x): turning y toward +x is a negative turn about z
     base_angle = FINGER_FAN + abduction                        # (N, 5)
-    base = rot_z(base_angle)                                   # (N, 5, 3, 3)
+    base = rot_z(-base_angle)                                  # (N, 5, 3, 3)
     radial, palmar, opposition = pose['thumb_cmc'].T
     # Rotating y toward +x (radially) is a negative turn about z; the roll
     # turns the thumb's flexion plane across the palm (toward -x).
