@@ -2,17 +2,24 @@
 
     python benchmarks/transfer_study.py [--work-dir work_dirs/transfer_study]
                                         [--cells capsule_scratch ...]
+                                        [--seed N]
 
 The quickstart recipe (``configs/quickstart/nsrm_lpm_g1g6_synthetic.py``:
 NSRM LPM-G1&6 at 96 px, 5 epochs of 425 steps, the same schedule, seed and
-sample counts in every cell) trained four ways:
+sample counts in every cell) trained seven ways:
 
-* ``capsule_scratch``: today's quickstart (capsule hands, from scratch);
+* ``capsule_scratch``: the quickstart before it moved to the mesh hands
+  (capsule hands, from scratch);
 * ``capsule_mediapipe``: on MediaPipe's real-trained landmark trunk
   (``nsrm_lpm_g1g6_mediapipe_backbone_synthetic.py``; needs
   ``python tools/convert_mediapipe.py``);
 * ``mesh_scratch`` / ``mesh_mediapipe``: the same two on the mesh hands
-  (``SyntheticHandDataset(hand='mesh')``, handkit's open hand).
+  (``SyntheticHandDataset(hand='mesh')``, handkit's open hand);
+* ``capsule_scratch_degrade``, ``mesh_scratch_degrade`` /
+  ``mesh_mediapipe_degrade``: those cells with the camera degradations on (``CameraDegradation``: blur, noise, JPEG,
+  each part with probability 0.5, at its default strengths);
+  ``mesh_scratch_degrade`` is today's quickstart. The other cells turn the
+  degradations off.
 
 Each cell is tested on its own held-out synthetic split and on every
 annotated hand of tests/data (the real crops, through the config's test
@@ -30,6 +37,7 @@ import time
 from pathlib import Path
 
 import cv2
+from mmengine.config import DictAction
 
 from handkit.apis import init_model
 from handkit.evaluation.functional import pck_metrics
@@ -46,20 +54,31 @@ from real_photos import evaluate_real_crops  # noqa: E402
 QUICKSTART = ROOT / 'configs' / 'quickstart'
 SCRATCH = QUICKSTART / 'nsrm_lpm_g1g6_synthetic.py'
 MEDIAPIPE = QUICKSTART / 'nsrm_lpm_g1g6_mediapipe_backbone_synthetic.py'
-MESH = [f'{split}_dataloader.dataset.hand=mesh'
-        for split in ('train', 'val', 'test')]
+CAPSULE, MESH = ([f'{split}_dataloader.dataset.hand={hand}'
+                  for split in ('train', 'val', 'test')]
+                 for hand in ('capsule', 'mesh'))
+# the camera degradations off (what the study measured without them), on
+CLEAN, DEGRADE = ([f'train_dataloader.dataset.pipeline.degrade.prob={prob}']
+                  for prob in (0.0, 0.5))
 CELLS = {
-    'capsule_scratch': (SCRATCH, []),
-    'capsule_mediapipe': (MEDIAPIPE, []),
-    'mesh_scratch': (SCRATCH, MESH),
-    'mesh_mediapipe': (MEDIAPIPE, MESH),
+    'capsule_scratch': (SCRATCH, CAPSULE + CLEAN),
+    'capsule_mediapipe': (MEDIAPIPE, CAPSULE + CLEAN),
+    'capsule_scratch_degrade': (SCRATCH, CAPSULE + DEGRADE),
+    'mesh_scratch': (SCRATCH, MESH + CLEAN),
+    'mesh_mediapipe': (MEDIAPIPE, MESH + CLEAN),
+    'mesh_scratch_degrade': (SCRATCH, MESH + DEGRADE),
+    'mesh_mediapipe_degrade': (MEDIAPIPE, MESH + DEGRADE),
 }
 
 
-def run_cell(name: str, work_dir: Path) -> dict:
-    """Train one cell (unless its checkpoint is there) and test it."""
-    cell_dir = work_dir / name
+def run_cell(name: str, work_dir: Path, seed: int = 0) -> dict:
+    """Train one cell (unless its checkpoint is there) and test it; a seed
+    other than 0 trains it in ``<name>_seed<seed>``."""
     config, options = CELLS[name]
+    if seed:
+        name, options = f'{name}_seed{seed}', options + [
+            f'randomness.seed={seed}']
+    cell_dir = work_dir / name
     extra = ['--cfg-options', *options] if options else []
     last = cell_dir / 'train' / 'last_checkpoint'
     minutes_file = cell_dir / 'train_minutes.txt'
@@ -75,14 +94,16 @@ def run_cell(name: str, work_dir: Path) -> dict:
     synthetic = test_tool.main([str(config), checkpoint, '--work-dir',
                                 str(cell_dir / 'test'), *extra])
     # the cell's own config (its hands), for the mean pose of its crops
-    model = init_model(str(config), checkpoint, cfg_options=dict(
-        option.split('=', 1) for option in options))
+    model = init_model(str(config), checkpoint, cfg_options={
+        key: DictAction._parse_iterable(value)
+        for key, value in (option.split('=', 1) for option in options)})
     real = evaluate_real_crops(model)
     synthetic_mean_pose = pck_metrics(*mean_pose_predictions(model.cfg),
                                       real['thresholds'])
     cv2.imwrite(str(work_dir / f'real_crops_{name}.png'),
                 image_grid(real['panels'], cols=4))
-    return dict(config=str(config.relative_to(ROOT)), options=options,
+    return dict(name=name, config=str(config.relative_to(ROOT)),
+                options=options,
                 train_minutes=float(minutes_file.read_text()),
                 synthetic={k: float(v) for k, v in synthetic.items()
                            if k.startswith('PCK')},
@@ -119,10 +140,16 @@ def main(argv=None) -> None:
     parser.add_argument('--work-dir', default='work_dirs/transfer_study')
     parser.add_argument('--cells', nargs='+', choices=list(CELLS),
                         default=list(CELLS))
+    parser.add_argument('--seed', type=int, default=0,
+                        help='training seed (randomness.seed); the hands '
+                        'stay the same')
     args = parser.parse_args(argv)
     work_dir = Path(args.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
-    results = {name: run_cell(name, work_dir) for name in args.cells}
+    results = {}
+    for name in args.cells:
+        result = run_cell(name, work_dir, args.seed)
+        results[result.pop('name')] = result
     text = report(results)
     (work_dir / 'report.txt').write_text(text + '\n')
     (work_dir / 'results.json').write_text(json.dumps(results, indent=1))
