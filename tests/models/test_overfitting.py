@@ -73,7 +73,7 @@ def fit(config, steps, lr, num_samples=8, options=None):
     dataset_cfg = cfg.train_dataloader.dataset
     dataset_cfg.update(num_samples=num_samples, cache_dir=None)
     pipeline = dataset_cfg.pipeline
-    for step in ('affine', 'color'):
+    for step in ('affine', 'color', 'degrade'):
         if step in pipeline:
             pipeline[step] = None
     dataset = DATASETS.build(dataset_cfg)

@@ -13,6 +13,10 @@
 # * KCM sigma 1 map pixel, as the paper; decoded by bicubic upsampling;
 # * natural hands (synthetic_hands.py): the palm or the back within 60
 #   degrees of facing the camera, natural poses;
+# * the mesh hands (handkit's open hand, rasterised), which transfer to real
+#   photos better than the capsule hands (hand='capsule'), and camera blur,
+#   noise and JPEG, which help further (docs/synthetic.md, "Which hands
+#   transfer to real photos");
 # * random rotation, scale, shift and colour jitter on every epoch;
 # * PCK at OneHand10K's thresholds (NSRM Table 2: 0.10 - 0.30).
 _base_ = ['./panoptic.py', './synthetic_hands.py']
@@ -23,7 +27,8 @@ heatmap_size = (12, 12)
 # size all come from here.
 codec = dict(type='KeypointConfidenceMap', input_size=input_size,
              heatmap_size=heatmap_size, sigma=1.0, subpixel='upsample')
-synthetic = dict(type=dataset_type, image_size=(160, 160), occlusion=0.1,
+synthetic = dict(type=dataset_type, hand='mesh', image_size=(160, 160),
+                 occlusion=0.1,
                  seed=0, data_root='', cache_dir=_base_.synthetic_cache_dir,
                  **_base_.natural_hands)
 test_pipeline = dict(load=None, crop=dict(padding=1.5),
@@ -46,6 +51,7 @@ train_dataloader = dict(
                         shift_ratio=0.05, prob=1.0),
             warp=dict(input_size=input_size),
             color=dict(prob=1.0),
+            degrade=dict(prob=0.5),
             targets=dict(encoders=dict(kcm=codec)))))
 val_dataloader = dict(
     batch_size=32, num_workers=0, persistent_workers=False,
