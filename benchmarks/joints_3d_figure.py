@@ -7,8 +7,9 @@
 
 Any model whose predictions carry ``pred_keypoints_3d`` (mm) and 2D
 ``pred_keypoints`` from an image: DetNet (Zhou et al.), PoseNet + PosePrior
-(Zimmermann & Brox), Cai et al. (IKNet takes 3D joints, not an image; the
-mesh models have ``benchmarks/mesh_figure.py``).
+(Zimmermann & Brox), Cai et al., the depth hourglass (its depth crop
+drawn in grey); IKNet takes 3D joints, not an image; the mesh models have
+``benchmarks/mesh_figure.py``.
 
 The model (:func:`handkit.apis.init_model`, the estimator's 'predict' mode)
 runs over the config's own test split, or its first ``--split-size``
@@ -45,14 +46,20 @@ PANEL = 256  # each drawing's side in pixels: the crop and both 3D views
 
 def hand_panel(crop: np.ndarray, prediction: dict) -> np.ndarray:
     """The input crop (BGR, scaled to ``PANEL``) with the predicted 2D
-    skeleton over the true one, beside the 3D views."""
+    skeleton over the true one (a model that predicts no 2D keypoints, as
+    the depth hourglass: the plain crop), beside the 3D views."""
     scale = PANEL / crop.shape[0]
+    if crop.dtype != np.uint8:  # a depth crop: float32 (H, W, 1) in [-1, 1]
+        crop = cv2.cvtColor(np.uint8(np.clip((crop[..., 0] + 1) * 127.5, 0,
+                                             255)), cv2.COLOR_GRAY2BGR)
     crop = cv2.resize(crop, (PANEL, PANEL), interpolation=cv2.INTER_CUBIC)
-    frame = to_input_frame(prediction)
-    for key in ('pred_keypoints', 'gt_keypoints'):
-        frame[key] = scale * np.asarray(frame[key])
+    if 'pred_keypoints' in prediction:
+        frame = to_input_frame(prediction)
+        for key in ('pred_keypoints', 'gt_keypoints'):
+            frame[key] = scale * np.asarray(frame[key])
+        crop = draw_prediction(crop, frame, draw_maps=False)
     return side_by_side(
-        draw_prediction(crop, frame, draw_maps=False),
+        crop,
         draw_3d_views(prediction['pred_keypoints_3d'],
                       prediction['gt_keypoints_3d'], size=PANEL))
 
