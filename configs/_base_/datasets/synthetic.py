@@ -13,9 +13,10 @@
 # * KCM sigma 1 map pixel, as the paper; decoded by bicubic upsampling;
 # * natural hands (synthetic_hands.py): the palm or the back within 60
 #   degrees of facing the camera, natural poses;
-# * the mesh hands (handkit's open hand, rasterised), which transfer to real
-#   photos better than the capsule hands (hand='capsule'), and camera blur,
-#   noise and JPEG, which help further (docs/synthetic.md, "Which hands
+# * the mesh hands (handkit's open hand, rasterised; hand='capsule' for the
+#   procedural capsule hands) with camera blur, noise and JPEG: the best of
+#   the variants measured on real photos, capsules with the same
+#   degradations within the seed spread (docs/synthetic.md, "Which hands
 #   transfer to real photos");
 # * random rotation, scale, shift and colour jitter on every epoch;
 # * PCK at OneHand10K's thresholds (NSRM Table 2: 0.10 - 0.30).
