@@ -16,10 +16,14 @@ sample counts in every cell) trained seven ways:
 * ``mesh_scratch`` / ``mesh_mediapipe``: the same two on the mesh hands
   (``SyntheticHandDataset(hand='mesh')``, handkit's open hand);
 * ``capsule_scratch_degrade``, ``mesh_scratch_degrade`` /
-  ``mesh_mediapipe_degrade``: those cells with the camera degradations on (``CameraDegradation``: blur, noise, JPEG,
-  each part with probability 0.5, at its default strengths);
-  ``mesh_scratch_degrade`` is today's quickstart. The other cells turn the
-  degradations off.
+  ``mesh_mediapipe_degrade``: those cells with the camera degradations on
+  (``CameraDegradation``: blur, noise, JPEG, each part with probability
+  0.5, at its default strengths); ``mesh_scratch_degrade`` is today's
+  quickstart. The other cells turn the degradations off.
+
+``--seed N`` trains the chosen cells with another training seed into
+``<cell>_seed<N>``; the hands stay the same. Options are parsed as
+``--cfg-options`` parses them (mmengine's ``DictAction``).
 
 Each cell is tested on its own held-out synthetic split and on every
 annotated hand of tests/data (the real crops, through the config's test
