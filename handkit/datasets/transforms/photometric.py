@@ -145,8 +145,8 @@ class CameraDegradation(BaseTransform):
       - the block and ringing artefacts of every web photo.
 
     Then rounded and clipped to uint8 of the same shape. A range of None
-    turns its part off; ``prob=0`` is the identity. Random numbers come from ``np.random``, as
-    :class:`PhotometricJitter`'s.
+    turns its part off; ``prob=0`` is the identity. Random numbers come
+    from ``np.random``, as :class:`PhotometricJitter`'s.
 
     Args:
         blur_sigma: (low, high) in [0, 5] pixels, or None.
