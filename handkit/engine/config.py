@@ -167,6 +167,38 @@ def load_config_file(path: str) -> Config:
     return Config.fromfile(path)
 
 
+def ordered_config_text(cfg: Config) -> str:
+    """The resolved config as Python source that keeps every dict's order.
+
+    mmengine's ``Config.pretty_text``, which ``Runner.dump_config`` writes
+    into the work folder, sorts each dict's keys. handkit's pipelines are
+    dicts of named steps and a cascade's heads a dict in cascade order, so
+    that sorted copy would pack a sample before warping it and run the
+    heads out of order: ``tools/test.py work_dir/CONFIG.py`` would build
+    another model than the one trained. Here each top-level name is written
+    as ``name = <literal>`` in its own order (``pprint`` without sorting).
+
+    Raises:
+        ConfigError: a value is not a Python literal (a class or function
+            object), which no text could give back; it is named.
+    """
+    import pprint
+    lines = ['# The resolved config of this run (handkit), in its own '
+             'order.']
+    for name, value in cfg.to_dict().items():
+        text = pprint.pformat(value, width=79, sort_dicts=False)
+        try:
+            same = ast.literal_eval(text) == value
+        except (ValueError, SyntaxError):
+            same = False
+        if not same:
+            raise ConfigError(f'{name}: {type(value).__name__} value is not '
+                              'a Python literal, so the config cannot be '
+                              'written as text')
+        lines.append(f'{name} = {text}')
+    return '\n'.join(lines) + '\n'
+
+
 def importable_here() -> None:
     """Let a config's ``custom_imports`` find the user's modules in the
     folder the command runs in, as ``python -m`` and MMPose users expect:

@@ -2,13 +2,16 @@
 
 ``tools/train.py`` and ``tools/test.py`` build this runner (configs name it
 with ``runner_type = 'HandRunner'`` for anyone building through mmengine's
-``RUNNERS``). It differs from ``mmengine.runner.Runner`` in one place:
+``RUNNERS``). It differs from ``mmengine.runner.Runner`` in two places:
 :meth:`HandRunner.load_checkpoint`, used by ``load_from`` and by ``resume``,
 reads the file with :func:`handkit.engine.checkpoint.load_checkpoint_file`
 (``weights_only=True``, local files only, ``meta['config']`` dropped before
 ``Runner.resume`` could execute it) instead of mmengine's scheme loaders.
 When resuming, the weights must fit the model exactly, so that a checkpoint
 of another config stops with one line instead of failing in the optimiser.
+And :meth:`HandRunner.dump_config` writes the work folder's copy of the
+config with its dicts in their own order (mmengine's sorts them, which
+would reorder the pipeline steps and the cascade's heads).
 
 The tools hand it what preflight built (``from_cfg(cfg, built=...)``,
 :class:`handkit.engine.preflight.Built`): it runs that model and those
@@ -16,15 +19,19 @@ datasets instead of building them again.
 """
 import copy
 import functools
+import os.path as osp
 from typing import Any, Callable, Optional, Union
 
 import torch
+from mmengine.dist import master_only
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from handkit.engine.checkpoint import (check_state_dict_fits,
                                        load_checkpoint_file, state_dict_of)
+from handkit.engine.config import ordered_config_text
+from handkit.fileio import atomic_write
 from handkit.registry import RUNNERS
 
 
@@ -65,6 +72,17 @@ class HandRunner(Runner):
                     kwargs[key] = _LoaderWithDataset(kwargs[key],
                                                      dataset=dataset)
         super().__init__(*args, **kwargs)
+
+    @master_only
+    def dump_config(self) -> None:
+        """Write the config into the work folder as mmengine does, under the
+        config's own file name, but with every dict in its own order
+        (:func:`handkit.engine.config.ordered_config_text`; mmengine's sorts
+        the pipeline steps and the cascade's heads)."""
+        name = (osp.basename(self.cfg.filename) if self.cfg.filename
+                else f'{self.timestamp}.py')
+        with atomic_write(osp.join(self.work_dir, name), 'w') as file:
+            file.write(ordered_config_text(self.cfg))
 
     @classmethod
     def from_cfg(cls, cfg, built: Optional[Any] = None) -> 'HandRunner':

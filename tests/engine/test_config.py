@@ -106,3 +106,27 @@ def test_train_refuses_a_typo_before_anything_is_written(tmp_path, capsys):
         'handkit: error: --cfg-options train_dataloder.batch_size: the '
         "config has no key 'train_dataloder' (closest: 'train_dataloader')")
     assert not (tmp_path / 'work').exists()
+
+
+def test_the_work_folder_config_keeps_the_steps_and_heads_in_order(tmp_path):
+    """HandRunner.dump_config writes the config so that it reads back the
+    same, dict order included: mmengine's dump sorted the keys, which put
+    DetNet's heads in the order deltas, heatmaps, locations (a model that
+    its own checkpoint did not fit) and pipeline steps alphabetically."""
+    from types import SimpleNamespace
+
+    from handkit.engine.config import ordered_config_text
+    from handkit.engine.runner import HandRunner
+    cfg = load_config_file(str(ROOT / 'configs/zhou/detnet_synthetic.py'))
+    runner = SimpleNamespace(cfg=cfg, work_dir=str(tmp_path), timestamp='t')
+    HandRunner.dump_config(runner)
+    back = Config.fromfile(str(tmp_path / 'detnet_synthetic.py'))
+    assert list(back.model.heads) == ['heatmaps', 'deltas', 'locations']
+    steps = list(back.train_dataloader.dataset.pipeline)
+    assert steps == list(cfg.train_dataloader.dataset.pipeline)
+    assert steps.index('warp') < steps.index('pack')
+    assert back.to_dict() == cfg.to_dict()
+    assert back.model.heads.locations.decoder.input_size == (128, 128)
+    with pytest.raises(ConfigError, match='hook: type value is not a Python '
+                       'literal'):
+        ordered_config_text(Config(dict(hook=type)))
