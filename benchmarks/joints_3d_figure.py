@@ -22,7 +22,10 @@ with its root-relative MPJPE (mm). It prints, from
 unprefixed ``EPE_3D`` of the configs' test evaluators): the model's MPJPE
 over the drawn hands and over the split, and the mean-pose baseline of the
 split (the MPJPE of the split's own mean root-relative pose, an oracle
-that knows the test set's average hand).
+that knows the test set's average hand); then the shape of the predicted
+hands against the true ones (:func:`shape_report`: PA-MPJPE, palm width,
+spread about the centroid), which shows a hand shrunk toward an average
+one.
 """
 import argparse
 import sys
@@ -34,6 +37,7 @@ import torch
 
 from handkit.apis import init_model
 from handkit.datasets.collate import hand_collate
+from handkit.evaluation.functional3d import procrustes_align
 from handkit.evaluation.metrics import Keypoint3DMetric
 from handkit.fileio import atomic_write
 from handkit.registry import DATASETS
@@ -44,10 +48,14 @@ from handkit.visualization.draw3d import draw_3d_views
 PANEL = 256  # each drawing's side in pixels: the crop and both 3D views
 
 
-def hand_panel(crop: np.ndarray, prediction: dict) -> np.ndarray:
+def hand_panel(crop: np.ndarray, prediction: dict,
+               mirrored: bool = False) -> np.ndarray:
     """The input crop (BGR, scaled to ``PANEL``) with the predicted 2D
     skeleton over the true one (a model that predicts no 2D keypoints, as
-    the depth hourglass: the plain crop), beside the 3D views."""
+    the depth hourglass: the plain crop), beside the 3D views. A hand
+    ``mirrored`` into the model's side (``mirror_side``) has its crop
+    flipped back, so that it faces as its 3D joints do (mirrored back by
+    the estimator)."""
     scale = PANEL / crop.shape[0]
     if crop.dtype != np.uint8:  # a depth crop: float32 (H, W, 1) in [-1, 1]
         crop = cv2.cvtColor(np.uint8(np.clip((crop[..., 0] + 1) * 127.5, 0,
@@ -58,10 +66,37 @@ def hand_panel(crop: np.ndarray, prediction: dict) -> np.ndarray:
         for key in ('pred_keypoints', 'gt_keypoints'):
             frame[key] = scale * np.asarray(frame[key])
         crop = draw_prediction(crop, frame, draw_maps=False)
+    if mirrored:
+        crop = np.ascontiguousarray(crop[:, ::-1])
     return side_by_side(
         crop,
         draw_3d_views(prediction['pred_keypoints_3d'],
                       prediction['gt_keypoints_3d'], size=PANEL))
+
+
+def shape_report(joints: dict) -> str:
+    """How far the predicted hands are shrunk toward an average hand, over
+    the split: the PA-MPJPE (FreiHAND's similarity alignment, so the global
+    rotation and size are forgiven), the palm width (index MCP -> little
+    MCP) and the joints' mean distance from their own centroid, predicted
+    against true. A model that cannot tell the hand's side or roll
+    averages the fingers onto one line: its palm narrows while its finger
+    lengths hold (docs/models_3d.md, "Why the 3D hands shrank")."""
+    pred, gt = joints['pred'], joints['gt']
+    aligned = procrustes_align(pred, gt)
+    pa_mpjpe = np.linalg.norm(aligned - gt, axis=-1).mean()
+
+    def palm_width(points):
+        return np.linalg.norm(points[:, 5] - points[:, 17], axis=-1).mean()
+
+    def spread(points):
+        return np.linalg.norm(points - points.mean(1, keepdims=True),
+                              axis=-1).mean()
+
+    return (f'shape: PA-MPJPE {pa_mpjpe:.2f} mm; palm width (index -> '
+            f'little MCP) {palm_width(pred):.1f} mm predicted, '
+            f'{palm_width(gt):.1f} true; joints from their centroid '
+            f'{spread(pred):.1f} mm predicted, {spread(gt):.1f} true')
 
 
 def main(argv=None) -> int:
@@ -89,7 +124,7 @@ def main(argv=None) -> int:
         parser.error(f'--num must be in [1, {len(dataset)}], got {args.num}')
     metric = Keypoint3DMetric(root_relative=True, mean_pose_baseline=True)
     metric.dataset_meta = dataset.metainfo
-    panels = []
+    panels, joints = [], {'pred': [], 'gt': []}
     for start in range(0, len(dataset), loader.batch_size):
         samples = [dataset[index] for index in range(
             start, min(start + loader.batch_size, len(dataset)))]
@@ -97,10 +132,16 @@ def main(argv=None) -> int:
             predictions = model(**model.data_preprocessor(
                 hand_collate(samples), False), mode='predict')
         metric.process(None, predictions)
+        for prediction in predictions:
+            for key in joints:
+                joints[key].append(np.asarray(prediction[f'{key}_keypoints_3d'],
+                                              np.float64))
         for sample, prediction in zip(samples, predictions):
             if len(panels) < args.num:
                 panels.append(hand_panel(np.ascontiguousarray(
-                    sample['inputs'].permute(1, 2, 0).numpy()), prediction))
+                    sample['inputs'].permute(1, 2, 0).numpy()), prediction,
+                    sample['data_samples']['meta'].get('hand_mirrored',
+                                                       False)))
     errors = [metric.compute_metrics([record])['EPE_3D']
               for record in metric.results[:args.num]]
     split = metric.compute_metrics(metric.results)
@@ -112,6 +153,8 @@ def main(argv=None) -> int:
           f"{split['EPE_3D']:.2f} mm, mean-pose baseline "
           f"{split['EPE_3D_mean_pose']:.2f} mm")
     print(f'root-relative MPJPE of the {args.num} drawn hands: {drawn:.2f} mm')
+    print(shape_report({key: np.stack(value)
+                        for key, value in joints.items()}))
 
     cols = min(args.num, 2)
     rows = -(-args.num // cols)

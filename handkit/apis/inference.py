@@ -71,7 +71,8 @@ BBOX_PADDING = 1.25
 #   'keypoints_mean')) is centred on the user's cube_center instead
 #   (center='center_3d'), its cube_size and input_size as configured.
 # Their other steps (LoadImage, LoadDepth, TopdownAffine with its
-# mirror_side, PackHandInputs) read a label only when the sample has it.
+# mirror_side, PackHandInputs) read a label only when the sample has it;
+# the depth cube keeps its mirror_side too.
 CROP_STEPS = ('HandCrop', 'MediaPipeHandROI')
 CUBE_CROP_STEPS = ('DepthCubeCrop', )
 # Steps that encode labels into training targets: left out. No shipped test
@@ -402,7 +403,8 @@ def inference(model: nn.Module, image: Union[str, np.ndarray],
             cropped (``HandCrop(mode='bbox', padding=1.25)``).
         hand_side: 'left' or 'right', for models that take the hand side
             as an input (Zimmermann & Brox's PosePrior) or mirror one side
-            in (``TopdownAffine(mirror_side=...)``); None otherwise.
+            in (``TopdownAffine(mirror_side=...)``,
+            ``DepthCubeCrop(mirror_side=...)``); None otherwise.
         cam_K: depth models: float (3, 3) intrinsics of the depth camera.
         cube_center: depth models: (3,) mm, the hand's centre in the
             camera frame, on which the config's cube (``cube_size``) is

@@ -107,6 +107,32 @@ def test_a_depth_regression_model_returns_camera_frame_joints(
     assert meta['cube_size'] == 300.0
 
 
+def test_a_left_hand_is_mirrored_in_and_its_joints_back(regression_model,
+                                                        hand):
+    """local_regression_synthetic_depth.py mirrors left hands into its right
+    hand model (DepthCubeCrop(mirror_side='left')): a left hand's joints
+    are the mirror (camera x) of those predicted for the mirrored scene
+    given as a right hand; here the principal point is moved to the
+    image's centre column so that the mirrored scene is the flipped
+    image."""
+    depth = hand['depth'].astype(np.float32)
+    cam_k = hand['cam_K'].copy()
+    cam_k[0, 2] = (depth.shape[1] - 1) / 2
+    mirror = np.array([-1.0, 1.0, 1.0])
+    left = inference(regression_model, depth, hand_side='left', cam_K=cam_k,
+                     cube_center=hand['center'])
+    scene = inference(regression_model, depth[:, ::-1].copy(),
+                      hand_side='right', cam_K=cam_k,
+                      cube_center=hand['center'] * mirror)
+    for key in ('keypoints_3d', 'joints_cube'):
+        np.testing.assert_allclose(left[key], scene[key] * mirror, atol=1e-3)
+    np.testing.assert_allclose(left['keypoints_3d'], DepthCube.cube_to_camera(
+        left['joints_cube'], hand['center'], 300.0), atol=1e-3)
+    unsided = inference(regression_model, depth, cam_K=cam_k,
+                        cube_center=hand['center'])
+    assert np.abs(unsided['keypoints_3d'] - left['keypoints_3d']).max() > 1
+
+
 def test_nyu_reads_its_rgb_encoded_depth_through_its_loading_step(
         hand, tmp_path):
     model = init_model(NYU, cfg_options={

@@ -35,7 +35,7 @@ ground truth: evaluating with it is the common "oracle centre" protocol (the
 hand is assumed localised), which reads lower errors than a detected centre.
 """
 import os.path as osp
-from typing import Tuple
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -175,6 +175,18 @@ class DepthCubeCrop(BaseTransform):
 
             The joint-derived centres are "oracle centres" (see the module
             docstring).
+        mirror_side: None, or 'left' / 'right': a sample whose
+            ``hand_side`` is that side is mirrored into the other side's
+            model, as ``TopdownAffine(mirror_side=...)`` does for RGB crops:
+            Li and Wang's network is trained on one-handed sets (NYU, ICVL,
+            MSRA), so handkit's two-sided synthetic hands give it both
+            chiralities to learn otherwise. The scene is mirrored in the
+            camera's x (X -> -X): with the cube window centred on the
+            centre's projection, that is exactly the crop flipped left-right
+            (``warp_mat`` includes the flip), the 3D labels and
+            ``cube_center`` with x negated, ``hand_side`` the other side and
+            ``hand_mirrored`` True, so ``CascadeEstimator`` mirrors the 3D
+            prediction back.
 
     Reads ``depth`` (H, W) mm, ``cam_K`` (3, 3), ``keypoints_3d`` (J, 3) mm
     (optional with ``center='center_3d'`` and a ``center_3d``),
@@ -191,11 +203,16 @@ class DepthCubeCrop(BaseTransform):
 
     def __init__(self, cube_size: float = 300.0,
                  input_size: Tuple[int, int] = (128, 128),
-                 center: str = 'center_3d') -> None:
+                 center: str = 'center_3d',
+                 mirror_side: Optional[str] = None) -> None:
         super().__init__()
         if center not in self.CENTERS:
             raise ValueError(f'DepthCubeCrop: center must be one of '
                              f'{self.CENTERS}, got {center!r}')
+        if mirror_side not in (None, 'left', 'right'):
+            raise ValueError(f"DepthCubeCrop: mirror_side must be None, "
+                             f"'left' or 'right', got {mirror_side!r}")
+        self.mirror_side = mirror_side
         self.codec = DepthCube(cube_size)
         self.cube_size = self.codec.cube_size
         self.input_size = (int(input_size[0]), int(input_size[1]))
@@ -230,6 +247,9 @@ class DepthCubeCrop(BaseTransform):
                                    'DepthCubeCrop')
         crop = crop_depth_cube(results['depth'], center, self.cube_size,
                                self.input_size, cam_k)
+        if self.mirror_side is not None and \
+                results.get('hand_side') == self.mirror_side:
+            crop, center = self._mirror(results, crop, center)
         results['img'] = crop['depth_input'].transpose(1, 2, 0)  # (h, w, 1)
         results['img_shape'] = results['img'].shape[:2]
         results['input_size'] = self.input_size
@@ -246,9 +266,32 @@ class DepthCubeCrop(BaseTransform):
                 np.asarray(results['keypoints'])[:, :2], crop['warp_mat'])
         return results
 
+    def _mirror(self, results: dict, crop: dict, center: np.ndarray):
+        """The crop and centre of the scene mirrored in camera x (see
+        ``mirror_side``); the 3D labels mirrored in ``results``."""
+        width = self.input_size[0]
+        flip = np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0],
+                         [0.0, 0.0, 1.0]])  # input pixel i -> W - 1 - i
+        warp = np.concatenate([crop['warp_mat'], [[0.0, 0.0, 1.0]]])
+        crop = dict(crop, depth_input=np.ascontiguousarray(
+            crop['depth_input'][..., ::-1]),
+            warp_mat=(flip @ warp)[:2].astype(np.float32))
+        for key in ('keypoints_3d', 'center_3d'):
+            if results.get(key) is not None:
+                points = np.array(results[key], dtype=np.float64, copy=True)
+                points[..., 0] = -points[..., 0]
+                results[key] = points
+        results['hand_side'] = ('right' if self.mirror_side == 'left'
+                                else 'left')
+        results['hand_mirrored'] = True
+        return crop, center * np.array([-1.0, 1.0, 1.0])
+
     def __repr__(self):
+        mirror = ('' if self.mirror_side is None
+                  else f', mirror_side={self.mirror_side!r}')
         return (f'{type(self).__name__}(cube_size={self.cube_size}, '
-                f'input_size={self.input_size}, center={self.center!r})')
+                f'input_size={self.input_size}, center={self.center!r}'
+                f'{mirror})')
 
 
 def _existing_depth_path(results: dict, transform: str, dataset: str) -> str:

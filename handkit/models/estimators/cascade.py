@@ -36,11 +36,12 @@ _META_TO_PREDICTION = tuple(
 
 
 def _mirror_back(result):
-    """A sample mirrored at the input (``TopdownAffine(mirror_side=...)``):
-    its 3D prediction and 3D label (joints, vertices) back in the image's
-    frame (camera x negated); 2D keypoints come back through the inverse
-    ``warp_mat``."""
+    """A sample mirrored at the input (``TopdownAffine(mirror_side=...)``,
+    ``DepthCubeCrop(mirror_side=...)``): its 3D prediction and 3D label (joints, vertices, the depth cube's
+    joints) back in the image's frame (camera x negated); 2D keypoints come
+    back through the inverse ``warp_mat``."""
     for name in ('pred_keypoints_3d', 'pred_keypoints_3d_normalized',
+                 'pred_joints_cube',
                  'gt_keypoints_3d', 'pred_vertices', 'gt_vertices'):
         if name in result:
             points = np.array(result[name], dtype=np.float64, copy=True)

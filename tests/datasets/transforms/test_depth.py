@@ -184,3 +184,45 @@ def test_depth_crop_packs_and_batches_as_float_one_channel():
                                                                       3)
     with pytest.raises(ValueError, match='both be given or both be None'):
         HandDataPreprocessor(mean=None)
+
+
+def test_depth_cube_crop_mirrors_a_left_hand_as_the_mirrored_scene():
+    """mirror_side='left': a left hand's crop, labels and centre are those
+    of the scene mirrored in camera x (X -> -X), here built by hand: with
+    the principal point at the image's centre column, the mirrored depth
+    image is the image flipped left-right."""
+    width = 128
+    cam_k = CAM_K.copy()
+    cam_k[0, 2] = (width - 1) / 2
+    rng = np.random.default_rng(1)
+    depth = rng.uniform(350, 450, (96, width)).astype(np.float32)
+    joints = np.array([10.0, -5.0, 400.0]) + rng.uniform(-60, 60, (21, 3))
+    keypoints = joints[:, :2] / joints[:, 2:] * [200, 220] + cam_k[:2, 2]
+    left = {'depth': depth, 'cam_K': cam_k, 'hand_side': 'left',
+            'keypoints_3d': joints.astype(np.float32),
+            'keypoints': keypoints.astype(np.float32)}
+    mirrored_scene = dict(
+        left, depth=np.ascontiguousarray(depth[:, ::-1]), hand_side='right',
+        keypoints_3d=(joints * [-1, 1, 1]).astype(np.float32),
+        keypoints=((keypoints * [-1, 1]) + [width - 1, 0]).astype(
+            np.float32))
+    crop = DepthCubeCrop(input_size=(64, 48), mirror_side='left')
+    result = crop(dict(left))
+    expected = DepthCubeCrop(input_size=(64, 48))(dict(mirrored_scene))
+    np.testing.assert_array_equal(result['img'], expected['img'])
+    for key in ('cube_center', 'keypoints_3d'):
+        np.testing.assert_allclose(result[key], expected[key], atol=1e-4)
+    np.testing.assert_allclose(result['targets']['joints_cube'],
+                               expected['targets']['joints_cube'], atol=1e-6)
+    # warp_mat maps the original image to the mirrored input
+    np.testing.assert_allclose(result['transformed_keypoints'],
+                               expected['transformed_keypoints'], atol=1e-3)
+    assert result['hand_side'] == 'right' and result['hand_mirrored']
+    # a right hand is cropped as it comes
+    right = DepthCubeCrop(input_size=(64, 48), mirror_side='left')(
+        dict(left, hand_side='right'))
+    assert 'hand_mirrored' not in right and right['hand_side'] == 'right'
+    np.testing.assert_allclose(right['keypoints_3d'], joints, atol=1e-4)
+    with pytest.raises(ValueError, match="mirror_side must be None, 'left' "
+                       "or 'right', got 'both'"):
+        DepthCubeCrop(mirror_side='both')
