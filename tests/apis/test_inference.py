@@ -164,10 +164,9 @@ def test_a_one_side_model_gets_the_other_side_mirrored():
     from tiny_models import tiny_model
     from handkit.apis.inference import prepare_inputs
     model = tiny_model('detnet')
-    # detnet_synthetic takes both sides; the config's step mirrors the right
+    # detnet_synthetic is the paper's left-hand model, as detnet_rhd.py
     warp = model.cfg.test_dataloader.dataset.pipeline.warp
-    assert warp.get('mirror_side') is None
-    warp.mirror_side = 'right'
+    assert warp.get('mirror_side') == 'right'
     image = cv2.imread(str(IMAGE))
     right = prepare_inputs(model, image, hand_side='right')
     left = prepare_inputs(model, image, hand_side='left')

@@ -43,7 +43,9 @@ from mmcv.transforms import BaseTransform
 
 from handkit.codecs.depth_cube import DepthCube
 from handkit.codecs.utils import check_cube_center
-from handkit.datasets.transforms.geometric import warp_hand_mask
+from handkit.datasets.transforms.geometric import (mirror_hand_labels,
+                                                   mirrors_hand,
+                                                   warp_hand_mask)
 from handkit.datasets.transforms.loading import check_image_shape
 from handkit.datasets.utils import (load_nyu_depth, read_rhd_depth,
                                     read_sk_depth,
@@ -247,8 +249,7 @@ class DepthCubeCrop(BaseTransform):
                                    'DepthCubeCrop')
         crop = crop_depth_cube(results['depth'], center, self.cube_size,
                                self.input_size, cam_k)
-        if self.mirror_side is not None and \
-                results.get('hand_side') == self.mirror_side:
+        if mirrors_hand(results, self.mirror_side):
             crop, center = self._mirror(results, crop, center)
         results['img'] = crop['depth_input'].transpose(1, 2, 0)  # (h, w, 1)
         results['img_shape'] = results['img'].shape[:2]
@@ -276,14 +277,8 @@ class DepthCubeCrop(BaseTransform):
         crop = dict(crop, depth_input=np.ascontiguousarray(
             crop['depth_input'][..., ::-1]),
             warp_mat=(flip @ warp)[:2].astype(np.float32))
-        for key in ('keypoints_3d', 'center_3d'):
-            if results.get(key) is not None:
-                points = np.array(results[key], dtype=np.float64, copy=True)
-                points[..., 0] = -points[..., 0]
-                results[key] = points
-        results['hand_side'] = ('right' if self.mirror_side == 'left'
-                                else 'left')
-        results['hand_mirrored'] = True
+        mirror_hand_labels(results, ('keypoints_3d', 'center_3d',
+                                     'vertices'))
         return crop, center * np.array([-1.0, 1.0, 1.0])
 
     def __repr__(self):

@@ -237,6 +237,31 @@ class RandomAffine(BaseTransform):
                 f'flip={self.flip})')
 
 
+def mirrors_hand(results: dict, mirror_side: Optional[str]) -> bool:
+    """Whether a crop step with ``mirror_side`` mirrors this sample: its
+    ``hand_side`` is that side."""
+    return mirror_side is not None and \
+        results.get('hand_side') == mirror_side
+
+
+def mirror_hand_labels(results: dict,
+                       keys: Sequence[str] = ('keypoints_3d', 'vertices')
+                       ) -> None:
+    """The labels of a hand mirrored into the other side's model, in place:
+    camera x negated in the 3D ``keys`` present, ``hand_side`` the other
+    side and ``hand_mirrored`` True, which ``CascadeEstimator`` reads to
+    mirror the 3D prediction back. The crop step flips the image itself
+    (``TopdownAffine`` and ``DepthCubeCrop`` with ``mirror_side``)."""
+    for key in keys:
+        if results.get(key) is not None:
+            points = np.array(results[key], dtype=np.float64, copy=True)
+            points[..., 0] = -points[..., 0]
+            results[key] = points
+    results['hand_side'] = ('right' if results['hand_side'] == 'left'
+                            else 'left')
+    results['hand_mirrored'] = True
+
+
 @TRANSFORMS.register_module()
 class TopdownAffine(BaseTransform):
     """Warp the crop square to the network input (NSRM Section 4.2: 368x368).
@@ -287,18 +312,9 @@ class TopdownAffine(BaseTransform):
 
     def _mirror_hand(self, results: dict) -> None:
         """Mirror a ``mirror_side`` hand into the other side (see Args)."""
-        if self.mirror_side is None or \
-                results.get('hand_side') != self.mirror_side:
-            return
-        results['bbox_flip'] = not results.get('bbox_flip', False)
-        for key in ('keypoints_3d', 'vertices'):
-            if key in results:
-                points = np.array(results[key], copy=True)
-                points[..., 0] = -points[..., 0]
-                results[key] = points
-        results['hand_side'] = ('left' if self.mirror_side == 'right'
-                                else 'right')
-        results['hand_mirrored'] = True
+        if mirrors_hand(results, self.mirror_side):
+            results['bbox_flip'] = not results.get('bbox_flip', False)
+            mirror_hand_labels(results)
 
     def transform(self, results: dict) -> dict:
         if 'img' not in results:
