@@ -9,7 +9,7 @@ codes are the same. A subcommand's module is imported only when it runs:
 A config is a file, a path inside the package's configs
 (``handkit train nsrm/lpm_g1g6_panoptic.py``, from any folder) or
 ``handkit::nsrm/lpm_g1g6_panoptic.py``
-(:func:`handkit.engine.config.resolve_config_path`).
+(:func:`handkit.config_files.resolve_config_path`).
 """
 import importlib
 import sys

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
     ('ground', ('handkit', 'handkit.version', 'handkit.errors',
                 'handkit.skeleton', 'handkit.geometry', 'handkit.fileio',
-                'handkit.registry', 'handkit.labels', 'handkit.rasterizer')),
+                'handkit.registry', 'handkit.labels', 'handkit.rasterizer',
+                'handkit.config_files')),
     ('hand', ('handkit.hand', )),
     ('checkpoint files', ('handkit.engine.checkpoint',
                           'handkit.engine.download')),
