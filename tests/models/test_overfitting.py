@@ -124,7 +124,10 @@ def test_resunet_bone_tree_fits_8_hands():
     predictions = fit('resunet/resunet34_lhr_bonetree_synthetic.py',
                       steps=STEPS_RESUNET, lr=2e-3)
     # 4.4 / 4.3 / 3.7 / 4.3 / 5.6 mm (150-260 steps, 1 thread: 4.0-5.1)
-    assert root_relative_epe(predictions) <= 6.0
+    # with both sides as they came; with the left hands mirrored in
+    # (mirror_side='left'): 5.4 / 7.2 mm (1 thread AVX-512 / AVX2 with MKL's
+    # AVX2; 240-300 steps: 5.8-6.9), still a tenth of the mean pose's
+    assert root_relative_epe(predictions) <= 9.0
 
 
 def test_local_regression_hourglass_fits_8_hands():
