@@ -76,11 +76,16 @@ class HandRunner(Runner):
     @master_only
     def dump_config(self) -> None:
         """Write the config into the work folder as mmengine does, under the
-        config's own file name, but with every dict in its own order
-        (:func:`handkit.engine.config.ordered_config_text`; mmengine's sorts
-        the pipeline steps and the cascade's heads)."""
+        config's own file name, but a Python config with every dict in its
+        own order (:func:`handkit.engine.config.ordered_config_text`;
+        mmengine's sorts the pipeline steps and the cascade's heads)."""
         name = (osp.basename(self.cfg.filename) if self.cfg.filename
                 else f'{self.timestamp}.py')
+        if not name.endswith('.py'):
+            # a config read from JSON (a study's cells): mmengine writes
+            # the same format, JSON keeping the dicts' order
+            Runner.dump_config(self)
+            return
         with atomic_write(osp.join(self.work_dir, name), 'w') as file:
             file.write(ordered_config_text(self.cfg))
 

@@ -127,6 +127,16 @@ def test_the_work_folder_config_keeps_the_steps_and_heads_in_order(tmp_path):
     assert steps.index('warp') < steps.index('pack')
     assert back.to_dict() == cfg.to_dict()
     assert back.model.heads.locations.decoder.input_size == (128, 128)
+    # a config read from JSON (a study's cell) is written back as JSON
+    import json
+    cell = tmp_path / 'cell'
+    cell.mkdir()
+    (cell / 'config.json').write_text(json.dumps(cfg.to_dict()))
+    as_json = Config.fromfile(str(cell / 'config.json'))
+    HandRunner.dump_config(SimpleNamespace(cfg=as_json, work_dir=str(cell),
+                                           timestamp='t'))
+    assert list(json.loads((cell / 'config.json').read_text())['model'][
+        'heads']) == ['heatmaps', 'deltas', 'locations']
     with pytest.raises(ConfigError, match='hook: type value is not a Python '
                        'literal'):
         ordered_config_text(Config(dict(hook=type)))
