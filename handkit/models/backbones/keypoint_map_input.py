@@ -38,6 +38,17 @@ def _input_normalisation(preprocessor) -> Optional[dict]:
                 bgr_to_rgb=preprocessor.bgr_to_rgb)
 
 
+def _is_imagenet_input(normalisation: Optional[dict]) -> bool:
+    """Whether a model normalises its input as :data:`IMAGENET_INPUT`."""
+    if normalisation is None or \
+            normalisation['bgr_to_rgb'] != IMAGENET_INPUT['bgr_to_rgb']:
+        return False
+    return all(len(normalisation[key]) == len(IMAGENET_INPUT[key]) and all(
+        abs(a - b) <= 1e-3 for a, b in zip(normalisation[key],
+                                           IMAGENET_INPUT[key]))
+               for key in ('mean', 'std'))
+
+
 @MODELS.register_module()
 class KeypointMapInput(BaseModule):
     """``encoder(cat(image, maps))``, the maps from a frozen 2D model.
@@ -90,11 +101,7 @@ class KeypointMapInput(BaseModule):
         self.keypoint_model = MODELS.build(cfg.model)
         normalisation = _input_normalisation(
             self.keypoint_model.data_preprocessor)
-        if normalisation is None or normalisation['bgr_to_rgb'] != \
-                IMAGENET_INPUT['bgr_to_rgb'] or any(
-                    abs(a - b) > 1e-3 for key in ('mean', 'std')
-                    for a, b in zip(normalisation[key],
-                                    IMAGENET_INPUT[key])):
+        if not _is_imagenet_input(normalisation):
             raise ValueError(f'KeypointMapInput: {name} normalises its input '
                              f'as {normalisation}, not as the image arrives '
                              f'(ImageNet mean and std on RGB)')
