@@ -19,18 +19,20 @@ datasets instead of building them again.
 """
 import copy
 import functools
+import logging
 import os.path as osp
 from typing import Any, Callable, Optional, Union
 
 import torch
 from mmengine.dist import master_only
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from handkit.engine.checkpoint import (check_state_dict_fits,
                                        load_checkpoint_file, state_dict_of)
-from handkit.engine.config import ordered_config_text
+from handkit.engine.config import ConfigError, ordered_config_text
 from handkit.fileio import atomic_write
 from handkit.registry import RUNNERS
 
@@ -86,8 +88,19 @@ class HandRunner(Runner):
             # the same format, JSON keeping the dicts' order
             Runner.dump_config(self)
             return
+        try:
+            text = ordered_config_text(self.cfg)
+        except ConfigError as error:
+            # a value no literal gives back (float('inf'), a class): the
+            # run goes on with mmengine's sorted copy, said in the log
+            print_log(f'{error}; the work folder gets mmengine\'s copy of '
+                      'the config, its dicts sorted (pipeline steps and '
+                      'heads out of order: test with the original config)',
+                      logger='current', level=logging.WARNING)
+            Runner.dump_config(self)
+            return
         with atomic_write(osp.join(self.work_dir, name), 'w') as file:
-            file.write(ordered_config_text(self.cfg))
+            file.write(text)
 
     @classmethod
     def from_cfg(cls, cfg, built: Optional[Any] = None) -> 'HandRunner':

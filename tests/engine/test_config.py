@@ -140,3 +140,11 @@ def test_the_work_folder_config_keeps_the_steps_and_heads_in_order(tmp_path):
     with pytest.raises(ConfigError, match='hook: type value is not a Python '
                        'literal'):
         ordered_config_text(Config(dict(hook=type)))
+    # such a config still trains: the work folder gets mmengine's copy
+    odd = Config(dict(model=dict(b=1, a=2), clip=float('inf')))
+    with pytest.raises(ConfigError, match=r'clip: float value is not a '):
+        ordered_config_text(odd)
+    HandRunner.dump_config(SimpleNamespace(cfg=odd, work_dir=str(tmp_path),
+                                           timestamp='t'))
+    written = (tmp_path / 't.py').read_text()  # named by the timestamp
+    assert 'clip = inf' in written and 'a=2' in written
