@@ -1,9 +1,9 @@
 """Per-frame time of MediaPipe Hands in handkit against TFLite's own
-interpreter, on the same machine and the same photos.
+interpreter and MediaPipe's own pipeline, on the same machine and photos.
 
     python benchmarks/bench_hand_inferencer.py [--rounds 20] [--threads 2]
     python benchmarks/bench_hand_inferencer.py --compile   # + torch.compile
-    python benchmarks/bench_hand_inferencer.py --engine handkit --frames 100
+    python benchmarks/bench_hand_inferencer.py --engine litert --rounds 20
 
 Default: in one process, A B A B ... over ``--rounds`` rounds of the 6
 distinct photos of tests/data, it times
@@ -15,15 +15,18 @@ distinct photos of tests/data, it times
   (inductor, frozen weights), an experiment: handkit's library does not
   compile;
 * handkit's whole :class:`~handkit.apis.HandInferencer` per frame (image
-  in, hands out): MediaPipe's single-image graph (``refine=0``,
-  ``tiles=False``) and handkit's default (``refine=2``, tiles for 16:9
-  frames), with the number of network passes each made;
+  in, hands out), with the PyTorch models and with LiteRT running the
+  converter's ``.tflite`` files (``backend='litert'``): MediaPipe's
+  single-image graph (``refine=0``, ``tiles=False``) and handkit's default
+  (``refine=2``, tiles for 16:9 frames);
 
 and prints each figure's median with the ratio to the interpreter.
-``--engine handkit|litert --frames N`` runs one engine over N frames and
-exits (for ``farm-bench``, which times whole processes). MediaPipe's own
-pipeline (``mediapipe==0.10.21``) needs numpy < 2 and is not installed next
-to handkit; its interpreter is the reference here.
+
+``--engine NAME`` times one engine alone and prints ms per frame in the
+format of ``benchmarks/mediapipe_own_pipeline.py``, which times MediaPipe's
+own pipeline (``mediapipe==0.10.21`` pins numpy < 2, so it runs in a
+virtual environment of its own): run the two in turn, A B A B, to compare
+handkit with MediaPipe itself.
 """
 import argparse
 import statistics
@@ -122,6 +125,57 @@ def compiled_networks(inferencer: HandInferencer):
     return run
 
 
+#: the whole-frame rows: label -> HandInferencer's arguments
+PIPELINES = {
+    "whole frame: handkit PyTorch, MediaPipe's single-image graph": dict(
+        refine=0, tiles=False),
+    "whole frame: handkit LiteRT, MediaPipe's single-image graph": dict(
+        refine=0, tiles=False, backend='litert'),
+    'whole frame: handkit PyTorch default (refine 2, tiles)': dict(),
+    'whole frame: handkit LiteRT default (refine 2, tiles)': dict(
+        backend='litert'),
+}
+#: --engine NAME -> what it times alone
+ENGINES = {'networks-litert': None, 'networks-pytorch': None,
+           'pytorch': "whole frame: handkit PyTorch, MediaPipe's "
+           'single-image graph',
+           'litert': "whole frame: handkit LiteRT, MediaPipe's single-image "
+           'graph'}
+
+
+def pipeline(label: str) -> HandInferencer:
+    return HandInferencer(**PIPELINES[label])
+
+
+def whole_frames(inferencer: HandInferencer, images: list):
+    return lambda: [inferencer(image) for image in images]
+
+
+def engine_alone(engine: str, images: list, rounds: int,
+                 threads: int) -> None:
+    """One engine alone: ms per frame over ``rounds`` rounds of the
+    photos, printed as benchmarks/mediapipe_own_pipeline.py prints its
+    own."""
+    if engine == 'networks-litert':
+        run = litert_networks(threads)
+    elif engine == 'networks-pytorch':
+        run = handkit_networks(HandInferencer(refine=0, tiles=False))
+    else:
+        inferencer = pipeline(ENGINES[engine])
+        hands = sum(len(inferencer(image)) for image in images)  # warm-up
+        run = whole_frames(inferencer, images)
+    run()
+    times = []
+    for _ in range(rounds):
+        per_frame = len(images) if engine in ('pytorch', 'litert') else 1
+        times.append(time_call(run) / per_frame)
+    what = (f'{len(images)} photos, {hands} hands' if engine in (
+        'pytorch', 'litert') else 'one palm input and one hand')
+    print(f'handkit {engine} ({threads} threads): '
+          f'{statistics.median(times):.1f} ms per frame ({min(times):.1f}-'
+          f'{max(times):.1f}), {what}')
+
+
 def time_call(function) -> float:
     start = time.perf_counter()
     function()
@@ -132,37 +186,31 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--rounds', type=int, default=20)
     parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--engine', choices=('handkit', 'litert'))
-    parser.add_argument('--frames', type=int, default=100)
+    parser.add_argument('--engine', choices=tuple(ENGINES),
+                        help='time one engine alone over --rounds rounds of '
+                        'the photos and print ms per frame (to compare with '
+                        'benchmarks/mediapipe_own_pipeline.py, process by '
+                        'process)')
     parser.add_argument('--compile', action='store_true',
                         help='also time the networks through torch.compile '
                         '(inductor, frozen weights; needs a C++ compiler)')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     images = distinct_images()
-    if args.engine:  # one engine, N frames: for farm-bench
-        run = (litert_networks(args.threads) if args.engine == 'litert'
-               else handkit_networks(HandInferencer(refine=0, tiles=False)))
-        for _ in range(args.frames):
-            run()
+    if args.engine:
+        engine_alone(args.engine, images, args.rounds, args.threads)
         return
-    single = HandInferencer(refine=0, tiles=False)
-    default = HandInferencer()
     candidates = {
         'networks: TFLite interpreter (XNNPACK)': litert_networks(
             args.threads),
-        'networks: handkit PyTorch': handkit_networks(single),
+        'networks: handkit PyTorch': handkit_networks(
+            HandInferencer(refine=0, tiles=False)),
     }
     if args.compile:
         candidates['networks: handkit PyTorch, torch.compile (frozen)'] = \
-            compiled_networks(single)
-    for label, inferencer in (("whole frame: handkit, MediaPipe's "
-                               'single-image graph', single),
-                              ('whole frame: handkit default (refine 2, '
-                               'tiles)', default)):
-        candidates[label] = (lambda inf: lambda: [inf(image)
-                                                  for image in images])(
-            inferencer)
+            compiled_networks(HandInferencer(refine=0, tiles=False))
+    for label in PIPELINES:
+        candidates[label] = whole_frames(pipeline(label), images)
     for run in candidates.values():  # warm-up
         run()
     times = {label: [] for label in candidates}

@@ -22,6 +22,8 @@ COMMANDS = {
     'demo': ('demo', 'find hands in images, a video or a webcam and draw '
              'them'),
     'export': ('export_onnx', 'export a model to ONNX and check its parity'),
+    'export-tflite': ('export_tflite', "export a MediaPipe-architecture "
+                      "model into MediaPipe's .tflite graph (LiteRT)"),
     'quickstart': ('quickstart', 'train and test NSRM on synthetic hands '
                    '(about 9 minutes on 2 CPU cores)'),
     'convert-mediapipe': ('convert_mediapipe', "convert MediaPipe Hands' "

@@ -68,7 +68,8 @@ from torch import nn
 from handkit.apis.inference import (BACKENDS, BBOX_PADDING, HAND_SIDES,
                                     _load, inference_steps, init_model,
                                     prepare_inputs)
-from handkit.apis.mediapipe_files import config_file, converted_checkpoint
+from handkit.apis.mediapipe_files import (config_file, converted_checkpoint,
+                                          converted_tflite)
 from handkit.codecs.mediapipe_landmarks import MediaPipeLandmarks
 from handkit.codecs.mediapipe_palm import (MediaPipePalmAnchors, box_iou,
                                            weighted_nms)
@@ -76,6 +77,7 @@ from handkit.datasets.base import config_input_size
 from handkit.datasets.transforms.mediapipe_roi import (landmarks_to_roi,
                                                        palm_to_roi)
 from handkit.datasets.collate import hand_collate
+from handkit.deploy.backend_model import torch_threads
 from handkit.deploy.onnxruntime_model import run_in_pieces
 from handkit.geometry import apply_affine, invert_affine
 from handkit.models.estimators.cascade import head_predictions
@@ -162,20 +164,25 @@ class _PipelineModel:
         """The network's tensors for ``samples`` (one batch) and each
         sample's meta (``warp_mat`` ...)."""
         results = [self.pipeline(sample) for sample in samples]
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(getattr(
+                self.model, 'preprocess_threads', None)):
             data = self.model.data_preprocessor(hand_collate(results), False)
+        with torch.no_grad():
             if hasattr(self.model, 'predict_tensors'):
                 tensors = self.model.predict_tensors(data['inputs'])
-            else:  # OnnxRuntimeModel
+            else:  # a BackendModel: ONNX Runtime, LiteRT
                 tensors = run_in_pieces(self.model, data['inputs'])
         return tensors, data['data_samples']['metas']
 
 
-def _default_files(model: str, variant: str) -> Tuple[str, str]:
-    """Config and converted checkpoint of a MediaPipe model; the one-line
-    FileNotFoundError of ``converted_checkpoint`` when not converted."""
-    checkpoint = converted_checkpoint(model, variant)
-    return config_file(model, variant), str(checkpoint)
+def _default_files(model: str, variant: str, backend: str
+                   ) -> Tuple[str, str]:
+    """Config and converted checkpoint of a MediaPipe model (its
+    ``.tflite`` for LiteRT); the one-line FileNotFoundError of
+    ``converted_checkpoint`` when not converted."""
+    if backend == 'litert':
+        return config_file(model, variant), converted_tflite(model, variant)
+    return config_file(model, variant), converted_checkpoint(model, variant)
 
 
 def _build(spec: ModelSpec, default: str, variant: str, device, backend,
@@ -183,7 +190,11 @@ def _build(spec: ModelSpec, default: str, variant: str, device, backend,
     if isinstance(spec, nn.Module):
         model = spec
     elif spec is None:
-        model = init_model(*_default_files(default, variant), device=device)
+        # the defaults: PyTorch checkpoints, or the .tflite files for LiteRT
+        default_backend = 'litert' if backend == 'litert' else 'pytorch'
+        model = init_model(*_default_files(default, variant,
+                                           default_backend),
+                           device=device, backend=default_backend)
     else:
         model = init_model(*spec, device=device, backend=backend)
     if precision != 'fp32':
@@ -206,8 +217,11 @@ class HandInferencer:
             replace the landmark model's (see the module's docstring).
         variant: 'full' or 'lite', for the default models.
         device: 'cpu', 'cuda', ...
-        backend: 'pytorch' or 'onnxruntime' for models given as
-            ``(config, file)`` (the defaults are PyTorch checkpoints).
+        backend: 'pytorch', 'onnxruntime' or 'litert' for models given as
+            ``(config, file)``. The default detector and landmark model
+            are PyTorch checkpoints, and with 'litert' the converter's
+            ``.tflite`` files, run by LiteRT's XNNPACK as in MediaPipe
+            (``converted_tflite``).
         max_hands: at most this many hands, by decreasing palm score
             (MediaPipe's num_hands, ClipDetectionVectorSize).
         min_detection_score: the palm score threshold (0.5).

@@ -83,7 +83,7 @@ TARGET_STEPS = ('GenerateTargets', )
 # one (a dataset that renders its images) reads RGB files with LoadImage.
 LOAD_STEPS = dict(LoadImage='img', LoadDepth='depth')
 
-BACKENDS = ('pytorch', 'onnxruntime')
+BACKENDS = ('pytorch', 'onnxruntime', 'litert')
 HAND_SIDES = ('left', 'right')
 
 
@@ -99,14 +99,17 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
         checkpoint: checkpoint file (handkit's, or a plain state dict saved
             with ``torch.save``); None keeps the initial weights. With
             ``backend='onnxruntime'``: the ``.onnx`` file of
-            ``tools/export_onnx.py`` (required).
+            ``tools/export_onnx.py`` (required); with ``backend='litert'``:
+            the ``.tflite`` file of ``tools/export_tflite.py`` or
+            MediaPipe's own (required).
         device: 'cpu', 'cuda', 'cuda:1', ... (onnxruntime: 'cpu', or
             'cuda' where onnxruntime-gpu provides CUDA).
         cfg_options: dict of config overrides, as ``--cfg-options`` takes.
-        backend: 'pytorch' (eager) or 'onnxruntime': an
-            :class:`handkit.deploy.OnnxRuntimeModel` with the same
-            pre-processing and decoding around ONNX Runtime's network
-            (docs/deployment.md).
+        backend: 'pytorch' (eager), 'onnxruntime' (an
+            :class:`handkit.deploy.OnnxRuntimeModel`) or 'litert' (a
+            :class:`handkit.deploy.LiteRTModel`, MediaPipe's architectures
+            on the CPU): the same pre-processing and decoding around the
+            runtime's network (docs/deployment.md).
         precision: 'fp32', or 'bf16': predict under bfloat16 autocast with
             channels-last where the device computes bfloat16 natively,
             float32 elsewhere (one line says what runs;
@@ -124,8 +127,10 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
             and builtins (nothing in it is executed).
         CorruptCheckpointError: it is empty, truncated or not a checkpoint.
         CheckpointMismatchError: its weights do not fit this config's model.
-        MissingDependencyError: onnxruntime is not installed (one line).
+        MissingDependencyError: onnxruntime (ai-edge-litert) is not
+            installed (one line).
         OnnxModelMismatchError: the ONNX file is not this config's export.
+        LiteRTModelMismatchError: the .tflite is not this config's model.
     """
     if backend not in BACKENDS:
         raise ValueError(f'backend must be one of {BACKENDS}, got '
@@ -145,6 +150,8 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
     init_default_scope(cfg.get('default_scope', 'handkit'))
     if backend == 'onnxruntime':
         model = _onnxruntime_model(cfg, checkpoint, device)
+    elif backend == 'litert':
+        model = _litert_model(cfg, checkpoint, device)
     else:
         model = MODELS.build(cfg.model)
         if checkpoint is not None:
@@ -175,6 +182,19 @@ def _onnxruntime_model(cfg: Config, onnx_file: Optional[str],
                 "or use device='cpu'")
         providers.insert(0, 'CUDAExecutionProvider')
     return OnnxRuntimeModel(onnx_file, cfg, providers=providers)
+
+
+def _litert_model(cfg: Config, tflite_file: Optional[str],
+                  device: Union[str, torch.device]) -> nn.Module:
+    """``LiteRTModel`` of ``tflite_file`` (LiteRT runs on the CPU)."""
+    from handkit.deploy import LiteRTModel
+    if tflite_file is None:
+        raise ValueError("backend='litert' needs a .tflite file (of "
+                         'tools/export_tflite.py) as the checkpoint')
+    if torch.device(device).type != 'cpu':
+        raise ValueError(f"backend='litert' runs on the CPU, got device "
+                         f'{device!r}')
+    return LiteRTModel(tflite_file, cfg)
 
 
 def _test_steps(cfg: Config) -> List[dict]:

@@ -8,8 +8,9 @@ there. Both sides import this module only, so they agree on
 the paths.
 
 ``HANDKIT_HOME`` (environment variable; default ``~/.cache/handkit``) holds
-``mediapipe/{palm_detection,hand_landmark}_{full,lite}.pth`` and the
-downloaded wheel (``downloads/``).
+``mediapipe/{palm_detection,hand_landmark}_{full,lite}.pth`` (and ``.tflite``
+beside each, for ``backend='litert'``) and the downloaded wheel
+(``downloads/``).
 """
 import os.path as osp
 from typing import Dict, Tuple
@@ -57,8 +58,27 @@ def converted_checkpoint(model: str, variant: str,
         FileNotFoundError: ``must_exist`` and it was not converted yet; one
             line naming the command that converts it.
     """
+    return _converted(model, variant, 'pth', must_exist)
+
+
+def converted_tflite(model: str, variant: str,
+                     must_exist: bool = True) -> str:
+    """Path of the ``.tflite`` that the converter writes beside the
+    checkpoint (the converted weights exported back,
+    ``tools/export_tflite.py``: MediaPipe's file byte for byte), which
+    ``backend='litert'`` runs.
+
+    Raises:
+        FileNotFoundError: as :func:`converted_checkpoint`.
+    """
+    return _converted(model, variant, 'tflite', must_exist)
+
+
+def _converted(model: str, variant: str, extension: str,
+               must_exist: bool) -> str:
     _check(model, variant)
-    path = osp.join(handkit_home(), 'mediapipe', f'{model}_{variant}.pth')
+    path = osp.join(handkit_home(), 'mediapipe',
+                    f'{model}_{variant}.{extension}')
     if must_exist and not osp.isfile(path):
         raise FileNotFoundError(
             f'MediaPipe {model} ({variant}) is not converted: {path} does '

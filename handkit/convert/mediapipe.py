@@ -37,14 +37,12 @@ from handkit.models.backbones.mediapipe_layers import (ChannelPad,
                                                        Conv2dSame,
                                                        MaxPool2dSame,
                                                        ResizeBilinear)
+from handkit.models.heads.hand_landmark_head import HandLandmarkHead
+from handkit.models.heads.palm_detection_head import PalmDetectionHead
 
 #: handkit's ``predict_tensors`` name -> the TFLite output tensor's name
-OUTPUT_NAMES = {
-    'palm_detection': {'boxes': 'Identity', 'scores': 'Identity_1'},
-    'hand_landmark': {'landmarks': 'Identity', 'presence': 'Identity_1',
-                      'handedness': 'Identity_2',
-                      'world_landmarks': 'Identity_3'},
-}
+OUTPUT_NAMES = {'palm_detection': PalmDetectionHead.tflite_outputs,
+                'hand_landmark': HandLandmarkHead.tflite_outputs}
 INPUT_SIZES = {'palm_detection': 192, 'hand_landmark': 224}
 
 
@@ -79,11 +77,15 @@ class Step:
 
 
 class _Filler:
-    """Fills parameters from a graph, each at most once."""
+    """Fills parameters from a graph, each at most once. ``sources`` keeps,
+    per parameter name, the array it was filled from: a view (transposed,
+    reshaped) of one of the graph's constants, which
+    :func:`export_tflite` writes back through."""
 
     def __init__(self, graph: TFLiteGraph) -> None:
         self.graph = graph
         self.filled: Dict[int, str] = {}
+        self.sources: Dict[str, np.ndarray] = {}
 
     def fail(self, op: TFLiteOp, step: Step, what: str) -> None:
         raise TFLiteError(f'{self.graph.source}: op {op.index} '
@@ -100,6 +102,7 @@ class _Filler:
         if id(parameter) in self.filled:
             self.fail(op, step, f'{what} filled twice')
         self.filled[id(parameter)] = f'{step.name}.{what}'
+        self.sources[f'{step.name}.{what}'] = value
         with torch.no_grad():
             parameter.copy_(torch.from_numpy(np.array(value, np.float32)))
 
@@ -294,9 +297,10 @@ LOADERS: Dict[str, Callable[[_Filler, TFLiteOp, Step], None]] = {
 
 
 def fill_from_graph(graph: TFLiteGraph, steps: Sequence[Step],
-                    module: nn.Module) -> None:
+                    module: nn.Module) -> Dict[str, np.ndarray]:
     """Fill ``module``'s parameters from ``graph``'s ops, one :class:`Step`
-    per op in order.
+    per op in order; returns the filler's ``sources`` (parameter name ->
+    the array it was filled from, a view of a graph constant).
 
     Raises:
         TFLiteError: the op sequence differs from the steps (naming the
@@ -341,6 +345,7 @@ def fill_from_graph(graph: TFLiteGraph, steps: Sequence[Step],
         raise TFLiteError(f'{graph.source}: {len(unfilled)} parameters of '
                           f'the module have no weight in the graph, e.g. '
                           f'{unfilled[:3]}')
+    return filler.sources
 
 
 # ---------------------------------------------------------------------------
@@ -487,6 +492,56 @@ def convert(data: bytes, model_name: str, variant: str,
                           f'{sorted(OUTPUT_NAMES[model_name].values())}')
     fill_from_graph(graph, PLANS[model_name](model), model)
     return model
+
+
+def export_tflite(model: nn.Module, data: bytes, model_name: str,
+                  source: str = '<bytes>') -> bytes:
+    """MediaPipe's ``.tflite`` (``data``) with ``model``'s weights in place
+    of its own: a converted or fine-tuned handkit model of that
+    architecture, back in the format MediaPipe and LiteRT (XNNPACK) run.
+
+    The graph (ops, options, shapes, names) stays the file's; only the
+    weights' bytes change, each stored in the file's own type (float16
+    behind MediaPipe's DEQUANTIZE ops, rounded to nearest). The loaders'
+    layout changes are undone exactly: each parameter is written through
+    the view of the constant that :func:`convert` filled it from. A
+    converted model that was not changed gives ``data`` back byte for byte.
+
+    Raises:
+        TFLiteError: ``data`` is not ``model``'s architecture, or a weight
+            is not finite or out of the stored type's range (float16:
+            65504), naming the parameter.
+    """
+    graph = TFLiteGraph(data, source)
+    # writable copies: the parameters are written back through their views
+    graph.constants = {index: np.array(array)
+                       for index, array in graph.constants.items()}
+    scratch = copy.deepcopy(model)
+    sources = fill_from_graph(graph, PLANS[model_name](scratch), scratch)
+    parameters = dict(model.named_parameters())
+    written = set()
+    for name, view in sources.items():
+        if name not in parameters:
+            raise TFLiteError(f'{source}: the plan names {name!r}, which is '
+                              'not a parameter of the model')
+        value = parameters[name].detach().float().cpu().numpy()
+        index = next(index for index, array in graph.constants.items()
+                     if np.shares_memory(view, array))
+        kind = graph.stored[index][1]
+        limit = np.finfo(kind).max
+        if not np.all(np.isfinite(value)) or np.abs(value).max() > limit:
+            raise TFLiteError(
+                f'{name} holds values that {np.dtype(kind).name} cannot '
+                f'store (largest |value| {np.abs(value).max():.4g}, limit '
+                f'{limit:.4g}): not exported')
+        view[...] = value
+        written.add(index)
+    out = bytearray(data)
+    for index in written:
+        offset, kind = graph.stored[index]
+        stored = graph.constants[index].astype(kind).tobytes()
+        out[offset:offset + len(stored)] = stored
+    return bytes(out)
 
 
 def save_checkpoint(model: nn.Module, path: str, meta: dict) -> None:

@@ -103,6 +103,9 @@ class TFLiteGraph:
     constant float16 weights are folded away: their outputs are constants
     (float32). :meth:`take` hands out a constant and counts its uses, so
     the converter can check every weight was used exactly once.
+    ``stored[index]`` is where a constant's values lie in the file: (byte
+    offset, numpy type; float16 for a folded ``DEQUANTIZE``), for writing
+    new weights in place (:func:`handkit.convert.mediapipe.export_tflite`).
 
     Raises:
         TFLiteError: the bytes are not a readable TFLite model.
@@ -137,7 +140,8 @@ class TFLiteGraph:
             raise TFLiteError(f'{self.source} holds no subgraph')
         graph = model.Subgraphs(0)
         self.names, self.shapes, self.types = [], [], []
-        constants = {}
+        constants, storage = {}, {}
+        base = np.frombuffer(data, np.uint8).ctypes.data
         for index in range(graph.TensorsLength()):
             tensor = graph.Tensors(index)
             self.names.append((tensor.Name() or b'').decode())
@@ -147,8 +151,11 @@ class TFLiteGraph:
             buffer = model.Buffers(tensor.Buffer())
             raw = None
             if buffer.DataLength() > 0:
-                raw = buffer.DataAsNumpy().tobytes()
+                view = buffer.DataAsNumpy()  # a view into ``data``
+                storage[index] = view.ctypes.data - base
+                raw = view.tobytes()
             elif buffer.Offset() > 1:  # a buffer stored after the flatbuffer
+                storage[index] = buffer.Offset()
                 raw = data[buffer.Offset():buffer.Offset() + buffer.Size()]
             if raw is not None:
                 if tensor.Type() not in dtypes:
@@ -159,6 +166,9 @@ class TFLiteGraph:
                 constants[index] = array.reshape(self.shapes[-1])
         self.inputs = [int(i) for i in graph.InputsAsNumpy()]
         self.outputs = [int(i) for i in graph.OutputsAsNumpy()]
+        # constant -> (byte offset of its values in ``data``, their type)
+        self.stored = {index: (offset, constants[index].dtype.type)
+                       for index, offset in storage.items()}
         self.ops: List[TFLiteOp] = []
         for index in range(graph.OperatorsLength()):
             op = graph.Operators(index)
@@ -172,6 +182,7 @@ class TFLiteGraph:
             if name == 'DEQUANTIZE' and inputs[0] in constants:
                 constants[outputs[0]] = constants.pop(inputs[0]).astype(
                     np.float32)
+                self.stored[outputs[0]] = self.stored.pop(inputs[0])
                 continue
             self.ops.append(TFLiteOp(index, name, inputs, outputs,
                                      _options(tflite, name,

@@ -1,5 +1,6 @@
-"""Deployment: ONNX export of an estimator, ONNX Runtime inference and
-static int8 quantisation (docs/deployment.md).
+"""Deployment: ONNX export of an estimator, ONNX Runtime inference,
+static int8 quantisation, and LiteRT inference of MediaPipe's architectures
+(docs/deployment.md).
 
 The package imports nothing at first: ``from handkit.deploy import
 export_onnx`` loads :mod:`handkit.deploy.onnx_export` alone (torch, and onnx
@@ -13,6 +14,8 @@ from typing import Any
 
 #: each public name -> the submodule that defines it (PEP 562 lazy exports)
 _EXPORTS = {
+    'backend_model': ('BackendModel', ),
+    'litert_model': ('LiteRTModel', 'LiteRTModelMismatchError'),
     'onnx_export': ('DEFAULT_OPSET', 'NotExportableError',
                     'UnsupportedOpError', 'export_onnx', 'find_op_caller'),
     'onnxruntime_model': ('OnnxModelMismatchError', 'OnnxRuntimeModel',

@@ -1,29 +1,27 @@
 """Run an exported handkit model with ONNX Runtime, decoded as in PyTorch.
 
-:class:`OnnxRuntimeModel` stands where the PyTorch estimator stands: the
-same data preprocessor before the network and the same numpy ``decode`` of
-each head after it (:meth:`CascadeEstimator.decode`), so
-:func:`handkit.apis.inference`, ``tools/demo.py`` and ``tools/test.py`` run
-it unchanged (``backend='onnxruntime'``). Only the network between them is
-ONNX Runtime's.
+:class:`OnnxRuntimeModel` is a :class:`~handkit.deploy.backend_model.
+BackendModel`: the same data preprocessor before the network and the same
+numpy ``decode`` of each head after it, so :func:`handkit.apis.inference`,
+``tools/demo.py`` and ``tools/test.py`` run it unchanged
+(``backend='onnxruntime'``). Only the network between them is ONNX
+Runtime's.
 
 onnx and onnxruntime are optional (the ``onnx`` extra); a missing
 one is a :class:`MissingDependencyError` of one line.
 """
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.model import BaseModel
-from mmengine.registry import init_default_scope
 
+from handkit.deploy.backend_model import BackendModel
 from handkit.deploy.onnx_export import (INPUT_NAME, META_INPUT_SHAPE,
                                         META_VERSION)
 from handkit.deploy.optional import import_optional
 from handkit.errors import HandkitUserError
 from handkit.evaluation.complexity import input_shape_from_config
-from handkit.registry import MODELS
 
 # SessionOptions.graph_optimization_level by name.
 GRAPH_OPTIMIZATIONS = {'disable': 'ORT_DISABLE_ALL',
@@ -100,30 +98,7 @@ def run_in_pieces(runtime: Any, inputs: Union[torch.Tensor, np.ndarray]
             for name in parts[0]}
 
 
-def _build_decoder(cfg: Config) -> tuple:
-    """(estimator without weights, its data preprocessor) of ``cfg``.
-
-    The estimator only decodes (its heads' codecs), so it is built on the
-    meta device where it can be: no memory for weights it never uses. The
-    data preprocessor, which runs, is built on the CPU.
-    """
-    init_default_scope(cfg.get('default_scope', 'handkit'))
-    try:
-        with torch.device('meta'):
-            estimator = MODELS.build(cfg.model)
-    except (RuntimeError, NotImplementedError) as error:
-        if 'meta' not in str(error):
-            raise
-        # a head that computes constants from its hand model when built
-        # (Boukhayma's mean vector) needs real tensors
-        estimator = MODELS.build(cfg.model)
-    preprocessor = cfg.model.get('data_preprocessor')
-    preprocessor = (MODELS.build(preprocessor) if preprocessor is not None
-                    else None)
-    return estimator, preprocessor
-
-
-class OnnxRuntimeModel(BaseModel):
+class OnnxRuntimeModel(BackendModel):
     """An exported estimator run by ONNX Runtime, decoded by handkit.
 
     Args:
@@ -151,28 +126,14 @@ class OnnxRuntimeModel(BaseModel):
                  num_threads: Optional[int] = None,
                  graph_optimization: str = 'all',
                  providers: Optional[Sequence[str]] = None) -> None:
-        estimator, preprocessor = _build_decoder(cfg)
-        super().__init__(data_preprocessor=preprocessor)
+        super().__init__(cfg)
         self.session = create_session(onnx_file, num_threads,
                                       graph_optimization, providers)
         self.onnx_file = str(onnx_file)
-        self.cfg = cfg
-        # Kept out of the module tree: its parameters are on the meta device
-        # and must not move with ``.to()`` nor count as this model's.
-        self.__dict__['estimator'] = estimator
         self.output_names = [out.name for out in self.session.get_outputs()]
         self.metadata = dict(
             self.session.get_modelmeta().custom_metadata_map)
         self._check_against_config()
-
-    @property
-    def heads(self) -> Any:
-        """The config's heads (their codecs decode)."""
-        return self.estimator.heads
-
-    @property
-    def head_names(self) -> List[str]:
-        return self.estimator.head_names
 
     @property
     def device_type(self) -> str:
@@ -221,19 +182,6 @@ class OnnxRuntimeModel(BaseModel):
                 f'got {tuple(inputs.shape)}')
         outputs = self.session.run(self.output_names, {INPUT_NAME: inputs})
         return dict(zip(self.output_names, outputs))
-
-    def forward(self, inputs: torch.Tensor,
-                data_samples: Optional[dict] = None, mode: str = 'tensor',
-                output_maps: Optional[bool] = None
-                ) -> Union[List[dict], Dict[str, torch.Tensor]]:
-        arrays = self.run(inputs)
-        if mode == 'tensor':
-            return {name: torch.from_numpy(array)
-                    for name, array in arrays.items()}
-        if mode == 'predict':
-            return self.estimator.decode(arrays, data_samples, output_maps)
-        raise ValueError(f"OnnxRuntimeModel runs mode 'predict' or "
-                         f"'tensor', got {mode!r} (train the PyTorch model)")
 
     def describe(self) -> str:
         """One line: the backend, its provider and threads, the file."""

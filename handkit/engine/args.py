@@ -54,14 +54,30 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         'none; tools/check_data.py checks them all)')
 
 
+def add_export_args(parser: argparse.ArgumentParser, suffix: str) -> None:
+    """CONFIG, CHECKPOINT, ``--out`` (a ``suffix`` file) and
+    ``--overwrite`` of the export tools."""
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', required=True,
+                        help=f'the {suffix} file (an existing file is '
+                        'replaced only with --overwrite; an input never)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='let --out replace an existing file that is '
+                        'not an input')
+
+
 def add_runtime_args(parser: argparse.ArgumentParser,
                      backends: Sequence[str]) -> None:
     """``--backend`` (one of ``backends``, default 'pytorch') and
     ``--precision`` (``handkit.models.precision``) of tools/test.py and
     tools/demo.py."""
     parser.add_argument('--backend', choices=backends, default='pytorch',
-                        help='eager pytorch, or onnxruntime on an exported '
-                        'model (default: pytorch)')
+                        help='eager pytorch (default), onnxruntime on a '
+                        'file of tools/export_onnx.py, or litert on a '
+                        '.tflite of tools/export_tflite.py (MediaPipe\'s '
+                        'architectures; the MediaPipe pipeline\'s defaults '
+                        'are the converter\'s .tflite files)')
     parser.add_argument('--precision', choices=PRECISIONS, default='fp32',
                         help='fp32 (default), or bf16: bfloat16 autocast + '
                         'channels-last where the device computes bfloat16 '
@@ -72,10 +88,11 @@ def add_runtime_args(parser: argparse.ArgumentParser,
 def check_runtime_args(parser: argparse.ArgumentParser,
                        args: argparse.Namespace) -> argparse.Namespace:
     """``args``; exit 2 in one line for a precision the backend cannot
-    take (an ONNX file runs its own)."""
+    take (an exported file runs its own)."""
     if args.precision != 'fp32' and args.backend != 'pytorch':
         parser.error(f'--precision {args.precision} is for --backend '
-                     f"pytorch; an ONNX file runs its own precision")
+                     f'pytorch; a file of --backend {args.backend} runs its '
+                     'own precision')
     return args
 
 

@@ -27,7 +27,11 @@ each 'full' and 'lite', ship as ``.tflite`` files in the
    filled;
 4. writes ``$HANDKIT_HOME/mediapipe/<model>_<variant>.pth`` (``--out``
    elsewhere): ``state_dict`` (tensors) and ``meta`` (plain data: the source
-   file, its sha256, the licence), atomically;
+   file, its sha256, the licence), atomically; and beside it
+   ``<model>_<variant>.tflite``, the converted weights written back into
+   MediaPipe's graph (:func:`handkit.convert.mediapipe.export_tflite`),
+   which must equal the source file byte for byte: LiteRT runs it
+   (``backend='litert'``);
 5. with ``ai-edge-litert`` installed, runs the TFLite model and the handkit
    module on the same float32 inputs (the test images of the repository,
    letterboxed or centre-cropped,
@@ -47,13 +51,17 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 from handkit.apis.mediapipe_files import (LICENCE, MODELS, VARIANTS,
                                           WHEEL_REQUIREMENT,
-                                          converted_checkpoint)
-from handkit.convert.mediapipe import convert, save_checkpoint
+                                          converted_checkpoint,
+                                          converted_tflite)
+from handkit.convert.mediapipe import (convert, export_tflite,
+                                       save_checkpoint)
+from handkit.convert.tflite import TFLiteError
 from handkit.convert.mediapipe_parity import (ATOL, format_parity, parity,
                                               parity_images)
 from handkit.convert.mediapipe_source import find_source, read_model_file
 from handkit.deploy.optional import install_hint
 from handkit.engine.errors import user_errors_exit
+from handkit.fileio import atomic_write
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -104,19 +112,28 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, str]:
             model = convert(data, model_name, variant, source=member)
             if args.out:
                 path = osp.join(args.out, f'{model_name}_{variant}.pth')
+                tflite_path = osp.splitext(path)[0] + '.tflite'
             else:
                 path = converted_checkpoint(model_name, variant,
                                             must_exist=False)
+                tflite_path = converted_tflite(model_name, variant,
+                                               must_exist=False)
+            exported = export_tflite(model, data, model_name, member)
+            if exported != data:  # the round trip is exact or wrong
+                raise TFLiteError(f'{member}: the converted weights, '
+                                  'exported back, differ from the file')
             meta = dict(source=member, sha256=digest, licence=LICENCE,
                         origin=WHEEL_REQUIREMENT, model=model_name,
                         variant=variant,
                         config_file=f'configs/mediapipe/{model_name}_'
                         f'{variant}.py')
             save_checkpoint(model, path, meta)
+            with atomic_write(tflite_path, 'wb') as file:
+                file.write(exported)
             seconds = time.perf_counter() - start
             count = sum(p.numel() for p in model.parameters())
             print(f'{model_name} ({variant}): {count:,} parameters, '
-                  f'{seconds:.1f} s -> {path}')
+                  f'{seconds:.1f} s -> {path} (and .tflite)')
             written[f'{model_name}_{variant}'] = path
             if args.no_parity:
                 continue

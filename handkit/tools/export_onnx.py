@@ -45,6 +45,7 @@ from handkit.deploy.quantize import (CALIBRATION_METHODS,
                                      QuantizationRefusedError,
                                      format_accuracy, fp32_beside,
                                      quantize_static_int8, refuse_dynamic)
+from handkit.engine.args import add_export_args
 from handkit.engine.config import config_chain
 from handkit.engine.errors import user_errors_exit
 from handkit.engine.outputs import check_output_file, make_parent_dir
@@ -57,14 +58,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Export a hand pose model to ONNX (backbone and heads '
         'up to the maps or coordinates) and check it against PyTorch')
-    parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', required=True,
-                        help='the .onnx file (an existing file is replaced '
-                        'only with --overwrite; an input never)')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='let --out replace an existing file that is '
-                        'not an input')
+    add_export_args(parser, '.onnx')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
                         help=f'ONNX opset (default {DEFAULT_OPSET})')
     parser.add_argument('--dynamic-batch', action='store_true',

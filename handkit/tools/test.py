@@ -121,7 +121,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         if args.out:
             refuse_overwriting_inputs(outputs, data_files)
         runtime = None
-        if args.backend == 'onnxruntime':
+        if args.backend != 'pytorch':  # an exported file
             runtime = init_model(cfg, args.checkpoint, backend=args.backend)
             built = replace(built, model=runtime)  # the Runner tests it
         else:

@@ -109,7 +109,8 @@ def test_onnxruntime_needs_the_onnx_file(nsrm_export):
     with pytest.raises(FileNotFoundError, match='ONNX file not found: '):
         init_model(config, 'missing.onnx', backend='onnxruntime')
     with pytest.raises(ValueError, match="backend must be one of "
-                       r"\('pytorch', 'onnxruntime'\), got 'tensorrt'"):
+                       r"\('pytorch', 'onnxruntime', 'litert'\), got "
+                       "'tensorrt'"):
         init_model(config, backend='tensorrt')
 
 

@@ -54,6 +54,12 @@ class HandLandmarkHead(BaseHead):
     ``world_landmarks`` (B, 3K).
     """
 
+    #: ``predict_tensors`` name -> MediaPipe's TFLite output of the same
+    #: values (the converter, the TFLite export and ``LiteRTModel``)
+    tflite_outputs = {'landmarks': 'Identity', 'presence': 'Identity_1',
+                      'handedness': 'Identity_2',
+                      'world_landmarks': 'Identity_3'}
+
     def __init__(self, in_channels: int = 1152, num_keypoints: int = 21,
                  input_size: Sequence[int] = (224, 224),
                  decoder: Optional[dict] = None,

@@ -60,6 +60,10 @@ class PalmDetectionHead(BaseHead):
     ``Identity`` and ``Identity_1``.
     """
 
+    #: ``predict_tensors`` name -> MediaPipe's TFLite output of the same
+    #: values (the converter, the TFLite export and ``LiteRTModel``)
+    tflite_outputs = {'boxes': 'Identity', 'scores': 'Identity_1'}
+
     def __init__(self, in_channels: Sequence[int] = (128, 256),
                  num_anchors: Sequence[int] = (2, 6),
                  num_coords: int = NUM_COORDS,
