@@ -21,6 +21,8 @@ PCK at 0.10-0.30 of the longer side of the annotated keypoints' box, as
 pose of the quickstart's synthetic training crops placed in each true box
 beside it. ``--quickstart CKPT`` adds the quickstart model (NSRM on
 synthetic hands) on the true crop and behind MediaPipe's detector.
+``--ge-real-world DIR`` scores the same on Ge et al.'s 583 real-world
+photos (not shipped with handkit; ``GeRealWorldDataset``).
 """
 import argparse
 from pathlib import Path
@@ -91,12 +93,64 @@ def score(rows: dict, name: str, preds: list, gts: list, visibles: list):
                              THRESHOLDS)
 
 
+def ge_real_world(data_root: str, quickstart: str = None) -> None:
+    """MediaPipe full (handkit's default and MediaPipe's single-image graph,
+    on LiteRT: the same hands as PyTorch) on Ge et al.'s 583 real-world
+    photos, each whole 256 x 256 photo in, matched and scored as above;
+    with ``quickstart``, that model behind the detector and in the true
+    box; the quickstart's mean pose in the true box."""
+    from handkit.apis import inference
+    from handkit.datasets import GeRealWorldDataset
+    dataset = GeRealWorldDataset(data_root)
+    infos = [dataset.get_data_info(index) for index in range(len(dataset))]
+    gts = [info['keypoints'] for info in infos]
+    visibles = [info['keypoints_visible'] for info in infos]
+    load = LoadImage()
+    rows, detected = {}, {}
+    runs = [('MediaPipe full, whole image', dict(backend='litert')),
+            ("MediaPipe full, whole image, MediaPipe's single-image graph",
+             dict(backend='litert', refine=0, tiles=False))]
+    model = None
+    if quickstart:
+        model = init_model(str(QUICKSTART), quickstart)
+        runs.append(('quickstart NSRM behind the detector',
+                     dict(backend='litert', pose=model)))
+    for name, options in runs:
+        inferencer = HandInferencer(**options)
+        matched = [match(inferencer(load.transform(dict(
+            img_path=info['img_path']))['img']), truth, visible)
+            for info, truth, visible in zip(infos, gts, visibles)]
+        score(rows, name, [m[0] for m in matched], gts, visibles)
+        detected[name] = sum(m[1] >= 0.5 for m in matched)
+    if model is not None:
+        preds = [inference(model, info['img_path'],
+                           bbox=keypoint_box(truth))['keypoints']
+                 for info, truth in zip(infos, gts)]
+        score(rows, 'quickstart NSRM, true box', preds, gts, visibles)
+    cfg = init_model(str(QUICKSTART), None).cfg
+    rows['mean pose in the true box'] = pck_metrics(*mean_pose_predictions(
+        cfg, test_dataset=dict(
+            type='GeRealWorldDataset', data_root=str(data_root),
+            test_mode=True, pipeline=dict(
+                cfg.test_dataloader.dataset.pipeline,
+                load=dict(type='LoadImage')))), THRESHOLDS)
+    print(f"\n{len(infos)} hands of Ge et al.'s real-world test set (one "
+          "person's left hand), PCK in % of the keypoint box:")
+    print(format_pck_table(list(rows.items()), THRESHOLDS))
+    for name, count in detected.items():
+        print(f'{name}: {count}/{len(infos)} hands detected (IoU >= 0.5)')
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out',
                         default='work_dirs/mediapipe_real_photos.png')
     parser.add_argument('--quickstart', metavar='CHECKPOINT',
                         help='also score the quickstart model')
+    parser.add_argument('--ge-real-world', metavar='DIR',
+                        help="also Ge et al.'s 583 real-world photos (the "
+                        'real_world_testset folder of '
+                        'github.com/3d-hand-shape/hand-graph-cnn)')
     args = parser.parse_args(argv)
     hands, dataset_cfgs = annotated_hands()
     gts = [truth for _, truth, _ in hands]
@@ -193,6 +247,8 @@ def main(argv=None) -> None:
               for row in rows_of if row]
     cv2.imwrite(args.out, image_grid(strips, cols=1))
     print(f'drawings: {args.out}')
+    if args.ge_real_world:
+        ge_real_world(args.ge_real_world, args.quickstart)
 
 
 if __name__ == '__main__':

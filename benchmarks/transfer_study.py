@@ -28,11 +28,13 @@ sample counts in every cell) trained seven ways:
 Each cell is tested on its own held-out synthetic split and on every
 annotated hand of tests/data (the real crops, through the config's test
 pipeline), next to the mean pose of its training crops placed in the same
-crops. It prints one table, writes ``report.txt``, ``results.json`` and
-``real_crops_<cell>.png`` (ground truth white) into the work dir; a cell
-whose checkpoint is there is only tested again (delete the cell's folder
-to retrain it). Training minutes are wall clock on whatever else the
-machine runs.
+crops; with ``--ge-real-world DIR`` also on Ge et al.'s 583 real-world
+photos (``GeRealWorldDataset``; not shipped with handkit). It prints one
+table, writes ``report.txt``, ``results.json`` (``_seed<N>`` added for
+another seed) and ``real_crops_<cell>.png`` (ground truth white) into the
+work dir; a cell whose checkpoint is there is only tested again (delete
+the cell's folder to retrain it). Training minutes are wall clock on
+whatever else the machine runs.
 """
 import argparse
 import json
@@ -53,7 +55,7 @@ from handkit.visualization.draw import image_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'benchmarks'))
-from real_photos import evaluate_real_crops  # noqa: E402
+from real_photos import evaluate_ge_real_world, evaluate_real_crops  # noqa
 
 QUICKSTART = ROOT / 'configs' / 'quickstart'
 SCRATCH = QUICKSTART / 'nsrm_lpm_g1g6_synthetic.py'
@@ -75,9 +77,12 @@ CELLS = {
 }
 
 
-def run_cell(name: str, work_dir: Path, seed: int = 0) -> dict:
+def run_cell(name: str, work_dir: Path, seed: int = 0,
+             ge_real_world: str = None) -> dict:
     """Train one cell (unless its checkpoint is there) and test it; a seed
-    other than 0 trains it in ``<name>_seed<seed>``."""
+    other than 0 trains it in ``<name>_seed<seed>``; with ``ge_real_world``
+    (the folder of Ge et al.'s real-world test set) also on those
+    photos."""
     config, options = CELLS[name]
     if seed:
         name, options = f'{name}_seed{seed}', options + [
@@ -106,6 +111,8 @@ def run_cell(name: str, work_dir: Path, seed: int = 0) -> dict:
                                       real['thresholds'])
     cv2.imwrite(str(work_dir / f'real_crops_{name}.png'),
                 image_grid(real['panels'], cols=4))
+    ge = ({} if ge_real_world is None else dict(
+        ge_real_world=evaluate_ge_real_world(model, ge_real_world)['rows']))
     return dict(name=name, config=str(config.relative_to(ROOT)),
                 options=options,
                 train_minutes=float(minutes_file.read_text()),
@@ -113,7 +120,7 @@ def run_cell(name: str, work_dir: Path, seed: int = 0) -> dict:
                            if k.startswith('PCK')},
                 synthetic_mean_pose=synthetic_mean_pose,
                 real=real['rows'], real_hands=real['count'],
-                thresholds=real['thresholds'])
+                thresholds=real['thresholds'], **ge)
 
 
 def report(results: dict) -> str:
@@ -127,6 +134,15 @@ def report(results: dict) -> str:
         rows.append((name, result['real']['model']))
         rows.append((f'  mean pose ({name})', result['real']['mean pose']))
     lines.append(format_pck_table(rows, thresholds))
+    if 'ge_real_world' in first:
+        lines.append("\nGe et al.'s real-world test set (583 photos of one "
+                     "person's left hand), PCK in %, the same mean pose:")
+        rows = []
+        for name, result in results.items():
+            rows.append((name, result['ge_real_world']['model']))
+            rows.append((f'  mean pose ({name})',
+                         result['ge_real_world']['mean pose']))
+        lines.append(format_pck_table(rows, thresholds))
     lines.append('\nHeld-out synthetic split of each cell\'s own hands (400), '
                  'PCK in %; training minutes:')
     rows = []
@@ -147,16 +163,22 @@ def main(argv=None) -> None:
     parser.add_argument('--seed', type=int, default=0,
                         help='training seed (randomness.seed); the hands '
                         'stay the same')
+    parser.add_argument('--ge-real-world', metavar='DIR',
+                        help="also test on Ge et al.'s real-world test set "
+                        '(the real_world_testset folder of '
+                        'github.com/3d-hand-shape/hand-graph-cnn)')
     args = parser.parse_args(argv)
     work_dir = Path(args.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     results = {}
     for name in args.cells:
-        result = run_cell(name, work_dir, args.seed)
+        result = run_cell(name, work_dir, args.seed, args.ge_real_world)
         results[result.pop('name')] = result
     text = report(results)
-    (work_dir / 'report.txt').write_text(text + '\n')
-    (work_dir / 'results.json').write_text(json.dumps(results, indent=1))
+    suffix = f'_seed{args.seed}' if args.seed else ''
+    (work_dir / f'report{suffix}.txt').write_text(text + '\n')
+    (work_dir / f'results{suffix}.json').write_text(
+        json.dumps(results, indent=1))
     print('\n' + text)
 
 

@@ -5,6 +5,7 @@ from .base import (AnnotationError, BaseHandDataset, DataRootNotFoundError,
 from .coco import CocoHandDataset
 from .freihand import FreiHANDDataset
 from .ganerated import GANeratedDataset
+from .ge_real_world import GeRealWorldDataset
 from .held_out_split import HeldOutSplit
 from .nsrm import NSRMHandDataset
 from .nyu import NYUHandDataset
@@ -19,7 +20,8 @@ from .synthhands import SynthHandsDataset
 __all__ = [
     'AnnotationError', 'BaseHandDataset', 'DataRootNotFoundError',
     'load_json', 'pipeline_steps', 'CocoHandDataset', 'FreiHANDDataset',
-    'GANeratedDataset', 'HeldOutSplit', 'NSRMHandDataset', 'NYUHandDataset',
-    'OneHand10KDataset', 'PanopticHandDataset', 'RHDDataset', 'STBDataset',
+    'GANeratedDataset', 'GeRealWorldDataset', 'HeldOutSplit',
+    'NSRMHandDataset', 'NYUHandDataset', 'OneHand10KDataset',
+    'PanopticHandDataset', 'RHDDataset', 'STBDataset',
     'SyntheticHandDataset', 'SyntheticIKDataset', 'SynthHandsDataset'
 ]
