@@ -6,7 +6,7 @@
 
 The quickstart recipe (``configs/quickstart/nsrm_lpm_g1g6_synthetic.py``:
 NSRM LPM-G1&6 at 96 px, 5 epochs of 425 steps, the same schedule, seed and
-sample counts in every cell) trained seven ways:
+sample counts in every cell) trained eight ways:
 
 * ``capsule_scratch``: the quickstart before it moved to the mesh hands
   (capsule hands, from scratch);
@@ -19,7 +19,11 @@ sample counts in every cell) trained seven ways:
   ``mesh_mediapipe_degrade``: those cells with the camera degradations on
   (``CameraDegradation``: blur, noise, JPEG, each part with probability
   0.5, at its default strengths); ``mesh_scratch_degrade`` is today's
-  quickstart. The other cells turn the degradations off.
+  quickstart. The other cells turn the degradations off;
+* ``mesh_scratch_degrade_clutter``: today's quickstart with its training
+  hands over the procedural clutter backgrounds
+  (``SyntheticHandDataset(background='clutter')``; the validation and
+  test hands keep the default backgrounds).
 
 ``--seed N`` trains the chosen cells with another training seed into
 ``<cell>_seed<N>``; the hands stay the same. Options are parsed as
@@ -66,6 +70,8 @@ CAPSULE, MESH = ([f'{split}_dataloader.dataset.hand={hand}'
 # the camera degradations off (what the study measured without them), on
 CLEAN, DEGRADE = ([f'train_dataloader.dataset.pipeline.degrade.prob={prob}']
                   for prob in (0.0, 0.5))
+# the training hands over the procedural clutter backgrounds
+CLUTTER = ['train_dataloader.dataset.background=clutter']
 CELLS = {
     'capsule_scratch': (SCRATCH, CAPSULE + CLEAN),
     'capsule_mediapipe': (MEDIAPIPE, CAPSULE + CLEAN),
@@ -74,6 +80,7 @@ CELLS = {
     'mesh_mediapipe': (MEDIAPIPE, MESH + CLEAN),
     'mesh_scratch_degrade': (SCRATCH, MESH + DEGRADE),
     'mesh_mediapipe_degrade': (MEDIAPIPE, MESH + DEGRADE),
+    'mesh_scratch_degrade_clutter': (SCRATCH, MESH + DEGRADE + CLUTTER),
 }
 
 

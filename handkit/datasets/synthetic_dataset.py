@@ -81,6 +81,11 @@ class SyntheticHandDataset(BaseHandDataset):
             hands only; None: ``hand_model.POSE_MIX``.
         max_view_angle: None (every viewpoint) or the largest angle (degrees)
             between the palm normal and the viewing axis.
+        background: 'shapes' (a gradient, noise blobs and a few shapes) or
+            'clutter' (1/f colour fields under dead leaves, muted colours,
+            straight edges, sometimes out of focus:
+            ``renderer._clutter``); the same seed draws the same hand over
+            either, cached apart.
         cache_dir: folder of the rendered-once cache, shared by every split,
             size and run (entries are keyed by all the arguments above and
             the renderer's source); None renders every sample on the fly.
@@ -111,6 +116,7 @@ class SyntheticHandDataset(BaseHandDataset):
                  left_ratio: float = 0.5,
                  pose_mix: Optional[Dict[str, float]] = None,
                  max_view_angle: Optional[float] = None,
+                 background: str = 'shapes',
                  cache_dir: Optional[str] = None,
                  pipeline: Union[Sequence[Optional[dict]],
                                  Mapping[str, Optional[dict]]] = (),
@@ -156,12 +162,15 @@ class SyntheticHandDataset(BaseHandDataset):
                                 pose_mix=None if pose_mix is None else dict(
                                     pose_mix),
                                 max_view_angle=max_view_angle)
-        try:  # bad pose_mix / max_view_angle: one line now, not in a worker
-            render_hand(0, **dict(self.render_args, image_size=(8, 8)))
+        try:  # bad pose_mix / max_view_angle / background: one line now
+            render_hand(0, **dict(self.render_args, image_size=(8, 8),
+                                  background=background))
         except ValueError as error:
             raise ValueError(f'{name}: {error}') from None
         if hand == 'mesh':  # capsule entries keep their keys: no 'hand'
             self.render_args['hand'] = 'mesh'
+        if background != 'shapes':  # nor 'shapes' entries a 'background'
+            self.render_args['background'] = background
         self.cache_dir = cache_dir
         self._cache_entry, self._cache = None, None
         if self.num_samples == 0:

@@ -31,7 +31,8 @@ rasteriser (``rasterizer.rasterize``):
   the rasteriser's Lambert + Blinn-Phong with a random key light, a fill
   and a rim light;
 * **occluders and background**: ``renderer._draw_occluders`` and
-  ``renderer._background``, composited as the capsule renderer does;
+  ``renderer.background_image`` ('shapes' or 'clutter'), composited as the
+  capsule renderer does;
 * **occlusion flags**: the capsule renderer's rule with the mesh's own
   surface for the radius: a keypoint is ``occluded`` when the rendered
   depth at its pixel is nearer than where the ray from it toward the camera
@@ -58,9 +59,11 @@ from handkit.datasets.synthetic.hand_model import (FILL_RANGE,
 from handkit.datasets.synthetic.renderer import (FIRST_OCCLUDER, FOREARM,
                                                  MAX_OCCLUDERS, MODALITIES,
                                                  OCCLUSION_TOLERANCE_MM, SKIN,
-                                                 _as_generator, _background,
-                                                 _Canvas, _draw_occluders,
+                                                 _as_generator, _Canvas,
+                                                 _draw_occluders,
                                                  _skin_palette,
+                                                 background_image,
+                                                 check_background,
                                                  check_image_size,
                                                  depth_at_keypoints,
                                                  depth_to_grey)
@@ -384,8 +387,8 @@ def render_mesh_hand(rng: Union[int, np.random.SeedSequence,
                      fill_range: Tuple[float, float] = FILL_RANGE,
                      left_ratio: float = 0.5,
                      pose_mix: Optional[Dict[str, float]] = None,
-                     max_view_angle: Optional[float] = None
-                     ) -> Dict[str, np.ndarray]:
+                     max_view_angle: Optional[float] = None,
+                     background: str = 'shapes') -> Dict[str, np.ndarray]:
     """Render one random open-hand mesh (``renderer.render_hand``'s
     arguments and outputs, plus the mesh and its parameters).
 
@@ -415,6 +418,7 @@ def render_mesh_hand(rng: Union[int, np.random.SeedSequence,
     if not 0.0 <= left_ratio <= 1.0:
         raise ValueError(f'left_ratio must be in [0, 1], got {left_ratio!r}')
     width, height = check_image_size(image_size)
+    check_background(background)
     rng = _as_generator(rng)
 
     hand_shape = np.clip(rng.standard_normal(NUM_BETAS), -BETA_CLIP,
@@ -508,7 +512,7 @@ def render_mesh_hand(rng: Union[int, np.random.SeedSequence,
     everything = material > 0
     depth = np.where(everything, canvas.zbuf, 0.0).astype(np.float32)
     if shaded:
-        image = _background(rng, width, height)
+        image = background_image(rng, width, height, background)
         image[covered] = drawn['rgb'][covered]
         if occluder.any():
             palette = np.zeros((FIRST_OCCLUDER + MAX_OCCLUDERS, 3),

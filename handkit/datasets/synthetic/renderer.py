@@ -42,6 +42,9 @@ from handkit.geometry import project_points
 
 # 'rgbd': the 'rgb' image and, beside it, the depth map of the same hand.
 MODALITIES = ('rgb', 'depth', 'rgbd')
+#: 'shapes': a gradient, noise blobs and a few shapes (``_background``);
+#: 'clutter': natural-image statistics and dead leaves (``_clutter``)
+BACKGROUNDS = ('shapes', 'clutter')
 OCCLUSION_TOLERANCE_MM = 1.0
 # Capsules are at least this wide (projected radius, px), so that every
 # keypoint's rounded pixel lies inside its own capsule even in small images.
@@ -372,6 +375,128 @@ def _draw_occluders(canvas, rng, keypoints, occlusion):
     return colours
 
 
+def check_background(background: str) -> str:
+    if background not in BACKGROUNDS:
+        raise ValueError(f'background must be one of {BACKGROUNDS}, got '
+                         f'{background!r}')
+    return background
+
+
+def background_image(rng, width: int, height: int,
+                     background: str = 'shapes') -> np.ndarray:
+    """(H, W, 3) uint8 BGR behind the hand, of kind ``background``
+    (:data:`BACKGROUNDS`)."""
+    if background == 'clutter':
+        return _clutter(rng, width, height)
+    return _background(rng, width, height)
+
+
+def _power_law_field(rng, size: int, exponent: float,
+                     channels: int) -> np.ndarray:
+    """(size, size, channels) float32 in [0, 1]: noise whose amplitude
+    spectrum falls as 1 / f ** ``exponent`` (natural images: about 1 to
+    1.2 in amplitude; Field 1987), one field per channel."""
+    fy = np.fft.fftfreq(size)[:, None]
+    fx = np.fft.rfftfreq(size)[None, :]
+    radius = np.sqrt(fx * fx + fy * fy)
+    radius[0, 0] = 1.0
+    amplitude = radius ** -exponent
+    amplitude[0, 0] = 0.0
+    phase = rng.uniform(0, 2 * np.pi, (channels, ) + radius.shape)
+    field = np.fft.irfft2(amplitude * np.exp(1j * phase), s=(size, size))
+    field = field.transpose(1, 2, 0)
+    low, high = field.min((0, 1)), field.max((0, 1))
+    return ((field - low) / np.maximum(high - low, 1e-9)).astype(np.float32)
+
+
+def _muted_colours(rng, count: int) -> np.ndarray:
+    """(count, 3) float32 BGR 0-255, mostly unsaturated as the colours of
+    indoor scenes are: saturation Beta(1.5, 3), value uniform 0.15-0.95."""
+    hsv = np.stack([rng.uniform(0, 180, count),
+                    255 * rng.beta(1.5, 3.0, count),
+                    255 * rng.uniform(0.15, 0.95, count)], 1)
+    if not count:
+        return np.zeros((0, 3), np.float32)
+    return cv2.cvtColor(hsv.astype(np.uint8)[None], cv2.COLOR_HSV2BGR)[
+        0].astype(np.float32)
+
+
+def _clutter(rng, width, height):
+    """Procedural clutter with the statistics of photos, (H, W, 3) uint8
+    BGR.
+
+    A colour field whose spectrum falls as 1/f (natural images' second-order
+    statistics: Field, JOSA A 1987; van der Schaaf and van Hateren, Vision
+    Research 1996), under a "dead leaves" layer (Matheron 1968; Lee, Mumford
+    and Huang, IJCV 2001: occluding objects with power-law sizes reproduce
+    natural images' statistics; Baradad et al., NeurIPS 2021, pretrain
+    on them): 15-50 rectangles, discs and polygons, the large ones first
+    (far), in muted colours, each shaded by a 1/f texture; a few long
+    straight edges (shelves, furniture); half the time out of focus.
+    """
+    # one field between two muted colours: a surface's tint varies less
+    # than its brightness
+    base = _power_law_field(rng, 64, rng.uniform(1.0, 1.6), 1)
+    start, stop = _muted_colours(rng, 2)
+    image = cv2.resize(start + base * (stop - start), (width, height),
+                       interpolation=cv2.INTER_LINEAR)
+    texture = cv2.resize(_power_law_field(rng, 64, rng.uniform(0.8, 1.4), 1),
+                         (width, height), interpolation=cv2.INTER_LINEAR)
+    side = max(width, height)
+    count = int(rng.integers(15, 51))
+    # power-law sizes (dead leaves): many small objects, a few large ones
+    sizes = side * np.clip(0.05 * rng.pareto(1.2, count) + 0.05, 0.05, 0.9)
+    centres = rng.uniform(-0.1, 1.1, (count, 2)) * (width, height)
+    kinds = rng.integers(0, 3, count)
+    colours = _muted_colours(rng, count)
+    strength = rng.uniform(0.0, 0.6, count).astype(np.float32)
+    aspect = rng.uniform(0.2, 1.0, count)
+    angles = rng.choice([0.0, 90.0, 180.0], count) + rng.normal(0, 8, count)
+    for index in np.argsort(-sizes):  # far (large) to near (small)
+        centre, size = centres[index], float(sizes[index])
+        if kinds[index] == 0:  # rectangles, mostly upright
+            points = cv2.boxPoints((tuple(centre), (size, size * aspect[index]),
+                                    float(angles[index])))
+        elif kinds[index] == 1:  # discs and ellipses
+            points = cv2.ellipse2Poly(
+                (int(centre[0]), int(centre[1])),
+                (max(int(size / 2), 1), max(int(size / 2 * aspect[index]),
+                                            1)),
+                int(angles[index]), 0, 360, 10)
+        else:
+            sides = int(rng.integers(3, 8))
+            turn = np.sort(rng.uniform(0, 2 * np.pi, sides))
+            reach = size / 2 * rng.uniform(0.5, 1.0, sides)
+            points = centre + np.stack([np.cos(turn), np.sin(turn)],
+                                       1) * reach[:, None]
+        points = np.round(points).astype(np.int32)
+        x0, y0 = np.maximum(points.min(0), 0)
+        x1, y1 = np.minimum(points.max(0) + 1, (width, height))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillPoly(mask, [points - (x0, y0)], 1)
+        covered = mask.astype(bool)
+        shade = 1.0 - strength[index] + 2 * strength[index] * texture[
+            y0:y1, x0:x1][covered]
+        image[y0:y1, x0:x1][covered] = colours[index] * shade[:, None]
+    for colour in _muted_colours(rng, int(rng.integers(0, 4))):
+        at = int(rng.integers(0, side))
+        thickness = int(rng.integers(1, max(side // 40, 2) + 1))
+        tilt = int(rng.normal(0, side / 30))
+        ends = ((0, at), (width - 1, at + tilt))
+        if rng.random() < 0.5:  # a vertical edge
+            ends = ((at, 0), (at + tilt, height - 1))
+        cv2.line(image, *ends, tuple(float(v) for v in colour), thickness,
+                 cv2.LINE_AA)
+    if rng.random() < 0.5:  # out of focus behind the hand
+        sigma = rng.uniform(0.5, 2.5)
+        image = cv2.GaussianBlur(image, (0, 0), sigma)
+    image += rng.normal(0, rng.uniform(1, 5), (height, width, 1)).astype(
+        np.float32)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
 def _background(rng, width, height):
     """Gradient + noise blobs + random shapes, (H, W, 3) uint8 BGR."""
     low_res = 16
@@ -460,8 +585,8 @@ def render_hand(rng: Union[int, np.random.SeedSequence,
                 fill_range: Tuple[float, float] = FILL_RANGE,
                 left_ratio: float = 0.5,
                 pose_mix: Optional[Dict[str, float]] = None,
-                max_view_angle: Optional[float] = None
-                ) -> Dict[str, np.ndarray]:
+                max_view_angle: Optional[float] = None,
+                background: str = 'shapes') -> Dict[str, np.ndarray]:
     """Render one random hand.
 
     Args:
@@ -483,6 +608,8 @@ def render_hand(rng: Union[int, np.random.SeedSequence,
         max_view_angle: None (every viewpoint) or the largest angle in
             degrees between the palm normal and the viewing axis, the palm
             or the back facing the camera.
+        background: 'shapes' or 'clutter' (:data:`BACKGROUNDS`); drawn
+            last, so the same seed gives the same hand over either.
 
     Returns:
         dict with ``image`` (H, W, 3) uint8 BGR, ``depth`` (H, W) float32 mm
@@ -501,6 +628,7 @@ def render_hand(rng: Union[int, np.random.SeedSequence,
     if not 0.0 <= occlusion <= 1.0:
         raise ValueError(f'occlusion must be in [0, 1], got {occlusion!r}')
     width, height = check_image_size(image_size)
+    check_background(background)
     rng = _as_generator(rng)
 
     sample = sample_hands(rng, 1, (width, height), fill_range, left_ratio,
@@ -528,7 +656,7 @@ def render_hand(rng: Union[int, np.random.SeedSequence,
         palette[PALM] = palm
         for index, colour in enumerate(occluder_colours):
             palette[FIRST_OCCLUDER + index] = colour
-        image = _background(rng, width, height)
+        image = background_image(rng, width, height, background)
         pixels = np.flatnonzero(covered)
         colour = (palette[material.ravel()[pixels]]
                   * canvas.shade.ravel()[pixels][:, None])
