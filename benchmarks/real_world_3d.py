@@ -1,7 +1,7 @@
 """handkit's 3D RGB models, trained on synthetic hands, on real photos.
 
     python benchmarks/real_world_3d.py PATH/real_world_testset \\
-        NAME=CONFIG:CHECKPOINT [NAME=CONFIG:CHECKPOINT ...]
+        [NAME=CONFIG:CHECKPOINT ...] [--mediapipe]
 
 Ge et al.'s real-world test set (CVPR 2019; 583 photos of one person's left
 hand, 3D joints; ``GeRealWorldDataset``, not shipped with handkit) through
@@ -14,9 +14,17 @@ mirroring), in batches. For each model it prints, in mm:
   to the true middle MCP -> PIP bone (``root_scale_align``), as their
   paper reports on this set;
 
-and the same three for the mean pose: the average of the 583 true
-root-relative hands themselves, the same for every photo (an oracle: it
-knows the test set's average hand and orientation).
+``--mediapipe`` adds MediaPipe's world landmarks (``HandInferencer``, the
+converted full models on LiteRT, each whole photo in; the photos where it
+finds no hand are left out and counted). Then the same three for two mean
+poses, each the same for every photo:
+
+* the training hands' mean: the average root-relative pose of 300 natural
+  synthetic left hands (``configs/_base_/datasets/synthetic_hands.py``'s
+  poses and views, capsule and mesh hands; the photos show a left hand),
+  what a model that ignores the image would predict;
+* the test set's own mean: the average of the 583 true root-relative hands
+  (an oracle: it knows this set's average hand and orientation).
 """
 import argparse
 import sys
@@ -25,7 +33,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from handkit.apis import init_model
+from handkit.apis import HandInferencer, init_model
+from handkit.datasets import GeRealWorldDataset, SyntheticHandDataset
 from handkit.evaluation.functional3d import (epe, procrustes_align,
                                              root_relative, root_scale_align)
 
@@ -41,13 +50,53 @@ def errors(pred: np.ndarray, gt: np.ndarray) -> dict:
             'Ge protocol': epe(root_scale_align(pred, pred, gt), gt)}
 
 
+# configs/_base_/datasets/synthetic_hands.py's natural hands
+NATURAL_HANDS = dict(pose_mix=dict(open=0.3, point=0.2, pinch=0.25,
+                                   fist=0.25), max_view_angle=60)
+
+
+def training_mean(hand: str, count: int = 300) -> np.ndarray:
+    """(21, 3) mean root-relative pose of ``count`` natural synthetic left
+    hands of kind ``hand``."""
+    dataset = SyntheticHandDataset(num_samples=count, hand=hand,
+                                   image_size=64, left_ratio=1.0,
+                                   pipeline=[], **NATURAL_HANDS)
+    joints = np.stack([dataset.get_data_info(index)['keypoints_3d']
+                       for index in range(count)])
+    return root_relative(joints).mean(0)
+
+
+def mediapipe_row(data_root: str) -> tuple:
+    """(errors of MediaPipe's world landmarks over the photos where it
+    finds a hand, the count of photos without one)."""
+    dataset = GeRealWorldDataset(data_root)
+    inferencer = HandInferencer(backend='litert')
+    preds, gts = [], []
+    for index in range(len(dataset)):
+        info = dataset.get_data_info(index)
+        hands = inferencer(info['img_path'])
+        if hands:  # the best palm: one hand per photo
+            preds.append(hands[0]['keypoints_3d'])
+            gts.append(info['keypoints_3d'])
+    return errors(np.stack(preds), np.stack(gts)), len(dataset) - len(gts)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('data_root', help='the real_world_testset folder')
-    parser.add_argument('models', nargs='+', metavar='NAME=CONFIG:CKPT')
+    parser.add_argument('models', nargs='*', metavar='NAME=CONFIG:CKPT')
+    parser.add_argument('--mediapipe', action='store_true',
+                        help="also MediaPipe's world landmarks "
+                        '(HandInferencer on LiteRT)')
     args = parser.parse_args(argv)
     rows = {}
-    gt = None
+    if args.mediapipe:
+        row, missed = mediapipe_row(args.data_root)
+        rows[f'MediaPipe full, world landmarks ({missed} photos without '
+             'a hand left out)'] = row
+    dataset = GeRealWorldDataset(args.data_root)
+    gt = np.stack([dataset.get_data_info(index)['keypoints_3d']
+                   for index in range(len(dataset))])
     for spec in args.models:
         name, files = spec.split('=', 1)
         config, checkpoint = files.rsplit(':', 1)
@@ -57,10 +106,13 @@ def main(argv=None) -> None:
                 model, ge_real_world_cfg(model.cfg, args.data_root),
                 mean_pose=False)
         pred = np.stack([p['pred_keypoints_3d'] for p in predictions])
-        gt = np.stack([p['gt_keypoints_3d'] for p in predictions])
-        rows[name] = errors(pred, gt)
+        rows[name] = errors(pred, gt)  # the dataset's order
+    for hand in ('capsule', 'mesh'):
+        rows[f"mean pose ({hand} training hands)"] = errors(
+            training_mean(hand)[None] + gt[:, :1], gt)
     mean = root_relative(gt).mean(0, keepdims=True).repeat(len(gt), 0)
-    rows['mean pose (the test set\'s own)'] = errors(mean + gt[:, :1], gt)
+    rows['mean pose (the test set\'s own, an oracle)'] = errors(
+        mean + gt[:, :1], gt)
     width = max(len(name) for name in rows) + 2
     print(f"{len(gt)} photos of Ge et al.'s real-world test set, mm:")
     print(f"{'model':<{width}}{'MPJPE':>10}{'PA-MPJPE':>10}"
