@@ -196,6 +196,9 @@ def _build(spec: ModelSpec, default: str, variant: str, device, backend,
                                            default_backend),
                            device=device, backend=default_backend)
     else:
+        if (backend == 'litert' and default is None
+                and not str(spec[1]).endswith('.tflite')):
+            backend = 'pytorch'  # LiteRT runs MediaPipe's models only
         model = init_model(*spec, device=device, backend=backend)
     if precision != 'fp32':
         set_precision(model, precision)
@@ -221,7 +224,9 @@ class HandInferencer:
             ``(config, file)``. The default detector and landmark model
             are PyTorch checkpoints, and with 'litert' the converter's
             ``.tflite`` files, run by LiteRT's XNNPACK as in MediaPipe
-            (``converted_tflite``).
+            (``converted_tflite``). With 'litert' a ``pose`` model whose
+            file is not a ``.tflite`` runs in PyTorch (LiteRT runs
+            MediaPipe's architectures only).
         max_hands: at most this many hands, by decreasing palm score
             (MediaPipe's num_hands, ClipDetectionVectorSize).
         min_detection_score: the palm score threshold (0.5).

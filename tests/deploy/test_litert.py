@@ -254,3 +254,16 @@ def test_demo_runs_the_pipeline_on_litert(tmp_path, capsys):
     assert exit_info.value.code == 2
     assert '--backend litert runs its own precision' in capsys.readouterr(
     ).err
+
+
+def test_a_pose_model_behind_the_litert_detector_runs_in_pytorch(tmp_path):
+    nsrm = str(ROOT / 'configs' / 'quickstart' / 'nsrm_lpm_g1g6_synthetic.py')
+    checkpoint = tmp_path / 'nsrm.pth'
+    torch.save({'state_dict': init_model(nsrm).state_dict()}, checkpoint)
+    inferencer = HandInferencer(backend='litert', pose=(nsrm, str(checkpoint)))
+    assert isinstance(inferencer.detector.model, LiteRTModel)
+    assert not isinstance(inferencer.pose, LiteRTModel)
+    assert hasattr(inferencer.pose, 'predict_tensors')  # the PyTorch model
+    photo = ROOT / 'tests' / 'data' / 'onehand10k_coco' / '9.jpg'
+    hands = inferencer(str(photo))
+    assert len(hands) == 1 and hands[0]['keypoints'].shape == (21, 2)
