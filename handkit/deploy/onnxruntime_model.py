@@ -40,7 +40,8 @@ class OnnxModelMismatchError(HandkitUserError, ValueError):
 
 def create_session(onnx_file: str, num_threads: Optional[int] = None,
                    graph_optimization: str = 'all',
-                   providers: Optional[Sequence[str]] = None) -> Any:
+                   providers: Optional[Sequence[str]] = None,
+                   allow_spinning: bool = True) -> Any:
     """An ``onnxruntime.InferenceSession`` on ``onnx_file``.
 
     Args:
@@ -50,6 +51,10 @@ def create_session(onnx_file: str, num_threads: Optional[int] = None,
         graph_optimization: 'disable', 'basic', 'extended' or 'all'
             (``GraphOptimizationLevel``; 'all' adds layout optimisations).
         providers: execution providers; None: ``CPUExecutionProvider``.
+        allow_spinning: False: the intra-op threads sleep as soon as a run
+            ends (``session.intra_op.allow_spinning=0``) instead of
+            spinning for the next one, which takes the cores from whatever
+            runs between (PyTorch, another runtime) in the same process.
     """
     ort = import_optional('onnxruntime', "backend='onnxruntime'")
     if graph_optimization not in GRAPH_OPTIMIZATIONS:
@@ -63,6 +68,9 @@ def create_session(onnx_file: str, num_threads: Optional[int] = None,
                                        torch.get_num_threads())
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only
+    if not allow_spinning:
+        options.add_session_config_entry('session.intra_op.allow_spinning',
+                                         '0')
     try:
         return ort.InferenceSession(
             str(onnx_file), sess_options=options,
@@ -105,7 +113,7 @@ class OnnxRuntimeModel(BackendModel):
         onnx_file: the file of ``tools/export_onnx.py``.
         cfg: the config it was exported from (its heads decode, its data
             preprocessor normalises).
-        num_threads, graph_optimization, providers: see
+        num_threads, graph_optimization, providers, allow_spinning: see
             :func:`create_session`.
 
     ``model(inputs, data_samples, mode)``, as the PyTorch estimator:
@@ -125,10 +133,12 @@ class OnnxRuntimeModel(BackendModel):
     def __init__(self, onnx_file: str, cfg: Config,
                  num_threads: Optional[int] = None,
                  graph_optimization: str = 'all',
-                 providers: Optional[Sequence[str]] = None) -> None:
+                 providers: Optional[Sequence[str]] = None,
+                 allow_spinning: bool = True) -> None:
         super().__init__(cfg)
         self.session = create_session(onnx_file, num_threads,
-                                      graph_optimization, providers)
+                                      graph_optimization, providers,
+                                      allow_spinning)
         self.onnx_file = str(onnx_file)
         self.output_names = [out.name for out in self.session.get_outputs()]
         self.metadata = dict(

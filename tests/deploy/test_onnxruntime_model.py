@@ -55,6 +55,26 @@ def test_inference_with_onnxruntime_matches_eager(nsrm_export):
                                        atol=1e-4)
 
 
+def test_sessions_spin_unless_told_not_to(nsrm_export):
+    """ONNX Runtime's default spinning, or threads that sleep after a run
+    (benchmarks alternating runtimes in one process)."""
+    from handkit.deploy import OnnxRuntimeModel
+    from mmengine.config import Config
+    config, _, onnx_file = nsrm_export
+    key = 'session.intra_op.allow_spinning'
+    cfg = Config.fromfile(config)
+    default = OnnxRuntimeModel(onnx_file, cfg).session.get_session_options()
+    with pytest.raises(RuntimeError, match=key):  # unset: ORT's default, 1
+        default.get_session_config_entry(key)
+    quiet = OnnxRuntimeModel(onnx_file, cfg, allow_spinning=False)
+    assert quiet.session.get_session_options().get_session_config_entry(
+        key) == '0'
+    inputs = np.random.default_rng(0).random((1, 3, 96, 96), np.float32)
+    np.testing.assert_array_equal(quiet.run(inputs)['keypoints.heatmaps'],
+                                  OnnxRuntimeModel(onnx_file, cfg).run(
+                                      inputs)['keypoints.heatmaps'])
+
+
 def test_tensor_mode_and_no_loss_mode(nsrm_export):
     config, _, onnx_file = nsrm_export
     runtime = init_model(config, onnx_file,
