@@ -11,7 +11,8 @@ keypoints as dots, hollow when occluded; keypoints outside the image are
 not drawn. The PNG is colour-quantised to stay small enough to commit.
 ``--hand mesh`` draws the mesh hands
 (``handkit.datasets.synthetic.mesh_renderer.render_mesh_hand``) of the
-same seeds instead of the capsule hands.
+same seeds instead of the capsule hands; ``--background clutter`` the same
+hands over the procedural clutter backgrounds.
 """
 import argparse
 import os
@@ -22,7 +23,7 @@ from typing import List, Optional
 import cv2
 import numpy as np
 
-from handkit.datasets.synthetic.renderer import render_hand
+from handkit.datasets.synthetic.renderer import BACKGROUNDS, render_hand
 from handkit.datasets.synthetic_dataset import sample_seed
 from handkit.skeleton import LIMBS, keypoint_color, limb_color
 
@@ -42,6 +43,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--hand', choices=('capsule', 'mesh'),
                         default='capsule',
                         help='capsule hands or the open hand mesh')
+    parser.add_argument('--background', choices=BACKGROUNDS,
+                        default='shapes',
+                        help="the renderer's backgrounds (default shapes)")
     args = parser.parse_args(argv)
     for name in ('rows', 'cols', 'width'):
         if getattr(args, name) < 1:
@@ -77,7 +81,7 @@ def draw_skeleton(image: np.ndarray, keypoints: np.ndarray,
 
 
 def tile(seed: int, row: int, rows: int, size: int,
-         hand: str = 'capsule') -> np.ndarray:
+         hand: str = 'capsule', background: str = 'shapes') -> np.ndarray:
     """One rendered, annotated tile of ``size`` x ``size`` pixels."""
     depth_row = rows > 1 and row == rows - 1
     occlusion = OCCLUDED_ROW_LEVEL if row % 2 == 1 and not depth_row else 0.0
@@ -86,7 +90,7 @@ def tile(seed: int, row: int, rows: int, size: int,
         from handkit.datasets.synthetic.mesh_renderer import \
             render_mesh_hand as render
     sample = render(seed, RENDER_SIZE, 'depth' if depth_row else 'rgb',
-                    occlusion)
+                    occlusion, background=background)
     image = colour_depth(sample['depth']) if depth_row else sample['image']
     image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
     scale = size / RENDER_SIZE
@@ -113,7 +117,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     rows = [
         np.concatenate([
             tile(sample_seed(args.seed, 'test', row * args.cols + col), row,
-                 args.rows, size, args.hand) for col in range(args.cols)
+                 args.rows, size, args.hand, args.background)
+            for col in range(args.cols)
         ], 1) for row in range(args.rows)
     ]
     gallery = quantise(np.concatenate(rows, 0), PALETTE_COLOURS)
