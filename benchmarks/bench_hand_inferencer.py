@@ -143,6 +143,9 @@ ENGINES = {'networks-litert': None, 'networks-pytorch': None,
            'graph'}
 
 
+NETWORKS_ONLY = 'one palm input and one hand'
+
+
 def pipeline(label: str) -> HandInferencer:
     return HandInferencer(**PIPELINES[label])
 
@@ -157,20 +160,17 @@ def engine_alone(engine: str, images: list, rounds: int,
     photos, printed as benchmarks/mediapipe_own_pipeline.py prints its
     own."""
     if engine == 'networks-litert':
-        run = litert_networks(threads)
+        run, frames, what = litert_networks(threads), 1, NETWORKS_ONLY
     elif engine == 'networks-pytorch':
-        run = handkit_networks(HandInferencer(refine=0, tiles=False))
+        run, frames, what = handkit_networks(HandInferencer(
+            refine=0, tiles=False)), 1, NETWORKS_ONLY
     else:
         inferencer = pipeline(ENGINES[engine])
         hands = sum(len(inferencer(image)) for image in images)  # warm-up
-        run = whole_frames(inferencer, images)
+        run, frames = whole_frames(inferencer, images), len(images)
+        what = f'{len(images)} photos, {hands} hands'
     run()
-    times = []
-    for _ in range(rounds):
-        per_frame = len(images) if engine in ('pytorch', 'litert') else 1
-        times.append(time_call(run) / per_frame)
-    what = (f'{len(images)} photos, {hands} hands' if engine in (
-        'pytorch', 'litert') else 'one palm input and one hand')
+    times = [time_call(run) / frames for _ in range(rounds)]
     print(f'handkit {engine} ({threads} threads): '
           f'{statistics.median(times):.1f} ms per frame ({min(times):.1f}-'
           f'{max(times):.1f}), {what}')

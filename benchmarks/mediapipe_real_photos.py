@@ -25,6 +25,7 @@ synthetic hands) on the true crop and behind MediaPipe's detector.
 photos (not shipped with handkit; ``GeRealWorldDataset``).
 """
 import argparse
+import sys
 from pathlib import Path
 
 import cv2
@@ -41,6 +42,8 @@ from handkit.evaluation.metrics import format_pck_table
 from handkit.visualization.draw import draw_skeleton, image_grid
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / 'benchmarks'))
+from real_photos import ge_real_world_cfg  # noqa: E402
 REAL = ROOT / 'tests' / 'data'
 PHOTOS = (('onehand10k_coco', 'test_onehand10k.json'),
           ('panoptic_coco', 'test_panoptic.json'))
@@ -129,11 +132,7 @@ def ge_real_world(data_root: str, quickstart: str = None) -> None:
         score(rows, 'quickstart NSRM, true box', preds, gts, visibles)
     cfg = init_model(str(QUICKSTART), None).cfg
     rows['mean pose in the true box'] = pck_metrics(*mean_pose_predictions(
-        cfg, test_dataset=dict(
-            type='GeRealWorldDataset', data_root=str(data_root),
-            test_mode=True, pipeline=dict(
-                cfg.test_dataloader.dataset.pipeline,
-                load=dict(type='LoadImage')))), THRESHOLDS)
+        cfg, test_dataset=ge_real_world_cfg(cfg, data_root)), THRESHOLDS)
     print(f"\n{len(infos)} hands of Ge et al.'s real-world test set (one "
           "person's left hand), PCK in % of the keypoint box:")
     print(format_pck_table(list(rows.items()), THRESHOLDS))

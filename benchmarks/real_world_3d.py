@@ -35,6 +35,7 @@ import torch
 
 from handkit.apis import HandInferencer, init_model
 from handkit.datasets import GeRealWorldDataset, SyntheticHandDataset
+from handkit.engine.config import load_config_file
 from handkit.evaluation.functional3d import (epe, procrustes_align,
                                              root_relative, root_scale_align)
 
@@ -50,9 +51,11 @@ def errors(pred: np.ndarray, gt: np.ndarray) -> dict:
             'Ge protocol': epe(root_scale_align(pred, pred, gt), gt)}
 
 
-# configs/_base_/datasets/synthetic_hands.py's natural hands
-NATURAL_HANDS = dict(pose_mix=dict(open=0.3, point=0.2, pinch=0.25,
-                                   fist=0.25), max_view_angle=60)
+ROOT = Path(__file__).resolve().parents[1]
+# the natural hands handkit's synthetic configs train on, read from there
+NATURAL_HANDS = load_config_file(str(
+    ROOT / 'configs' / '_base_' / 'datasets' / 'synthetic_hands.py')
+)['natural_hands']
 
 
 def training_mean(hand: str, count: int = 300) -> np.ndarray:
