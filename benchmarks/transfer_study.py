@@ -23,7 +23,8 @@ sample counts in every cell) trained eight ways:
 * ``mesh_scratch_degrade_clutter``: today's quickstart with its training
   hands over the procedural clutter backgrounds
   (``SyntheticHandDataset(background='clutter')``; the validation and
-  test hands keep the default backgrounds).
+  test hands keep the default backgrounds);
+  ``mesh_mediapipe_degrade_clutter`` the same on MediaPipe's trunk.
 
 ``--seed N`` trains the chosen cells with another training seed into
 ``<cell>_seed<N>``; the hands stay the same. Options are parsed as
@@ -81,6 +82,8 @@ CELLS = {
     'mesh_scratch_degrade': (SCRATCH, MESH + DEGRADE),
     'mesh_mediapipe_degrade': (MEDIAPIPE, MESH + DEGRADE),
     'mesh_scratch_degrade_clutter': (SCRATCH, MESH + DEGRADE + CLUTTER),
+    'mesh_mediapipe_degrade_clutter': (MEDIAPIPE,
+                                       MESH + DEGRADE + CLUTTER),
 }
 
 
