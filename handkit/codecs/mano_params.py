@@ -21,7 +21,9 @@ back (torch or numpy). :class:`MANOParams` is the codec of the regression
 head (:class:`handkit.models.heads.MANORegressionHead`): ``encode`` gives the
 2D and 3D targets of L2D / L3D, ``decode`` the layout.
 :class:`MaskDistanceField` gives Lmask's target: the distance from each
-input pixel to the sample's hand mask (0 inside).
+input pixel to the sample's hand mask (0 inside); :class:`HandModelParams`
+the targets of the parameter terms (rotation, pose, shape) where the data
+carries the hand model's parameters (the synthetic mesh hands).
 """
 from typing import Dict, Sequence
 
@@ -165,3 +167,41 @@ class MaskDistanceField(BaseCodec):
                                          cv2.DIST_MASK_PRECISE)
         return dict(mask_distance=distance.astype(np.float32),
                     mask_weight=np.ones(1, np.float32))
+
+
+@CODECS.register_module()
+class HandModelParams(BaseCodec):
+    """The hand model's parameters of a sample, as targets of the
+    parameter terms of :class:`~handkit.models.heads.MANORegressionHead`.
+
+    Boukhayma et al. pre-train their encoder on rendered hands whose
+    parameters are known: their release's ``create_synthetic_data.py``
+    stores, with each image, its "hand and view gt parameters" (scale,
+    translation, rotation, the 6 pose coefficients, the 10 betas). The
+    synthetic mesh hands carry theirs (``SyntheticHandDataset(hand='mesh')``:
+    ``global_orient``, ``hand_pose``, ``hand_shape``; mirrored with the hand
+    by ``TopdownAffine(mirror_side=...)``).
+
+    ``encode(global_orient (3,), hand_pose (45,), hand_shape (10,))``
+    returns float32 ``rotation_gt`` (3, 3), the rotation matrix of
+    ``global_orient`` (the head's ``R(rot) R(base_rotation)``),
+    ``hand_pose_gt`` (15, 3) axis-angles and ``hand_shape_gt`` (10,).
+    """
+
+    encode_inputs = ('global_orient', 'hand_pose', 'hand_shape')
+    SETTINGS = ()
+
+    def encode(self, global_orient: np.ndarray, hand_pose: np.ndarray,
+               hand_shape: np.ndarray) -> Dict[str, np.ndarray]:
+        orient = np.asarray(global_orient, np.float64).reshape(-1)
+        pose = np.asarray(hand_pose, np.float32).reshape(-1)
+        if orient.shape != (3, ) or pose.size % 3:
+            raise ValueError(
+                f'HandModelParams: expected global_orient (3,) and hand_pose '
+                f'(3 J,) axis-angles, got {np.shape(global_orient)} and '
+                f'{np.shape(hand_pose)}')
+        rotation, _ = cv2.Rodrigues(orient)
+        return dict(rotation_gt=rotation.astype(np.float32),
+                    hand_pose_gt=pose.reshape(-1, 3),
+                    hand_shape_gt=np.asarray(hand_shape,
+                                             np.float32).reshape(-1))

@@ -12,8 +12,8 @@ def test_every_codec_derives_from_the_base():
     names = sorted(name for name in CODECS.module_dict
                    if not name.startswith('_'))
     assert names == ['BoneTree', 'CanonicalFrame', 'CropDepthTarget',
-                     'DepthCube', 'DepthLiftedKeypoints', 'GaussianScoreMap', 'HandMask',
-                     'IntegralCoordinates',
+                     'DepthCube', 'DepthLiftedKeypoints', 'GaussianScoreMap',
+                     'HandMask', 'HandModelParams', 'IntegralCoordinates',
                      'KeypointConfidenceMap', 'LimbMask', 'LocationMap',
                      'MANOParams', 'MaskDistanceField',
                      'MediaPipeLandmarks', 'MediaPipePalmAnchors',

@@ -157,6 +157,32 @@ def test_left_hands_are_mirrored():
                                atol=1e-2)
 
 
+def test_a_mirrored_left_hands_parameters_pose_the_right_model(layers):
+    """TopdownAffine(mirror_side='left') mirrors the parameters with the
+    mesh: the right model posed by them gives the mirrored vertices (the
+    targets of Boukhayma et al.'s parameter terms, HandModelParams)."""
+    from handkit.datasets.transforms import TopdownAffine
+    sample = render_mesh_hand(11, SIZE, left_ratio=1.0)
+    results = TopdownAffine(input_size=(32, 32), mirror_side='left')(dict(
+        img=sample['image'], hand_side='left',
+        keypoints=sample['keypoints'][None],
+        keypoints_visible=np.ones((1, 21), np.float32),
+        keypoints_3d=sample['keypoints_3d'], vertices=sample['vertices'],
+        global_orient=sample['global_orient'], hand_pose=sample['hand_pose'],
+        hand_shape=sample['hand_shape'],
+        bbox_center=np.array([24.0, 20.0], np.float32), bbox_size=40.0))
+    assert results['hand_side'] == 'right' and results['hand_mirrored']
+    np.testing.assert_allclose(results['global_orient'],
+                               sample['global_orient'] * [1, -1, -1])
+    out = layers['right'](*(torch.from_numpy(np.asarray(results[key],
+                                                        np.float64))[None]
+                            for key in ('hand_shape', 'hand_pose',
+                                        'global_orient')))
+    posed = out['vertices'][0].numpy() - out['joints'][0, :1].numpy()
+    mirrored = results['vertices'] - results['keypoints_3d'][:1]
+    np.testing.assert_allclose(posed, mirrored, atol=1e-2)  # mm
+
+
 def test_the_pose_mapping_is_the_open_hand_builders():
     from handkit.models.hand_model.open_hand_builder import \
         synthetic_mano_poses

@@ -14,7 +14,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from handkit.codecs.mano_params import (MANOParams, MaskDistanceField,
+from handkit.codecs.mano_params import (HandModelParams, MANOParams,
+                                        MaskDistanceField,
                                         join_params, split_params)
 from handkit.datasets.collate import hand_collate
 from handkit.engine.preflight import preflight
@@ -44,9 +45,10 @@ def load(name):
 
 def build_head(input_size=(128, 128), **kwargs):
     init_default_scope('handkit')
-    return MODELS.build(dict(
-        type='MANORegressionHead', in_channels=8, input_size=input_size,
-        decoder=dict(type='MANOParams', input_size=input_size), **kwargs))
+    kwargs.setdefault('decoder', dict(type='MANOParams',
+                                      input_size=input_size))
+    return MODELS.build(dict(type='MANORegressionHead', in_channels=8,
+                             input_size=input_size, **kwargs))
 
 
 # -- the layout --------------------------------------------------------------
@@ -110,6 +112,55 @@ def test_head_projects_its_joints_and_vertices_with_its_vector():
     torch.testing.assert_close(out['keypoints'], expected)
     assert out['vertices_2d'].shape == (2, 1686, 2)
     assert torch.allclose(out['joints'][:, 0], torch.zeros(2, 3))
+
+
+def test_parameter_codec_by_hand():
+    out = HandModelParams().encode(np.array([0.0, 0.0, math.pi / 2]),
+                                   np.arange(45.0), np.arange(10.0))
+    # a quarter turn about z takes x to y
+    np.testing.assert_allclose(out['rotation_gt'],
+                               [[0, -1, 0], [1, 0, 0], [0, 0, 1]], atol=1e-7)
+    assert out['hand_pose_gt'].shape == (15, 3) and \
+        out['hand_pose_gt'][1].tolist() == [3, 4, 5]
+    assert out['hand_shape_gt'].tolist() == list(range(10))
+    assert all(value.dtype == np.float32 for value in out.values())
+    with pytest.raises(ValueError, match=r'global_orient \(3,\) and '
+                       r'hand_pose \(3 J,\) axis-angles, got \(4,\)'):
+        HandModelParams().encode(np.zeros(4), np.zeros(45), np.zeros(10))
+
+
+def test_parameter_terms_by_hand():
+    """The first prediction (zero rotation, coefficients and betas) against
+    targets off by a known amount: rot is ||R - R*||_F^2 / 3, pose the mean
+    over the 15 joints of the squared axis-angle difference, shape the
+    squared beta difference; each times its weight."""
+    head = build_head(losses={
+        'rot': dict(type='SquaredDistanceLoss', loss_weight=2.0),
+        'pose': dict(type='SquaredDistanceLoss', loss_weight=3.0),
+        'shape': dict(type='SquaredDistanceLoss', loss_weight=0.5)})
+    with torch.no_grad():
+        head.fc.weight.zero_()
+        out = head(torch.randn(1, 8, 4, 4))
+    # R(0) R_x(pi) = diag(1, -1, -1); against the identity: rows 0, 4, 4
+    torch.testing.assert_close(out['rotation'][0],
+                               torch.diag(torch.tensor([1.0, -1.0, -1.0])),
+                               atol=1e-6, rtol=0)
+    pose = head.hand_model.hands_mean.clone().view(15, 3)
+    pose[4] += torch.tensor([0.3, 0.0, -0.4])  # |d|^2 = 0.25
+    betas = torch.zeros(10)
+    betas[2] = 2.0
+    losses = head.loss(out, dict(targets=dict(
+        rotation_gt=torch.eye(3)[None], hand_pose_gt=pose[None],
+        hand_shape_gt=betas[None])))
+    assert set(losses) == {'loss_rot', 'loss_pose', 'loss_shape'}
+    assert losses['loss_rot'].item() == pytest.approx(2.0 * 8 / 3, rel=1e-5)
+    assert losses['loss_pose'].item() == pytest.approx(3.0 * 0.25 / 15,
+                                                       rel=1e-4)
+    assert losses['loss_shape'].item() == pytest.approx(0.5 * 4.0, rel=1e-6)
+    with pytest.raises(ValueError, match=r"needs batch\['targets'\]"
+                       r"\['rotation_gt'\] \(the hand model parameters: "
+                       r"HandModelParams\)"):
+        head.loss(out, dict(targets={}))
 
 
 def test_first_prediction_is_the_mean_hand_centred_in_the_crop():

@@ -244,19 +244,33 @@ def mirrors_hand(results: dict, mirror_side: Optional[str]) -> bool:
         results.get('hand_side') == mirror_side
 
 
+#: the hand model's axis-angle labels a mirrored hand's model takes mirrored
+MIRRORED_AXIS_ANGLES = ('global_orient', 'hand_pose')
+
+
 def mirror_hand_labels(results: dict,
                        keys: Sequence[str] = ('keypoints_3d', 'vertices')
                        ) -> None:
     """The labels of a hand mirrored into the other side's model, in place:
-    camera x negated in the 3D ``keys`` present, ``hand_side`` the other
-    side and ``hand_mirrored`` True, which ``CascadeEstimator`` reads to
-    mirror the 3D prediction back. The crop step flips the image itself
-    (``TopdownAffine`` and ``DepthCubeCrop`` with ``mirror_side``)."""
+    camera x negated in the 3D ``keys`` present, the hand model's
+    axis-angles present (``global_orient`` (3,), ``hand_pose`` (45,): each
+    ``(a, b, c)`` -> ``(a, -b, -c)``, the rotation conjugated by the mirror,
+    so they pose the other side's model, as the synthetic mesh hands' left
+    model is posed), ``hand_side`` the other side and ``hand_mirrored``
+    True, which ``CascadeEstimator`` reads to mirror the 3D prediction
+    back. The crop step flips the image itself (``TopdownAffine`` and
+    ``DepthCubeCrop`` with ``mirror_side``)."""
     for key in keys:
         if results.get(key) is not None:
             points = np.array(results[key], dtype=np.float64, copy=True)
             points[..., 0] = -points[..., 0]
             results[key] = points
+    for key in MIRRORED_AXIS_ANGLES:
+        if results.get(key) is not None:
+            rotations = np.array(results[key], dtype=np.float32,
+                                 copy=True).reshape(-1, 3)
+            rotations[:, 1:] = -rotations[:, 1:]
+            results[key] = rotations.reshape(np.shape(results[key]))
     results['hand_side'] = ('right' if results['hand_side'] == 'left'
                             else 'left')
     results['hand_mirrored'] = True

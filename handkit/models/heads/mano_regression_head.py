@@ -32,8 +32,9 @@ from handkit.models.heads.base_head import BaseHead
 from handkit.models.losses.combined import CombinedLoss
 from handkit.registry import CODECS, MODELS
 
-# The terms of ``losses`` (eq. (5)), in the order ``loss`` reports them.
-LOSS_NAMES = ('2d', '3d', 'mask', 'reg')
+# The terms of ``losses``, in the order ``loss`` reports them: eq. (5)'s,
+# then the parameter terms of the synthetic pre-training (HandModelParams).
+LOSS_NAMES = ('2d', '3d', 'mask', 'reg', 'rot', 'pose', 'shape')
 
 
 def weak_perspective(points: torch.Tensor, scale: torch.Tensor,
@@ -87,7 +88,14 @@ class MANORegressionHead(BaseHead):
             (Lmask, ``MaskDistanceLoss`` of ``mask_distance``), ``'reg'``
             (Lreg, ``SquaredNormLoss``), weighted 1, 100, 100, 10; a weight
             of 0 drops the term and its target (the real-data configs
-            without masks set mask 0).
+            without masks set mask 0). Where the data carries the hand
+            model's parameters (``HandModelParams``), three more terms, off
+            by default, compare them as the release's synthetic pre-training
+            data stores them: ``'rot'`` (the rotation matrix ``R(rot)
+            R(base_rotation)`` against ``rotation_gt``), ``'pose'`` (the
+            15 joints' axis-angles the coefficients give, ``hands_mean``
+            added, against ``hand_pose_gt``) and ``'shape'`` (the betas
+            against ``hand_shape_gt``), each ``SquaredDistanceLoss``.
         prior_channels: must stay 0 (the heat-map input enters the encoder,
             docs/boukhayma.md).
     """
@@ -147,27 +155,30 @@ class MANORegressionHead(BaseHead):
     @torch.no_grad()
     def _initial_vector(self, extent: float):
         """(mean, unit) of the vector: the mean hand centred in the crop."""
-        zeros = torch.zeros(1, self.num_params)
-        joints = self.mesh(split_params(zeros, self.num_pose,
-                                        self.num_shape))[0][0, :, :2]
+        mean, unit = torch.zeros(self.num_params), torch.ones(self.num_params)
+        joints = self.mesh(self.split(mean[None]))[0][0, :, :2]
         low, high = joints.min(0).values, joints.max(0).values
         width, height = self.input_size
         s0 = extent * min(width, height) / float((high - low).max())
         t0 = torch.tensor([width - 1, height - 1]) / 2 - s0 * (low + high) / 2
-        mean, unit = torch.zeros(self.num_params), torch.ones(self.num_params)
         mean[0], mean[1:3] = s0, t0
         unit[0], unit[1:3] = s0, torch.tensor([width / 2, height / 2])
         return mean, unit
 
+    def split(self, params: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """The vector's parts (:func:`~handkit.codecs.mano_params.
+        split_params` in the decoder's layout)."""
+        return split_params(params, self.num_pose, self.num_shape)
+
     def mesh(self, parts: Mapping[str, torch.Tensor]):
         """Root-relative, rotated joints (B, 21, 3) and vertices (B, V, 3),
-        metres, from the vector's parts."""
+        metres, and the rotation (B, 3, 3), from the vector's parts."""
         out = self.hand_model(betas=parts['shape'], pose=parts['pose'])
         root = out['joints'][:, :1]
         rotation = axis_angle_to_matrix(parts['rot']) @ self.base_rotation
         turn = rotation.transpose(1, 2)
         return ((out['joints'] - root) @ turn,
-                (out['vertices'] - root) @ turn)
+                (out['vertices'] - root) @ turn, rotation)
 
     def forward(self, feats: torch.Tensor,
                 prior: Optional[torch.Tensor] = None
@@ -176,12 +187,13 @@ class MANORegressionHead(BaseHead):
         self.check_features(feats)
         raw = self.fc(self.pool(feats).flatten(1))
         params = self.param_mean + self.param_unit * raw
-        parts = split_params(params, self.num_pose, self.num_shape)
-        joints, vertices = self.mesh(parts)
+        parts = self.split(params)
+        joints, vertices, rotation = self.mesh(parts)
         return dict(
             params=params,
             joints=joints,
             vertices=vertices,
+            rotation=rotation,
             keypoints=weak_perspective(joints, parts['scale'],
                                        parts['transl']),
             vertices_2d=weak_perspective(vertices, parts['scale'],
@@ -208,9 +220,24 @@ class MANORegressionHead(BaseHead):
                                     'Lmask: MaskDistanceField'),
                 self.require_target(batch, 'mask_weight'), pixel)
         if terms.active('reg'):
-            parts = split_params(outputs['params'], self.num_pose,
-                                 self.num_shape)
+            parts = self.split(outputs['params'])
             losses['loss_reg'] = terms('reg', (parts['pose'], parts['shape']))
+        why = 'the hand model parameters: HandModelParams'
+        if terms.active('rot'):
+            losses['loss_rot'] = terms(
+                'rot', outputs['rotation'],
+                self.require_target(batch, 'rotation_gt', why))
+        if terms.active('pose'):
+            coefficients = self.split(outputs['params'])['pose']
+            pose = self.hand_model.hand_pose(coefficients)
+            losses['loss_pose'] = terms(
+                'pose', pose.unflatten(-1, (-1, 3)),
+                self.require_target(batch, 'hand_pose_gt', why))
+        if terms.active('shape'):
+            betas = self.split(outputs['params'])['shape']
+            target = self.require_target(batch, 'hand_shape_gt', why)
+            losses['loss_shape'] = terms('shape', betas[:, None],
+                                         target[:, None, :betas.shape[-1]])
         return losses
 
     def predict_tensors(self, outputs: Dict[str, torch.Tensor]
