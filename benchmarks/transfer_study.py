@@ -6,7 +6,7 @@
 
 The quickstart recipe (``configs/quickstart/nsrm_lpm_g1g6_synthetic.py``:
 NSRM LPM-G1&6 at 96 px, 5 epochs of 425 steps, the same schedule, seed and
-sample counts in every cell) trained eight ways:
+sample counts in every cell) trained nine ways:
 
 * ``capsule_scratch``: the quickstart before it moved to the mesh hands
   (capsule hands, from scratch);

@@ -203,6 +203,7 @@ class MANORegressionHead(BaseHead):
              batch: dict) -> Dict[str, torch.Tensor]:
         pixel = self.reference_size / self.input_size[0]
         terms = self.loss_module
+        parts = self.split(outputs['params'])
         losses = {}
         if terms.active('2d'):
             losses['loss_2d'] = terms(
@@ -220,7 +221,6 @@ class MANORegressionHead(BaseHead):
                                     'Lmask: MaskDistanceField'),
                 self.require_target(batch, 'mask_weight'), pixel)
         if terms.active('reg'):
-            parts = self.split(outputs['params'])
             losses['loss_reg'] = terms('reg', (parts['pose'], parts['shape']))
         why = 'the hand model parameters: HandModelParams'
         if terms.active('rot'):
@@ -228,13 +228,12 @@ class MANORegressionHead(BaseHead):
                 'rot', outputs['rotation'],
                 self.require_target(batch, 'rotation_gt', why))
         if terms.active('pose'):
-            coefficients = self.split(outputs['params'])['pose']
-            pose = self.hand_model.hand_pose(coefficients)
+            pose = self.hand_model.hand_pose(parts['pose'])
             losses['loss_pose'] = terms(
                 'pose', pose.unflatten(-1, (-1, 3)),
                 self.require_target(batch, 'hand_pose_gt', why))
         if terms.active('shape'):
-            betas = self.split(outputs['params'])['shape']
+            betas = parts['shape']
             target = self.require_target(batch, 'hand_shape_gt', why)
             losses['loss_shape'] = terms('shape', betas[:, None],
                                          target[:, None, :betas.shape[-1]])
