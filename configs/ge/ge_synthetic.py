@@ -5,43 +5,46 @@
 # paper-size model: the base, configs/_base_/models/ge.py, as ge_stb.py and
 # ge_freihand.py use it). Departures, each for training from scratch on a
 # CPU:
-# - 64 x 64 crops (rendered at 160 px) and 16 x 16 heat maps instead of
-#   256 and 64; a 2-stack hourglass of 32 features (stem 16, 32), one
-#   residual per slot, order 2; 2 down-sampling blocks (16 -> 4 pixels:
-#   32 x 4 x 4 = 512 numbers into the FC layer, instead of 4096); the graph
+# - 128 x 128 crops (rendered at 160 px) and 32 x 32 heat maps instead of
+#   256 and 64; a 2-stack hourglass of 64 features (stem 32, 64), one
+#   residual per slot, order 3; 3 down-sampling blocks (32 -> 4 pixels:
+#   64 x 4 x 4 = 1024 numbers into the FC layer, instead of 4096); the graph
 #   layers as the paper-size model's (the same hierarchy and widths);
-# - the from-scratch CPU schedule (Adam at 1e-3, warm-up, cosine), 5 epochs
-#   of 250 steps (4,000 hands, batches of 16), in float32: the graph layers'
-#   sparse products run in float32 anyway, and with the schedule's bfloat16
-#   autocast a step took 2.5-5.5 s on the shared 2-core machine (2 threads,
-#   another job running) against 0.4 s in float32 on one thread.
-# Both hands are predicted on the right hand's topology (the left model is
-# the mirrored right one, the same vertex order): no mirroring.
+# - left hands mirrored into right ones (TopdownAffine's mirror_side, as
+#   Boukhayma et al.'s configs): a right hand's palm and a left hand's back
+#   have the same outline, and unmirrored the model could not tell them
+#   apart (docs/ge.md, measured);
+# - the from-scratch CPU schedule (Adam at 1e-3, warm-up, cosine), 10 epochs
+#   of 250 steps (4,000 hands, batches of 16; about 23 minutes, 0.5 s a
+#   step on 2 cores), in float32: the graph layers' sparse products run in
+#   float32 anyway, and with the schedule's bfloat16 autocast a 64-px step
+#   took 2.5-5.5 s on the shared 2-core machine against 0.4 s in float32.
 _base_ = [
     '../_base_/runtime_3d.py', '../_base_/schedules/from_scratch_cpu.py',
     '../_base_/datasets/synthetic_rgb3d_cpu.py', '../_base_/models/ge.py'
 ]
-max_epochs = 5
+max_epochs = 10
 optim_wrapper = dict(_delete_=True, type='OptimWrapper',
                      optimizer=dict(type='Adam', lr=1e-3))
 param_scheduler = [_base_.param_scheduler[0],
                    dict(_base_.param_scheduler[1], end=max_epochs)]
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-input_size = (64, 64)
-heatmap_size = (16, 16)
+input_size = (128, 128)
+heatmap_size = (32, 32)
 kcm_codec = dict(_base_.kcm_codec, input_size=input_size,
                  heatmap_size=heatmap_size)
-features = 32
+features = 64
 model = dict(
-    backbone=dict(channels=features, num_modules=1, order=2,
-                  stem_channels=(16, 32)),
+    backbone=dict(channels=features, num_modules=1, order=3,
+                  stem_channels=(32, 64)),
     heads=dict(mesh=dict(in_channels=features, heatmap_size=heatmap_size,
                          input_size=input_size, decoder=kcm_codec,
-                         num_blocks=2, num_modules=1)))
+                         num_blocks=3, num_modules=1)))
 targets = dict(type='GenerateTargets', encoders=dict(
     kcm=kcm_codec, mesh=_base_.mesh_codec))
 crop = dict(type='HandCrop', mode='keypoints', padding=1.5)
-warp = dict(type='TopdownAffine', input_size=input_size)
+warp = dict(type='TopdownAffine', input_size=input_size,
+            mirror_side='left')
 train_pipeline = dict(_delete_=True, crop=crop, warp=warp,
                       color=dict(type='PhotometricJitter', prob=0.0),
                       targets=targets, pack=dict(type='PackHandInputs'))
