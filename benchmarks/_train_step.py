@@ -218,6 +218,9 @@ def _vgg19(pretrained: bool = False, **kwargs) -> _VGG19Layout:
 def _torchvision_note() -> str:
     """Import torchvision, or put the published VGG-19 layout in its place
     (only ``torchvision.models.vgg19`` is used by the official model)."""
+    stand_in = getattr(sys.modules.get('torchvision'), 'stand_in_note', None)
+    if stand_in:  # put in place by an earlier call
+        return stand_in
     try:
         import torchvision.models  # noqa: F401
         return 'torchvision ' + sys.modules['torchvision'].__version__
@@ -229,11 +232,13 @@ def _torchvision_note() -> str:
         models = types.ModuleType('torchvision.models')
         models.vgg19 = _vgg19
         package.models = models
+        package.stand_in_note = (
+            f'torchvision does not import here ({type(error).__name__}: '
+            f'{str(error).splitlines()[0][:60]}); its vgg19().features '
+            'built from the published VGG-19 layout (same layer shapes)')
         sys.modules['torchvision'] = package
         sys.modules['torchvision.models'] = models
-        return (f'torchvision does not import here ({type(error).__name__}: '
-                f'{str(error).splitlines()[0][:60]}); its vgg19().features '
-                'built from the published VGG-19 layout (same layer shapes)')
+        return package.stand_in_note
 
 
 def official_module_path(repo: str, nsrm: bool) -> Path:
@@ -245,6 +250,20 @@ def _import_file(path: Path, name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def official_model(repo: str, limb_channels: Optional[int]
+                   ) -> Tuple[nn.Module, str]:
+    """The authors' model class, built as their ``main.py`` builds it:
+    ``limb_channels`` None: CPM (``CPM/cpm.py``'s ``CPMHand(21)``); else
+    NSRM (``model/cpm_limb.py``'s ``CPMHandLimb(outc=21,
+    lshc=limb_channels)``). Returns it and a line on torchvision."""
+    note = _torchvision_note()
+    path = official_module_path(repo, limb_channels is not None)
+    module = _import_file(path, 'nsrm_official_' + path.stem)
+    if limb_channels is None:
+        return module.CPMHand(21), note
+    return module.CPMHandLimb(outc=21, lshc=limb_channels), note
 
 
 def official_training(repo: str, limb_channels: Optional[int], device: str
@@ -262,13 +281,7 @@ def official_training(repo: str, limb_channels: Optional[int], device: str
     every step. Their data loader hands the model float images already
     normalised: the step takes ``batch['float_inputs']``.
     """
-    note = _torchvision_note()
-    path = official_module_path(repo, limb_channels is not None)
-    module = _import_file(path, 'nsrm_official_' + path.stem)
-    if limb_channels is None:
-        model = module.CPMHand(21)
-    else:
-        model = module.CPMHandLimb(outc=21, lshc=limb_channels)
+    model, note = official_model(repo, limb_channels)
     model = model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
 

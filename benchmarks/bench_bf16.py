@@ -2,17 +2,21 @@
 accuracy side by side, in one process.
 
     python benchmarks/bench_bf16.py [--rounds 15] [--threads 1 2]
-        [--quickstart CHECKPOINT]
+        [--quickstart CHECKPOINT] [--nsrm CHECKPOINT]
 
 ``precision='bf16'`` (``handkit.models.precision``: what
 ``init_model(..., precision='bf16')`` and ``--precision bf16`` run) against
 the float32 model, alternating A B A B over ``--rounds`` rounds, median and
 min-max ms per call with the machine's load, at each thread count:
 
-* NSRM LPM G1&6 at 368 x 368 (``configs/nsrm/lpm_g1g6_panoptic.py``), batch
-  1. No trained weights exist at this size here, so it has random weights:
-  its time is real, its accuracy is not measured (the keypoints of an
-  untrained model say nothing);
+* NSRM LPM G1&6 at 368 x 368, batch 1, with ``--nsrm``'s checkpoint of
+  ``configs/nsrm/lpm_g1g6_synthetic.py`` (the paper-size network trained
+  briefly on synthetic hands: no better weights exist here): PCK_ave on
+  that config's test split and the keypoint shift on the 8 real crops, as
+  for the quickstart. Without the checkpoint, the paper's
+  ``configs/nsrm/lpm_g1g6_panoptic.py`` with random weights: its time is
+  real, its accuracy is not measured (the keypoints of an untrained model
+  say nothing);
 * the quickstart NSRM (96 px), with ``--quickstart``'s checkpoint: PCK_ave on
   its synthetic test split (400 hands) and the keypoint shift in input
   pixels on the 8 real crops (the annotated keypoint boxes of tests/data);
@@ -48,6 +52,8 @@ from mediapipe_real_photos import annotated_hands  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NSRM_368 = ROOT / 'configs' / 'nsrm' / 'lpm_g1g6_panoptic.py'
+NSRM_368_SYNTHETIC = ROOT / 'configs' / 'nsrm' / 'lpm_g1g6_synthetic.py'
+DEFAULT_NSRM = ROOT / 'work_dirs' / 'nsrm_368_synthetic' / 'epoch_5.pth'
 
 
 class EagerRuntime:
@@ -82,12 +88,29 @@ def in_bf16(model: torch.nn.Module) -> torch.nn.Module:
     return copied
 
 
+def accuracy_rows(model: torch.nn.Module, model_bf16: torch.nn.Module,
+                  hands: list, images: dict) -> dict:
+    """The printed accuracy of a keypoint model in float32 and bfloat16:
+    its config's test metric and the keypoint shift on the real crops."""
+    result = quickstart_accuracy(model, {'bf16': EagerRuntime(model_bf16)},
+                                 hands, images)
+    scores = result['metric']['scores']
+    key = headline(scores['eager'])
+    mean, worst = result['shift']['bf16']
+    return {'eager fp32': f"test {key} {100 * scores['eager'][key]:.2f}",
+            'eager bf16': f"test {key} {100 * scores['bf16'][key]:.2f}  "
+                          f'real-crop shift {mean:.2f} px (max {worst:.2f})'}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--rounds', type=int, default=15)
     parser.add_argument('--threads', type=int, nargs='+', default=[1, 2])
     parser.add_argument('--quickstart', default=str(DEFAULT_QUICKSTART),
                         help='quickstart checkpoint (else untrained)')
+    parser.add_argument('--nsrm', default=str(DEFAULT_NSRM),
+                        help='checkpoint of configs/nsrm/lpm_g1g6_synthetic.py'
+                             ' (else the paper config, untrained)')
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     print(f'start: {load()}, {os.cpu_count()} CPUs, native bfloat16: '
@@ -97,23 +120,28 @@ def main(argv=None) -> None:
     images = {path: LoadImage().transform(dict(img_path=path))['img']
               for path, _, _ in hands}
 
-    # NSRM at 368, random weights
-    nsrm = init_model(str(NSRM_368))
-    nsrm_input = [torch.randn(1, *input_shape_from_config(nsrm.cfg))]
+    # NSRM at 368: trained on synthetic hands, else random weights
+    trained = Path(args.nsrm).is_file()
+    if trained:
+        nsrm = init_model(str(NSRM_368_SYNTHETIC), args.nsrm)
+        nsrm_bf16 = in_bf16(nsrm)
+        nsrm_accuracy = accuracy_rows(nsrm, nsrm_bf16, hands, images)
+        nsrm_input = [calibration_inputs(nsrm, 'test', 1)[0][0]]
+    else:
+        nsrm = init_model(str(NSRM_368))
+        nsrm_bf16 = in_bf16(nsrm)
+        nsrm_accuracy = {}
+        nsrm_input = [torch.randn(1, *input_shape_from_config(nsrm.cfg))]
+    print('NSRM 368: ' + (f'checkpoint {args.nsrm}' if trained else
+                          'UNTRAINED (the accuracy needs a checkpoint)'))
+    nsrm_title = 'NSRM LPM G1&6 368 px, batch 1' + (
+        '' if trained else ' (random weights)')
 
     # the quickstart, trained
     trained = Path(args.quickstart).is_file()
     quick = init_model(str(QUICKSTART), args.quickstart if trained else None)
     quick_bf16 = in_bf16(quick)
-    result = quickstart_accuracy(quick, {'bf16': EagerRuntime(quick_bf16)},
-                                 hands, images)
-    scores = result['metric']['scores']
-    key = headline(scores['eager'])
-    mean, worst = result['shift']['bf16']
-    quick_accuracy = {
-        'eager fp32': f"test {key} {100 * scores['eager'][key]:.2f}",
-        'eager bf16': f"test {key} {100 * scores['bf16'][key]:.2f}  "
-                      f'real-crop shift {mean:.2f} px (max {worst:.2f})'}
+    quick_accuracy = accuracy_rows(quick, quick_bf16, hands, images)
     print('quickstart: ' + (f'checkpoint {args.quickstart}' if trained else
                             'UNTRAINED (the accuracy needs a checkpoint)'))
     quick_input = [calibration_inputs(quick, 'test', 1)[0][0]]
@@ -137,11 +165,10 @@ def main(argv=None) -> None:
 
     for threads in args.threads:
         torch.set_num_threads(threads)
-        print_times('NSRM LPM G1&6 368 px, batch 1 (random weights)',
+        print_times(nsrm_title,
                     alternate({'eager fp32': runs([nsrm], nsrm_input),
-                               'eager bf16': runs([in_bf16(nsrm)],
-                                                  nsrm_input)},
-                              args.rounds), {}, threads)
+                               'eager bf16': runs([nsrm_bf16], nsrm_input)},
+                              args.rounds), nsrm_accuracy, threads)
         print_times('quickstart NSRM 96 px, batch 1',
                     alternate({'eager fp32': runs([quick], quick_input),
                                'eager bf16': runs([quick_bf16],

@@ -3,6 +3,7 @@
     OMP_NUM_THREADS=2 python benchmarks/bench_inference.py
     python benchmarks/bench_inference.py configs/cpm/cpm_panoptic.py \\
         --repeats 9 --passes 5 --ort-levels all basic
+    python benchmarks/bench_inference.py --official-repo PATH_TO_NSRMhand
 
 For each config (default: NSRM LPM G1&6 at 368 x 368,
 ``configs/nsrm/lpm_g1g6_panoptic.py``, and the quickstart NSRM model at 96 x
@@ -21,7 +22,12 @@ the median and the range (min - max) of the per-pass time over
   format (oneDNN's preferred layout for convolutions on a CPU);
 * onnxruntime (level): an ``InferenceSession`` with that graph optimisation
   level and ``intra_op_num_threads = torch.get_num_threads()``, so that both
-  runtimes use the same cores.
+  runtimes use the same cores;
+* official code (eager), with ``--official-repo`` (a checkout of the NSRM
+  authors' repository, HowieMa/NSRMhand) for the NSRM and CPM configs:
+  their ``CPMHandLimb`` / ``CPMHand`` (``_train_step.official_model``; a
+  stand-in for torchvision's VGG-19 layers where torchvision does not
+  import), ``torch.no_grad()``, on the same input.
 
 The threads and the machine's load average are printed with the table.
 """
@@ -33,7 +39,7 @@ import platform
 import statistics
 import tempfile
 import time
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -44,6 +50,8 @@ from handkit.deploy import OnnxRuntimeModel, export_onnx
 from handkit.deploy.onnxruntime_model import GRAPH_OPTIMIZATIONS
 from handkit.evaluation.complexity import input_shape_from_config
 from handkit.registry import MODELS
+
+import _train_step as ts
 
 DEFAULT_CONFIGS = ('configs/nsrm/lpm_g1g6_panoptic.py',
                    'configs/quickstart/nsrm_lpm_g1g6_synthetic.py')
@@ -57,6 +65,9 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=1,
                         help='frames per pass (default 1; above 1 the '
                         'export has a dynamic batch)')
+    parser.add_argument('--official-repo', metavar='PATH',
+                        help="a checkout of the NSRM authors' repository: "
+                        'their model beside the NSRM and CPM configs')
     parser.add_argument('--repeats', type=int, default=7,
                         help='alternating repetitions (default 7)')
     parser.add_argument('--passes', type=int, default=2,
@@ -74,6 +85,13 @@ def parse_args(argv=None):
     for path in args.configs:
         if not osp.isfile(path):
             parser.error(f'config not found: {path}')
+    if args.official_repo:
+        for nsrm in (True, False):
+            path = ts.official_module_path(args.official_repo, nsrm)
+            if not path.is_file():
+                parser.error(f'--official-repo {args.official_repo}: no '
+                             f"{path} (expected a checkout of the NSRM "
+                             "authors' repository, HowieMa/NSRMhand)")
     if min(args.repeats, args.passes, args.batch_size) < 1 or \
             args.warmup < 0:
         parser.error('--batch-size, --repeats and --passes must be >= 1, '
@@ -83,7 +101,8 @@ def parse_args(argv=None):
 
 def variants(model: torch.nn.Module, cfg: Config, onnx_file: str,
              input_shape: Sequence[int], levels: Sequence[str],
-             batch_size: int = 1) -> Dict[str, Callable[[], object]]:
+             batch_size: int = 1, official_repo: Optional[str] = None
+             ) -> Dict[str, Callable[[], object]]:
     """Name -> one forward pass of ``batch_size`` frames."""
     inputs = torch.randn(batch_size, *input_shape,
                          generator=torch.Generator().manual_seed(0))
@@ -107,7 +126,29 @@ def variants(model: torch.nn.Module, cfg: Config, onnx_file: str,
         runtime = OnnxRuntimeModel(onnx_file, cfg, graph_optimization=level)
         runs[f'onnxruntime ({level})'] = (lambda runtime=runtime:
                                           runtime.run(array))
+    if official_repo and is_nsrm_or_cpm(cfg):
+        official, note = ts.official_model(official_repo,
+                                           ts.limb_channels(cfg))
+        official = official.eval()
+        print(f'official code: {type(official).__name__}, '
+              f'{sum(p.numel() for p in official.parameters()):,} '
+              f'parameters (handkit: '
+              f'{sum(p.numel() for p in model.parameters()):,}); {note}')
+
+        def official_eager():
+            with torch.no_grad():
+                return official(inputs)
+        runs['official code (eager)'] = official_eager
     return runs
+
+
+def is_nsrm_or_cpm(cfg: Config) -> bool:
+    """The configs the authors' classes build: the paper-size VGG-19 CPM
+    backbone at full width."""
+    backbone = cfg.model.backbone
+    return backbone.get('type') == 'VGG19CPM' and \
+        backbone.get('width_multiplier', 1.0) == 1.0 and \
+        backbone.get('norm_cfg') is None
 
 
 def time_alternating(runs: Dict[str, Callable[[], object]], repeats: int,
@@ -160,7 +201,8 @@ def main(argv=None):
                         dynamic_batch=args.batch_size > 1)
             times = time_alternating(
                 variants(model, cfg, onnx_file, input_shape,
-                         args.ort_levels, args.batch_size),
+                         args.ort_levels, args.batch_size,
+                         args.official_repo),
                 args.repeats, args.passes, args.warmup)
             eager = statistics.median(times['eager'])
             name = osp.splitext(osp.basename(path))[0]
