@@ -10,9 +10,9 @@ the float32 model, alternating A B A B over ``--rounds`` rounds, median and
 min-max ms per call with the machine's load, at each thread count:
 
 * NSRM LPM G1&6 at 368 x 368, batch 1, with ``--nsrm``'s checkpoint of
-  ``configs/nsrm/lpm_g1g6_synthetic.py`` (the paper-size network trained
-  briefly on synthetic hands: no better weights exist here): PCK_ave on
-  that config's test split and the keypoint shift on the 8 real crops, as
+  ``configs/quickstart/nsrm_lpm_g1g6_synthetic_368.py`` (the paper-size
+  network trained on synthetic hands, a GPU job: no better weights exist
+  here): PCK_ave on that config's test split and the keypoint shift on the 8 real crops, as
   for the quickstart. Without the checkpoint, the paper's
   ``configs/nsrm/lpm_g1g6_panoptic.py`` with random weights: its time is
   real, its accuracy is not measured (the keypoints of an untrained model
@@ -52,7 +52,8 @@ from mediapipe_real_photos import annotated_hands  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NSRM_368 = ROOT / 'configs' / 'nsrm' / 'lpm_g1g6_panoptic.py'
-NSRM_368_SYNTHETIC = ROOT / 'configs' / 'nsrm' / 'lpm_g1g6_synthetic.py'
+NSRM_368_SYNTHETIC = (ROOT / 'configs' / 'quickstart' /
+                      'nsrm_lpm_g1g6_synthetic_368.py')
 DEFAULT_NSRM = ROOT / 'work_dirs' / 'nsrm_368_synthetic' / 'epoch_5.pth'
 
 
@@ -109,8 +110,9 @@ def main(argv=None) -> None:
     parser.add_argument('--quickstart', default=str(DEFAULT_QUICKSTART),
                         help='quickstart checkpoint (else untrained)')
     parser.add_argument('--nsrm', default=str(DEFAULT_NSRM),
-                        help='checkpoint of configs/nsrm/lpm_g1g6_synthetic.py'
-                             ' (else the paper config, untrained)')
+                        help='checkpoint of configs/quickstart/'
+                             'nsrm_lpm_g1g6_synthetic_368.py (else the '
+                             'paper config, untrained)')
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     print(f'start: {load()}, {os.cpu_count()} CPUs, native bfloat16: '

@@ -14,7 +14,7 @@
 #   lambda_2 = 0.5, decayed after 3 of the 5 epochs;
 # * handkit's synthetic mesh hands rendered at 368 px, with the quickstart's
 #   augmentation and Adam 1e-3 schedule in bfloat16 autocast.
-_base_ = ['../quickstart/nsrm_lpm_g1g6_synthetic.py']
+_base_ = ['./nsrm_lpm_g1g6_synthetic.py']
 input_size = (368, 368)
 heatmap_size = (46, 46)
 codec = dict(_base_.codec, input_size=input_size, heatmap_size=heatmap_size)
