@@ -17,6 +17,13 @@ than 90 degrees: a hand seen from the palm predicted as seen from the back
 (or the reverse). A model that cannot tell the two scores about 50 % there;
 a right long axis with a flipped palm is what a squared joint or vertex
 loss turns into thin, half-curled hands (docs/boukhayma.md, docs/ge.md).
+
+It also prints the **extents**: per hand the principal extents (the
+singular values of the centred points, largest first) of the predicted
+joints, and of the predicted vertices where the model gives them, over
+the true ones', averaged over the hands. A model that is unsure of the
+hand's roll and predicts the average over the rolls keeps the extent
+along the hand and shrinks the other two (1.0 each is the true size).
 """
 import argparse
 import sys
@@ -56,6 +63,19 @@ def orientation_errors(pred_joints: np.ndarray,
                 palm_normal=angles(pred_normal, true_normal))
 
 
+def principal_extents(points: np.ndarray) -> np.ndarray:
+    """(N, P, 3) point sets -> (N, 3) RMS spreads along their principal
+    axes, largest first."""
+    centred = points - points.mean(1, keepdims=True)
+    return np.linalg.svd(centred, compute_uv=False) / np.sqrt(
+        points.shape[1])
+
+
+def extent_ratios(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """(3,) mean over the hands of predicted / true principal extents."""
+    return (principal_extents(pred) / principal_extents(true)).mean(0)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
@@ -68,16 +88,20 @@ def main(argv=None) -> int:
                        cfg_options=args.cfg_options)
     dataset = DATASETS.build(model.cfg.test_dataloader.dataset)
     count = len(dataset) if args.num is None else min(args.num, len(dataset))
-    pred, true = [], []
+    pred, true, pred_v, true_v = [], [], [], []
     for start in range(0, count, args.batch):
         indices = range(start, min(count, start + args.batch))
         with torch.no_grad():
             batch = model.data_preprocessor(
                 hand_collate([dataset[index] for index in indices]), False)
             predictions = model(**batch, mode='predict')
+        infos = [dataset.get_data_info(index) for index in indices]
         pred += [p['pred_keypoints_3d'] for p in predictions]
-        true += [dataset.get_data_info(index)['keypoints_3d']
-                 for index in indices]
+        true += [info['keypoints_3d'] for info in infos]
+        if all('pred_vertices' in p and info.get('vertices') is not None
+               for p, info in zip(predictions, infos)):
+            pred_v += [p['pred_vertices'] for p in predictions]
+            true_v += [info['vertices'] for info in infos]
     errors = orientation_errors(np.asarray(pred, np.float64),
                                 np.asarray(true, np.float64))
     axis, normal = errors['long_axis'], errors['palm_normal']
@@ -87,6 +111,15 @@ def main(argv=None) -> int:
     print(f'palm normal: mean {normal.mean():.1f}, median '
           f'{np.median(normal):.1f} degrees; flipped (> 90 degrees) '
           f'{100 * (normal > 90).mean():.0f} % of the hands')
+    sets = [('joints', pred, true)]
+    if len(pred_v) == count:
+        sets.append(('vertices', pred_v, true_v))
+    for name, predicted, truth in sets:
+        ratios = extent_ratios(np.asarray(predicted, np.float64),
+                               np.asarray(truth, np.float64))
+        print(f'extents of the {name}, predicted / true: ' +
+              ', '.join(f'{100 * r:.0f} %' for r in ratios) +
+              ' (along the hand first)')
     return 0
 
 
