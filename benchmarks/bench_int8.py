@@ -2,7 +2,7 @@
 accuracy side by side, in one process.
 
     python benchmarks/bench_int8.py [--rounds 15] [--threads 1 2]
-        [--quickstart CHECKPOINT] [--out-dir work_dirs/bench_int8]
+        [--quickstart CHECKPOINT] [--nsrm-368] [--out-dir work_dirs/bench_int8]
 
 It writes, under ``--out-dir``, the float32 ONNX exports of MediaPipe's
 full palm detector and landmark model (converted checkpoints:
@@ -29,7 +29,9 @@ annotated hands of tests/data (``benchmarks/mediapipe_real_photos.py``'s
 matching and scoring) and the mean landmark shift in image pixels against
 the PyTorch pipeline; for the quickstart, PCK_ave on its synthetic test
 split (400 hands) and the keypoint shift in input pixels on the 8 real
-crops (the annotated keypoint boxes of tests/data).
+crops (the annotated keypoint boxes of tests/data). With ``--nsrm-368``,
+NSRM LPM G1&6 at 368 x 368 too, random weights (speed only; a third of
+the rounds): eager, ONNX Runtime fp32 and int8.
 """
 import argparse
 import os
@@ -59,9 +61,10 @@ from mediapipe_real_photos import (THRESHOLDS, annotated_hands,  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / 'configs' / 'quickstart' / 'nsrm_lpm_g1g6_synthetic.py'
-# today's quickstart recipe (mesh hands, camera degradations), seed 0
-DEFAULT_QUICKSTART = (ROOT / 'work_dirs' / 'transfer_study' /
-                      'mesh_scratch_degrade' / 'train' / 'epoch_5.pth')
+# what the README's main command (tools/quickstart.py) trains
+DEFAULT_QUICKSTART = (ROOT / 'work_dirs' / 'quickstart' /
+                      'nsrm_lpm_g1g6_synthetic' / 'epoch_5.pth')
+NSRM_368 = ROOT / 'configs' / 'nsrm' / 'lpm_g1g6_panoptic.py'
 CALIBRATION_SIZE = 20
 NETWORKS = ('palm_detection', 'hand_landmark')
 
@@ -247,6 +250,10 @@ def main(argv=None) -> None:
     parser.add_argument('--threads', type=int, nargs='+', default=[1, 2])
     parser.add_argument('--quickstart', default=str(DEFAULT_QUICKSTART),
                         help='quickstart checkpoint (else untrained)')
+    parser.add_argument('--nsrm-368', action='store_true',
+                        help='also time NSRM LPM G1&6 at 368 x 368 (random '
+                        'weights: speed only), calibrated on 20 rendered '
+                        'hands')
     parser.add_argument('--out-dir', default='work_dirs/bench_int8')
     args = parser.parse_args(argv)
     out_dir = Path(args.out_dir)
@@ -292,8 +299,9 @@ def main(argv=None) -> None:
     inputs, description = calibration_inputs(quick, None, CALIBRATION_SIZE)
     quantize_static_int8(quick_fp32, quick_int8, inputs,
                          description=description)
-    runtimes = {'fp32': OnnxRuntimeModel(quick_fp32, quick.cfg),
-                'int8': OnnxRuntimeModel(quick_int8, quick.cfg)}
+    quick_files = {'fp32': quick_fp32, 'int8': quick_int8}
+    runtimes = {name: OnnxRuntimeModel(path, quick.cfg)
+                for name, path in quick_files.items()}
     result = quickstart_accuracy(quick, runtimes, hands, images)
     scores = result['metric']['scores']
     key = headline(scores['eager'])
@@ -322,14 +330,36 @@ def main(argv=None) -> None:
         print_times('MediaPipe full, palm 192 + landmark 224, batch 1',
                     alternate(mp, args.rounds), mp_accuracy, threads,
                     ('palm', 'landmark'))
-        qs = {'PyTorch eager fp32': eager_runs([quick], quick_input),
-              'ORT fp32': ort_runs([quick_fp32], [quick.cfg], quick_input,
-                                   threads),
-              'ORT int8': ort_runs([quick_int8], [quick.cfg], quick_input,
-                                   threads)}
+        qs = {'PyTorch eager fp32': eager_runs([quick], quick_input)}
+        for name, path in quick_files.items():
+            qs[f'ORT {name}'] = ort_runs([path], [quick.cfg], quick_input,
+                                         threads)
         print_times('quickstart NSRM 96 px, batch 1',
                     alternate(qs, args.rounds), quick_accuracy, threads)
+    if args.nsrm_368:
+        nsrm_368(out_dir, args)
     print(f'end: {load()}')
+
+
+def nsrm_368(out_dir: Path, args: argparse.Namespace) -> None:
+    """NSRM at the paper's 368 x 368, random weights (the speed does not
+    depend on them): eager, ORT fp32 and int8."""
+    model = init_model(str(NSRM_368), None)
+    fp32 = export(model, out_dir / 'nsrm368_fp32.onnx', False)
+    inputs, description = calibration_inputs(model, ['synthetic'],
+                                             CALIBRATION_SIZE)
+    files = {'fp32': fp32, 'int8': str(out_dir / 'nsrm368_int8.onnx')}
+    quantize_static_int8(fp32, files['int8'], inputs, description=description)
+    print(f'NSRM 368: random weights (speed only); int8 calibrated on '
+          f'{description}')
+    x = inputs[:1]
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        runs = {'PyTorch eager fp32': eager_runs([model], x)}
+        for name, path in files.items():
+            runs[f'ORT {name}'] = ort_runs([path], [model.cfg], x, threads)
+        print_times('NSRM LPM G1&6 368 px, batch 1',
+                    alternate(runs, max(3, args.rounds // 3)), {}, threads)
 
 
 if __name__ == '__main__':
