@@ -19,7 +19,7 @@
 #   products stay float32) with channels-last inputs: 20 epochs of 250
 #   steps (4,000 hands, batches of 16), 26 minutes on 2 AMD EPYC cores
 #   with AVX512-BF16 (0.27-0.33 s a step against 0.43-0.49 s in float32);
-#   10 float32 epochs gave PA-MPVPE 24.7 mm against 20.5 (docs/ge.md).
+#   10 float32 epochs gave test PA-MPVPE 24.7 mm against 21.0 (docs/ge.md).
 _base_ = [
     '../_base_/runtime_3d.py', '../_base_/schedules/from_scratch_cpu.py',
     '../_base_/datasets/synthetic_rgb3d_cpu.py', '../_base_/models/ge.py'
