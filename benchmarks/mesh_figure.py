@@ -1,7 +1,7 @@
 """Draw a mesh model's predicted meshes over the synthetic test images.
 
     python benchmarks/mesh_figure.py configs/ge/ge_synthetic.py \\
-        work_dirs/ge_synthetic/epoch_4.pth --out docs/images/ge_synthetic.png
+        work_dirs/ge_synthetic/epoch_8.pth --out docs/images/ge_synthetic.png
     python benchmarks/mesh_figure.py \\
         configs/boukhayma/boukhayma_synthetic_mesh.py CKPT --out ...
 
