@@ -30,6 +30,7 @@ model = dict(
     pseudo_label=dict(head='mesh', tensor='vertices',
                       target='pseudo_vertices'),
     heads=dict(mesh=dict(type='WeakGraphMeshHead', losses=dict(
+        _delete_=True,
         heatmap=dict(type='HeatmapL2Loss', loss_weight=1.0),
         depth=dict(type='DepthMapL1Loss', scale=0.01, loss_weight=1.0),
         pseudo=dict(type='PseudoMeshLoss', weights=(0.0, 1.0, 50.0),

@@ -31,5 +31,14 @@ model = dict(
                   decoder=kcm_codec, hand_model=hand_model,
                   hierarchy_path=None, num_blocks=4, num_modules=2,
                   mesh_channels=(64, 64, 32, 32), pose_channels=(32, 64),
-                  unit_mm=100.0)),
+                  unit_mm=100.0,
+                  # Section 3.3's terms and weights; a term left out is off
+                  losses=dict(
+                      heatmap=dict(type='HeatmapL2Loss', loss_weight=1.0),
+                      vertex=dict(type='VertexL2Loss', loss_weight=1.0),
+                      normal=dict(type='NormalLoss', loss_weight=1.0),
+                      edge=dict(type='EdgeLengthLoss', loss_weight=1.0),
+                      laplacian=dict(type='LaplacianLoss', loss_weight=50.0),
+                      joint=dict(type='SquaredDistanceLoss',
+                                 loss_weight=1.0)))),
 )
