@@ -25,6 +25,13 @@ poses, each the same for every photo:
   what a model that ignores the image would predict;
 * the test set's own mean: the average of the 583 true root-relative hands
   (an oracle: it knows this set's average hand and orientation).
+
+Then, for each model, what the unaligned errors are made of: the angle of
+the rotation that best turns its root-relative joints onto the truth's
+(orthogonal Procrustes, no scale; median, and the share of photos over 90
+degrees), the size of its hand over the true one's (median of the centred
+joints' norms), and its 2D keypoints' PCK@0.2 in the photo (the keypoint
+box's normaliser, as the 2D tables).
 """
 import argparse
 import sys
@@ -36,6 +43,7 @@ import torch
 from handkit.apis import HandInferencer, init_model
 from handkit.datasets import GeRealWorldDataset, SyntheticHandDataset
 from handkit.engine.config import load_config_file
+from handkit.evaluation.functional import pck_metrics
 from handkit.evaluation.functional3d import (epe, procrustes_align,
                                              root_relative, root_scale_align)
 
@@ -49,6 +57,27 @@ def errors(pred: np.ndarray, gt: np.ndarray) -> dict:
     return {'MPJPE': epe(pred_rel, gt_rel),
             'PA-MPJPE': epe(procrustes_align(pred_rel, gt_rel), gt_rel),
             'Ge protocol': epe(root_scale_align(pred, pred, gt), gt)}
+
+
+def orientation(predictions: list) -> dict:
+    """Rotation to the truth (median degrees, % over 90), size over the
+    truth's (median) and 2D PCK@0.2 (%) of a model's prediction dicts."""
+    def centred(key):
+        joints = root_relative(np.stack(
+            [p[key] for p in predictions]).astype(np.float64))
+        return joints - joints.mean(1, keepdims=True)
+    pred, gt = centred('pred_keypoints_3d'), centred('gt_keypoints_3d')
+    u, _, vt = np.linalg.svd(np.swapaxes(gt, 1, 2) @ pred)
+    cosine = (np.trace(u @ vt, axis1=1, axis2=2) - 1) / 2
+    angle = np.degrees(np.arccos(np.clip(cosine, -1, 1)))
+    size = np.linalg.norm(pred, axis=(1, 2)) / np.linalg.norm(gt, axis=(1, 2))
+    pred_2d, gt_2d, visible = (np.stack([p[key] for p in predictions])
+                               for key in ('pred_keypoints', 'gt_keypoints',
+                                           'gt_keypoints_visible'))
+    pck = pck_metrics(pred_2d, gt_2d, visible, [0.2])['PCK@0.2']
+    return {'rotation': float(np.median(angle)),
+            'over 90': float((angle > 90).mean() * 100),
+            'size': float(np.median(size)), 'PCK@0.2': pck * 100}
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,6 +129,7 @@ def main(argv=None) -> None:
     dataset = GeRealWorldDataset(args.data_root)
     gt = np.stack([dataset.get_data_info(index)['keypoints_3d']
                    for index in range(len(dataset))])
+    turns = {}
     for spec in args.models:
         name, files = spec.split('=', 1)
         config, checkpoint = files.rsplit(':', 1)
@@ -110,6 +140,7 @@ def main(argv=None) -> None:
                 mean_pose=False)
         pred = np.stack([p['pred_keypoints_3d'] for p in predictions])
         rows[name] = errors(pred, gt)  # the dataset's order
+        turns[name] = orientation(predictions)
     for hand in ('capsule', 'mesh'):
         rows[f"mean pose ({hand} training hands)"] = errors(
             training_mean(hand)[None] + gt[:, :1], gt)
@@ -123,6 +154,13 @@ def main(argv=None) -> None:
     for name, row in rows.items():
         print(f"{name:<{width}}{row['MPJPE']:>10.2f}"
               f"{row['PA-MPJPE']:>10.2f}{row['Ge protocol']:>13.2f}")
+    if turns:
+        print('\nrotation to the truth (median deg, % over 90), size over '
+              "the truth's (median), 2D PCK@0.2 %:")
+        for name, row in turns.items():
+            print(f"{name:<{width}}{row['rotation']:>8.1f}"
+                  f"{row['over 90']:>7.0f} %{row['size']:>7.2f}"
+                  f"{row['PCK@0.2']:>8.1f}")
 
 
 if __name__ == '__main__':
