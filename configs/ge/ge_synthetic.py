@@ -22,7 +22,8 @@
 #   against 0.43-0.49 s in float32). 4,000 hands seen 20 times were learnt
 #   by heart (training hands MPVPE 21.4 mm, test 40.7); 20,000 hands over
 #   the same 5,000 steps closed that gap, and twice the steps took test
-#   PA-MPVPE to 17.0 mm, under the mean hand's 19.05 (docs/ge.md).
+#   PA-MPVPE to 17.3 mm, under the mean hand's 19.05 (17.0 with the summed
+#   L_H below; 55 minutes; docs/ge.md).
 # L_H is summed over the heat maps' pixels, the paper's form (the loss and
 # the paper-size configs average them): averaged, the heat maps stayed at
 # the all-zero plateau (2D EPE 29.1 px, PCK@0.1 18 %); summed, 9.4 px and
